@@ -1,0 +1,328 @@
+"""The `safeguard` command line. A command parses its options, makes one engine call and
+prints. Errors from the engine become one ``Error: ...`` line here, in one place.
+
+Heavy imports (SQLAlchemy, SQLModel, transitions, alembic) happen inside commands, so
+``safeguard --help`` starts about as fast as click itself.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+if TYPE_CHECKING:
+    from engine.service import Engine
+    from engine.settings import Settings
+
+
+# -- error handling, in one place ------------------------------------------------------------
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+class SafeguardGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        from engine.errors import DefinitionError, EngineError
+
+        try:
+            return super().invoke(ctx)
+        except DefinitionError as exc:
+            for problem in exc.problems:
+                click.echo(f"Error: {problem}", err=True)
+            sys.exit(exc.exit_code)
+        except EngineError as exc:
+            _fail(str(exc), exc.exit_code)
+        except Exception as exc:  # a database error: one line, never a traceback
+            if type(exc).__module__.startswith("sqlalchemy"):
+                orig = getattr(exc, "orig", None) or exc
+                _fail(f"database: {str(orig).splitlines()[0]}", 1)
+            raise
+
+
+@dataclass
+class Runtime:
+    """What the global options say; the engine is built on first use."""
+
+    db_url: str | None
+    actor: str | None
+    now: str | None
+    config: str | None
+    _engine: Any = field(default=None, repr=False)
+    _settings: Any = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from engine.settings import load_settings
+
+            self._settings = load_settings(self.config, self.db_url)
+        return self._settings  # type: ignore[no-any-return]
+
+    @property
+    def actor_name(self) -> str:
+        if self.actor:
+            return self.actor
+        import getpass
+
+        return getpass.getuser()
+
+    def clock(self) -> Any:
+        from engine.clock import FixedClock, SystemClock, parse_instant
+
+        return FixedClock(parse_instant(self.now)) if self.now else SystemClock()
+
+    def database(self) -> Any:
+        from engine.store.database import Database
+
+        return Database(self.settings.database_url, self.settings.sqlite_synchronous)
+
+    def registry(self) -> Any:
+        from engine.loader import WorkflowRegistry
+
+        return WorkflowRegistry.from_directory(self.settings.workflows_dir)
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from engine.calendar import WorkingCalendar
+            from engine.service import Engine
+
+            db = self.database()
+            db.ensure_current()
+            calendar = WorkingCalendar(self.settings.closure_days, self.settings.subdivision)
+            self._engine = Engine(db, self.registry(), self.clock(), calendar)
+        return self._engine  # type: ignore[no-any-return]
+
+
+def _runtime() -> Runtime:
+    return click.get_current_context().find_object(Runtime)  # type: ignore[no-any-return]
+
+
+def _emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        click.echo(text())
+
+
+def _assignments(pairs: Sequence[str]) -> dict[str, str]:
+    from engine.fields import parse_assignments
+
+    return parse_assignments(pairs)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+set_option = click.option("--set", "assignments", multiple=True, metavar="FIELD=VALUE",
+                          help="A case field value (repeatable).")
+workflow_option = click.option("--workflow", "-w", help="The workflow, when a reference is "
+                               "used in more than one.")
+
+
+@click.group(cls=SafeguardGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db_url", metavar="URL",
+              help="Database URL (default: SAFEGUARD_DATABASE_URL, the config, or a SQLite "
+                   "file in your data directory).")
+@click.option("--as", "actor", metavar="USER", help="Act as USER (default: your login).")
+@click.option("--now", metavar="ISO-DATETIME",
+              help="The engine's clock (Europe/London unless an offset is given).")
+@click.option("--config", metavar="FILE", help="Settings file (TOML); or SAFEGUARD_CONFIG.")
+@click.version_option(package_name="safeguard")
+@click.pass_context
+def main(ctx: click.Context, db_url: str | None, actor: str | None, now: str | None,
+         config: str | None) -> None:
+    """safeguard: statutory safeguarding processes as workflows with deadlines."""
+    if now is not None:
+        from engine.clock import parse_instant
+
+        parse_instant(now)  # a bad --now is a usage error before anything runs
+    ctx.obj = Runtime(db_url, actor, now, config)
+
+
+# -- init and demo ---------------------------------------------------------------------------
+@main.command()
+def init() -> None:
+    """Create the database or upgrade it to the latest schema (safe to repeat)."""
+    runtime = _runtime()
+    db = runtime.database()
+    before = db.schema_revision()
+    after = db.upgrade()
+    state = "already at" if before == after else "upgraded to" if before else "created at"
+    click.echo(f"Database {db.display_url}: {state} schema {after}.")
+
+
+@main.command()
+@click.option("--out", "folder", type=click.Path(file_okay=False), default=None,
+              help="Folder for the demo database (default: your data directory).")
+def demo(folder: str | None) -> None:
+    """Build a fresh demo database and walk a practice review through its first stages."""
+    from engine.demo import run_demo
+
+    run_demo(folder, click.echo)
+
+
+# -- workflows -------------------------------------------------------------------------------
+@main.group()
+def workflow() -> None:
+    """Workflow definitions: list, show, validate, diagram."""
+
+
+@workflow.command("list")
+@json_option
+def workflow_list(as_json: bool) -> None:
+    """List the workflows this installation knows."""
+    from engine.present import table
+
+    registry = _runtime().registry()
+    items = [{"name": d.name, "version": d.version, "title": d.title, "file": d.source}
+             for d in registry]
+    _emit(as_json, items, lambda: table(
+        ("NAME", "VERSION", "TITLE"), [(i["name"], i["version"], i["title"]) for i in items]))
+
+
+@workflow.command("show")
+@click.argument("name")
+@json_option
+def workflow_show(name: str, as_json: bool) -> None:
+    """Show a workflow's states, transitions and clocks."""
+    from engine.present import workflow_text
+
+    definition = _runtime().registry().get(name)
+    data = {
+        "name": definition.name, "version": definition.version, "title": definition.title,
+        "states": [{"name": s.name, "description": s.description, "initial": s.initial,
+                    "final": s.final} for s in definition.states.values()],
+        "transitions": [{"trigger": t.trigger, "from": list(t.sources), "to": t.dest,
+                         "requires": list(t.requires), "accepts": list(t.accepts),
+                         "guards": list(t.guards), "roles": list(t.roles)}
+                        for t in definition.transitions],
+        "clocks": [{"name": c.name, "rule": c.rule.text, "owner": c.owner}
+                   for c in definition.clocks.values()],
+    }
+    _emit(as_json, data, lambda: workflow_text(definition))
+
+
+@workflow.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+def workflow_validate(file: str) -> None:
+    """Check a workflow file; every problem is reported with its YAML path and line."""
+    from engine.loader import load_file
+
+    definition = load_file(file)
+    click.echo(f"OK: {file}: {definition.name} version {definition.version}, "
+               f"{len(definition.states)} states, {len(definition.transitions)} transitions, "
+               f"{len(definition.clocks)} clocks")
+
+
+@workflow.command("diagram")
+@click.argument("name")
+def workflow_diagram(name: str) -> None:
+    """Print a Mermaid state diagram of a workflow."""
+    from engine.present import mermaid
+
+    click.echo(mermaid(_runtime().registry().get(name)))
+
+
+# -- cases -----------------------------------------------------------------------------------
+@main.group()
+def case() -> None:
+    """Cases: open, advance, correct, show, list, history."""
+
+
+@case.command("open")
+@click.argument("workflow_name", metavar="WORKFLOW")
+@click.option("--ref", required=True, help="The case reference (unique in the workflow).")
+@set_option
+@click.option("--note", help="A note for the history.")
+@json_option
+def case_open(workflow_name: str, ref: str, assignments: Sequence[str], note: str | None,
+              as_json: bool) -> None:
+    """Open a case of WORKFLOW."""
+    from engine.present import case_text
+
+    runtime = _runtime()
+    view = runtime.engine().open_case(workflow_name, ref, _assignments(assignments),
+                                      runtime.actor_name, note, command="case open")
+    _emit(as_json, view.to_json(), lambda: case_text(view))
+
+
+@case.command("advance")
+@click.argument("ref")
+@click.argument("trigger")
+@set_option
+@click.option("--note", help="A note for the history.")
+@click.option("--expect-version", type=int, metavar="N",
+              help="Refuse if the case is no longer at version N (someone else changed it).")
+@workflow_option
+@json_option
+def case_advance(ref: str, trigger: str, assignments: Sequence[str], note: str | None,
+                 expect_version: int | None, workflow: str | None, as_json: bool) -> None:
+    """Fire TRIGGER on case REF."""
+    from engine.present import case_text
+
+    runtime = _runtime()
+    view = runtime.engine().fire(ref, trigger, _assignments(assignments), runtime.actor_name,
+                                 note, workflow, expect_version, command="case advance")
+    _emit(as_json, view.to_json(), lambda: case_text(view))
+
+
+@case.command("correct")
+@click.argument("ref")
+@set_option
+@click.option("--note", required=True, help="Why the recorded value was wrong.")
+@workflow_option
+@json_option
+def case_correct(ref: str, assignments: Sequence[str], note: str, workflow: str | None,
+                 as_json: bool) -> None:
+    """Correct recorded fields of case REF; deadlines counted from them are recomputed."""
+    from engine.present import case_text
+
+    runtime = _runtime()
+    view = runtime.engine().correct(ref, _assignments(assignments), runtime.actor_name, note,
+                                    workflow, command="case correct")
+    _emit(as_json, view.to_json(), lambda: case_text(view))
+
+
+@case.command("show")
+@click.argument("ref")
+@workflow_option
+@json_option
+def case_show(ref: str, workflow: str | None, as_json: bool) -> None:
+    """Show case REF: state, data, deadlines and what can happen next."""
+    from engine.present import case_text
+
+    view = _runtime().engine().case(ref, workflow)
+    _emit(as_json, view.to_json(), lambda: case_text(view))
+
+
+@case.command("list")
+@click.option("--workflow", "-w", help="Only this workflow.")
+@click.option("--state", "-s", help="Only cases in this state.")
+@click.option("--overdue", is_flag=True, help="Only cases with an open deadline past due.")
+@json_option
+def case_list(workflow: str | None, state: str | None, overdue: bool, as_json: bool) -> None:
+    """List cases with their next deadline."""
+    from engine.present import cases_text
+
+    summaries = _runtime().engine().cases(workflow, state, overdue)
+    _emit(as_json, [s.to_json() for s in summaries], lambda: cases_text(summaries))
+
+
+@case.command("history")
+@click.argument("ref")
+@workflow_option
+@json_option
+def case_history(ref: str, workflow: str | None, as_json: bool) -> None:
+    """Show every event of case REF, oldest first."""
+    from engine.present import history_text
+
+    events = _runtime().engine().history(ref, workflow)
+    _emit(as_json, [e.to_json() for e in events], lambda: history_text(events))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""safeguard's engine: workflow definitions, cases, deadlines and their persistence."""

@@ -1,0 +1,184 @@
+"""What a fire does to a case's deadlines. Pure: snapshots in, operations out.
+
+The service reads the case's deadlines, asks :func:`plan_deadlines` what changes, and writes
+the operations in the same transaction as the event. The rules, in order:
+
+1. An open deadline whose clock is met by this fire is met, at the time its ``met_on`` field
+   says (or now); met after its due point it is recorded as ``breached``. A recurring clock
+   starts its next cycle from the day it was met.
+2. An open deadline is cancelled when its clock says so, when a recurring clock's case leaves
+   the state it runs in, or when the case reaches a final state.
+3. A deadline whose anchor field changed (a later fire or a correction) is recomputed; a met
+   one is re-judged, and so is one whose ``met_on`` field was corrected.
+4. A clock this fire starts gets a deadline, unless one of that clock is already open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from engine.calendar import WorkingCalendar
+from engine.clock import as_utc, london_date, start_of_day
+from engine.definition import ClockDef, WorkflowDef
+from engine.errors import FieldError
+from engine.fields import typed
+from engine.rules import Due, compute_due
+
+OPEN, MET, BREACHED, CANCELLED = "open", "met", "breached", "cancelled"
+
+
+@dataclass(frozen=True)
+class DeadlineSnapshot:
+    """What planning needs to know of a stored deadline."""
+
+    id: int
+    name: str
+    cycle: int
+    status: str
+    anchor_value: str
+    due_at: dt.datetime
+    met_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class StartDeadline:
+    name: str
+    cycle: int
+    rule: str
+    anchor_field: str | None
+    anchor_value: str
+    due: Due
+    owner: str | None
+
+
+@dataclass(frozen=True)
+class CloseDeadline:
+    """Met (on time or late) or cancelled."""
+
+    id: int
+    name: str
+    status: str
+    met_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    id: int
+    name: str
+    anchor_value: str
+    due: Due
+    status: str
+    met_at: dt.datetime | None
+
+
+DeadlineOp = StartDeadline | CloseDeadline | Reschedule
+
+
+def effective_status(status: str, due_at: dt.datetime, now: dt.datetime) -> str:
+    """An open deadline past its due point shows as breached; stored status otherwise."""
+    return BREACHED if status == OPEN and as_utc(now) >= as_utc(due_at) else status
+
+
+def _met_at(definition: WorkflowDef, clock: ClockDef, data: Mapping[str, str],
+            now: dt.datetime) -> dt.datetime:
+    if clock.met_on and data.get(clock.met_on):
+        value = typed(definition.fields[clock.met_on], data[clock.met_on])
+        return value if isinstance(value, dt.datetime) else start_of_day(value)  # type: ignore[arg-type]
+    return as_utc(now)
+
+
+def _judge(met_at: dt.datetime, due: dt.datetime) -> str:
+    return MET if as_utc(met_at) < as_utc(due) else BREACHED
+
+
+def _anchor(definition: WorkflowDef, clock: ClockDef, data: Mapping[str, str],
+            now: dt.datetime) -> tuple[str, dt.date | dt.datetime]:
+    """The stored and typed anchor value a clock counts from."""
+    if clock.rule.anchor is None:  # 'every N weeks while in STATE' counts from today
+        today = london_date(now)
+        return today.isoformat(), today
+    stored = data.get(clock.rule.anchor)
+    if not stored:
+        raise FieldError(clock.rule.anchor, f"deadline '{clock.name}' counts from field "
+                         f"'{clock.rule.anchor}', which has no value: add "
+                         f"--set {clock.rule.anchor}=...")
+    return stored, typed(definition.fields[clock.rule.anchor], stored)  # type: ignore[return-value]
+
+
+def _typed_anchor(definition: WorkflowDef, clock: ClockDef, stored: str,
+                  ) -> dt.date | dt.datetime:
+    if clock.rule.anchor is None:
+        return dt.date.fromisoformat(stored)
+    return typed(definition.fields[clock.rule.anchor], stored)  # type: ignore[return-value]
+
+
+def plan_deadlines(definition: WorkflowDef, trigger: str, entered: str | None,
+                   state_after: str, old_data: Mapping[str, str], new_data: Mapping[str, str],
+                   deadlines: Sequence[DeadlineSnapshot], now: dt.datetime,
+                   cal: WorkingCalendar) -> list[DeadlineOp]:
+    """The deadline operations of one fire (``entered`` is None for internal transitions)."""
+    ops: list[DeadlineOp] = []
+    open_after: set[str] = set()
+    cycles: dict[str, int] = {}
+    final = definition.is_final(state_after)
+    restart: list[tuple[ClockDef, dt.datetime]] = []
+
+    for d in deadlines:
+        cycles[d.name] = max(cycles.get(d.name, 0), d.cycle)
+        clock = definition.clocks.get(d.name)
+        if clock is None or d.status == CANCELLED:
+            continue
+        if d.status == OPEN and clock.met.matches(trigger, entered):
+            met_at = _met_at(definition, clock, new_data, now)
+            ops.append(CloseDeadline(d.id, d.name, _judge(met_at, d.due_at), met_at))
+            if clock.rule.recurring and state_after == clock.rule.state:
+                restart.append((clock, met_at))
+            continue
+        leaving = clock.rule.recurring and state_after != clock.rule.state
+        if d.status == OPEN and (clock.cancelled.matches(trigger, entered) or leaving or final):
+            ops.append(CloseDeadline(d.id, d.name, CANCELLED, None))
+            continue
+        anchor = clock.rule.anchor
+        anchor_moved = anchor is not None and old_data.get(anchor) != new_data.get(anchor)
+        evidence_moved = (d.status != OPEN and clock.met_on is not None
+                          and old_data.get(clock.met_on) != new_data.get(clock.met_on))
+        if anchor_moved or evidence_moved:
+            stored, value = _anchor(definition, clock, new_data, now)
+            due = compute_due(clock.rule, value, cal)
+            if d.status == OPEN:
+                ops.append(Reschedule(d.id, d.name, stored, due, OPEN, None))
+            else:
+                met_at = _met_at(definition, clock, new_data, now) if evidence_moved \
+                    else (d.met_at or now)
+                ops.append(Reschedule(d.id, d.name, stored, due, _judge(met_at, due.at), met_at))
+        if d.status == OPEN:
+            open_after.add(d.name)
+
+    for clock, met_at in restart:
+        cycles[clock.name] += 1
+        day = london_date(met_at)
+        ops.append(StartDeadline(clock.name, cycles[clock.name], clock.rule.text, None,
+                                 day.isoformat(), compute_due(clock.rule, day, cal), clock.owner))
+        open_after.add(clock.name)
+
+    if final:
+        return ops
+    for clock in definition.clocks.values():
+        if clock.name in open_after or not clock.starts.matches(trigger, entered):
+            continue
+        if clock.rule.recurring and state_after != clock.rule.state:
+            continue
+        stored, value = _anchor(definition, clock, new_data, now)
+        cycles[clock.name] = cycles.get(clock.name, 0) + 1
+        ops.append(StartDeadline(clock.name, cycles[clock.name], clock.rule.text,
+                                 clock.rule.anchor, stored, compute_due(clock.rule, value, cal),
+                                 clock.owner))
+    return ops
+
+
+__all__ = [
+    "BREACHED", "CANCELLED", "MET", "OPEN", "CloseDeadline", "DeadlineOp", "DeadlineSnapshot",
+    "Reschedule", "StartDeadline", "effective_status", "plan_deadlines",
+]

@@ -1,0 +1,168 @@
+"""Workflow definitions as plain, frozen data. No I/O, no database, no ``transitions``.
+
+A :class:`WorkflowDef` is what a YAML file in ``workflows/`` says once it has been checked
+by :mod:`engine.loader`. A running case is a different thing (a database row); it refers to
+a definition by name and version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+FieldType = Literal["date", "datetime", "text", "choice"]
+FIELD_TYPES: tuple[FieldType, ...] = ("date", "datetime", "text", "choice")
+
+RuleKind = Literal[
+    "working_days_after", "working_days_before", "months_after", "hours_after", "every_weeks"
+]
+
+GuardOp = Literal["present", "absent", "equals", "in", "not_in"]
+GUARD_OPS: tuple[GuardOp, ...] = ("present", "absent", "equals", "in", "not_in")
+
+# The event name that opening a case counts as, for clocks that start "on open".
+OPEN_TRIGGER = "open"
+# The internal trigger that corrects case fields without moving the case.
+CORRECT_TRIGGER = "correct"
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    type: FieldType
+    description: str = ""
+    choices: tuple[str, ...] = ()
+    personal: bool = False
+    max_length: int | None = None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class StateDef:
+    name: str
+    description: str
+    initial: bool = False
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class TransitionDef:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str | None  # None: an internal transition that records without moving
+    requires: tuple[str, ...] = ()
+    accepts: tuple[str, ...] = ()  # optional fields
+    guards: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def internal(self) -> bool:
+        return self.dest is None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.requires + self.accepts
+
+
+@dataclass(frozen=True)
+class GuardCheck:
+    field: str
+    op: GuardOp
+    value: str | tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class GuardDef:
+    name: str
+    description: str
+    checks: tuple[GuardCheck, ...]
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    """A deadline rule, e.g. '5 working days after became_aware_on'."""
+
+    text: str
+    kind: RuleKind
+    amount: int
+    anchor: str | None = None  # the case field counted from (None for 'every')
+    state: str | None = None  # the state an 'every N weeks while in STATE' rule runs in
+
+    @property
+    def recurring(self) -> bool:
+        return self.kind == "every_weeks"
+
+
+@dataclass(frozen=True)
+class EventSet:
+    """Things that happen to a case: entering one of ``enter`` or firing one of ``fire``."""
+
+    enter: frozenset[str] = frozenset()
+    fire: frozenset[str] = frozenset()
+
+    def matches(self, trigger: str, entered: str | None) -> bool:
+        return trigger in self.fire or (entered is not None and entered in self.enter)
+
+    def __bool__(self) -> bool:
+        return bool(self.enter or self.fire)
+
+
+@dataclass(frozen=True)
+class ClockDef:
+    name: str
+    rule: RuleDef
+    starts: EventSet
+    met: EventSet
+    cancelled: EventSet = EventSet()
+    met_on: str | None = None  # the field whose value says when it was met
+    owner: str | None = None  # the role that owns meeting it
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class WorkflowDef:
+    name: str
+    version: int
+    title: str
+    fields: Mapping[str, FieldDef]
+    states: Mapping[str, StateDef]
+    transitions: tuple[TransitionDef, ...]
+    open_requires: tuple[str, ...] = ()
+    open_accepts: tuple[str, ...] = ()
+    open_roles: tuple[str, ...] = ()
+    reference_field: str | None = None  # a case field that holds a reference, e.g. child_ref
+    guards: Mapping[str, GuardDef] = field(default_factory=dict)
+    clocks: Mapping[str, ClockDef] = field(default_factory=dict)
+    description: str = ""
+    source: str = ""  # the file it came from
+    digest: str = ""  # sha256 of the source text
+
+    @property
+    def initial_state(self) -> str:
+        return next(s.name for s in self.states.values() if s.initial)
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def transitions_from(self, state: str) -> list[TransitionDef]:
+        return [t for t in self.transitions if state in t.sources]
+
+    def transition_for(self, state: str, trigger: str) -> TransitionDef | None:
+        return next((t for t in self.transitions_from(state) if t.trigger == trigger), None)
+
+    def is_final(self, state: str) -> bool:
+        return self.states[state].final
+
+    def personal_fields(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields.values() if f.personal)
+
+
+DateLike = dt.date | dt.datetime
+
+
+def names(items: Iterable[str]) -> str:
+    return ", ".join(items)

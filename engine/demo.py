@@ -1,0 +1,69 @@
+"""`safeguard demo`: a fresh SQLite database and one practice review driven through its first
+stages in simulated time, through the same Engine API the CLI uses. Generated references only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.calendar import WorkingCalendar
+from engine.clock import LONDON, FixedClock
+from engine.loader import WorkflowRegistry
+from engine.present import case_text
+from engine.service import Engine
+from engine.settings import SHIPPED_WORKFLOWS
+from engine.store.database import Database
+
+# (London wall time of the step, trigger, fields)
+STEPS: list[tuple[str, str, dict[str, str]]] = [
+    ("2024-06-07 10:00", "notify", {"notified_on": "2024-06-07", "partners_told_on": "2024-06-07"}),
+    ("2024-06-21 16:00", "submit_rapid_review",
+     {"rr_submitted_on": "2024-06-21", "rr_recommendation": "lcspr"}),
+    ("2024-07-05 11:00", "record_panel_response",
+     {"panel_response": "agreed", "panel_response_on": "2024-07-04"}),
+    ("2024-07-08 14:00", "commission_lcspr",
+     {"decision_on": "2024-07-08", "decision_rationale": "learning about multi-agency practice"}),
+    ("2024-07-22 09:30", "appoint_reviewer",
+     {"reviewer": "REV-07", "reviewer_appointed_on": "2024-07-22"}),
+]
+
+
+def _at(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=LONDON)
+
+
+def run_demo(folder: str | None, echo: Callable[[str], None]) -> Path:
+    if folder is None:
+        from platformdirs import user_data_path
+
+        base = user_data_path("safeguard")
+    else:
+        base = Path(folder)
+    base.mkdir(parents=True, exist_ok=True)
+    path = base / "demo.db"
+    for stale in (path, path.with_name("demo.db-wal"), path.with_name("demo.db-shm")):
+        stale.unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    db = Database(url)
+    echo(f"Initialised {url} at schema {db.upgrade()}.")
+
+    clock = FixedClock(_at("2024-06-03 09:15"))
+    engine = Engine(db, WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS), clock,
+                    WorkingCalendar())
+    ref = "PR-2024-001"
+    view = engine.open_case("practice_review", ref, {
+        "became_aware_on": "2024-06-03", "child_ref": "C-58213", "label": "Demo review"},
+        actor="demo", note="serious incident reported by children's social care")
+    echo(f"\n== {clock.now():%Y-%m-%d}: opened {ref}\n")
+    echo(case_text(view))
+    for when, trigger, values in STEPS:
+        clock.set(_at(when))
+        view = engine.fire(ref, trigger, values, actor="demo")
+        echo(f"\n== {when}: {trigger}")
+    echo("")
+    echo(case_text(view))
+    echo(f"\nExplore it: safeguard --db {url} case history {ref}")
+    db.dispose()
+    return path

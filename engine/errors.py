@@ -1,0 +1,142 @@
+"""The one exception tree of safeguard.
+
+Every error a user can cause or meet derives from :class:`EngineError` and carries a
+message that says what was wrong and what is allowed. The CLI maps the whole tree to a
+single ``Error: ...`` line in one place; nothing below it prints.
+
+    EngineError
+    ├── UsageError                 bad input: a value, an option (CLI exit 2)
+    │   ├── FieldError             missing, unknown or malformed case field
+    │   └── BadDateError           an unparseable date or datetime
+    ├── DefinitionError            a workflow definition is invalid (carries Problems)
+    ├── UnknownWorkflowError       no workflow by that name or version
+    ├── CaseNotFoundError          no case with that reference
+    ├── DuplicateCaseError         a case with that reference already exists
+    ├── TransitionNotAllowedError  trigger not available from the case's state
+    ├── GuardFailedError           trigger available but its guard is not satisfied
+    ├── ConcurrencyError           the case changed under us; nothing was written
+    └── DatabaseNotReadyError      database missing or not at the latest schema
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean X?)' suffix for a near miss, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def one_of(choices: Iterable[str]) -> str:
+    names = sorted(choices)
+    return ", ".join(names) if names else "(none)"
+
+
+class EngineError(Exception):
+    """Root of every error safeguard raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(EngineError):
+    exit_code = 2
+
+
+class FieldError(UsageError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class BadDateError(UsageError):
+    pass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a definition file, located by YAML path (and line if known)."""
+
+    file: str
+    path: str
+    message: str
+    hint: str = ""
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        text = f"{where}: {self.path}: {self.message}"
+        return f"{text} [hint: {self.hint}]" if self.hint else text
+
+
+class DefinitionError(EngineError):
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        first = str(self.problems[0]) if self.problems else "invalid definition"
+        more = len(self.problems) - 1
+        super().__init__(first + (f" (and {more} more problem(s))" if more > 0 else ""))
+
+
+class UnknownWorkflowError(EngineError):
+    def __init__(self, name: str, known: Iterable[str], version: int | None = None) -> None:
+        known = list(known)
+        what = f"workflow '{name}'" + (f" version {version}" if version is not None else "")
+        super().__init__(
+            f"unknown {what}{did_you_mean(name, known)}; known workflows: {one_of(known)}"
+        )
+        self.name = name
+
+
+class CaseNotFoundError(EngineError):
+    def __init__(self, ref: str, workflow: str | None = None) -> None:
+        where = f" in workflow '{workflow}'" if workflow else ""
+        super().__init__(f"no case '{ref}'{where}; 'safeguard case list' shows the cases")
+        self.ref = ref
+
+
+class DuplicateCaseError(EngineError):
+    def __init__(self, ref: str, workflow: str) -> None:
+        super().__init__(f"a {workflow} case '{ref}' already exists; choose another reference")
+        self.ref = ref
+
+
+class TransitionNotAllowedError(EngineError):
+    def __init__(self, ref: str, trigger: str, state: str, allowed: Iterable[str]) -> None:
+        allowed = list(allowed)
+        super().__init__(
+            f"case '{ref}' is '{state}': trigger '{trigger}' is not allowed there"
+            f"{did_you_mean(trigger, allowed)}; allowed: {one_of(allowed)}"
+        )
+        self.ref, self.trigger, self.state = ref, trigger, state
+
+
+class GuardFailedError(EngineError):
+    def __init__(self, ref: str, trigger: str, guard: str, description: str) -> None:
+        super().__init__(
+            f"case '{ref}': '{trigger}' needs {description} (guard '{guard}' is not satisfied)"
+        )
+        self.ref, self.trigger, self.guard = ref, trigger, guard
+
+
+class ConcurrencyError(EngineError):
+    def __init__(self, ref: str, expected: int, actual: int | None = None) -> None:
+        now = f" (it is now at version {actual})" if actual is not None else ""
+        super().__init__(
+            f"case '{ref}' was changed by someone else while you worked (expected version "
+            f"{expected}){now}; nothing was written: look at it again and retry"
+        )
+        self.ref, self.expected, self.actual = ref, expected, actual
+
+
+class DatabaseNotReadyError(EngineError):
+    pass

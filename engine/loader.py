@@ -1,0 +1,487 @@
+"""Load workflow YAML into checked :class:`WorkflowDef` objects.
+
+Every problem in a file is collected (not just the first) with the file, the YAML path, the
+line and a hint, and raised together as one :class:`DefinitionError`. Reads files; writes
+nothing; knows nothing of the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.definition import (
+    CORRECT_TRIGGER,
+    FIELD_TYPES,
+    GUARD_OPS,
+    OPEN_TRIGGER,
+    ClockDef,
+    EventSet,
+    FieldDef,
+    GuardCheck,
+    GuardDef,
+    StateDef,
+    TransitionDef,
+    WorkflowDef,
+)
+from engine.errors import DefinitionError, Problem, did_you_mean, one_of
+from engine.roles import ROLES
+from engine.rules import RULE_FORMS, parse_rule
+
+_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+_TOP_KEYS = {
+    "workflow", "version", "title", "description", "reference_field",
+    "fields", "open", "states", "guards", "transitions", "clocks",
+}
+_FIELD_KEYS = {"type", "description", "choices", "personal", "max_length", "pattern"}
+_STATE_KEYS = {"description", "initial", "final"}
+_TRANSITION_KEYS = {
+    "trigger", "from", "to", "internal", "requires", "accepts", "guards", "roles", "description",
+}
+_CLOCK_KEYS = {"rule", "starts", "met", "cancelled", "met_on", "owner", "description"}
+_EVENTSET_KEYS = {"enter", "fire"}
+_OPEN_KEYS = {"requires", "accepts", "roles"}
+
+
+def _line_map(text: str) -> dict[str, int]:
+    """YAML path ('transitions[2].to') -> 1-based line, from the composed node tree."""
+    lines: dict[str, int] = {}
+
+    def walk(node: yaml.Node | None, path: str) -> None:
+        if node is None:
+            return
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = f"{path}.{key.value}" if path else str(key.value)
+                lines[child] = key.start_mark.line + 1
+                walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, f"{path}[{index}]")
+
+    try:
+        walk(yaml.compose(text, Loader=yaml.SafeLoader), "")
+    except yaml.YAMLError:
+        pass
+    return lines
+
+
+class _Checker:
+    """Collects problems while turning the raw mapping into definitions."""
+
+    def __init__(self, source: str, lines: Mapping[str, int]) -> None:
+        self.source = source
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def problem(self, path: str, message: str, hint: str = "") -> None:
+        line = self.lines.get(path)
+        probe = path
+        while line is None and probe:
+            probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
+            if probe == path:
+                break
+            line = self.lines.get(probe)
+        self.problems.append(Problem(self.source, path or "(top)", message, hint, line))
+
+    def mapping(self, value: Any, path: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(path, f"expected a mapping, found {type(value).__name__}")
+            return {}
+        return value
+
+    def name_list(self, value: Any, path: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        self.problem(path, "expected a name or a list of names")
+        return ()
+
+    def unknown_keys(self, raw: Mapping[str, Any], allowed: set[str], path: str) -> None:
+        for key in raw:
+            if key not in allowed:
+                where = f"{path}.{key}" if path else str(key)
+                self.problem(where, f"unknown key '{key}'{did_you_mean(str(key), allowed)}",
+                             f"allowed keys: {one_of(allowed)}")
+
+    def known(self, names: Iterable[str], universe: Iterable[str], path: str, what: str) -> None:
+        universe = list(universe)
+        for name in names:
+            if name not in universe:
+                self.problem(path, f"unknown {what} '{name}'{did_you_mean(name, universe)}",
+                             f"known {what}s: {one_of(universe)}")
+
+
+def load_text(text: str, source: str = "<text>") -> WorkflowDef:
+    lines = _line_map(text)
+    check = _Checker(source, lines)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise DefinitionError([Problem(source, "(yaml)", f"not valid YAML: {exc}", "", line)]) \
+            from None
+    if not isinstance(raw, dict):
+        raise DefinitionError([Problem(source, "(top)", "expected a mapping at the top level")])
+    definition = _build(raw, check, text)
+    if check.problems:
+        raise DefinitionError(check.problems)
+    assert definition is not None
+    return definition
+
+
+def load_file(path: str | Path) -> WorkflowDef:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DefinitionError([Problem(str(path), "(file)", f"cannot read: {exc.strerror}")]) \
+            from None
+    return load_text(text, str(path))
+
+
+def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | None:
+    check.unknown_keys(raw, _TOP_KEYS, "")
+    name = raw.get("workflow")
+    if not isinstance(name, str) or not _IDENT.match(name):
+        check.problem("workflow", "a workflow name (lower_snake_case) is required")
+        name = "invalid"
+    version = raw.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        check.problem("version", "a whole-number version of 1 or more is required",
+                      "bump it whenever the file changes")
+        version = 1
+
+    fields = _fields(raw.get("fields"), check)
+    states = _states(raw.get("states"), check)
+    guards = _guards(raw.get("guards"), check, fields)
+    transitions = _transitions(raw.get("transitions"), check, states, fields, guards)
+    open_raw = check.mapping(raw.get("open"), "open")
+    check.unknown_keys(open_raw, _OPEN_KEYS, "open")
+    open_requires = check.name_list(open_raw.get("requires"), "open.requires")
+    open_accepts = check.name_list(open_raw.get("accepts"), "open.accepts")
+    open_roles = check.name_list(open_raw.get("roles"), "open.roles")
+    check.known(open_requires + open_accepts, fields, "open", "field")
+    check.known(open_roles, ROLES, "open.roles", "role")
+    reference_field = raw.get("reference_field")
+    if reference_field is not None:
+        check.known([str(reference_field)], fields, "reference_field", "field")
+
+    _check_graph(check, states, transitions)
+    triggers = {t.trigger for t in transitions}
+    clocks = _clocks(raw.get("clocks"), check, fields, states, triggers)
+    _check_anchors(check, clocks, transitions, open_requires)
+
+    if check.problems:
+        return None
+    return WorkflowDef(
+        name=name, version=version, title=str(raw.get("title") or name),
+        description=str(raw.get("description") or "").strip(),
+        fields=fields, states=states, transitions=tuple(transitions),
+        open_requires=open_requires, open_accepts=open_accepts, open_roles=open_roles,
+        reference_field=reference_field, guards=guards, clocks=clocks,
+        source=check.source, digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def _fields(raw: Any, check: _Checker) -> dict[str, FieldDef]:
+    out: dict[str, FieldDef] = {}
+    for name, spec in check.mapping(raw, "fields").items():
+        path = f"fields.{name}"
+        if not _IDENT.match(str(name)):
+            check.problem(path, f"field name '{name}' must be lower_snake_case")
+        spec = check.mapping(spec, path)
+        check.unknown_keys(spec, _FIELD_KEYS, path)
+        ftype = spec.get("type")
+        if ftype not in FIELD_TYPES:
+            check.problem(f"{path}.type", f"unknown field type '{ftype}'",
+                          f"one of: {one_of(FIELD_TYPES)}")
+            continue
+        choices = check.name_list(spec.get("choices"), f"{path}.choices")
+        if ftype == "choice" and not choices:
+            check.problem(f"{path}.choices", "a choice field needs a list of choices")
+        max_length = spec.get("max_length")
+        if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+            check.problem(f"{path}.max_length", "max_length must be a positive whole number")
+            max_length = None
+        pattern = spec.get("pattern")
+        if pattern is not None:
+            try:
+                re.compile(str(pattern))
+            except re.error as exc:
+                check.problem(f"{path}.pattern", f"not a valid regular expression: {exc}")
+        out[str(name)] = FieldDef(
+            name=str(name), type=ftype, description=str(spec.get("description") or ""),
+            choices=choices, personal=bool(spec.get("personal", False)),
+            max_length=max_length, pattern=str(pattern) if pattern is not None else None,
+        )
+    return out
+
+
+def _states(raw: Any, check: _Checker) -> dict[str, StateDef]:
+    out: dict[str, StateDef] = {}
+    mapping = check.mapping(raw, "states")
+    if not mapping:
+        check.problem("states", "a workflow needs states")
+    for name, spec in mapping.items():
+        path = f"states.{name}"
+        if not _IDENT.match(str(name)):
+            check.problem(path, f"state name '{name}' must be lower_snake_case")
+        spec = check.mapping(spec, path)
+        check.unknown_keys(spec, _STATE_KEYS, path)
+        if not spec.get("description"):
+            check.problem(f"{path}.description", "every state needs a description",
+                          "say what is happening to the case in this state")
+        out[str(name)] = StateDef(
+            name=str(name), description=str(spec.get("description") or ""),
+            initial=bool(spec.get("initial", False)), final=bool(spec.get("final", False)),
+        )
+    initial = [s.name for s in out.values() if s.initial]
+    if mapping and len(initial) != 1:
+        check.problem("states", f"exactly one state must be initial; found {len(initial)}"
+                      + (f" ({', '.join(initial)})" if initial else ""),
+                      "mark the state a new case starts in with 'initial: true'")
+    return out
+
+
+def _guards(raw: Any, check: _Checker, fields: Mapping[str, FieldDef]) -> dict[str, GuardDef]:
+    out: dict[str, GuardDef] = {}
+    for name, spec in check.mapping(raw, "guards").items():
+        path = f"guards.{name}"
+        spec = check.mapping(spec, path)
+        check.unknown_keys(spec, {"description", "all"}, path)
+        items = spec.get("all")
+        if not isinstance(items, list) or not items:
+            check.problem(f"{path}.all", "a guard needs a list of checks under 'all'",
+                          "e.g. all: [{field: reviewer, present: true}]")
+            continue
+        checks: list[GuardCheck] = []
+        for index, item in enumerate(items):
+            ipath = f"{path}.all[{index}]"
+            item = check.mapping(item, ipath)
+            ops = [k for k in item if k != "field"]
+            if "field" not in item or len(ops) != 1 or ops[0] not in GUARD_OPS:
+                check.problem(ipath, "a check is {field: NAME, OP: VALUE}",
+                              f"OP is one of: {one_of(GUARD_OPS)}")
+                continue
+            check.known([str(item["field"])], fields, f"{ipath}.field", "field")
+            op, value = ops[0], item[ops[0]]
+            if op in ("in", "not_in"):
+                value = check.name_list(value, f"{ipath}.{op}")
+            elif op == "equals":
+                value = str(value)
+            else:
+                value = None
+            checks.append(GuardCheck(field=str(item["field"]), op=op, value=value))  # type: ignore[arg-type]
+        out[str(name)] = GuardDef(str(name), str(spec.get("description") or name), tuple(checks))
+    return out
+
+
+def _transitions(raw: Any, check: _Checker, states: Mapping[str, StateDef],
+                 fields: Mapping[str, FieldDef], guards: Mapping[str, GuardDef],
+                 ) -> list[TransitionDef]:
+    out: list[TransitionDef] = []
+    if not isinstance(raw, list) or not raw:
+        check.problem("transitions", "a workflow needs a list of transitions")
+        return out
+    for index, spec in enumerate(raw):
+        path = f"transitions[{index}]"
+        spec = check.mapping(spec, path)
+        check.unknown_keys(spec, _TRANSITION_KEYS, path)
+        trigger = spec.get("trigger")
+        if not isinstance(trigger, str) or not _IDENT.match(trigger):
+            check.problem(f"{path}.trigger", "a trigger name (lower_snake_case) is required")
+            continue
+        if trigger in (OPEN_TRIGGER, CORRECT_TRIGGER):
+            check.problem(f"{path}.trigger", f"'{trigger}' is reserved by the engine")
+        sources = check.name_list(spec.get("from"), f"{path}.from")
+        if not sources:
+            check.problem(f"{path}.from", "a transition needs one or more source states")
+        check.known(sources, states, f"{path}.from", "state")
+        internal = bool(spec.get("internal", False))
+        dest = spec.get("to")
+        if internal and dest is not None:
+            check.problem(f"{path}.to", "an internal transition has no destination",
+                          "remove 'to' or 'internal: true'")
+        elif not internal and dest is None:
+            check.problem(path, "a transition needs 'to' (or 'internal: true')")
+        elif dest is not None:
+            check.known([str(dest)], states, f"{path}.to", "state")
+        requires = check.name_list(spec.get("requires"), f"{path}.requires")
+        accepts = check.name_list(spec.get("accepts"), f"{path}.accepts")
+        check.known(requires, fields, f"{path}.requires", "field")
+        check.known(accepts, fields, f"{path}.accepts", "field")
+        guard_names = check.name_list(spec.get("guards"), f"{path}.guards")
+        check.known(guard_names, guards, f"{path}.guards", "guard")
+        roles = check.name_list(spec.get("roles"), f"{path}.roles")
+        check.known(roles, ROLES, f"{path}.roles", "role")
+        out.append(TransitionDef(
+            trigger=trigger, sources=sources, dest=None if internal else str(dest),
+            requires=requires, accepts=accepts, guards=guard_names, roles=roles,
+            description=str(spec.get("description") or ""),
+        ))
+    return out
+
+
+def _check_graph(check: _Checker, states: Mapping[str, StateDef],
+                 transitions: list[TransitionDef]) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for index, t in enumerate(transitions):
+        for source in t.sources:
+            key = (source, t.trigger)
+            if key in seen:
+                check.problem(f"transitions[{index}]",
+                              f"duplicate trigger '{t.trigger}' from state '{source}' "
+                              f"(also transitions[{seen[key]}])",
+                              "a trigger may leave a state only one way")
+            else:
+                seen[key] = index
+    initial = [s.name for s in states.values() if s.initial]
+    if len(initial) != 1:
+        return
+    reachable, queue = {initial[0]}, deque(initial)
+    while queue:
+        here = queue.popleft()
+        for t in transitions:
+            if here in t.sources and t.dest in states and t.dest not in reachable:
+                reachable.add(t.dest)
+                queue.append(t.dest)
+    for name, state in states.items():
+        moves = [t for t in transitions if name in t.sources and not t.internal]
+        if name not in reachable:
+            check.problem(f"states.{name}", f"state '{name}' cannot be reached from "
+                          f"'{initial[0]}'", "add a transition into it or remove it")
+        if state.final and [t for t in transitions if name in t.sources]:
+            check.problem(f"states.{name}", f"final state '{name}' has transitions out of it",
+                          "a final state ends the case; remove 'final' or the transitions")
+        if not state.final and not moves:
+            check.problem(f"states.{name}", f"state '{name}' is a dead end but not final",
+                          "add a transition out of it or mark it 'final: true'")
+
+
+def _event_set(raw: Any, check: _Checker, path: str, states: Iterable[str],
+               triggers: Iterable[str]) -> EventSet:
+    spec = check.mapping(raw, path)
+    check.unknown_keys(spec, _EVENTSET_KEYS, path)
+    enter = check.name_list(spec.get("enter"), f"{path}.enter")
+    fire = check.name_list(spec.get("fire"), f"{path}.fire")
+    check.known(enter, states, f"{path}.enter", "state")
+    check.known(fire, [*triggers, OPEN_TRIGGER, CORRECT_TRIGGER], f"{path}.fire", "trigger")
+    return EventSet(enter=frozenset(enter), fire=frozenset(fire))
+
+
+def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
+            states: Mapping[str, StateDef], triggers: set[str]) -> dict[str, ClockDef]:
+    out: dict[str, ClockDef] = {}
+    for name, spec in check.mapping(raw, "clocks").items():
+        path = f"clocks.{name}"
+        spec = check.mapping(spec, path)
+        check.unknown_keys(spec, _CLOCK_KEYS, path)
+        rule = parse_rule(str(spec.get("rule", "")))
+        if rule is None:
+            check.problem(f"{path}.rule", f"cannot read rule '{spec.get('rule', '')}'",
+                          f"write one of {RULE_FORMS}")
+            continue
+        if rule.anchor is not None:
+            anchor = fields.get(rule.anchor)
+            if anchor is None:
+                check.known([rule.anchor], fields, f"{path}.rule", "field")
+            elif anchor.type not in ("date", "datetime"):
+                check.problem(f"{path}.rule", f"field '{rule.anchor}' is {anchor.type}, "
+                              "a rule counts from a date or datetime field")
+        starts = _event_set(spec.get("starts"), check, f"{path}.starts", states, triggers)
+        if rule.state is not None:
+            check.known([rule.state], states, f"{path}.rule", "state")
+            if not starts:
+                starts = EventSet(enter=frozenset({rule.state}))
+        met = _event_set(spec.get("met"), check, f"{path}.met", states, triggers)
+        cancelled = _event_set(spec.get("cancelled"), check, f"{path}.cancelled", states,
+                               triggers)
+        if not starts:
+            check.problem(f"{path}.starts", "a clock needs something that starts it",
+                          "e.g. starts: {enter: [STATE]} or starts: {fire: [TRIGGER]}")
+        if not met and not rule.recurring:
+            check.problem(f"{path}.met", "a clock needs something that meets it",
+                          "e.g. met: {fire: [TRIGGER]}")
+        met_on = spec.get("met_on")
+        if met_on is not None:
+            target = fields.get(str(met_on))
+            if target is None:
+                check.known([str(met_on)], fields, f"{path}.met_on", "field")
+            elif target.type not in ("date", "datetime"):
+                check.problem(f"{path}.met_on", f"field '{met_on}' must be a date or datetime")
+        owner = spec.get("owner")
+        if owner is not None:
+            check.known([str(owner)], ROLES, f"{path}.owner", "role")
+        out[str(name)] = ClockDef(
+            name=str(name), rule=rule, starts=starts, met=met, cancelled=cancelled,
+            met_on=str(met_on) if met_on is not None else None,
+            owner=str(owner) if owner is not None else None,
+            description=str(spec.get("description") or ""),
+        )
+    return out
+
+
+def _check_anchors(check: _Checker, clocks: Mapping[str, ClockDef],
+                   transitions: list[TransitionDef], open_requires: tuple[str, ...]) -> None:
+    """A clock's anchor must be a field that opening or some transition requires.
+
+    Whether it has a value when the clock starts depends on the path a case took; the engine
+    refuses a fire that would start a clock without its anchor, naming the field to set.
+    """
+    required = set(open_requires).union(*(t.requires for t in transitions))
+    for clock in clocks.values():
+        anchor = clock.rule.anchor
+        if anchor is not None and anchor not in required:
+            check.problem(f"clocks.{clock.name}.rule",
+                          f"no step requires field '{anchor}', so clock '{clock.name}' "
+                          "may never be able to start",
+                          "require the field on open or on a transition")
+
+
+class WorkflowRegistry:
+    """The definitions found in a folder of YAML files, by name (the current version)."""
+
+    def __init__(self, definitions: Iterable[WorkflowDef]) -> None:
+        self._by_name = {d.name: d for d in definitions}
+
+    @classmethod
+    def from_directory(cls, folder: str | Path) -> WorkflowRegistry:
+        folder = Path(folder)
+        problems: list[Problem] = []
+        found: list[WorkflowDef] = []
+        for path in sorted(folder.glob("*.yaml")):
+            try:
+                found.append(load_file(path))
+            except DefinitionError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise DefinitionError(problems)
+        return cls(found)
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+    def get(self, name: str) -> WorkflowDef:
+        from engine.errors import UnknownWorkflowError
+
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise UnknownWorkflowError(name, self._by_name) from None
+
+    def __iter__(self) -> Any:
+        return iter(self._by_name.values())

@@ -1,0 +1,106 @@
+"""The tables. Stored rows are plain nouns; instants are UTC, stored naive and read aware."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
+
+
+def _utc(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class WorkflowVersion(SQLModel, table=True):
+    """The exact definition text a case runs on; written once per (name, version)."""
+
+    __tablename__ = "workflow_version"
+
+    name: str = Field(primary_key=True, max_length=64)
+    version: int = Field(primary_key=True)
+    digest: str = Field(max_length=64)
+    source_text: str = Field(sa_column=Column(Text, nullable=False))
+    registered_at: dt.datetime = _utc()
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "case"
+    __table_args__ = (UniqueConstraint("workflow", "ref", name="uq_case_workflow_ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(index=True, max_length=64)
+    workflow: str = Field(max_length=64)
+    workflow_version: int
+    state: str = Field(max_length=64, index=True)
+    data: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = Field(default=1)  # optimistic lock: bumped by every change
+    opened_at: dt.datetime = _utc()
+    updated_at: dt.datetime = _utc()
+    closed_at: dt.datetime | None = _utc(default=None, nullable=True)
+
+
+class CaseEvent(SQLModel, table=True):
+    """Append-only history of a case: one row per open, fire and correction."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_event_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    seq: int
+    at: dt.datetime = _utc()
+    actor: str = Field(max_length=64)
+    trigger: str = Field(max_length=64)
+    from_state: str | None = Field(default=None, max_length=64)
+    to_state: str = Field(max_length=64)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    command: str | None = Field(default=None, max_length=200)
+
+
+class Deadline(SQLModel, table=True):
+    """One cycle of one clock of one case, with the rule that produced its due point."""
+
+    __tablename__ = "deadline"
+    __table_args__ = (
+        UniqueConstraint("case_id", "name", "cycle", name="uq_deadline_cycle"),
+        Index("ix_deadline_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    name: str = Field(max_length=64)
+    cycle: int = Field(default=1)
+    rule: str = Field(max_length=200)
+    anchor_field: str | None = Field(default=None, max_length=64)
+    anchor_value: str = Field(max_length=40)
+    due_at: dt.datetime = _utc()
+    due_day: dt.date | None = Field(default=None, nullable=True)
+    status: str = Field(max_length=16)
+    owner_role: str | None = Field(default=None, max_length=64)
+    started_at: dt.datetime = _utc()
+    met_at: dt.datetime | None = _utc(default=None, nullable=True)
+    closed_at: dt.datetime | None = _utc(default=None, nullable=True)

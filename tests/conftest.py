@@ -1,0 +1,120 @@
+"""Shared fixtures. Integration tests run on SQLite and on PostgreSQL through one parametrised
+``db_url`` fixture; a PostgreSQL database per test is cloned from a migrated template.
+
+Without a PostgreSQL server the PostgreSQL half is skipped (and pytest says so); under CI
+(``CI`` set) an unreachable server is an error, so nothing skips there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.calendar import WorkingCalendar
+from engine.clock import LONDON, FixedClock
+from engine.loader import WorkflowRegistry
+from engine.service import Engine
+from engine.settings import SHIPPED_WORKFLOWS
+from engine.store.database import Database
+
+PG_ADMIN_URL = os.environ.get(
+    "SAFEGUARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def london(text: str) -> dt.datetime:
+    """'2024-06-03 09:00' as an aware Europe/London datetime."""
+    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=LONDON)
+
+
+def _pg_admin() -> object:
+    from sqlalchemy import create_engine
+
+    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated template database; each PostgreSQL test gets a clone of it."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    admin = _pg_admin()
+    try:
+        with admin.connect() as conn:  # type: ignore[attr-defined]
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {str(exc.orig).strip()}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI must run every test: start PostgreSQL)")
+        pytest.skip(message)
+    name = f"sg_tmpl_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:  # type: ignore[attr-defined]
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db = Database(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    db.upgrade()
+    db.dispose()
+    yield name
+    with admin.connect() as conn:  # type: ignore[attr-defined]
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    from sqlalchemy import text
+
+    template = request.getfixturevalue("pg_template")
+    name = f"sg_test_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:  # type: ignore[attr-defined]
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:  # type: ignore[attr-defined]
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'safeguard.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return str(request.getfixturevalue("sqlite_url"))
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(london("2024-06-03 09:00"))
+
+
+@pytest.fixture(scope="session")
+def registry() -> WorkflowRegistry:
+    return WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS)
+
+
+@pytest.fixture(scope="session")
+def calendar() -> WorkingCalendar:
+    return WorkingCalendar()
+
+
+@pytest.fixture
+def engine(db: Database, registry: WorkflowRegistry, clock: FixedClock,
+           calendar: WorkingCalendar) -> Engine:
+    return Engine(db, registry, clock, calendar)
