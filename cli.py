@@ -100,7 +100,9 @@ class Runtime:
 
 
 def _runtime() -> Runtime:
-    return click.get_current_context().find_object(Runtime)  # type: ignore[no-any-return]
+    runtime = click.get_current_context().find_object(Runtime)
+    assert runtime is not None
+    return runtime
 
 
 def _emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:

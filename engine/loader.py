@@ -7,6 +7,7 @@ nothing; knows nothing of the database.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections import deque
@@ -66,10 +67,8 @@ def _line_map(text: str) -> dict[str, int]:
             for index, item in enumerate(node.value):
                 walk(item, f"{path}[{index}]")
 
-    try:
+    with contextlib.suppress(yaml.YAMLError):
         walk(yaml.compose(text, Loader=yaml.SafeLoader), "")
-    except yaml.YAMLError:
-        pass
     return lines
 
 
@@ -285,7 +284,7 @@ def _guards(raw: Any, check: _Checker, fields: Mapping[str, FieldDef]) -> dict[s
                 value = str(value)
             else:
                 value = None
-            checks.append(GuardCheck(field=str(item["field"]), op=op, value=value))  # type: ignore[arg-type]
+            checks.append(GuardCheck(field=str(item["field"]), op=op, value=value))
         out[str(name)] = GuardDef(str(name), str(spec.get("description") or name), tuple(checks))
     return out
 
@@ -356,7 +355,8 @@ def _check_graph(check: _Checker, states: Mapping[str, StateDef],
     while queue:
         here = queue.popleft()
         for t in transitions:
-            if here in t.sources and t.dest in states and t.dest not in reachable:
+            if here in t.sources and t.dest is not None and t.dest in states \
+                    and t.dest not in reachable:
                 reachable.add(t.dest)
                 queue.append(t.dest)
     for name, state in states.items():

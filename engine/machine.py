@@ -64,7 +64,8 @@ class WorkflowMachine:
     @staticmethod
     def _condition(guard: GuardDef) -> Any:
         def condition(event: EventData) -> bool:
-            adapter: CaseAdapter = event.model
+            adapter = event.model
+            assert isinstance(adapter, CaseAdapter)
             if guard_passes(guard, adapter.data):
                 return True
             adapter.failed_guard = guard.name

@@ -88,9 +88,9 @@ def workflow_text(d: WorkflowDef) -> str:
              ", ".join(t.requires), ", ".join(t.roles)) for t in d.transitions]
     lines.append(table(("TRIGGER", "FROM", "TO", "REQUIRES", "ROLES"), rows, "  "))
     lines += ["", "Clocks:"]
-    rows = [(c.name, c.rule.text, ", ".join(sorted(c.starts.enter | c.starts.fire)),
+    clock_rows = [(c.name, c.rule.text, ", ".join(sorted(c.starts.enter | c.starts.fire)),
              ", ".join(sorted(c.met.enter | c.met.fire))) for c in d.clocks.values()]
-    lines.append(table(("CLOCK", "RULE", "STARTS ON", "MET BY"), rows, "  "))
+    lines.append(table(("CLOCK", "RULE", "STARTS ON", "MET BY"), clock_rows, "  "))
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
+
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -262,7 +263,7 @@ class Engine:
               overdue: bool = False) -> list[CaseSummary]:
         now = self.clock.now()
         with self.db.read() as session:
-            query = select(Case).order_by(Case.workflow, Case.ref)  # type: ignore[arg-type]
+            query = select(Case).order_by(Case.workflow, Case.ref)
             if workflow:
                 self.registry.get(workflow)
                 query = query.where(Case.workflow == workflow)  # type: ignore[arg-type]

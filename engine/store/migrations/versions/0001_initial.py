@@ -1,12 +1,11 @@
 """Initial schema: workflow versions, cases, their events and deadlines.
 
 Revision ID: 0001_initial
-Revises: 
+Revises:
 Create Date: 2026-11-27
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001_initial'
 down_revision = None
