@@ -55,6 +55,7 @@ class Runtime:
     config: str | None
     _engine: Any = field(default=None, repr=False)
     _settings: Any = field(default=None, repr=False)
+    _databases: list[Any] = field(default_factory=list, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -72,6 +73,11 @@ class Runtime:
 
         return getpass.getuser()
 
+    def close(self) -> None:
+        """Release database connections when the command ends."""
+        for db in self._databases:
+            db.dispose()
+
     def clock(self) -> Any:
         from engine.clock import FixedClock, SystemClock, parse_instant
 
@@ -80,7 +86,9 @@ class Runtime:
     def database(self) -> Any:
         from engine.store.database import Database
 
-        return Database(self.settings.database_url, self.settings.sqlite_synchronous)
+        db = Database(self.settings.database_url, self.settings.sqlite_synchronous)
+        self._databases.append(db)
+        return db
 
     def registry(self) -> Any:
         from engine.loader import WorkflowRegistry
@@ -143,6 +151,7 @@ def main(ctx: click.Context, db_url: str | None, actor: str | None, now: str | N
 
         parse_instant(now)  # a bad --now is a usage error before anything runs
     ctx.obj = Runtime(db_url, actor, now, config)
+    ctx.call_on_close(ctx.obj.close)
 
 
 # -- init and demo ---------------------------------------------------------------------------

@@ -107,13 +107,6 @@ def _anchor(definition: WorkflowDef, clock: ClockDef, data: Mapping[str, str],
     return stored, typed(definition.fields[clock.rule.anchor], stored)  # type: ignore[return-value]
 
 
-def _typed_anchor(definition: WorkflowDef, clock: ClockDef, stored: str,
-                  ) -> dt.date | dt.datetime:
-    if clock.rule.anchor is None:
-        return dt.date.fromisoformat(stored)
-    return typed(definition.fields[clock.rule.anchor], stored)  # type: ignore[return-value]
-
-
 def plan_deadlines(definition: WorkflowDef, trigger: str, entered: str | None,
                    state_after: str, old_data: Mapping[str, str], new_data: Mapping[str, str],
                    deadlines: Sequence[DeadlineSnapshot], now: dt.datetime,

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -52,9 +52,12 @@ class Database:
             cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.close()
 
+        statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # Straight to the driver: this runs once per transaction, on the hot path.
+            connection.connection.driver_connection.execute(statement)
 
         return engine
 
@@ -83,6 +86,17 @@ class Database:
         """One transaction: committed when the block ends, rolled back if it raises."""
         with Session(self.write_engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One write transaction on a Core connection (the engine's hot path)."""
+        with self.write_engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def begin_read(self) -> Iterator[Connection]:
+        with self.read_engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -1,0 +1,172 @@
+"""The CLI through click's runner, and once through a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def run(db_url: str) -> object:
+    runner = CliRunner()
+
+    def invoke(*args: str, now: str = "2024-06-03T09:00") -> object:
+        return runner.invoke(main, ["--db", db_url, "--as", "amy", "--now", now, *args])
+
+    result = invoke("init")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    return invoke
+
+
+def _open(run: object) -> object:
+    return run("case", "open", "practice_review", "--ref", "PR-1",  # type: ignore[operator]
+               "--set", "became_aware_on=2024-06-03", "--set", "child_ref=C-1",
+               "--set", "label=CLI test")
+
+
+def test_open_advance_show_json(run: object) -> None:
+    assert _open(run).exit_code == 0  # type: ignore[attr-defined]
+    result = run("case", "advance", "PR-1", "notify", "--set",  # type: ignore[operator]
+                 "notified_on=2024-06-07", "--note", "by secure email", now="2024-06-07T10:00")
+    assert result.exit_code == 0, result.output
+    assert "State: rapid_review" in result.output
+    shown = run("case", "show", "PR-1", "--json", now="2024-06-07T10:00")  # type: ignore[operator]
+    data = json.loads(shown.output)
+    assert {"ref", "workflow", "workflow_version", "state", "data", "available_triggers",
+            "deadlines"} <= set(data)
+    assert data["state"] == "rapid_review"
+    assert data["available_triggers"] == ["submit_rapid_review"]
+    assert data["deadlines"][0] == {
+        "name": "notification", "cycle": 1, "due": "2024-06-10", "status": "met",
+        "rule": "5 working days after became_aware_on", "met_on": "2024-06-07",
+        "owner": "business_support", "started_at": data["deadlines"][0]["started_at"]}
+    history = json.loads(run("case", "history", "PR-1", "--json").output)  # type: ignore[operator]
+    assert [(e["trigger"], e["actor"]) for e in history] == [("open", "amy"), ("notify", "amy")]
+    listed = json.loads(run("case", "list", "--json").output)  # type: ignore[operator]
+    assert [c["ref"] for c in listed] == ["PR-1"]
+
+
+def test_human_output_is_a_readable_table(run: object) -> None:
+    _open(run)
+    result = run("case", "show", "PR-1")  # type: ignore[operator]
+    assert "DEADLINE" in result.output and "2024-06-10" in result.output
+    assert "notify (-> rapid_review)  needs notified_on" in result.output
+    overdue = run("case", "list", "--overdue", now="2024-06-11T09:00")  # type: ignore[operator]
+    assert "PR-1" in overdue.output
+    assert "No cases." in run("case", "list", "--overdue").output  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (("case", "show", "PR-404"), 1, "no case 'PR-404'"),
+    (("case", "advance", "PR-1", "publish", "--set", "published_on=2024-06-07"), 1,
+     "not allowed there; allowed: notify"),
+    (("case", "advance", "PR-1", "notfy"), 1, "did you mean 'notify'"),
+    (("case", "advance", "PR-1", "notify"), 2, "requires notified_on"),
+    (("case", "advance", "PR-1", "notify", "--set", "notified_on=yesterday"), 2, "not a date"),
+    (("case", "advance", "PR-1", "notify", "--set", "notified_on"), 2, "is not FIELD=VALUE"),
+    (("case", "open", "practise_review", "--ref", "X"), 1, "did you mean 'practice_review'"),
+    (("case", "list", "--workflow", "nope"), 1, "unknown workflow 'nope'"),
+])
+def test_errors_are_one_line_with_exit_code_and_change_nothing(
+        run: object, args: tuple[str, ...], code: int, message: str) -> None:
+    _open(run)
+    before = run("case", "history", "PR-1", "--json").output  # type: ignore[operator]
+    result = run(*args)  # type: ignore[operator]
+    assert result.exit_code == code, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert message in lines[0]
+    assert "Traceback" not in result.output
+    assert run("case", "history", "PR-1", "--json").output == before  # type: ignore[operator]
+
+
+def test_bad_now_is_a_usage_error(run: object) -> None:
+    result = run("case", "list", now="next tuesday")  # type: ignore[operator]
+    assert result.exit_code == 2 and "Error: 'next tuesday' is not a date-time" in result.output
+
+
+def test_uninitialised_database_says_what_to_do(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path / 'new.db'}",
+                                       "case", "list"])
+    assert result.exit_code == 1
+    assert "not initialised: run 'safeguard init'" in result.output
+
+
+def test_init_twice_is_harmless(run: object) -> None:
+    result = run("init")  # type: ignore[operator]
+    assert result.exit_code == 0 and "already at schema" in result.output
+
+
+def test_workflow_commands(tmp_path: Path) -> None:
+    runner = CliRunner()
+    listed = json.loads(runner.invoke(main, ["workflow", "list", "--json"]).output)
+    assert "practice_review" in [w["name"] for w in listed]
+    shown = runner.invoke(main, ["workflow", "show", "practice_review"])
+    assert "awaiting_notification (initial)" in shown.output
+    diagram = runner.invoke(main, ["workflow", "diagram", "practice_review"]).output
+    assert diagram.startswith("stateDiagram-v2")
+    assert "awaiting_notification --> rapid_review: notify" in diagram
+    ok = runner.invoke(main, ["workflow", "validate",
+                              str(ROOT / "workflows" / "practice_review.yaml")])
+    assert ok.exit_code == 0 and ok.output.startswith("OK:")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "workflows" / "practice_review.yaml").read_text()
+                   .replace("to: published", "to: publishd"))
+    result = runner.invoke(main, ["workflow", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert "transitions[14].to: unknown state 'publishd' (did you mean 'published'?)" \
+        in result.output
+    assert "Traceback" not in result.output
+
+
+def test_correct_command_moves_deadlines(run: object) -> None:
+    _open(run)
+    result = run("case", "correct", "PR-1", "--set", "became_aware_on=2024-05-31",  # type: ignore[operator]
+                 "--note", "logged late", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["deadlines"][0]["due"] == "2024-06-07"
+
+
+def test_real_subprocess_round_trip(tmp_path: Path) -> None:
+    env = {**os.environ, "SAFEGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'sub.db'}"}
+    exe = [sys.executable, "-m", "cli"]
+
+    def sh(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*exe, "--now", "2024-06-03T09:00", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    assert sh("init").returncode == 0
+    opened = sh("case", "open", "practice_review", "--ref", "PR-S", "--set",
+                "became_aware_on=2024-06-03", "--set", "child_ref=C-2", "--set", "label=sub")
+    assert opened.returncode == 0, opened.stderr
+    shown = sh("case", "show", "PR-S", "--json")
+    assert json.loads(shown.stdout)["deadlines"][0]["due"] == "2024-06-10"
+    failed = sh("case", "advance", "PR-S", "publish")
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("Error: case 'PR-S' is 'awaiting_notification'")
+    assert "Traceback" not in failed.stderr
+
+
+def test_help_starts_about_as_fast_as_click() -> None:
+    def best_of(args: list[str], runs: int = 5) -> float:
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(args, cwd=ROOT, capture_output=True, check=True, timeout=30)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    baseline = best_of([sys.executable, "-c", "import click"])
+    ours = best_of([sys.executable, "-m", "cli", "--help"])
+    assert ours <= 2 * baseline, f"--help took {ours:.3f}s, click alone {baseline:.3f}s"

@@ -1,0 +1,133 @@
+"""Definition checking: every problem is reported with file, YAML path, line and a hint."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from engine.errors import DefinitionError, Problem
+from engine.loader import load_file, load_text
+from engine.settings import SHIPPED_WORKFLOWS
+
+GOOD = textwrap.dedent("""\
+    workflow: tiny
+    version: 1
+    fields:
+      started_on: {type: date}
+      done_on: {type: date}
+    open:
+      requires: [started_on]
+    states:
+      waiting: {initial: true, description: waiting}
+      done: {final: true, description: done}
+    transitions:
+      - trigger: finish
+        from: waiting
+        to: done
+        requires: [done_on]
+    clocks:
+      finish_by:
+        rule: 2 working days after started_on
+        starts: {enter: [waiting]}
+        met: {fire: [finish]}
+    """)
+
+
+def problems(text: str) -> list[Problem]:
+    with pytest.raises(DefinitionError) as caught:
+        load_text(text, "tiny.yaml")
+    return caught.value.problems
+
+
+def test_every_shipped_workflow_loads() -> None:
+    files = sorted(SHIPPED_WORKFLOWS.glob("*.yaml"))
+    assert files
+    for path in files:
+        definition = load_file(path)
+        assert definition.name == path.stem
+        assert len(definition.digest) == 64
+
+
+def test_a_minimal_definition_loads() -> None:
+    definition = load_text(GOOD, "tiny.yaml")
+    assert definition.initial_state == "waiting"
+    assert definition.clocks["finish_by"].rule.amount == 2
+
+
+def test_unknown_state_is_reported_with_path_line_and_suggestion() -> None:
+    found = problems(GOOD.replace("to: done", "to: dnoe"))
+    [problem] = [p for p in found if p.path == "transitions[0].to"]
+    assert problem.path == "transitions[0].to"
+    assert problem.line == 14
+    assert "unknown state 'dnoe'" in problem.message
+    assert "did you mean 'done'" in problem.message
+    assert str(problem).startswith("tiny.yaml:14: transitions[0].to:")
+
+
+def test_several_problems_are_all_reported() -> None:
+    text = GOOD.replace("to: done", "to: dnoe").replace(
+        "2 working days after started_on", "2 working days after strated_on")
+    found = problems(text)
+    paths = {p.path for p in found}
+    assert {"transitions[0].to", "clocks.finish_by.rule"} <= paths
+
+
+def test_unreachable_state_and_non_final_dead_end() -> None:
+    text = GOOD.replace("  done: {final: true, description: done}",
+                        "  done: {final: true, description: done}\n"
+                        "  limbo: {description: nobody gets here}")
+    found = problems(text)
+    messages = [p.message for p in found if p.path == "states.limbo"]
+    assert any("cannot be reached" in m for m in messages)
+    assert any("dead end but not final" in m for m in messages)
+
+
+def test_duplicate_trigger_from_one_state() -> None:
+    text = GOOD.replace("    requires: [done_on]\n",
+                        "    requires: [done_on]\n  - trigger: finish\n    from: waiting\n"
+                        "    to: done\n", 1)
+    [problem] = problems(text)
+    assert "duplicate trigger 'finish' from state 'waiting'" in problem.message
+    assert problem.path == "transitions[1]"
+
+
+def test_final_state_with_exits_and_missing_initial() -> None:
+    text = GOOD.replace("waiting: {initial: true, description: waiting}",
+                        "waiting: {description: waiting}")
+    assert any("exactly one state must be initial" in p.message for p in problems(text))
+    text = GOOD.replace("from: waiting", "from: [waiting, done]")
+    assert any("final state 'done' has transitions" in p.message for p in problems(text))
+
+
+def test_clock_problems_unknown_field_state_trigger_and_rule() -> None:
+    for old, new, expected in [
+        ("2 working days after started_on", "2 fortnights after started_on", "cannot read rule"),
+        ("starts: {enter: [waiting]}", "starts: {enter: [wating]}", "unknown state 'wating'"),
+        ("met: {fire: [finish]}", "met: {fire: [finnish]}", "unknown trigger 'finnish'"),
+        ("2 working days after started_on", "every 2 weeks while in nowhere",
+         "unknown state 'nowhere'"),
+    ]:
+        found = problems(GOOD.replace(old, new))
+        assert any(expected in p.message for p in found), (new, found)
+        assert all(p.hint for p in found if expected in p.message)
+
+
+def test_unknown_keys_roles_and_field_types() -> None:
+    found = problems(GOOD.replace("    requires: [done_on]\n",
+                                  "    requires: [done_on]\n    roels: [x]\n"))
+    assert any("unknown key 'roels'" in p.message and "did you mean 'roles'" in p.message
+               for p in found)
+    found = problems(GOOD.replace("    requires: [done_on]\n",
+                                  "    requires: [done_on]\n    roles: [case_reveiw_chair]\n"))
+    assert any("unknown role 'case_reveiw_chair'" in p.message for p in found)
+    found = problems(GOOD.replace("started_on: {type: date}", "started_on: {type: day}"))
+    assert any(p.path == "fields.started_on.type" for p in found)
+
+
+def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
+    [problem] = problems("workflow: [unclosed\n")
+    assert "not valid YAML" in problem.message
+    with pytest.raises(DefinitionError, match="cannot read"):
+        load_file(tmp_path / "missing.yaml")
