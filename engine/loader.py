@@ -182,7 +182,8 @@ def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | Non
     _check_graph(check, states, transitions)
     triggers = {t.trigger for t in transitions}
     clocks = _clocks(raw.get("clocks"), check, fields, states, triggers)
-    _check_anchors(check, clocks, transitions, open_requires)
+    initial = next((s.name for s in states.values() if s.initial), None)
+    _check_anchors(check, clocks, transitions, open_requires, initial)
 
     if check.problems:
         return None
@@ -436,7 +437,8 @@ def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
 
 
 def _check_anchors(check: _Checker, clocks: Mapping[str, ClockDef],
-                   transitions: list[TransitionDef], open_requires: tuple[str, ...]) -> None:
+                   transitions: list[TransitionDef], open_requires: tuple[str, ...],
+                   initial: str | None) -> None:
     """A clock's anchor must be a field that opening or some transition requires.
 
     Whether it has a value when the clock starts depends on the path a case took; the engine
@@ -445,7 +447,15 @@ def _check_anchors(check: _Checker, clocks: Mapping[str, ClockDef],
     required = set(open_requires).union(*(t.requires for t in transitions))
     for clock in clocks.values():
         anchor = clock.rule.anchor
-        if anchor is not None and anchor not in required:
+        on_open = OPEN_TRIGGER in clock.starts.fire or initial in clock.starts.enter
+        if anchor is not None and on_open and anchor not in open_requires:
+            starters = [t.trigger for t in transitions if anchor in t.requires]
+            check.problem(f"clocks.{clock.name}.starts",
+                          f"clock '{clock.name}' starts when a case opens but counts from "
+                          f"'{anchor}', which opening does not require",
+                          f"start it with fire: [{', '.join(starters) or 'TRIGGER'}] or "
+                          "require the field on open")
+        elif anchor is not None and anchor not in required:
             check.problem(f"clocks.{clock.name}.rule",
                           f"no step requires field '{anchor}', so clock '{clock.name}' "
                           "may never be able to start",

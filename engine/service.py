@@ -150,6 +150,9 @@ class Engine:
                                                 machine.allowed(case.state))
             parsed = parse_values(definition.fields, values, transition.requires,
                                   transition.accepts, f"'{trigger}'")
+            if not parsed and transition.accepts and not transition.requires:
+                raise UsageError(f"'{trigger}' records something: add at least one of "
+                                 + ", ".join(f"--set {name}=..." for name in transition.accepts))
             adapter = CaseAdapter(state=case.state, data={**case.data, **parsed})
             try:
                 moved = machine.fire(adapter, trigger)

@@ -14,6 +14,7 @@ from engine.errors import (
     FieldError,
     GuardFailedError,
     TransitionNotAllowedError,
+    UsageError,
 )
 from engine.loader import WorkflowRegistry
 from engine.service import Engine
@@ -176,3 +177,19 @@ def test_list_filters_and_overdue(engine: Engine, clock: FixedClock) -> None:
     assert [(c.ref, c.overdue) for c in overdue] == [("PR-1", 1)]
     assert overdue[0].next_deadline is not None
     assert overdue[0].next_deadline.name == "notification"
+
+
+def test_an_internal_record_with_nothing_to_record_is_refused(engine: Engine) -> None:
+    engine.open_case("practice_review", "PR-1", OPEN_FIELDS, actor="amy")
+    steps = [("notify", {"notified_on": "2024-06-07"}),
+             ("submit_rapid_review", {"rr_submitted_on": "2024-06-20"}),
+             ("commission_lcspr", {"decision_on": "2024-07-01"}),
+             ("appoint_reviewer", {"reviewer": "REV-1", "reviewer_appointed_on": "2024-07-02"}),
+             ("approve_final", {"planned_publication_on": "2024-12-02"}),
+             ("send_to_panel", {"sent_to_panel_on": "2024-11-20"}),
+             ("publish", {"published_on": "2024-12-02"})]
+    for trigger, values in steps:
+        engine.fire("PR-1", trigger, values, actor="amy")
+    with pytest.raises(UsageError, match="add at least one of --set training_reviewed_on"):
+        engine.fire("PR-1", "record_dissemination", {}, actor="amy")
+    assert engine.case("PR-1").version == 8

@@ -131,3 +131,33 @@ def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
     assert "not valid YAML" in problem.message
     with pytest.raises(DefinitionError, match="cannot read"):
         load_file(tmp_path / "missing.yaml")
+
+
+def test_a_clock_started_on_open_must_count_from_an_opening_field() -> None:
+    text = GOOD.replace("2 working days after started_on", "2 working days after done_on")
+    found = problems(text)
+    [problem] = [p for p in found if p.path == "clocks.finish_by.starts"]
+    assert "counts from 'done_on', which opening does not require" in problem.message
+    assert "fire: [finish]" in problem.hint
+
+
+def test_the_rapid_review_anchor_is_configurable_as_data() -> None:
+    """Some partnerships count the rapid review from the notification: a two-line change."""
+    import datetime as dt
+
+    from engine.calendar import WorkingCalendar
+    from engine.deadlines import StartDeadline, plan_deadlines
+
+    text = (SHIPPED_WORKFLOWS / "practice_review.yaml").read_text().replace(
+        "    rule: 15 working days after became_aware_on\n"
+        "    starts: {enter: [awaiting_notification]}",
+        "    rule: 15 working days after notified_on\n"
+        "    starts: {fire: [notify]}")
+    definition = load_text(text, "local.yaml")
+    assert definition.clocks["rapid_review"].rule.anchor == "notified_on"
+    data = {"became_aware_on": "2024-06-03", "notified_on": "2024-06-07"}
+    ops = plan_deadlines(definition, "notify", "rapid_review", "rapid_review",
+                         {"became_aware_on": "2024-06-03"}, data, [],
+                         dt.datetime(2024, 6, 7, 9, tzinfo=dt.UTC), WorkingCalendar())
+    [start] = [o for o in ops if isinstance(o, StartDeadline)]
+    assert (start.name, start.due.day) == ("rapid_review", dt.date(2024, 6, 28))
