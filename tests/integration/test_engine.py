@@ -193,3 +193,14 @@ def test_an_internal_record_with_nothing_to_record_is_refused(engine: Engine) ->
     with pytest.raises(UsageError, match="add at least one of --set training_reviewed_on"):
         engine.fire("PR-1", "record_dissemination", {}, actor="amy")
     assert engine.case("PR-1").version == 8
+
+
+def test_events_are_append_only_in_the_database(engine: Engine, db: Database) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DatabaseError
+
+    engine.open_case("practice_review", "PR-1", OPEN_FIELDS, actor="amy")
+    for statement in ("UPDATE case_event SET actor = 'mallory'", "DELETE FROM case_event"):
+        with pytest.raises(DatabaseError, match="append-only"), db.begin() as conn:
+            conn.execute(text(statement))
+    assert [e.actor for e in engine.history("PR-1")] == ["amy"]

@@ -84,7 +84,37 @@ def upgrade() -> None:
 
 
 
+    _protect_events()
+
+
+# Events are the case's history: the database itself refuses to change or delete one.
+_SQLITE_GUARDS = [
+    "CREATE TRIGGER case_event_append_only_update BEFORE UPDATE ON case_event "
+    "BEGIN SELECT RAISE(ABORT, 'case events are append-only'); END",
+    "CREATE TRIGGER case_event_append_only_delete BEFORE DELETE ON case_event "
+    "BEGIN SELECT RAISE(ABORT, 'case events are append-only'); END",
+]
+_POSTGRES_GUARDS = [
+    "CREATE FUNCTION case_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN RAISE EXCEPTION 'case events are append-only'; END $$",
+    "CREATE TRIGGER case_event_append_only BEFORE UPDATE OR DELETE ON case_event "
+    "FOR EACH ROW EXECUTE FUNCTION case_event_append_only()",
+]
+
+
+def _protect_events() -> None:
+    dialect = op.get_bind().dialect.name
+    for statement in _SQLITE_GUARDS if dialect == "sqlite" else _POSTGRES_GUARDS:
+        op.execute(statement)
+
+
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER case_event_append_only_update")
+        op.execute("DROP TRIGGER case_event_append_only_delete")
+    else:
+        op.execute("DROP TRIGGER case_event_append_only ON case_event")
+        op.execute("DROP FUNCTION case_event_append_only()")
     with op.batch_alter_table('deadline', schema=None) as batch_op:
         batch_op.drop_index('ix_deadline_status_due')
         batch_op.drop_index(batch_op.f('ix_deadline_case_id'))
