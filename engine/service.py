@@ -139,7 +139,7 @@ class Engine:
         now = self.clock.now()
         with self.db.begin() as conn:
             store = CaseStore(conn)
-            case = self._find(store, ref, workflow)
+            case, rows = self._find_with_deadlines(store, ref, workflow)
             if expected_version is not None and case.version != expected_version:
                 raise ConcurrencyError(ref, expected_version, case.version)
             definition = self.definition(store, case.workflow, case.workflow_version)
@@ -163,8 +163,8 @@ class Engine:
                 guard = definition.guards[adapter.failed_guard or transition.guards[0]]
                 raise GuardFailedError(ref, trigger, guard.name, guard.description)
             entered = None if transition.internal else adapter.state
-            return self._commit(store, case, definition, trigger, adapter.state, entered,
-                                dict(adapter.data), actor, note, command, now)
+            return self._commit(store, case, rows, definition, trigger, adapter.state,
+                                entered, dict(adapter.data), actor, note, command, now)
 
     def correct(self, ref: str, values: Mapping[str, str], actor: str, note: str,
                 workflow: str | None = None, command: str | None = None) -> CaseView:
@@ -176,7 +176,7 @@ class Engine:
         now = self.clock.now()
         with self.db.begin() as conn:
             store = CaseStore(conn)
-            case = self._find(store, ref, workflow)
+            case, rows = self._find_with_deadlines(store, ref, workflow)
             definition = self.definition(store, case.workflow, case.workflow_version)
             settable = [name for name in definition.fields if name in case.data]
             parsed = parse_values(definition.fields, values, (), settable,
@@ -184,17 +184,18 @@ class Engine:
             new_data = {**case.data, **parsed}
             if new_data == case.data:
                 raise UsageError("those are the values already recorded; nothing changed")
-            return self._commit(store, case, definition, CORRECT_TRIGGER, case.state, None,
-                                new_data, actor, note, command, now)
+            return self._commit(store, case, rows, definition, CORRECT_TRIGGER, case.state,
+                                None, new_data, actor, note, command, now)
 
-    def _commit(self, store: CaseStore, case: CaseRecord, definition: WorkflowDef,
-                trigger: str, to_state: str, entered: str | None, new_data: dict[str, str],
-                actor: str, note: str | None, command: str | None, now: dt.datetime,
-                ) -> CaseView:
+    def _commit(self, store: CaseStore, case: CaseRecord, rows: Sequence[DeadlineRecord],
+                definition: WorkflowDef, trigger: str, to_state: str, entered: str | None,
+                new_data: dict[str, str], actor: str, note: str | None, command: str | None,
+                now: dt.datetime) -> CaseView:
         final = definition.is_final(to_state)
+        # The version check makes the deadlines read with the case current: had anyone
+        # changed the case (and so its deadlines) since, this UPDATE would match no row.
         if not store.bump_case(case.id, case.version, to_state, new_data, now, final):
             raise ConcurrencyError(case.ref, case.version)
-        rows = store.deadlines(case.id)
         snapshots = [DeadlineSnapshot(d.id, d.name, d.cycle, d.status, d.anchor_value,
                                       d.due_at, d.met_at) for d in rows]
         ops = plan_deadlines(definition, trigger, entered, to_state, case.data, new_data,
@@ -299,6 +300,19 @@ class Engine:
         return out
 
     # -- helpers -----------------------------------------------------------------------
+    def _find_with_deadlines(self, store: CaseStore, ref: str, workflow: str | None,
+                             ) -> tuple[CaseRecord, list[DeadlineRecord]]:
+        if workflow:
+            self.registry.get(workflow)
+        found = store.find_with_deadlines(ref, workflow)
+        if not found:
+            raise CaseNotFoundError(ref, workflow)
+        if len(found) > 1:
+            raise UsageError(f"'{ref}' names cases in several workflows "
+                             f"({', '.join(sorted(c.workflow for c, _ in found))}): "
+                             "add --workflow NAME")
+        return found[0]
+
     def _find(self, store: CaseStore, ref: str, workflow: str | None) -> CaseRecord:
         if workflow:
             self.registry.get(workflow)

@@ -57,6 +57,13 @@ _DEADLINE_COLUMNS = [DEADLINES.c[name] for name in DeadlineRecord.__dataclass_fi
 
 _FIND_BY_REF = select(*_CASE_COLUMNS).where(CASES.c.ref == bindparam("ref"))
 _FIND_BY_REF_IN = _FIND_BY_REF.where(CASES.c.workflow == bindparam("workflow"))
+_WITH_DEADLINES = (
+    select(*_CASE_COLUMNS, *_DEADLINE_COLUMNS)
+    .outerjoin(DEADLINES, DEADLINES.c.case_id == CASES.c.id)
+    .where(CASES.c.ref == bindparam("ref"))
+    .order_by(CASES.c.id, DEADLINES.c.started_at, DEADLINES.c.id)
+)
+_WITH_DEADLINES_IN = _WITH_DEADLINES.where(CASES.c.workflow == bindparam("workflow"))
 _BUMP_CASE = (
     update(CASES)
     .where(and_(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_seen")))
@@ -90,6 +97,23 @@ class CaseStore:
         else:
             rows = self.conn.execute(_FIND_BY_REF_IN, {"ref": ref, "workflow": workflow})
         return [CaseRecord(*row) for row in rows]
+
+    def find_with_deadlines(self, ref: str, workflow: str | None = None,
+                            ) -> list[tuple[CaseRecord, list[DeadlineRecord]]]:
+        """Cases with that reference and each one's deadlines, in one round trip."""
+        if workflow is None:
+            rows = self.conn.execute(_WITH_DEADLINES, {"ref": ref})
+        else:
+            rows = self.conn.execute(_WITH_DEADLINES_IN, {"ref": ref, "workflow": workflow})
+        width = len(_CASE_COLUMNS)
+        found: dict[int, tuple[CaseRecord, list[DeadlineRecord]]] = {}
+        for row in rows:
+            case_id = row[0]
+            if case_id not in found:
+                found[case_id] = (CaseRecord(*row[:width]), [])
+            if row[width] is not None:
+                found[case_id][1].append(DeadlineRecord(*row[width:]))
+        return list(found.values())
 
     def insert_case(self, ref: str, workflow: str, workflow_version: int, state: str,
                     data: dict[str, str], now: dt.datetime) -> int | None:
