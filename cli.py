@@ -56,6 +56,7 @@ class Runtime:
     _engine: Any = field(default=None, repr=False)
     _settings: Any = field(default=None, repr=False)
     _databases: list[Any] = field(default_factory=list, repr=False)
+    _actor: Any = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -66,12 +67,23 @@ class Runtime:
         return self._settings  # type: ignore[no-any-return]
 
     @property
-    def actor_name(self) -> str:
-        if self.actor:
-            return self.actor
+    def os_login(self) -> str:
         import getpass
 
         return getpass.getuser()
+
+    @property
+    def actor_name(self) -> str:
+        """The registered user this command acts as (``--as`` only where it is allowed)."""
+        if self._actor is None:
+            self._actor = self.admin().resolve_actor(self.os_login, self.actor,
+                                                     self.settings.demo_mode)
+        return self._actor  # type: ignore[no-any-return]
+
+    def admin(self) -> Any:
+        from engine.admin import Admin
+
+        return Admin(self.engine().db, self.engine().clock, self.engine().gate)
 
     def close(self) -> None:
         """Release database connections when the command ends."""
@@ -103,7 +115,8 @@ class Runtime:
             db = self.database()
             db.ensure_current()
             calendar = WorkingCalendar(self.settings.closure_days, self.settings.subdivision)
-            self._engine = Engine(db, self.registry(), self.clock(), calendar)
+            self._engine = Engine(db, self.registry(), self.clock(), calendar,
+                                  self.settings.audit_head_file)
         return self._engine  # type: ignore[no-any-return]
 
 
@@ -164,6 +177,9 @@ def init() -> None:
     after = db.upgrade()
     state = "already at" if before == after else "upgraded to" if before else "created at"
     click.echo(f"Database {db.display_url}: {state} schema {after}.")
+    if runtime.admin().bootstrap(runtime.os_login):
+        click.echo(f"Registered {runtime.os_login} as the first administrator: add users with "
+                   "'safeguard user add' and grant roles with 'safeguard user grant'.")
 
 
 @main.command()
@@ -173,7 +189,7 @@ def demo(folder: str | None) -> None:
     """Build a fresh demo database and walk a practice review through its first stages."""
     from engine.demo import run_demo
 
-    run_demo(folder, click.echo)
+    run_demo(folder, click.echo, _runtime().os_login)
 
 
 # -- workflows -------------------------------------------------------------------------------
@@ -247,17 +263,18 @@ def case() -> None:
 @case.command("open")
 @click.argument("workflow_name", metavar="WORKFLOW")
 @click.option("--ref", required=True, help="The case reference (unique in the workflow).")
+@click.option("--area", help="The partnership area the case belongs to (if more than one).")
 @set_option
 @click.option("--note", help="A note for the history.")
 @json_option
-def case_open(workflow_name: str, ref: str, assignments: Sequence[str], note: str | None,
-              as_json: bool) -> None:
+def case_open(workflow_name: str, ref: str, area: str | None, assignments: Sequence[str],
+              note: str | None, as_json: bool) -> None:
     """Open a case of WORKFLOW."""
     from engine.present import case_text
 
     runtime = _runtime()
     view = runtime.engine().open_case(workflow_name, ref, _assignments(assignments),
-                                      runtime.actor_name, note, command="case open")
+                                      runtime.actor_name, note, command="case open", area=area)
     _emit(as_json, view.to_json(), lambda: case_text(view))
 
 
@@ -306,7 +323,8 @@ def case_show(ref: str, workflow: str | None, as_json: bool) -> None:
     """Show case REF: state, data, deadlines and what can happen next."""
     from engine.present import case_text
 
-    view = _runtime().engine().case(ref, workflow)
+    runtime = _runtime()
+    view = runtime.engine().case(ref, runtime.actor_name, workflow, "case show")
     _emit(as_json, view.to_json(), lambda: case_text(view))
 
 
@@ -319,7 +337,9 @@ def case_list(workflow: str | None, state: str | None, overdue: bool, as_json: b
     """List cases with their next deadline."""
     from engine.present import cases_text
 
-    summaries = _runtime().engine().cases(workflow, state, overdue)
+    runtime = _runtime()
+    summaries = runtime.engine().cases(runtime.actor_name, workflow, state, overdue,
+                                       "case list")
     _emit(as_json, [s.to_json() for s in summaries], lambda: cases_text(summaries))
 
 
@@ -331,8 +351,208 @@ def case_history(ref: str, workflow: str | None, as_json: bool) -> None:
     """Show every event of case REF, oldest first."""
     from engine.present import history_text
 
-    events = _runtime().engine().history(ref, workflow)
+    runtime = _runtime()
+    events = runtime.engine().history(ref, runtime.actor_name, workflow, "case history")
     _emit(as_json, [e.to_json() for e in events], lambda: history_text(events))
+
+
+# -- access control, audit and data protection ------------------------------------------------
+@case.command("export")
+@click.argument("ref")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to FILE (default: stdout).")
+@workflow_option
+def case_export(ref: str, out: str | None, workflow: str | None) -> None:
+    """Everything held about case REF, as JSON (subject access requests, transfers)."""
+    from engine.dataprotection import DataProtection
+
+    runtime = _runtime()
+    data = DataProtection(runtime.engine()).export(ref, runtime.actor_name, workflow,
+                                                   "case export")
+    text = json.dumps(data, indent=2, default=str)
+    if out:
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        click.echo(f"Wrote {out}.")
+    else:
+        click.echo(text)
+
+
+@case.command("hold")
+@click.argument("ref")
+@click.option("--reason", required=True, help="Why (e.g. a public inquiry).")
+@workflow_option
+def case_hold(ref: str, reason: str, workflow: str | None) -> None:
+    """Place a legal hold on case REF: nothing of it may be erased while held."""
+    from engine.dataprotection import DataProtection
+
+    runtime = _runtime()
+    DataProtection(runtime.engine()).set_hold(ref, runtime.actor_name, reason, workflow,
+                                              "case hold")
+    click.echo(f"Case {ref} is on legal hold.")
+
+
+@case.command("release")
+@click.argument("ref")
+@workflow_option
+def case_release(ref: str, workflow: str | None) -> None:
+    """Lift the legal hold on case REF."""
+    from engine.dataprotection import DataProtection
+
+    runtime = _runtime()
+    DataProtection(runtime.engine()).set_hold(ref, runtime.actor_name, None, workflow,
+                                              "case release")
+    click.echo(f"Case {ref} is no longer on legal hold.")
+
+
+@main.group()
+def user() -> None:
+    """Users and their roles (administrators)."""
+
+
+@user.command("add")
+@click.argument("login")
+@click.option("--name", "display_name", required=True, help="Display name.")
+@click.option("--email", required=True)
+@click.option("--agency", required=True, help="e.g. 'Cumberland Council', 'Police', 'ICB'.")
+def user_add(login: str, display_name: str, email: str, agency: str) -> None:
+    """Register a user."""
+    runtime = _runtime()
+    runtime.admin().add_user(runtime.actor_name, login, display_name, email, agency)
+    click.echo(f"Added user {login}.")
+
+
+@user.command("list")
+@json_option
+def user_list(as_json: bool) -> None:
+    """List users and their roles."""
+    from engine.present import table
+
+    runtime = _runtime()
+    users = runtime.admin().users(runtime.actor_name)
+    _emit(as_json, [u.to_json() for u in users], lambda: table(
+        ("LOGIN", "NAME", "AGENCY", "STATUS", "ROLES"),
+        [(u.login, u.display_name, u.agency, "disabled" if u.disabled else "active",
+          ", ".join(f"{r}@{a or 'all'}" for r, a in u.roles)) for u in users]))
+
+
+def _role_command(name: str, verb: str) -> None:
+    @user.command(name)
+    @click.argument("login")
+    @click.argument("role")
+    @click.option("--area", help="One area (default: all areas).")
+    def command(login: str, role: str, area: str | None) -> None:
+        runtime = _runtime()
+        getattr(runtime.admin(), name)(runtime.actor_name, login, role, area)
+        click.echo(f"{verb} {role} {'in ' + area if area else 'for all areas'}: {login}.")
+
+    command.__doc__ = f"{verb} a role to or from a user, for one area or all."
+
+
+_role_command("grant", "Granted")
+_role_command("revoke", "Revoked")
+
+
+@user.command("disable")
+@click.argument("login")
+def user_disable(login: str) -> None:
+    """Disable a user: they can do nothing more; their history remains."""
+    runtime = _runtime()
+    runtime.admin().disable(runtime.actor_name, login)
+    click.echo(f"Disabled {login}.")
+
+
+@main.group()
+def area() -> None:
+    """Partnership areas."""
+
+
+@area.command("add")
+@click.argument("code")
+@click.option("--name", required=True)
+def area_add(code: str, name: str) -> None:
+    """Add a partnership area (administrators)."""
+    runtime = _runtime()
+    runtime.admin().add_area(runtime.actor_name, code, name)
+    click.echo(f"Added area {code}.")
+
+
+@area.command("list")
+@json_option
+def area_list(as_json: bool) -> None:
+    """List the partnership areas."""
+    from engine.present import table
+
+    areas = _runtime().admin().areas()
+    _emit(as_json, [{"code": c, "name": n} for c, n in areas],
+          lambda: table(("CODE", "NAME"), areas))
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit trail (auditors)."""
+
+
+@audit.command("log")
+@click.option("--case", "case_ref", help="Only this case reference.")
+@click.option("--user", "user_login", help="Only this user's actions.")
+@click.option("--since", help="From this date (YYYY-MM-DD, Europe/London).")
+@json_option
+def audit_log(case_ref: str | None, user_login: str | None, since: str | None,
+              as_json: bool) -> None:
+    """Show audit records."""
+    from engine.auditing import AuditTrail
+    from engine.clock import parse_instant, show_instant
+    from engine.present import table
+
+    runtime = _runtime()
+    engine = runtime.engine()
+    entries = AuditTrail(engine.db, engine.gate).log(
+        runtime.actor_name, case_ref, user_login, parse_instant(since) if since else None)
+    _emit(as_json, [e.to_json() for e in entries], lambda: table(
+        ("#", "AT (LONDON)", "ACTOR", "ACTION", "OUTCOME", "CASE"),
+        [(e.seq, show_instant(e.at)[:16].replace("T", " "), e.actor, e.action, e.outcome,
+          e.case_ref or "") for e in entries]))
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Walk the chain; report the first record changed, removed or inserted (exit 1)."""
+    from engine.auditing import AuditTrail
+
+    runtime = _runtime()
+    engine = runtime.engine()
+    verdict = AuditTrail(engine.db, engine.gate).verify(runtime.actor_name)
+    if not verdict.ok:
+        _fail(f"audit trail broken: {verdict.message}", 1)
+    click.echo(verdict.message)
+
+
+@main.group()
+def retention() -> None:
+    """The retention policy."""
+
+
+@retention.command("run")
+@click.option("--dry-run", is_flag=True, help="List what would be erased; change nothing.")
+@json_option
+def retention_run(dry_run: bool, as_json: bool) -> None:
+    """Erase the personal fields of cases past their retention period (not on legal hold)."""
+    from engine.dataprotection import DataProtection
+    from engine.present import table
+
+    runtime = _runtime()
+    items = DataProtection(runtime.engine()).retention_run(runtime.actor_name, dry_run,
+                                                          "retention run")
+    verb = "would erase" if dry_run else "erased"
+
+    def text() -> str:
+        if not items:
+            return "No case is past its retention period."
+        rows = [(i.ref, i.workflow, i.expired_on.isoformat(), ", ".join(i.fields),
+                 "held: kept" if i.held else verb) for i in items]
+        return table(("REF", "WORKFLOW", "EXPIRED ON", "PERSONAL FIELDS", "ACTION"), rows)
+
+    _emit(as_json, [i.to_json() for i in items], text)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -37,6 +37,7 @@ class FieldDef:
     personal: bool = False
     max_length: int | None = None
     pattern: str | None = None
+    involves: str | None = None  # the value names a user involved in the case (this kind)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,23 @@ class ClockDef:
 
 
 @dataclass(frozen=True)
+class AccessDef:
+    """Who may read a workflow's cases, correct them, and see their personal fields."""
+
+    read: tuple[str, ...] = ()
+    correct: tuple[str, ...] = ()
+    personal: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RetentionDef:
+    """Personal fields are erased ``years`` after ``from_field`` (or after closure)."""
+
+    years: int
+    from_field: str | None = None
+
+
+@dataclass(frozen=True)
 class WorkflowDef:
     name: str
     version: int
@@ -136,6 +154,8 @@ class WorkflowDef:
     reference_field: str | None = None  # a case field that holds a reference, e.g. child_ref
     guards: Mapping[str, GuardDef] = field(default_factory=dict)
     clocks: Mapping[str, ClockDef] = field(default_factory=dict)
+    access: AccessDef = field(default_factory=lambda: AccessDef())
+    retention: RetentionDef | None = None
     description: str = ""
     source: str = ""  # the file it came from
     digest: str = ""  # sha256 of the source text

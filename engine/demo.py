@@ -8,12 +8,13 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from engine.admin import Admin
 from engine.calendar import WorkingCalendar
 from engine.clock import LONDON, FixedClock
 from engine.loader import WorkflowRegistry
 from engine.present import case_text
 from engine.service import Engine
-from engine.settings import SHIPPED_WORKFLOWS
+from engine.settings import SHIPPED_WORKFLOWS, default_head_file
 from engine.store.database import Database
 
 # (London wall time of the step, trigger, fields)
@@ -34,7 +35,19 @@ def _at(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=LONDON)
 
 
-def run_demo(folder: str | None, echo: Callable[[str], None]) -> Path:
+def _people(admin: Admin, you: str) -> None:
+    """Two areas, a chair and business support; you as administrator and partnership manager."""
+    admin.bootstrap(you)
+    admin.add_area(you, "cumberland", "Cumberland")
+    admin.add_area(you, "westmorland_furness", "Westmorland and Furness")
+    admin.grant(you, you, "partnership_manager", None)
+    for login, name, role in [("chair", "Case review chair", "case_review_chair"),
+                              ("support", "Business support", "business_support")]:
+        admin.add_user(you, login, name, f"{login}@partnership.example", "Partnership")
+        admin.grant(you, login, role, None)
+
+
+def run_demo(folder: str | None, echo: Callable[[str], None], you: str = "demo") -> Path:
     if folder is None:
         from platformdirs import user_data_path
 
@@ -43,7 +56,8 @@ def run_demo(folder: str | None, echo: Callable[[str], None]) -> Path:
         base = Path(folder)
     base.mkdir(parents=True, exist_ok=True)
     path = base / "demo.db"
-    for stale in (path, path.with_name("demo.db-wal"), path.with_name("demo.db-shm")):
+    for stale in (path, path.with_name("demo.db-wal"), path.with_name("demo.db-shm"),
+                  path.with_name("demo.db.audit-head.json")):
         stale.unlink(missing_ok=True)
     url = f"sqlite:///{path}"
     db = Database(url)
@@ -51,16 +65,18 @@ def run_demo(folder: str | None, echo: Callable[[str], None]) -> Path:
 
     clock = FixedClock(_at("2024-06-03 09:15"))
     engine = Engine(db, WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS), clock,
-                    WorkingCalendar())
+                    WorkingCalendar(), default_head_file(url))
+    _people(Admin(db, clock, engine.gate), you)
     ref = "PR-2024-001"
     view = engine.open_case("practice_review", ref, {
         "became_aware_on": "2024-06-03", "child_ref": "C-58213", "label": "Demo review"},
-        actor="demo", note="serious incident reported by children's social care")
+        actor="support", note="serious incident reported by children's social care",
+        area="cumberland")
     echo(f"\n== {clock.now():%Y-%m-%d}: opened {ref}\n")
     echo(case_text(view))
     for when, trigger, values in STEPS:
         clock.set(_at(when))
-        view = engine.fire(ref, trigger, values, actor="demo")
+        view = engine.fire(ref, trigger, values, actor="chair")
         echo(f"\n== {when}: {trigger}")
     echo("")
     echo(case_text(view))

@@ -15,7 +15,9 @@ single ``Error: ...`` line in one place; nothing below it prints.
     ├── TransitionNotAllowedError  trigger not available from the case's state
     ├── GuardFailedError           trigger available but its guard is not satisfied
     ├── ConcurrencyError           the case changed under us; nothing was written
-    └── DatabaseNotReadyError      database missing or not at the latest schema
+    ├── DatabaseNotReadyError      database missing or not at the latest schema
+    ├── PermissionDeniedError      the actor's roles, area or involvement do not allow it (exit 3)
+    └── UnknownUserError           the acting user is not registered, or is disabled (exit 3)
 """
 
 from __future__ import annotations
@@ -140,3 +142,18 @@ class ConcurrencyError(EngineError):
 
 class DatabaseNotReadyError(EngineError):
     pass
+
+
+class PermissionDeniedError(EngineError):
+    """Refused: the message names the permission that is missing. The refusal is audited."""
+
+    exit_code = 3
+
+    def __init__(self, actor: str, action: str, needs: str, has: str = "") -> None:
+        super().__init__(f"{actor} may not {action}: {needs}" + (f"; {actor} has {has}"
+                                                                  if has else ""))
+        self.actor, self.action, self.needs = actor, action, needs
+
+
+class UnknownUserError(EngineError):
+    exit_code = 3

@@ -22,11 +22,13 @@ from engine.definition import (
     FIELD_TYPES,
     GUARD_OPS,
     OPEN_TRIGGER,
+    AccessDef,
     ClockDef,
     EventSet,
     FieldDef,
     GuardCheck,
     GuardDef,
+    RetentionDef,
     StateDef,
     TransitionDef,
     WorkflowDef,
@@ -38,9 +40,10 @@ from engine.rules import RULE_FORMS, parse_rule
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_KEYS = {
     "workflow", "version", "title", "description", "reference_field",
-    "fields", "open", "states", "guards", "transitions", "clocks",
+    "fields", "open", "states", "guards", "transitions", "clocks", "access", "retention",
 }
-_FIELD_KEYS = {"type", "description", "choices", "personal", "max_length", "pattern"}
+_FIELD_KEYS = {"type", "description", "choices", "personal", "max_length", "pattern",
+               "involves"}
 _STATE_KEYS = {"description", "initial", "final"}
 _TRANSITION_KEYS = {
     "trigger", "from", "to", "internal", "requires", "accepts", "guards", "roles", "description",
@@ -185,6 +188,15 @@ def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | Non
     initial = next((s.name for s in states.values() if s.initial), None)
     _check_anchors(check, clocks, transitions, open_requires, initial)
 
+    access = _access(raw.get("access"), check)
+    retention = _retention(raw.get("retention"), check, fields)
+    personal_in_events = [f.name for f in fields.values() if f.personal and f.name in
+                          open_requires]
+    for name in personal_in_events:
+        check.problem(f"fields.{name}", f"personal field '{name}' cannot be required to open "
+                      "a case", "make it optional (open.accepts): personal data is never "
+                      "needed to run the process")
+
     if check.problems:
         return None
     return WorkflowDef(
@@ -192,9 +204,39 @@ def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | Non
         description=str(raw.get("description") or "").strip(),
         fields=fields, states=states, transitions=tuple(transitions),
         open_requires=open_requires, open_accepts=open_accepts, open_roles=open_roles,
-        reference_field=reference_field, guards=guards, clocks=clocks,
+        reference_field=reference_field, guards=guards, clocks=clocks, access=access,
+        retention=retention,
         source=check.source, digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
+
+
+def _access(raw: Any, check: _Checker) -> AccessDef:
+    spec = check.mapping(raw, "access")
+    check.unknown_keys(spec, {"read", "correct", "personal"}, "access")
+    lists = {}
+    for key in ("read", "correct", "personal"):
+        lists[key] = check.name_list(spec.get(key), f"access.{key}")
+        check.known(lists[key], ROLES, f"access.{key}", "role")
+    return AccessDef(read=lists["read"], correct=lists["correct"], personal=lists["personal"])
+
+
+def _retention(raw: Any, check: _Checker, fields: Mapping[str, FieldDef]) -> RetentionDef | None:
+    if raw is None:
+        return None
+    spec = check.mapping(raw, "retention")
+    check.unknown_keys(spec, {"years", "from"}, "retention")
+    years = spec.get("years")
+    if not isinstance(years, int) or years < 1:
+        check.problem("retention.years", "retention needs a whole number of years")
+        return None
+    source = spec.get("from")
+    if source is not None:
+        target = fields.get(str(source))
+        if target is None:
+            check.known([str(source)], fields, "retention.from", "field")
+        elif target.type != "date":
+            check.problem("retention.from", f"field '{source}' must be a date")
+    return RetentionDef(years=years, from_field=str(source) if source else None)
 
 
 def _fields(raw: Any, check: _Checker) -> dict[str, FieldDef]:
@@ -227,6 +269,7 @@ def _fields(raw: Any, check: _Checker) -> dict[str, FieldDef]:
             name=str(name), type=ftype, description=str(spec.get("description") or ""),
             choices=choices, personal=bool(spec.get("personal", False)),
             max_length=max_length, pattern=str(pattern) if pattern is not None else None,
+            involves=str(spec["involves"]) if spec.get("involves") else None,
         )
     return out
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
+from engine.access import INVOLVEMENT_ROLES, Principal, needs_text, permits, require
 from engine.calendar import WorkingCalendar
 from engine.clock import Clock
 from engine.deadlines import (
@@ -35,25 +37,33 @@ from engine.errors import (
     DefinitionError,
     DuplicateCaseError,
     GuardFailedError,
+    PermissionDeniedError,
     Problem,
     TransitionNotAllowedError,
+    UnknownUserError,
     UnknownWorkflowError,
     UsageError,
+    did_you_mean,
+    one_of,
 )
 from engine.fields import parse_values
+from engine.gate import PERSONAL_MARK, RESTRICTED_MARK, Gate
 from engine.loader import WorkflowRegistry, load_text
 from engine.machine import CaseAdapter, MachineError, WorkflowMachine, guard_passes
+from engine.store.access_store import AccessStore
 from engine.store.cases import CASES, DEADLINES, CaseRecord, CaseStore, DeadlineRecord
 from engine.store.database import Database
 from engine.views import CaseSummary, CaseView, DeadlineView, EventView, TriggerInfo
 
+T = TypeVar("T")
 REF_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 
 
 class Engine:
     def __init__(self, db: Database, registry: WorkflowRegistry, clock: Clock,
-                 calendar: WorkingCalendar) -> None:
+                 calendar: WorkingCalendar, audit_head_file: Path | None = None) -> None:
         self.db = db
+        self.gate = Gate(clock, audit_head_file)
         self.registry = registry
         self.clock = clock
         self.calendar = calendar
@@ -105,66 +115,144 @@ class Engine:
         self._definitions[(definition.name, definition.version)] = definition
         self._registered.add(key)
 
+    # -- the gate ----------------------------------------------------------------------
+    def _run(self, actor: str, action: str, command: str | None, case_ref: str | None,
+             workflow: str | None, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one transaction; audit a refusal on its own after the rollback."""
+        try:
+            with self.db.begin() as conn:
+                result = work(conn)
+        except (PermissionDeniedError, UnknownUserError) as exc:
+            self.gate.discard()
+            self.gate.record_refusal(self.db, actor, action, str(exc), case_ref=case_ref,
+                                     workflow=workflow, command=command)
+            raise
+        except BaseException:
+            self.gate.discard()
+            raise
+        self.gate.flush()
+        return result
+
+    def _area_for_new_case(self, conn: Connection, area: str | None) -> str:
+        known = [code for code, _ in AccessStore(conn).areas()]
+        if area is None:
+            if len(known) == 1:
+                return known[0]
+            if not known:
+                raise UsageError("no partnership areas are set up: an administrator adds one "
+                                 "with 'safeguard area add CODE --name NAME'")
+            raise UsageError(f"choose the case's area: add --area ({one_of(known)})")
+        if area not in known:
+            raise UsageError(f"unknown area '{area}'{did_you_mean(area, known)}; areas: "
+                             f"{one_of(known)}")
+        return area
+
+    def _may(self, conn: Connection, principal: Principal, roles: Sequence[str],
+             case: CaseRecord) -> bool:
+        involved = any(r in INVOLVEMENT_ROLES for r in roles) and \
+            AccessStore(conn).involved(case.id, principal.login)
+        return permits(principal, roles, case.area, involved)
+
+    def _require_on_case(self, conn: Connection, principal: Principal, roles: Sequence[str],
+                         case: CaseRecord, action: str) -> None:
+        if not self._may(conn, principal, roles, case):
+            require(principal, roles, case.area, False, action)  # raises with the message
+
     # -- commands ----------------------------------------------------------------------
     def open_case(self, workflow: str, ref: str, values: Mapping[str, str], actor: str,
-                  note: str | None = None, command: str | None = None) -> CaseView:
+                  note: str | None = None, command: str | None = None,
+                  area: str | None = None) -> CaseView:
         definition = self.registry.get(workflow)
         if not REF_PATTERN.match(ref):
             raise UsageError(f"'{ref}' is not a usable case reference: use letters, digits "
                              "and . _ / - (at most 64 characters)")
         data = parse_values(definition.fields, values, definition.open_requires,
                             definition.open_accepts, f"opening a {workflow} case")
-        now = self.clock.now()
-        state = definition.initial_state
-        with self.db.begin() as conn:
+
+        def work(conn: Connection) -> CaseView:
+            principal = self.gate.principal(conn, actor)
+            case_area = self._area_for_new_case(conn, area)
+            require(principal, definition.open_roles, case_area, False,
+                    f"open a {workflow} case in area {case_area}")
+            now = self.clock.now()
+            state = definition.initial_state
             store = CaseStore(conn)
             self._register(store, definition)
-            case_id = store.insert_case(ref, workflow, definition.version, state, data, now)
+            case_id = store.insert_case(ref, workflow, definition.version, state, data, now,
+                                        case_area)
             if case_id is None:
                 raise DuplicateCaseError(ref, workflow)
             case = CaseRecord(case_id, ref, workflow, definition.version, state, {}, 0, now,
-                              now)
+                              now, case_area)
             ops = plan_deadlines(definition, OPEN_TRIGGER, state, state, {}, data, [], now,
                                  self.calendar)
             deadlines = self._apply(store, case_id, ops, [], now)
+            changes = {k: [None, v] for k, v in data.items()}
             store.add_event(case_id=case_id, seq=1, at=now, actor=actor, trigger=OPEN_TRIGGER,
                             from_state=None, to_state=state,
-                            changes={k: [None, v] for k, v in data.items()}, note=note,
+                            changes=self._safe_changes(definition, changes), note=note,
                             command=command)
-            return self._view(definition, case, state, data, 1, now, deadlines, now)
+            self._involve(conn, definition, case_id, {}, data, now)
+            self.gate.record(conn, actor, "case.open", case_ref=ref, workflow=workflow,
+                             command=command, detail={"area": case_area,
+                                                      "fields": sorted(data)})
+            return self._view(definition, case, state, data, 1, now, deadlines, now,
+                              self._may(conn, principal, definition.access.personal, case))
+
+        return self._run(actor, "case.open", command, ref, workflow, work)
 
     def fire(self, ref: str, trigger: str, values: Mapping[str, str], actor: str,
              note: str | None = None, workflow: str | None = None,
              expected_version: int | None = None, command: str | None = None) -> CaseView:
+        def work(conn: Connection) -> CaseView:
+            return self.fire_in(conn, ref, trigger, values, actor, note, workflow,
+                                expected_version, command)
+
+        return self._run(actor, f"case.fire.{trigger}", command, ref, workflow, work)
+
+    def fire_in(self, conn: Connection, ref: str, trigger: str, values: Mapping[str, str],
+                actor: str, note: str | None = None, workflow: str | None = None,
+                expected_version: int | None = None, command: str | None = None) -> CaseView:
+        """Fire inside the caller's transaction (checked and audited like :meth:`fire`)."""
+        principal = self.gate.principal(conn, actor)
+        store = CaseStore(conn)
+        case, rows = self._find_with_deadlines(store, ref, workflow, principal)
+        if expected_version is not None and case.version != expected_version:
+            raise ConcurrencyError(ref, expected_version, case.version)
+        definition = self.definition(store, case.workflow, case.workflow_version)
+        machine = self.machine(definition)
+        transition = definition.transition_for(case.state, trigger)
+        if transition is None:
+            raise TransitionNotAllowedError(ref, trigger, case.state,
+                                            machine.allowed(case.state))
+        self._require_on_case(conn, principal, transition.roles, case,
+                              f"fire '{trigger}' on {case.workflow} case {ref} "
+                              f"(area {case.area})")
+        parsed = parse_values(definition.fields, values, transition.requires,
+                              transition.accepts, f"'{trigger}'")
+        if not parsed and transition.accepts and not transition.requires:
+            raise UsageError(f"'{trigger}' records something: add at least one of "
+                             + ", ".join(f"--set {name}=..." for name in transition.accepts))
+        adapter = CaseAdapter(state=case.state, data={**case.data, **parsed})
+        try:
+            moved = machine.fire(adapter, trigger)
+        except MachineError:
+            raise TransitionNotAllowedError(ref, trigger, case.state,
+                                            machine.allowed(case.state)) from None
+        if not moved:
+            guard = definition.guards[adapter.failed_guard or transition.guards[0]]
+            raise GuardFailedError(ref, trigger, guard.name, guard.description)
+        entered = None if transition.internal else adapter.state
         now = self.clock.now()
-        with self.db.begin() as conn:
-            store = CaseStore(conn)
-            case, rows = self._find_with_deadlines(store, ref, workflow)
-            if expected_version is not None and case.version != expected_version:
-                raise ConcurrencyError(ref, expected_version, case.version)
-            definition = self.definition(store, case.workflow, case.workflow_version)
-            machine = self.machine(definition)
-            transition = definition.transition_for(case.state, trigger)
-            if transition is None:
-                raise TransitionNotAllowedError(ref, trigger, case.state,
-                                                machine.allowed(case.state))
-            parsed = parse_values(definition.fields, values, transition.requires,
-                                  transition.accepts, f"'{trigger}'")
-            if not parsed and transition.accepts and not transition.requires:
-                raise UsageError(f"'{trigger}' records something: add at least one of "
-                                 + ", ".join(f"--set {name}=..." for name in transition.accepts))
-            adapter = CaseAdapter(state=case.state, data={**case.data, **parsed})
-            try:
-                moved = machine.fire(adapter, trigger)
-            except MachineError:
-                raise TransitionNotAllowedError(ref, trigger, case.state,
-                                                machine.allowed(case.state)) from None
-            if not moved:
-                guard = definition.guards[adapter.failed_guard or transition.guards[0]]
-                raise GuardFailedError(ref, trigger, guard.name, guard.description)
-            entered = None if transition.internal else adapter.state
-            return self._commit(store, case, rows, definition, trigger, adapter.state,
-                                entered, dict(adapter.data), actor, note, command, now)
+        view = self._commit(store, case, rows, definition, trigger, adapter.state, entered,
+                            dict(adapter.data), actor, note, command, now,
+                            self._may(conn, principal, definition.access.personal, case))
+        self._involve(conn, definition, case.id, case.data, adapter.data, now)
+        self.gate.record(conn, actor, f"case.fire.{trigger}", case_ref=ref,
+                         workflow=case.workflow, command=command,
+                         detail={"from": case.state, "to": adapter.state,
+                                 "fields": sorted(parsed)})
+        return view
 
     def correct(self, ref: str, values: Mapping[str, str], actor: str, note: str,
                 workflow: str | None = None, command: str | None = None) -> CaseView:
@@ -173,24 +261,34 @@ class Engine:
             raise UsageError("a correction needs a reason: add --note '...'")
         if not values:
             raise UsageError("nothing to correct: add --set FIELD=VALUE")
-        now = self.clock.now()
-        with self.db.begin() as conn:
+
+        def work(conn: Connection) -> CaseView:
+            principal = self.gate.principal(conn, actor)
             store = CaseStore(conn)
-            case, rows = self._find_with_deadlines(store, ref, workflow)
+            case, rows = self._find_with_deadlines(store, ref, workflow, principal)
             definition = self.definition(store, case.workflow, case.workflow_version)
+            self._require_on_case(conn, principal, definition.access.correct, case,
+                                  f"correct {case.workflow} case {ref} (area {case.area})")
             settable = [name for name in definition.fields if name in case.data]
             parsed = parse_values(definition.fields, values, (), settable,
                                   f"correcting case '{ref}' (only fields already recorded)")
             new_data = {**case.data, **parsed}
             if new_data == case.data:
                 raise UsageError("those are the values already recorded; nothing changed")
-            return self._commit(store, case, rows, definition, CORRECT_TRIGGER, case.state,
-                                None, new_data, actor, note, command, now)
+            now = self.clock.now()
+            view = self._commit(store, case, rows, definition, CORRECT_TRIGGER, case.state,
+                                None, new_data, actor, note, command, now,
+                                self._may(conn, principal, definition.access.personal, case))
+            self.gate.record(conn, actor, "case.correct", case_ref=ref, workflow=case.workflow,
+                             command=command, detail={"fields": sorted(parsed)})
+            return view
+
+        return self._run(actor, "case.correct", command, ref, workflow, work)
 
     def _commit(self, store: CaseStore, case: CaseRecord, rows: Sequence[DeadlineRecord],
                 definition: WorkflowDef, trigger: str, to_state: str, entered: str | None,
                 new_data: dict[str, str], actor: str, note: str | None, command: str | None,
-                now: dt.datetime) -> CaseView:
+                now: dt.datetime, personal: bool = False) -> CaseView:
         final = definition.is_final(to_state)
         # The version check makes the deadlines read with the case current: had anyone
         # changed the case (and so its deadlines) since, this UPDATE would match no row.
@@ -205,9 +303,10 @@ class Engine:
                    if case.data.get(k) != v}
         store.add_event(case_id=case.id, seq=case.version + 1, at=now, actor=actor,
                         trigger=trigger, from_state=case.state, to_state=to_state,
-                        changes=changes, note=note, command=command)
+                        changes=self._safe_changes(definition, changes), note=note,
+                        command=command)
         return self._view(definition, case, to_state, new_data, case.version + 1, now,
-                          deadlines, now)
+                          deadlines, now, personal)
 
     def _apply(self, store: CaseStore, case_id: int, ops: Sequence[DeadlineOp],
                rows: Sequence[DeadlineRecord], now: dt.datetime) -> list[DeadlineRecord]:
@@ -248,28 +347,42 @@ class Engine:
                                   r["owner_role"], now, None) for r in inserts]
         return list(current.values()) + started
 
-    # -- queries -----------------------------------------------------------------------
-    def case(self, ref: str, workflow: str | None = None) -> CaseView:
-        with self.db.begin_read() as conn:
+    # -- queries (each read of case data is audited) --------------------------------------
+    def case(self, ref: str, actor: str, workflow: str | None = None,
+             command: str | None = None) -> CaseView:
+        def work(conn: Connection) -> CaseView:
+            principal = self.gate.principal(conn, actor)
             store = CaseStore(conn)
-            case = self._find(store, ref, workflow)
+            case, rows = self._find_with_deadlines(store, ref, workflow, principal)
             definition = self.definition(store, case.workflow, case.workflow_version)
+            self.gate.record(conn, actor, "case.show", case_ref=ref, workflow=case.workflow,
+                             command=command)
             return self._view(definition, case, case.state, case.data, case.version,
-                              case.updated_at, store.deadlines(case.id), self.clock.now())
+                              case.updated_at, rows, self.clock.now(),
+                              self._may(conn, principal, definition.access.personal, case))
 
-    def history(self, ref: str, workflow: str | None = None) -> list[EventView]:
-        with self.db.begin_read() as conn:
+        return self._run(actor, "case.show", command, ref, workflow, work)
+
+    def history(self, ref: str, actor: str, workflow: str | None = None,
+                command: str | None = None) -> list[EventView]:
+        def work(conn: Connection) -> list[EventView]:
+            principal = self.gate.principal(conn, actor)
             store = CaseStore(conn)
-            case = self._find(store, ref, workflow)
+            case, _ = self._find_with_deadlines(store, ref, workflow, principal)
+            self.gate.record(conn, actor, "case.history", case_ref=ref,
+                             workflow=case.workflow, command=command)
             return [EventView(e.seq, e.at, e.actor, e.trigger, e.from_state, e.to_state,
                               dict(e.changes), e.note) for e in store.events(case.id)]
 
-    def cases(self, workflow: str | None = None, state: str | None = None,
-              overdue: bool = False) -> list[CaseSummary]:
+        return self._run(actor, "case.history", command, ref, workflow, work)
+
+    def cases(self, actor: str, workflow: str | None = None, state: str | None = None,
+              overdue: bool = False, command: str | None = None) -> list[CaseSummary]:
+        """The cases the actor may read (others are not listed), with their next deadline."""
         now = self.clock.now()
-        query = select(CASES.c.id, CASES.c.ref, CASES.c.workflow, CASES.c.state,
-                       CASES.c.version, CASES.c.updated_at).order_by(CASES.c.workflow,
-                                                                      CASES.c.ref)
+        query = select(CASES.c.id, CASES.c.ref, CASES.c.workflow, CASES.c.workflow_version,
+                       CASES.c.state, CASES.c.version, CASES.c.updated_at, CASES.c.area,
+                       ).order_by(CASES.c.workflow, CASES.c.ref)
         if workflow:
             self.registry.get(workflow)
             query = query.where(CASES.c.workflow == workflow)
@@ -278,8 +391,16 @@ class Engine:
         if overdue:
             query = query.where(CASES.c.id.in_(select(DEADLINES.c.case_id).where(
                 DEADLINES.c.status == OPEN, DEADLINES.c.due_at <= now)))
-        with self.db.begin_read() as conn:
-            found = list(conn.execute(query))
+
+        def work(conn: Connection) -> list[CaseSummary]:
+            principal = self.gate.principal(conn, actor)
+            involved = AccessStore(conn).involved_cases(principal.login)
+            store = CaseStore(conn)
+            found = []
+            for c in conn.execute(query):
+                definition = self.definition(store, c.workflow, c.workflow_version)
+                if permits(principal, definition.access.read, c.area, c.id in involved):
+                    found.append(c)
             pending: dict[int, list[DeadlineView]] = {}
             if found:
                 rows = conn.execute(
@@ -291,17 +412,22 @@ class Engine:
                     record = DeadlineRecord(*row)
                     pending.setdefault(record.case_id, []).append(
                         self._deadline_view(record, now))
-        out = []
-        for c in found:
-            mine = pending.get(c.id, [])
-            out.append(CaseSummary(c.ref, c.workflow, c.state, c.version, c.updated_at,
-                                   mine[0] if mine else None,
-                                   sum(1 for d in mine if d.status != OPEN)))
-        return out
+            self.gate.record(conn, actor, "case.list", workflow=workflow, command=command,
+                             detail={"listed": len(found)})
+            out = []
+            for c in found:
+                mine = pending.get(c.id, [])
+                out.append(CaseSummary(c.ref, c.workflow, c.state, c.version, c.updated_at,
+                                       mine[0] if mine else None,
+                                       sum(1 for d in mine if d.status != OPEN)))
+            return out
+
+        return self._run(actor, "case.list", command, None, workflow, work)
 
     # -- helpers -----------------------------------------------------------------------
     def _find_with_deadlines(self, store: CaseStore, ref: str, workflow: str | None,
-                             ) -> tuple[CaseRecord, list[DeadlineRecord]]:
+                             principal: Principal) -> tuple[CaseRecord, list[DeadlineRecord]]:
+        """The case and its deadlines, if the actor may read it; the only way to a case."""
         if workflow:
             self.registry.get(workflow)
         found = store.find_with_deadlines(ref, workflow)
@@ -311,19 +437,30 @@ class Engine:
             raise UsageError(f"'{ref}' names cases in several workflows "
                              f"({', '.join(sorted(c.workflow for c, _ in found))}): "
                              "add --workflow NAME")
-        return found[0]
+        case, rows = found[0]
+        definition = self.definition(store, case.workflow, case.workflow_version)
+        if not self._may(store.conn, principal, definition.access.read, case):
+            raise PermissionDeniedError(
+                principal.login, f"see {case.workflow} case {ref}",
+                needs_text(definition.access.read, case.area), principal.describe())
+        return case, rows
 
-    def _find(self, store: CaseStore, ref: str, workflow: str | None) -> CaseRecord:
-        if workflow:
-            self.registry.get(workflow)
-        found = store.find(ref, workflow)
-        if not found:
-            raise CaseNotFoundError(ref, workflow)
-        if len(found) > 1:
-            raise UsageError(f"'{ref}' names cases in several workflows "
-                             f"({', '.join(sorted(c.workflow for c in found))}): "
-                             "add --workflow NAME")
-        return found[0]
+    def _involve(self, conn: Connection, definition: WorkflowDef, case_id: int,
+                 old: Mapping[str, str], new: Mapping[str, str], now: dt.datetime) -> None:
+        """A field that names a user (e.g. the reviewer appointed) involves them in the case."""
+        for field in definition.fields.values():
+            if field.involves and new.get(field.name) and new.get(field.name) != old.get(
+                    field.name):
+                AccessStore(conn).involve(case_id, new[field.name], field.involves, now)
+
+    @staticmethod
+    def _safe_changes(definition: WorkflowDef, changes: dict[str, list[str | None]],
+                      ) -> dict[str, list[str | None]]:
+        """Events never hold personal values: only that a personal field changed."""
+        personal = definition.personal_fields()
+        return {k: ([None if v[0] is None else PERSONAL_MARK,
+                     None if v[1] is None else PERSONAL_MARK] if k in personal else v)
+                for k, v in changes.items()}
 
     @staticmethod
     def _deadline_view(d: DeadlineRecord, now: dt.datetime) -> DeadlineView:
@@ -333,16 +470,20 @@ class Engine:
 
     def _view(self, definition: WorkflowDef, case: CaseRecord, state: str,
               data: dict[str, str], version: int, updated_at: dt.datetime,
-              deadlines: Sequence[DeadlineRecord], now: dt.datetime) -> CaseView:
+              deadlines: Sequence[DeadlineRecord], now: dt.datetime,
+              personal: bool = False) -> CaseView:
         triggers = tuple(
             TriggerInfo(t.trigger, t.dest, t.requires, t.accepts, t.description)
             for t in definition.transitions_from(state)
             if all(guard_passes(definition.guards[g], data) for g in t.guards))
         state_def = definition.states[state]
+        hidden = definition.personal_fields()
         ordered = sorted(deadlines, key=lambda d: (d.started_at, d.id or 1 << 62))
         return CaseView(
             ref=case.ref, workflow=case.workflow, workflow_version=case.workflow_version,
             state=state, state_description=state_def.description, final=state_def.final,
-            data=dict(data), version=version, opened_at=case.opened_at, updated_at=updated_at,
+            data={k: (v if personal or k not in hidden else RESTRICTED_MARK)
+                  for k, v in data.items()},
+            version=version, opened_at=case.opened_at, updated_at=updated_at,
             available_triggers=triggers,
             deadlines=tuple(self._deadline_view(d, now) for d in ordered))

@@ -24,6 +24,18 @@ def default_database_url() -> str:
     return f"sqlite:///{user_data_path('safeguard') / 'safeguard.db'}"
 
 
+def default_head_file(url: str) -> Path:
+    """Beside a SQLite database file; otherwise in the user's data directory, per database."""
+    import hashlib
+
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return Path(url.removeprefix("sqlite:///") + ".audit-head.json")
+    from platformdirs import user_data_path
+
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return user_data_path("safeguard") / f"audit-head-{digest}.json"
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -31,6 +43,8 @@ class Settings:
     subdivision: str = "ENG"
     closure_days: tuple[dt.date, ...] = ()
     workflows_dir: Path = SHIPPED_WORKFLOWS
+    demo_mode: bool = False
+    audit_head_file: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -71,11 +85,14 @@ def load_settings(config_file: str | None = None, database_url: str | None = Non
     except ValueError as exc:
         raise UsageError(f"calendar.closure_days: {exc}; use ISO dates") from None
     folder = workflows.get("directory") or ""
+    head = str(raw.get("audit", {}).get("head_file") or "")
     return Settings(
         database_url=url,
         sqlite_synchronous=str(database.get("sqlite_synchronous", "FULL")),
         subdivision=str(calendar.get("subdivision", "ENG")),
         closure_days=closures,
         workflows_dir=Path(folder).expanduser() if folder else SHIPPED_WORKFLOWS,
+        demo_mode=bool(raw.get("access", {}).get("demo_mode", False)),
+        audit_head_file=Path(head).expanduser() if head else default_head_file(url),
         raw=raw,
     )

@@ -26,6 +26,30 @@ PG_ADMIN_URL = os.environ.get(
     "SAFEGUARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+AREA = "cumberland"
+EVERYONE = ("amy", "bob")  # test users holding every role, for every area
+
+
+def seed_access(db: Database, users: tuple[str, ...] = EVERYONE, area: str = AREA) -> None:
+    """One area and users who hold every role everywhere (the access tests make their own)."""
+    from engine.roles import ROLES
+    from engine.store.access_store import AccessStore
+
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    with db.begin() as conn:
+        store = AccessStore(conn)
+        if area not in [code for code, _ in store.areas()]:
+            store.add_area(area, area.title())
+        for login in users:
+            if store.user_exists(login):
+                continue
+            store.add_user(login, login.title(), f"{login}@example.org", "Test agency", now)
+            user_id = store.user_id(login)
+            assert user_id is not None
+            for role in ROLES:
+                store.grant(user_id, role, None, "tests", now)
+
+
 def london(text: str) -> dt.datetime:
     """'2024-06-03 09:00' as an aware Europe/London datetime."""
     return dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=LONDON)
@@ -95,6 +119,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
 def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     database.upgrade()
+    seed_access(database)
     yield database
     database.dispose()
 
@@ -116,5 +141,5 @@ def calendar() -> WorkingCalendar:
 
 @pytest.fixture
 def engine(db: Database, registry: WorkflowRegistry, clock: FixedClock,
-           calendar: WorkingCalendar) -> Engine:
-    return Engine(db, registry, clock, calendar)
+           calendar: WorkingCalendar, tmp_path: Path) -> Engine:
+    return Engine(db, registry, clock, calendar, tmp_path / "audit-head.json")

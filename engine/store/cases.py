@@ -34,6 +34,10 @@ class CaseRecord:
     version: int
     opened_at: dt.datetime
     updated_at: dt.datetime
+    area: str | None = None
+    closed_at: dt.datetime | None = None
+    legal_hold: str | None = None
+    erased_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -116,14 +120,15 @@ class CaseStore:
         return list(found.values())
 
     def insert_case(self, ref: str, workflow: str, workflow_version: int, state: str,
-                    data: dict[str, str], now: dt.datetime) -> int | None:
+                    data: dict[str, str], now: dt.datetime, area: str | None = None,
+                    ) -> int | None:
         """The new case's id, or None if the reference is taken in that workflow."""
         try:
             with self.conn.begin_nested():
                 result = self.conn.execute(_INSERT_CASE, {
                     "ref": ref, "workflow": workflow, "workflow_version": workflow_version,
                     "state": state, "data": data, "version": 1, "opened_at": now,
-                    "updated_at": now, "closed_at": None})
+                    "updated_at": now, "closed_at": None, "area": area})
         except IntegrityError:
             return None
         key = result.inserted_primary_key
@@ -153,6 +158,19 @@ class CaseStore:
     # -- events ------------------------------------------------------------------------
     def add_event(self, **values: Any) -> None:
         self.conn.execute(_INSERT_EVENT, values)
+
+    def all_cases(self, workflow: str | None = None) -> list[CaseRecord]:
+        query = select(*_CASE_COLUMNS).order_by(CASES.c.workflow, CASES.c.ref)
+        if workflow is not None:
+            query = query.where(CASES.c.workflow == workflow)
+        return [CaseRecord(*row) for row in self.conn.execute(query)]
+
+    def set_hold(self, case_id: int, reason: str | None) -> None:
+        self.conn.execute(update(CASES).where(CASES.c.id == case_id).values(legal_hold=reason))
+
+    def erase(self, case_id: int, data: dict[str, str], now: dt.datetime) -> None:
+        self.conn.execute(update(CASES).where(CASES.c.id == case_id).values(
+            data=data, erased_at=now, version=CASES.c.version + 1, updated_at=now))
 
     def events(self, case_id: int) -> Iterable[Any]:
         return self.conn.execute(select(EVENTS).where(EVENTS.c.case_id == case_id)

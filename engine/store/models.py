@@ -60,6 +60,9 @@ class Case(SQLModel, table=True):
     opened_at: dt.datetime = _utc()
     updated_at: dt.datetime = _utc()
     closed_at: dt.datetime | None = _utc(default=None, nullable=True)
+    area: str | None = Field(default=None, max_length=64, index=True)
+    legal_hold: str | None = Field(default=None, max_length=200)  # the reason, while held
+    erased_at: dt.datetime | None = _utc(default=None, nullable=True)
 
 
 class CaseEvent(SQLModel, table=True):
@@ -104,3 +107,82 @@ class Deadline(SQLModel, table=True):
     started_at: dt.datetime = _utc()
     met_at: dt.datetime | None = _utc(default=None, nullable=True)
     closed_at: dt.datetime | None = _utc(default=None, nullable=True)
+
+
+# -- access control and audit (see engine/access.py, engine/audit.py) ---------------------------
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=120)
+    email: str = Field(max_length=200)
+    agency: str = Field(max_length=120)
+    created_at: dt.datetime = _utc()
+    disabled_at: dt.datetime | None = _utc(default=None, nullable=True)
+
+
+class Area(SQLModel, table=True):
+    """A partnership area (e.g. one council's footprint); every case belongs to one."""
+
+    __tablename__ = "area"
+
+    code: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=120)
+
+
+class RoleGrant(SQLModel, table=True):
+    """A role held by a user for one area, or for all areas (area is NULL)."""
+
+    __tablename__ = "role_grant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    role: str = Field(max_length=64)
+    area: str | None = Field(default=None, foreign_key="area.code", nullable=True)
+    granted_at: dt.datetime = _utc()
+    granted_by: str = Field(max_length=64)
+    revoked_at: dt.datetime | None = _utc(default=None, nullable=True)
+    revoked_by: str | None = Field(default=None, max_length=64)
+
+
+class CaseInvolvement(SQLModel, table=True):
+    """A user's involvement in a case (an appointed reviewer, a MACE invitee)."""
+
+    __tablename__ = "case_involvement"
+    __table_args__ = (UniqueConstraint("case_id", "login", "kind", name="uq_involvement"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    login: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=32)
+    since: dt.datetime = _utc()
+
+
+class AuditRecord(SQLModel, table=True):
+    """One link of the hash-chained audit trail. Append-only (database triggers)."""
+
+    __tablename__ = "audit_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    at: dt.datetime = _utc()
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    outcome: str = Field(max_length=16)
+    case_ref: str | None = Field(default=None, max_length=64, index=True)
+    workflow: str | None = Field(default=None, max_length=64)
+    command: str | None = Field(default=None, max_length=200)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's head (one row), also mirrored to a file outside the database."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int
+    hash: str = Field(max_length=64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import subprocess
@@ -24,8 +25,14 @@ def run(db_url: str) -> object:
     def invoke(*args: str, now: str = "2024-06-03T09:00") -> object:
         return runner.invoke(main, ["--db", db_url, "--as", "amy", "--now", now, *args])
 
-    result = invoke("init")
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    setup = [("init",), ("area", "add", "cumberland", "--name", "Cumberland"),
+             ("user", "add", "amy", "--name", "Amy", "--email", "amy@example.org",
+              "--agency", "LA")]
+    setup += [("user", "grant", "amy", role) for role in (
+        "business_support", "case_review_chair", "partnership_manager")]
+    for args in setup:  # as the operating-system login, who init made administrator
+        result = runner.invoke(main, ["--db", db_url, "--now", "2024-06-03T09:00", *args])
+        assert result.exit_code == 0, result.output
     return invoke
 
 
@@ -146,7 +153,9 @@ def test_real_subprocess_round_trip(tmp_path: Path) -> None:
         return subprocess.run([*exe, "--now", "2024-06-03T09:00", *args], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=60)
 
-    assert sh("init").returncode == 0
+    for args in [("init",), ("area", "add", "north", "--name", "North"),
+                 ("user", "grant", getpass.getuser(), "case_review_chair")]:
+        assert sh(*args).returncode == 0
     opened = sh("case", "open", "practice_review", "--ref", "PR-S", "--set",
                 "became_aware_on=2024-06-03", "--set", "child_ref=C-2", "--set", "label=sub")
     assert opened.returncode == 0, opened.stderr

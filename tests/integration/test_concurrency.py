@@ -70,7 +70,7 @@ def test_concurrent_fires_one_wins_one_loses_cleanly(engine: Engine, db: Databas
     allowed = {"ConcurrencyError"} if expect else {"ConcurrencyError",
                                                    "TransitionNotAllowedError"}
     assert loser[1] in allowed, results
-    view = engine.case("PR-RACE")
+    view = engine.case("PR-RACE", "amy")
     assert (view.state, view.version) == ("rapid_review", 2)
     with db.read() as session:
         events = session.scalar(select(func.count()).select_from(CaseEvent))

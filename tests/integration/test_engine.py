@@ -40,7 +40,7 @@ def test_open_records_case_event_and_first_deadlines(engine: Engine) -> None:
         "notification": ("2024-06-10", "open", "5 working days after became_aware_on"),
         "rapid_review": ("2024-06-24", "open", "15 working days after became_aware_on"),
     }
-    [event] = engine.history("PR-1")
+    [event] = engine.history("PR-1", "amy")
     assert (event.trigger, event.actor, event.to_state) == ("open", "amy", "awaiting_notification")
 
 
@@ -52,7 +52,7 @@ def test_fire_moves_meets_deadline_and_appends_event(engine: Engine, clock: Fixe
     assert view.state == "rapid_review" and view.version == 2
     notification = next(d for d in view.deadlines if d.name == "notification")
     assert (notification.status, notification.met_on) == ("met", "2024-06-07")
-    history = engine.history("PR-1")
+    history = engine.history("PR-1", "amy")
     assert [(e.seq, e.trigger, e.from_state, e.to_state) for e in history] == [
         (1, "open", None, "awaiting_notification"),
         (2, "notify", "awaiting_notification", "rapid_review")]
@@ -63,7 +63,7 @@ def test_fire_moves_meets_deadline_and_appends_event(engine: Engine, clock: Fixe
 def test_late_notification_is_recorded_as_breached(engine: Engine, clock: FixedClock) -> None:
     engine.open_case("practice_review", "PR-1", OPEN_FIELDS, actor="amy")
     clock.set(london("2024-06-12 10:00"))
-    before = engine.case("PR-1")
+    before = engine.case("PR-1", "amy")
     assert {d.name: d.status for d in before.deadlines}["notification"] == "breached"
     view = engine.fire("PR-1", "notify", {"notified_on": "2024-06-11"}, actor="bob")
     assert {d.name: d.status for d in view.deadlines}["notification"] == "breached"
@@ -85,7 +85,7 @@ def test_refused_fires_change_nothing(engine: Engine, db: Database) -> None:
     with pytest.raises(DuplicateCaseError):
         engine.open_case("practice_review", "PR-1", OPEN_FIELDS, actor="amy")
     assert _counts(db) == before
-    assert engine.case("PR-1").version == 1
+    assert engine.case("PR-1", "amy").version == 1
 
 
 def test_guard_refusal_names_what_is_missing(engine: Engine) -> None:
@@ -102,7 +102,7 @@ def test_guard_refusal_names_what_is_missing(engine: Engine) -> None:
         engine.fire("PR-1", trigger, values, actor="amy")
     with pytest.raises(GuardFailedError, match="dissemination tasks"):
         engine.fire("PR-1", "close", {"closed_on": "2025-01-10"}, actor="amy")
-    assert engine.case("PR-1").state == "action_plan"
+    assert engine.case("PR-1", "amy").state == "action_plan"
 
 
 def test_stale_expected_version_is_a_conflict(engine: Engine) -> None:
@@ -112,7 +112,7 @@ def test_stale_expected_version_is_a_conflict(engine: Engine) -> None:
     with pytest.raises(ConcurrencyError, match="now at version 2"):
         engine.fire("PR-1", "submit_rapid_review", {"rr_submitted_on": "2024-06-20"},
                     actor="bob", expected_version=1)
-    assert engine.case("PR-1").state == "rapid_review"
+    assert engine.case("PR-1", "amy").state == "rapid_review"
 
 
 def test_correcting_the_anchor_recomputes_deadlines(engine: Engine) -> None:
@@ -121,7 +121,7 @@ def test_correcting_the_anchor_recomputes_deadlines(engine: Engine) -> None:
                           note="the referral was logged on Friday")
     due = {d.name: d.due for d in view.deadlines}
     assert due == {"notification": "2024-06-07", "rapid_review": "2024-06-21"}
-    last = engine.history("PR-1")[-1]
+    last = engine.history("PR-1", "amy")[-1]
     assert last.trigger == "correct"
     assert last.changes == {"became_aware_on": ["2024-06-03", "2024-05-31"]}
 
@@ -171,9 +171,9 @@ def test_list_filters_and_overdue(engine: Engine, clock: FixedClock) -> None:
                      actor="amy")
     engine.fire("PR-2", "notify", {"notified_on": "2024-06-21"}, actor="amy")
     clock.set(london("2024-06-12 09:00"))
-    assert [c.ref for c in engine.cases()] == ["PR-1", "PR-2"]
-    assert [c.ref for c in engine.cases(state="rapid_review")] == ["PR-2"]
-    overdue = engine.cases(overdue=True)
+    assert [c.ref for c in engine.cases("amy")] == ["PR-1", "PR-2"]
+    assert [c.ref for c in engine.cases("amy", state="rapid_review")] == ["PR-2"]
+    overdue = engine.cases("amy", overdue=True)
     assert [(c.ref, c.overdue) for c in overdue] == [("PR-1", 1)]
     assert overdue[0].next_deadline is not None
     assert overdue[0].next_deadline.name == "notification"
@@ -192,7 +192,7 @@ def test_an_internal_record_with_nothing_to_record_is_refused(engine: Engine) ->
         engine.fire("PR-1", trigger, values, actor="amy")
     with pytest.raises(UsageError, match="add at least one of --set training_reviewed_on"):
         engine.fire("PR-1", "record_dissemination", {}, actor="amy")
-    assert engine.case("PR-1").version == 8
+    assert engine.case("PR-1", "amy").version == 8
 
 
 def test_events_are_append_only_in_the_database(engine: Engine, db: Database) -> None:
@@ -203,4 +203,4 @@ def test_events_are_append_only_in_the_database(engine: Engine, db: Database) ->
     for statement in ("UPDATE case_event SET actor = 'mallory'", "DELETE FROM case_event"):
         with pytest.raises(DatabaseError, match="append-only"), db.begin() as conn:
             conn.execute(text(statement))
-    assert [e.actor for e in engine.history("PR-1")] == ["amy"]
+    assert [e.actor for e in engine.history("PR-1", "amy")] == ["amy"]

@@ -17,7 +17,7 @@ from engine.loader import WorkflowRegistry
 from engine.service import Engine
 from engine.store.database import Database
 from engine.views import CaseView
-from tests.conftest import london
+from tests.conftest import london, seed_access
 
 REF = "PR-2024-007"
 OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-4471", "label": "Scenario"}
@@ -114,6 +114,7 @@ def fresh_engine(db_url: str, registry: WorkflowRegistry) -> Iterator[object]:
     first = Database(db_url)
     databases.append(first)
     first.upgrade()
+    seed_access(first)
     yield make
     for db in databases:
         db.dispose()
@@ -131,17 +132,17 @@ def test_practice_review_path(path: str, fresh_engine: object) -> None:
     assert view.state == "awaiting_notification"
     for number, step in enumerate(PATHS[path], start=2):
         engine: Engine = make(step.at)  # type: ignore[operator]
-        before = engine.case(REF)
+        before = engine.case(REF, "amy")
         assert step.trigger in before.to_json()["available_triggers"], (path, step.trigger)
         engine.fire(REF, step.trigger, step.values, actor="amy")
-        after = make(step.at).case(REF)  # type: ignore[operator]
+        after = make(step.at).case(REF, "amy")  # type: ignore[operator]
         assert after.state == step.state, (path, step.trigger)
         assert after.version == number
         found = _deadline_key(after)
         for name, expected in step.deadlines.items():
             assert found.get(name) == expected, (path, step.trigger, name, found)
-    final = make("2026-01-01 00:00").case(REF)  # type: ignore[operator]
+    final = make("2026-01-01 00:00").case(REF, "amy")  # type: ignore[operator]
     assert final.final and final.state == "closed"
     assert all(d.status in ("met", "breached", "cancelled") for d in final.deadlines)
-    history = make("2026-01-01 00:00").history(REF)  # type: ignore[operator]
+    history = make("2026-01-01 00:00").history(REF, "amy")  # type: ignore[operator]
     assert [e.trigger for e in history] == ["open"] + [s.trigger for s in PATHS[path]]

@@ -1,0 +1,104 @@
+"""The audit trail's hash chain. Pure: hashing and verification, no database.
+
+Each record carries the hash of the one before it; its own hash covers its content and that
+link, so changing, removing or inserting a record breaks the chain at that point. The head
+(last sequence number and hash) is kept twice: in the database and in a file outside it, so
+removing the newest records is caught too. Records hold no personal data (field names, never
+values), so erasing a child's personal fields under the retention policy leaves the chain
+verifiable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    outcome: str  # ok | refused
+    case_ref: str | None
+    workflow: str | None
+    command: str | None
+    detail: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "at": self.at.isoformat(), "actor": self.actor,
+                "action": self.action, "outcome": self.outcome, "case_ref": self.case_ref,
+                "workflow": self.workflow, "command": self.command, "detail": dict(self.detail),
+                "hash": self.hash}
+
+
+def entry_hash(seq: int, at: dt.datetime, actor: str, action: str, outcome: str,
+               case_ref: str | None, workflow: str | None, command: str | None,
+               detail: Mapping[str, Any], prev_hash: str) -> str:
+    body = json.dumps({
+        "seq": seq, "at": at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor": actor, "action": action, "outcome": outcome, "case_ref": case_ref,
+        "workflow": workflow, "command": command, "detail": detail,
+    }, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    records: int
+    message: str
+    first_bad_seq: int | None = None
+
+
+def verify_chain(entries: Iterable[AuditEntry], head: tuple[int, str] | None,
+                 file_head: tuple[int, str] | None) -> Verdict:
+    """Walk the chain in sequence order; report the first record changed, removed or added."""
+    expected_seq, prev, count = 1, GENESIS, 0
+    by_seq: dict[int, str] = {0: GENESIS}
+    for entry in entries:
+        count += 1
+        if entry.seq != expected_seq:
+            what = "removed" if entry.seq > expected_seq else "inserted or duplicated"
+            return Verdict(False, count, f"record {expected_seq} was {what} (found {entry.seq} "
+                           f"where {expected_seq} should be)", expected_seq)
+        if entry.prev_hash != prev:
+            return Verdict(False, count, f"record {entry.seq} does not follow record "
+                           f"{entry.seq - 1}: a record before it was changed, removed or "
+                           "inserted", entry.seq)
+        recomputed = entry_hash(entry.seq, entry.at, entry.actor, entry.action, entry.outcome,
+                                entry.case_ref, entry.workflow, entry.command, entry.detail,
+                                entry.prev_hash)
+        if recomputed != entry.hash:
+            return Verdict(False, count, f"record {entry.seq} was changed after it was written",
+                           entry.seq)
+        prev, expected_seq = entry.hash, expected_seq + 1
+        by_seq[entry.seq] = entry.hash
+    last = expected_seq - 1
+    if head is not None and head != (last, prev):
+        return Verdict(False, count, f"the chain ends at record {last} but its head in the "
+                       f"database says {head[0]}: records at the end were removed or added",
+                       min(last, head[0]) + 1)
+    if head is None and last:
+        return Verdict(False, count, "the chain's head record in the database is missing",
+                       last)
+    if file_head is not None and file_head != (last, prev):
+        seq, digest = file_head
+        if seq < last and by_seq.get(seq) == digest:
+            return Verdict(False, count, f"records {seq + 1} to {last} are not in the head "
+                           "file outside the database: they were appended outside safeguard "
+                           "(or a process crashed between its commit and the file write)",
+                           seq + 1)
+        return Verdict(False, count, f"the head file outside the database says record {seq} "
+                       "ends the chain, which the database does not match: records were "
+                       "removed or rewritten", min(seq, last) + 1)
+    return Verdict(True, count, f"audit trail intact: {count} records, head {prev[:12]}")

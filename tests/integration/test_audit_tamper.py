@@ -1,0 +1,128 @@
+"""The audit chain catches a record changed, removed or inserted, straight in the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Connection, text
+
+from cli import main
+from engine.audit import entry_hash
+from engine.auditing import AuditTrail
+from engine.clock import UTC
+from engine.service import Engine
+from engine.store.database import Database
+
+OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-5", "label": "Chain"}
+
+
+@pytest.fixture
+def trail(engine: Engine, db: Database) -> AuditTrail:
+    engine.open_case("practice_review", "PR-1", OPEN, actor="amy")
+    engine.fire("PR-1", "notify", {"notified_on": "2024-06-07"}, actor="amy")
+    engine.case("PR-1", "amy")
+    engine.history("PR-1", "bob")
+    engine.cases("bob")
+    return AuditTrail(db, engine.gate)
+
+
+def _unprotect(conn: Connection) -> None:
+    """What someone with direct database access would do first."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("DROP TRIGGER audit_record_append_only_update"))
+        conn.execute(text("DROP TRIGGER audit_record_append_only_delete"))
+    else:
+        conn.execute(text("DROP TRIGGER audit_record_append_only ON audit_record"))
+
+
+def _tamper(db: Database, statements: Callable[[Connection], None]) -> None:
+    with db.begin() as conn:
+        _unprotect(conn)
+        statements(conn)
+
+
+def test_an_untouched_chain_verifies(trail: AuditTrail) -> None:
+    verdict = trail.verify("amy")
+    assert verdict.ok and verdict.records == 5
+
+
+def test_the_database_refuses_to_change_audit_records(trail: AuditTrail, db: Database) -> None:
+    from sqlalchemy.exc import DatabaseError
+
+    with pytest.raises(DatabaseError, match="append-only"), db.begin() as conn:
+        conn.execute(text("UPDATE audit_record SET actor = 'mallory' WHERE seq = 2"))
+
+
+def test_a_changed_record_is_caught(trail: AuditTrail, db: Database) -> None:
+    _tamper(db, lambda c: c.execute(text(
+        "UPDATE audit_record SET actor = 'mallory' WHERE seq = 3")))
+    verdict = trail.verify("amy")
+    assert not verdict.ok and verdict.first_bad_seq == 3
+    assert "record 3 was changed" in verdict.message
+
+
+def test_a_removed_record_is_caught(trail: AuditTrail, db: Database) -> None:
+    _tamper(db, lambda c: c.execute(text("DELETE FROM audit_record WHERE seq = 2")))
+    verdict = trail.verify("amy")
+    assert not verdict.ok and verdict.first_bad_seq == 2
+    assert "record 2 was removed" in verdict.message
+
+
+def test_an_inserted_record_is_caught(trail: AuditTrail, db: Database) -> None:
+    def insert_between(conn: Connection) -> None:
+        # Make room after record 2 and forge a record 3 with a correct-looking hash.
+        rows = conn.execute(text("SELECT seq FROM audit_record WHERE seq >= 3 "
+                                 "ORDER BY seq DESC")).all()
+        for (seq,) in rows:
+            conn.execute(text("UPDATE audit_record SET seq = :new WHERE seq = :old"),
+                         {"new": seq + 1, "old": seq})
+        prev = conn.execute(text("SELECT hash FROM audit_record WHERE seq = 2")).scalar()
+        import datetime as dt
+
+        at = dt.datetime(2024, 6, 3, 9, 30, tzinfo=UTC)
+        digest = entry_hash(3, at, "mallory", "case.show", "ok", "PR-1", "practice_review",
+                            None, {}, str(prev))
+        conn.execute(text(
+            "INSERT INTO audit_record (seq, at, actor, action, outcome, case_ref, workflow, "
+            "command, detail, prev_hash, hash) VALUES (3, :at, 'mallory', 'case.show', 'ok', "
+            "'PR-1', 'practice_review', NULL, '{}', :prev, :hash)"),
+            {"at": at.replace(tzinfo=None), "prev": prev, "hash": digest})
+
+    _tamper(db, insert_between)
+    verdict = trail.verify("amy")
+    assert not verdict.ok and verdict.first_bad_seq == 4  # the next one no longer follows
+
+
+def test_removing_the_newest_records_and_rewriting_the_head_is_caught_by_the_file(
+        trail: AuditTrail, db: Database) -> None:
+    def drop_tail(conn: Connection) -> None:
+        conn.execute(text("DELETE FROM audit_record WHERE seq >= 4"))
+        last = conn.execute(text("SELECT hash FROM audit_record WHERE seq = 3")).scalar()
+        conn.execute(text("UPDATE audit_head SET seq = 3, hash = :h"), {"h": last})
+
+    _tamper(db, drop_tail)
+    verdict = trail.verify("amy")
+    assert not verdict.ok
+    assert "head file outside the database says record 5" in verdict.message
+
+
+def test_audit_verify_command_exits_non_zero_on_tampering(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    for args in [("init",), ("area", "add", "north", "--name", "North"),
+                 ("user", "grant", __import__("getpass").getuser(), "auditor")]:
+        assert runner.invoke(main, ["--db", url, *args]).exit_code == 0
+    ok = runner.invoke(main, ["--db", url, "audit", "verify"])
+    assert ok.exit_code == 0 and "intact" in ok.output
+    head = json.loads((tmp_path / "cli.db.audit-head.json").read_text())
+    db = Database(url)
+    _tamper(db, lambda c: c.execute(text("UPDATE audit_record SET action = 'x' WHERE seq = 2")))
+    db.dispose()
+    broken = runner.invoke(main, ["--db", url, "audit", "verify"])
+    assert broken.exit_code == 1
+    assert broken.output.startswith("Error: audit trail broken: record 2 was changed")
+    assert head["seq"] >= 3
