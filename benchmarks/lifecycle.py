@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import resource
 import sqlite3
@@ -52,6 +53,15 @@ def _fresh(folder: Path, name: str, sync: str) -> str:
     url = f"sqlite:///{path}"
     db = Database(url, sync)
     db.upgrade()
+    con = sqlite3.connect(path)
+    with con:  # one area and a user holding the roles the lifecycle needs, everywhere
+        con.execute("INSERT INTO area (code, name) VALUES ('north', 'North')")
+        con.execute("INSERT INTO app_user (login, display_name, email, agency, created_at) "
+                    "VALUES ('bench', 'Bench', 'b@example.org', 'LA', '2024-01-01 00:00:00')")
+        for role in ("case_review_chair", "business_support", "partnership_manager"):
+            con.execute("INSERT INTO role_grant (user_id, role, area, granted_at, granted_by) "
+                        "VALUES (1, ?, NULL, '2024-01-01 00:00:00', 'bench')", (role,))
+    con.close()
     db.dispose()
     return str(path)
 
@@ -125,13 +135,14 @@ def run_baseline(path: str, cases: int, sync: str) -> float:
         con.execute("BEGIN IMMEDIATE")
         cur = con.execute(
             "INSERT INTO \"case\" (ref, workflow, workflow_version, state, data, version, "
-            "opened_at, updated_at) VALUES (?, 'practice_review', 1, ?, ?, 1, ?, ?)",
-            (ref, _STATES[0], json.dumps(OPEN), ts, ts))
+            "opened_at, updated_at, area) VALUES (?, 'practice_review', 1, ?, ?, 1, ?, ?, "
+            "'north')", (ref, _STATES[0], json.dumps(OPEN), ts, ts))
         case_id = cur.lastrowid
         _baseline_deadlines(con, case_id, "open", ts)
         con.execute("INSERT INTO case_event (case_id, seq, at, actor, \"trigger\", from_state, "
                     "to_state, changes, note, command) VALUES (?, 1, ?, 'bench', 'open', NULL, "
                     "?, ?, NULL, NULL)", (case_id, ts, _STATES[0], json.dumps(OPEN)))
+        _baseline_gate(con, "case.open", ref, ts)
         con.execute("COMMIT")
         for step, (trigger, values) in enumerate(STEPS, start=1):
             con.execute("BEGIN IMMEDIATE")
@@ -156,10 +167,24 @@ def run_baseline(path: str, cases: int, sync: str) -> float:
                         "'bench', ?, ?, ?, ?, NULL, NULL)",
                         (row[0], row[3] + 1, ts, trigger, row[1], _STATES[step],
                          json.dumps({k: [None, v] for k, v in values.items()})))
+            _baseline_gate(con, f"case.fire.{trigger}", ref, ts)
             con.execute("COMMIT")
     elapsed = time.perf_counter() - start
     con.close()
     return elapsed
+
+
+def _baseline_gate(con: sqlite3.Connection, action: str, ref: str, ts: str) -> None:
+    """The access check's reads and the audit chain's append, as the engine does them."""
+    user = con.execute("SELECT id, disabled_at FROM app_user WHERE login = 'bench'").fetchone()
+    con.execute("SELECT role, area FROM role_grant WHERE user_id = ? AND revoked_at IS NULL",
+                (user[0],)).fetchall()
+    seq, prev = con.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+    digest = hashlib.sha256(f"{prev}\n{action}{ref}{seq}".encode()).hexdigest()
+    con.execute("INSERT INTO audit_record (seq, at, actor, action, outcome, case_ref, workflow, "
+                "command, detail, prev_hash, hash) VALUES (?, ?, 'bench', ?, 'ok', ?, "
+                "'practice_review', NULL, '{}', ?, ?)", (seq + 1, ts, action, ref, prev, digest))
+    con.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq + 1, digest))
 
 
 def _baseline_deadlines(con: sqlite3.Connection, case_id: int, trigger: str, ts: str) -> None:

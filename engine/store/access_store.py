@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, update
 
 from engine.access import Principal
 from engine.audit import AuditEntry, entry_hash
@@ -30,6 +30,22 @@ GRANTS: Table = RoleGrant.__table__  # type: ignore[attr-defined]
 INVOLVEMENT: Table = CaseInvolvement.__table__  # type: ignore[attr-defined]
 AUDIT: Table = AuditRecord.__table__  # type: ignore[attr-defined]
 HEAD: Table = AuditHead.__table__  # type: ignore[attr-defined]
+
+
+_PRINCIPAL = (
+    select(USERS.c.disabled_at, GRANTS.c.role, GRANTS.c.area)
+    .select_from(USERS.outerjoin(GRANTS, and_(GRANTS.c.user_id == USERS.c.id,
+                                              GRANTS.c.revoked_at.is_(None))))
+    .where(USERS.c.login == bindparam("login"))
+)
+
+
+# Built once: statement construction costs more than running them on the hot path.
+_READ_HEAD = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)
+_LOCK_HEAD = _READ_HEAD.with_for_update()
+_INSERT_AUDIT = insert(AUDIT)
+_MOVE_HEAD = update(HEAD).where(HEAD.c.id == 1).values(seq=bindparam("seq"),
+                                                       hash=bindparam("hash"))
 
 
 @dataclass(frozen=True)
@@ -59,17 +75,16 @@ class AccessStore:
         return self.conn.scalar(select(USERS.c.id).where(USERS.c.login == login)) is not None
 
     def principal(self, login: str) -> Principal | None:
-        row = self.conn.execute(select(USERS.c.id, USERS.c.disabled_at)
-                                .where(USERS.c.login == login)).first()
-        if row is None:
+        """The user's live grants, read fresh in each transaction (a revocation bites now)."""
+        rows = self.conn.execute(_PRINCIPAL, {"login": login}).all()
+        if not rows:
             return None
         grants: dict[str, set[str | None]] = {}
-        for role, area in self.conn.execute(
-                select(GRANTS.c.role, GRANTS.c.area)
-                .where(and_(GRANTS.c.user_id == row[0], GRANTS.c.revoked_at.is_(None)))):
-            grants.setdefault(role, set()).add(area)
+        for _, role, area in rows:
+            if role is not None:
+                grants.setdefault(role, set()).add(area)
         return Principal(login, {r: frozenset(a) for r, a in grants.items()},
-                         disabled=row[1] is not None)
+                         disabled=rows[0][0] is not None)
 
     def add_user(self, login: str, display_name: str, email: str, agency: str,
                  now: dt.datetime) -> None:
@@ -153,20 +168,18 @@ class AccessStore:
     def append_audit(self, actor: str, action: str, outcome: str, case_ref: str | None,
                      workflow: str | None, command: str | None, detail: Mapping[str, Any],
                      now: dt.datetime) -> tuple[int, str]:
-        query = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
+        locking = self.conn.dialect.name == "postgresql"
+        row = self.conn.execute(_LOCK_HEAD if locking else _READ_HEAD).first()
         if row is None:
             raise RuntimeError("the audit head row is missing: run 'safeguard audit verify'")
         seq, prev = int(row[0]) + 1, str(row[1])
         digest = entry_hash(seq, now, actor, action, outcome, case_ref, workflow, command,
                             detail, prev)
-        self.conn.execute(insert(AUDIT), {
+        self.conn.execute(_INSERT_AUDIT, {
             "seq": seq, "at": now, "actor": actor, "action": action, "outcome": outcome,
             "case_ref": case_ref, "workflow": workflow, "command": command,
             "detail": dict(detail), "prev_hash": prev, "hash": digest})
-        self.conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=digest))
+        self.conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest})
         return seq, digest
 
     def audit_entries(self, case_ref: str | None = None, actor: str | None = None,
