@@ -15,7 +15,10 @@ single ``Error: ...`` line in one place; nothing below it prints.
     ├── TransitionNotAllowedError  trigger not available from the case's state
     ├── GuardFailedError           trigger available but its guard is not satisfied
     ├── ConcurrencyError           the case changed under us; nothing was written
-    └── DatabaseNotReadyError      database missing or not at the latest schema
+    ├── DatabaseNotReadyError      database missing or not at the latest schema
+    ├── TemplateError              a notification template is missing or fails to render
+    ├── DeliveryError              a message could not be handed to the mail server
+    └── NotificationNotFoundError  no outbox message with that id
 """
 
 from __future__ import annotations
@@ -140,3 +143,25 @@ class ConcurrencyError(EngineError):
 
 class DatabaseNotReadyError(EngineError):
     pass
+
+
+class TemplateError(EngineError):
+    def __init__(self, template: str, message: str, known: Iterable[str] = ()) -> None:
+        known = list(known)
+        hint = f"{did_you_mean(template, known)}; templates: {one_of(known)}" if known else ""
+        super().__init__(f"template '{template}': {message}{hint}")
+        self.template = template
+
+
+class DeliveryError(EngineError):
+    """``permanent``: the server refused for good (5xx); otherwise worth retrying."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class NotificationNotFoundError(EngineError):
+    def __init__(self, ident: int) -> None:
+        super().__init__(f"no notification {ident}; 'safeguard notifications list' shows them")
+        self.ident = ident

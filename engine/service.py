@@ -17,6 +17,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from engine.alerts import schedule_alerts
 from engine.calendar import WorkingCalendar
 from engine.clock import Clock
 from engine.deadlines import (
@@ -243,6 +244,7 @@ class Engine:
                 row.anchor_value, row.due_at, row.due_day = op.anchor_value, op.due.at, op.due.day
                 row.status, row.met_at = op.status, op.met_at
             session.add(row)
+        schedule_alerts(self, session, case_id, rows.values())  # issue 4: next alert times
 
     # -- queries -----------------------------------------------------------------------
     def case(self, ref: str, workflow: str | None = None) -> CaseView:
