@@ -327,13 +327,14 @@ def case_history(ref: str, workflow: str | None, as_json: bool) -> None:
 
 
 # == issue 4: alerts, notifications and the scheduler (begin) ===============================
-def _notifier(memory: bool = False) -> Any:
+def _notifier() -> Any:
     """The notifier over the runtime's engine and settings (the transport per settings)."""
     from notifications.service import Notifier, make_transport
 
     runtime = _runtime()
     settings = runtime.settings.notifications
     engine = runtime.engine()
+    click.get_current_context().call_on_close(engine.db.dispose)  # no pooled connection leaks
     return Notifier(engine, settings, lambda: make_transport(settings))
 
 
