@@ -447,13 +447,15 @@ def scheduler() -> None:
 @scheduler.command("run")
 @click.option("--once", is_flag=True,
               help="One sweep and one delivery pass, then exit (honours --now).")
-def scheduler_run(once: bool) -> None:
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1),
+              help="Deadlines claimed per sweep transaction.")
+def scheduler_run(once: bool, batch: int) -> None:
     """Run the scheduler in the foreground (or once, for cron and tests)."""
     runtime = _runtime()
     notifier = _notifier()
     if once:
-        swept = notifier.sweep()
-        sent = notifier.dispatch()
+        swept = notifier.sweep(batch)
+        sent = notifier.dispatch(min(batch, 100))
         click.echo(json.dumps({
             "deadlines": swept.deadlines, "raised": swept.raised, "skipped": swept.skipped,
             "messages": swept.messages, "unaddressed": swept.unaddressed,
