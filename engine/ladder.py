@@ -1,8 +1,9 @@
 """Alert ladder arithmetic: when each rung of a deadline's ladder falls due. Pure.
 
 A rung ``N working days before`` falls due at :data:`ALERT_HOUR` (London) on the Nth working
-day before the deadline's due day; ``due`` on the due day; ``N working days after`` on the Nth
-working day after it. For hour-counted deadlines the due day is the London date of the due
+day before the deadline's due day; ``due`` on the due day (or the working day before it, when it
+is due on a weekend, bank holiday or closure day); ``N working days after`` on the Nth working
+day after it. So every rung falls on a working day. For hour-counted deadlines the due day is the London date of the due
 instant. When a sweep finds several rungs of one deadline due at once (the scheduler was down,
 or a deadline started or was moved late), it sends only the latest and records the earlier
 ones as skipped: one email that says where things stand, not a burst of stale reminders.
@@ -46,8 +47,10 @@ def plan_rungs(ladder: Sequence[AlertRungDef], due_at: dt.datetime, due_day: dt.
     """Every rung of ``ladder`` with the day and instant it falls due, earliest first."""
     day0 = due_day_of(due_at, due_day)
     out = []
+    # the 'due' rung of a deadline due on a non-working day goes out the working day before
+    due_rung_day = day0 if cal.is_working_day(day0) else cal.add_working_days(day0, -1)
     for rung in ladder:
-        day = cal.add_working_days(day0, rung.offset) if rung.offset else day0
+        day = cal.add_working_days(day0, rung.offset) if rung.offset else due_rung_day
         out.append(PlannedRung(rung, day, rung_at(day)))
     return sorted(out, key=lambda p: (p.at, p.rung.offset))
 

@@ -130,3 +130,11 @@ def test_a_declared_ladder_is_sorted_and_keyed() -> None:
 """).clocks["c"].alerts
     assert [(r.key, r.kind) for r in ladder] == [
         ("1wd-before", "reminder"), ("due", "due"), ("2wd-after", "escalation")]
+
+
+def test_the_due_rung_of_a_weekend_deadline_goes_out_on_the_friday() -> None:
+    due = dt.date(2024, 6, 8)  # Saturday
+    planned = {p.key: p.day for p in plan_rungs(LADDER, end_of_day(due), due, CAL)}
+    assert planned["due"] == dt.date(2024, 6, 7)
+    assert planned["1wd-after"] == dt.date(2024, 6, 10)
+    assert all(CAL.is_working_day(day) for day in planned.values())
