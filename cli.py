@@ -364,8 +364,9 @@ def alerts_list(due: bool, overdue: bool, as_json: bool) -> None:
 
     items = _notifier().alerts(due=due, overdue=overdue)
     if due:
-        rows = [(i["case"], i["deadline"], str(i["next_alert_at"]), str(i["due_at"]))
-                for i in items]
+        rows: list[tuple[Any, ...]] = [
+            (i["case"], i["deadline"], str(i["next_alert_at"]), str(i["due_at"]))
+            for i in items]
         header: tuple[str, ...] = ("CASE", "DEADLINE", "ALERT DUE", "DEADLINE DUE")
     else:
         rows = [(i["id"], i["case"], i["deadline"], i["rung"], i["kind"],

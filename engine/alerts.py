@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from engine.deadlines import OPEN
 from engine.ladder import next_alert_at, plan_rungs
@@ -35,8 +35,8 @@ def done_rungs(session: Session, deadline_ids: Iterable[int]) -> dict[int, set[s
     out: dict[int, set[str]] = {i: set() for i in ids}
     if ids:
         for deadline_id, rung in session.execute(
-                select(Alert.deadline_id, Alert.rung).where(
-                    Alert.deadline_id.in_(ids))):  # type: ignore[attr-defined]
+                select(col(Alert.deadline_id), col(Alert.rung)).where(
+                    col(Alert.deadline_id).in_(ids))):
             out[deadline_id].add(rung)
     return out
 

@@ -3,10 +3,12 @@
 A rung ``N working days before`` falls due at :data:`ALERT_HOUR` (London) on the Nth working
 day before the deadline's due day; ``due`` on the due day (or the working day before it, when it
 is due on a weekend, bank holiday or closure day); ``N working days after`` on the Nth working
-day after it. So every rung falls on a working day. For hour-counted deadlines the due day is the London date of the due
-instant. When a sweep finds several rungs of one deadline due at once (the scheduler was down,
-or a deadline started or was moved late), it sends only the latest and records the earlier
-ones as skipped: one email that says where things stand, not a burst of stale reminders.
+day after it. So every rung falls on a working day. For hour-counted deadlines the due day is
+the London date of the due instant.
+
+When a sweep finds several rungs of one deadline due at once (the scheduler was down, or a
+deadline started or was moved late), it sends only the latest and records the earlier ones as
+skipped: one email that says where things stand, not a burst of stale reminders.
 """
 
 from __future__ import annotations

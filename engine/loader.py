@@ -19,13 +19,13 @@ import yaml
 
 from engine.definition import (
     ALERT_KINDS,
-    DEFAULT_ALERTS,
-    OWNER,
-    AlertRungDef,
     CORRECT_TRIGGER,
+    DEFAULT_ALERTS,
     FIELD_TYPES,
     GUARD_OPS,
     OPEN_TRIGGER,
+    OWNER,
+    AlertRungDef,
     ClockDef,
     EventSet,
     FieldDef,
@@ -473,7 +473,7 @@ def _alerts(raw: Any, check: _Checker, path: str) -> tuple[AlertRungDef, ...]:
             continue
         to = check.name_list(spec.get("to", [OWNER]), f"{where}.to") or (OWNER,)
         check.known([r for r in to if r != OWNER], ROLES, f"{where}.to", "role")
-        rung = AlertRungDef(offset, kind, to, at)  # type: ignore[arg-type]
+        rung = AlertRungDef(offset, kind, to, at)
         if any(r.key == rung.key for r in rungs):
             check.problem(where, f"two rungs at '{at}'", "keep one rung per time")
             continue

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from engine.store.database import Database
 from engine.store.models import OutboxMessage
@@ -57,7 +57,7 @@ def enqueue(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
-                 .returning(OutboxMessage.id))  # type: ignore[arg-type]
+                 .returning(col(OutboxMessage.id)))
     return len(session.execute(statement, list(rows)).all())
 
 

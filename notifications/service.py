@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from engine.alerts import done_rungs
 from engine.clock import end_of_day, london_date
@@ -93,7 +94,7 @@ class Notifier:
             query = (select(Deadline, Case.ref, Case.workflow,  # type: ignore[call-overload]
                             Case.workflow_version, Case.state)
                      .join(Case, Case.id == Deadline.case_id)
-                     .where(Deadline.next_alert_at <= now)
+                     .where(col(Deadline.next_alert_at) <= now)
                      .order_by(Deadline.next_alert_at).limit(batch))
             if not self.db.is_sqlite:
                 query = query.with_for_update(of=Deadline, skip_locked=True)
@@ -259,12 +260,13 @@ class Notifier:
             row = session.get(OutboxMessage, ident)
             if row is None:
                 raise NotificationNotFoundError(ident)
-            return row
+            return row  # type: ignore[no-any-return]
 
     def counts(self) -> dict[str, int]:
         with self.db.read() as session:
             return {status: int(n) for status, n in session.execute(
-                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))}
+                select(col(OutboxMessage.status), func.count()).group_by(
+                    col(OutboxMessage.status)))}
 
     def alerts(self, due: bool = False, overdue: bool = False) -> list[dict[str, Any]]:
         """Raised alerts (newest first); ``due``: rungs due now not yet raised (what the next
@@ -275,14 +277,15 @@ class Notifier:
                 rows = session.execute(
                     select(Deadline, Case.ref).join(  # type: ignore[call-overload]
                         Case, Case.id == Deadline.case_id)
-                    .where(Deadline.next_alert_at <= now).order_by(Deadline.next_alert_at))
+                    .where(col(Deadline.next_alert_at) <= now)
+                    .order_by(Deadline.next_alert_at))
                 return [{"case": ref, "deadline": d.name, "next_alert_at": d.next_alert_at,
                          "due_at": d.due_at, "status": "due"} for d, ref in rows]
             query = (select(Alert, Case.ref, Deadline.name)  # type: ignore[call-overload]
                      .join(Case, Case.id == Alert.case_id)
                      .join(Deadline, Deadline.id == Alert.deadline_id)
                      .where(Alert.status == "raised")
-                     .order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(500))
+                     .order_by(col(Alert.raised_at).desc(), col(Alert.id).desc()).limit(500))
             if overdue:
                 query = query.where(Deadline.status == OPEN, Deadline.due_at <= now)
             return [{"id": a.id, "case": ref, "deadline": name, "rung": a.rung,

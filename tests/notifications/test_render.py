@@ -73,5 +73,5 @@ def test_templates_cannot_reach_python_internals() -> None:
     from notifications.render import environment
 
     template = environment().from_string("{{ case_ref.__class__.__mro__ }}")
-    with pytest.raises(Exception, match="unsafe|not safely"):
+    with pytest.raises(Exception, match=r"unsafe|not safely"):
         template.render(case_ref="x")

@@ -184,7 +184,7 @@ def test_cli_once_alerts_and_notifications(engine: Engine, db: Database, tmp_pat
     assert "status: sent" in shown.output
     preview = runner.invoke(main, [*base, "notifications", "preview", "due", "--case",
                                    "PR-1"])
-    assert "Due today: notification for PR-1" in preview.output
+    assert "Due Monday 10 June 2024: notification for PR-1" in preview.output
     bad = runner.invoke(main, [*base, "notifications", "retry", "1"])
     assert bad.exit_code != 0 and "Error: " in bad.output and "not failed" in bad.output
     assert _outbox(db) == 1

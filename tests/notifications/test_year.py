@@ -16,7 +16,7 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from engine.clock import FixedClock, LONDON, london_date
+from engine.clock import LONDON, FixedClock, london_date
 from engine.ladder import plan_rungs, roles_for
 from engine.service import Engine
 from engine.store.database import Database
