@@ -19,7 +19,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    select_autoescape,
+)
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -52,6 +58,14 @@ def environment() -> SandboxedEnvironment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
+@lru_cache(maxsize=64)
+def _templates(name: str) -> tuple[Template, Template, Template]:
+    env = environment()
+    subject, text, html = (env.get_template(f"{name}.{suffix}")
+                           for suffix in ("subject.txt", "txt", "html"))
+    return subject, text, html
+
+
 def template_names() -> list[str]:
     return sorted(p.name[: -len(".subject.txt")] for p in TEMPLATES.glob("*.subject.txt"))
 
@@ -61,10 +75,8 @@ def render(name: str, context: Mapping[str, Any]) -> Rendered:
     extra = set(context) - ALLOWED_KEYS
     if extra:
         raise TemplateError(name, f"context keys not allowed in email: {sorted(extra)}")
-    env = environment()
     try:
-        parts = [env.get_template(f"{name}.{suffix}").render(**context)
-                 for suffix in ("subject.txt", "txt", "html")]
+        parts = [template.render(**context) for template in _templates(name)]
     except TemplateNotFound as exc:
         raise TemplateError(name, f"no template file {exc.name}", template_names()) from None
     except JinjaTemplateError as exc:

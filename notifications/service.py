@@ -18,14 +18,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import col
 
 from engine.alerts import done_rungs
 from engine.clock import end_of_day, london_date
 from engine.deadlines import OPEN
 from engine.errors import DeliveryError, NotificationNotFoundError, UsageError
-from engine.ladder import due_now, next_alert_at, plan_rungs, roles_for
+from engine.ladder import PlannedRung, due_day_of, due_now, next_alert_at, plan_rungs, roles_for
 from engine.service import Engine
 from engine.settings import NotificationSettings
 from engine.store.models import Alert, Case, Deadline, OutboxMessage
@@ -91,61 +91,73 @@ class Notifier:
         today = london_date(now)
         cal = self.engine.calendar
         with self.db.write() as session:
-            query = (select(Deadline, Case.ref, Case.workflow,  # type: ignore[call-overload]
-                            Case.workflow_version, Case.state)
-                     .join(Case, Case.id == Deadline.case_id)
+            query = (select(col(Deadline.id), col(Deadline.case_id), col(Deadline.name),
+                            col(Deadline.status), col(Deadline.due_at),
+                            col(Deadline.due_day), col(Deadline.owner_role),
+                            col(Deadline.rule), col(Case.ref), col(Case.workflow),
+                            col(Case.workflow_version), col(Case.state))
+                     .join(Case, col(Case.id) == col(Deadline.case_id))
                      .where(col(Deadline.next_alert_at) <= now)
-                     .order_by(Deadline.next_alert_at).limit(batch))
+                     .order_by(col(Deadline.next_alert_at)).limit(batch))
             if not self.db.is_sqlite:
                 query = query.with_for_update(of=Deadline, skip_locked=True)
             claimed = list(session.execute(query))
             if not claimed:
                 return SweepResult()
-            done = done_rungs(session, [row[0].id for row in claimed])
-            raised = skipped = unaddressed = 0
-            messages: list[dict[str, Any]] = []
-            for deadline, ref, workflow, version, state in claimed:
-                definition = self.engine.definition(session, workflow, version)
-                clock = definition.clocks.get(deadline.name)
-                if deadline.status != OPEN or clock is None:  # re-checked under the lock
-                    deadline.next_alert_at = None
+            done = done_rungs(session, [row.id for row in claimed])
+            alerts: list[dict[str, Any]] = []
+            sends: list[tuple[Any, Any, list[dict[str, str]]]] = []
+            moves: list[dict[str, Any]] = []
+            skipped = 0
+            for row in claimed:
+                definition = self.engine.definition(session, row.workflow,
+                                                    row.workflow_version)
+                clock = definition.clocks.get(row.name)
+                if row.status != OPEN or clock is None:  # re-checked under the lock
+                    moves.append({"b_id": row.id, "b_next": None})
                     continue
-                planned = plan_rungs(clock.alerts, deadline.due_at, deadline.due_day, cal)
-                seen = done[deadline.id]
+                planned = plan_rungs(clock.alerts, row.due_at, row.due_day, cal)
+                seen = done[row.id]
                 send, skip = due_now(planned, seen, now)
                 for rung in skip:
-                    session.add(Alert(deadline_id=deadline.id, case_id=deadline.case_id,
-                                      rung=rung.key, kind=rung.rung.kind, status="skipped",
-                                      fire_at=rung.at, due_at=deadline.due_at, raised_at=now))
+                    alerts.append(_alert_row(row, rung, "skipped", now, []))
                     seen.add(rung.key)
                     skipped += 1
                 if send is not None:
-                    roles = roles_for(send.rung, deadline.owner_role)
-                    recipients = resolve(self.resolver, roles, workflow, ref)
-                    alert = Alert(deadline_id=deadline.id, case_id=deadline.case_id,
-                                  rung=send.key, kind=send.rung.kind, status="raised",
-                                  fire_at=send.at, due_at=deadline.due_at, raised_at=now,
-                                  recipients=recipients)
-                    session.add(alert)
-                    session.flush()
+                    roles = roles_for(send.rung, row.owner_role)
+                    recipients = resolve(self.resolver, roles, row.workflow, row.ref)
+                    alerts.append(_alert_row(row, send, "raised", now, recipients))
+                    sends.append((row, send, recipients))
                     seen.add(send.key)
-                    raised += 1
-                    unaddressed += not recipients
-                    due_day = _due_day(deadline)
-                    for recipient in recipients:
-                        context = alert_context(
-                            definition, ref, state, deadline.name, due_day, today,
-                            send.rung.kind, recipient["role"], self.settings.base_url, cal,
-                            deadline.rule)
-                        rendered = render(send.rung.kind, context)
-                        messages.append(outbox.row_values(
-                            f"alert:{alert.id}:{recipient['address']}", send.rung.kind,
-                            recipient["address"], rendered, now, self.settings.sender,
-                            alert.id, deadline.case_id))
-                deadline.next_alert_at = next_alert_at(planned, seen)
-            session.flush()
+                moves.append({"b_id": row.id, "b_next": next_alert_at(planned, seen)})
+            ids: dict[tuple[int, str], int] = {}
+            if alerts:
+                inserted = session.execute(
+                    insert(Alert).returning(col(Alert.id), col(Alert.deadline_id),
+                                            col(Alert.rung), sort_by_parameter_order=True),
+                    alerts)
+                ids = {(deadline_id, rung): ident for ident, deadline_id, rung in inserted}
+            messages: list[dict[str, Any]] = []
+            for row, send, recipients in sends:
+                alert_id = ids[(row.id, send.key)]
+                definition = self.engine.definition(session, row.workflow,
+                                                    row.workflow_version)
+                for recipient in recipients:
+                    context = alert_context(
+                        definition, row.ref, row.state, row.name,
+                        due_day_of(row.due_at, row.due_day), today, send.rung.kind,
+                        recipient["role"], self.settings.base_url, cal, row.rule)
+                    messages.append(outbox.row_values(
+                        f"alert:{alert_id}:{recipient['address']}", send.rung.kind,
+                        recipient["address"], render(send.rung.kind, context), now,
+                        self.settings.sender, alert_id, row.case_id))
+            table = Deadline.__table__  # type: ignore[attr-defined]  # core UPDATE, one executemany
+            session.execute(
+                update(table).where(table.c.id == bindparam("b_id"))
+                .values(next_alert_at=bindparam("b_next")), moves)
             written = outbox.enqueue(session, messages)
-            return SweepResult(len(claimed), raised, skipped, written, unaddressed)
+            return SweepResult(len(claimed), len(sends), skipped, written,
+                               sum(1 for _, _, r in sends if not r))
 
     # -- delivery ----------------------------------------------------------------------------
     def dispatch(self, batch: int = 100, max_batches: int = 1_000,
@@ -315,6 +327,13 @@ class Notifier:
                 context = {"items": [context], "today": context["today"],
                            "base_url": self.settings.base_url}
             return render(template, context)
+
+
+def _alert_row(row: Any, rung: PlannedRung, status: str, now: dt.datetime,
+               recipients: list[dict[str, str]]) -> dict[str, Any]:
+    return {"deadline_id": row.id, "case_id": row.case_id, "rung": rung.key,
+            "kind": rung.rung.kind, "status": status, "fire_at": rung.at,
+            "due_at": row.due_at, "raised_at": now, "recipients": recipients}
 
 
 def _due_day(deadline: Deadline) -> dt.date:
