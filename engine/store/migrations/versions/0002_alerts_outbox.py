@@ -22,6 +22,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('next_alert_at', sa.DateTime(), nullable=True))
         batch_op.create_index(batch_op.f('ix_deadline_next_alert_at'), ['next_alert_at'],
                               unique=False)
+    # Deadlines already open: the first sweep works out where each ladder stands (sending the
+    # latest rung already due, if any) and moves next_alert_at on from there.
+    op.execute("UPDATE deadline SET next_alert_at = started_at WHERE status = 'open'")
 
     op.create_table('alert',
     sa.Column('id', sa.Integer(), nullable=False),
