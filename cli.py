@@ -360,17 +360,18 @@ def alerts() -> None:
 @json_option
 def alerts_list(due: bool, overdue: bool, as_json: bool) -> None:
     """List alerts (newest first)."""
+    from engine.clock import show_instant
     from engine.present import table
 
     items = _notifier().alerts(due=due, overdue=overdue)
     if due:
         rows: list[tuple[Any, ...]] = [
-            (i["case"], i["deadline"], str(i["next_alert_at"]), str(i["due_at"]))
-            for i in items]
+            (i["case"], i["deadline"], show_instant(i["next_alert_at"]),
+             i["due"] or show_instant(i["due_at"])) for i in items]
         header: tuple[str, ...] = ("CASE", "DEADLINE", "ALERT DUE", "DEADLINE DUE")
     else:
         rows = [(i["id"], i["case"], i["deadline"], i["rung"], i["kind"],
-                 str(i["raised_at"]), ", ".join(i["recipients"]) or "(no one)")
+                 show_instant(i["raised_at"]), ", ".join(i["recipients"]) or "(no one)")
                 for i in items]
         header = ("ID", "CASE", "DEADLINE", "RUNG", "KIND", "RAISED", "TO")
     _emit(as_json, items, lambda: table(header, rows))

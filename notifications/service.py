@@ -292,7 +292,8 @@ class Notifier:
                     .where(col(Deadline.next_alert_at) <= now)
                     .order_by(Deadline.next_alert_at))
                 return [{"case": ref, "deadline": d.name, "next_alert_at": d.next_alert_at,
-                         "due_at": d.due_at, "status": "due"} for d, ref in rows]
+                         "due_at": d.due_at, "due": d.due_day.isoformat() if d.due_day
+                         else None, "status": "due"} for d, ref in rows]
             query = (select(Alert, Case.ref, Deadline.name)  # type: ignore[call-overload]
                      .join(Case, Case.id == Alert.case_id)
                      .join(Deadline, Deadline.id == Alert.deadline_id)
