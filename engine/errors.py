@@ -154,11 +154,13 @@ class TemplateError(EngineError):
 
 
 class DeliveryError(EngineError):
-    """``permanent``: the server refused for good (5xx); otherwise worth retrying."""
+    """``permanent``: the server refused for good (5xx); otherwise worth retrying.
+    ``unreachable``: no server to talk to, so the rest of a delivery pass would fail too."""
 
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    def __init__(self, message: str, permanent: bool = False,
+                 unreachable: bool = False) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent, self.unreachable = permanent, unreachable
 
 
 class NotificationNotFoundError(EngineError):

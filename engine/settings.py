@@ -35,7 +35,7 @@ class NotificationSettings:
     sender: str = "safeguard@localhost"
     base_url: str = "http://localhost"
     recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)  # role -> addresses
-    max_attempts: int = 6
+    max_attempts: int = 10
     backoff_seconds: int = 60
     lease_seconds: int = 300
     sweep_minutes: int = 5
@@ -124,7 +124,7 @@ def _notifications(raw: dict[str, Any], env: Mapping[str, str]) -> NotificationS
             sender=str(notes.get("sender", "safeguard@localhost")),
             base_url=str(notes.get("base_url", "http://localhost")).rstrip("/"),
             recipients={str(k): tuple(v) for k, v in table.items()},
-            max_attempts=int(notes.get("max_attempts", 6)),
+            max_attempts=int(notes.get("max_attempts", 10)),
             backoff_seconds=int(notes.get("backoff_seconds", 60)),
             lease_seconds=int(notes.get("lease_seconds", 300)),
             sweep_minutes=int(notes.get("sweep_minutes", 5)),

@@ -180,7 +180,7 @@ class Notifier:
                                                exc.permanent, settings.max_attempts, backoff)
                         failed += status == outbox.FAILED
                         retrying += status == outbox.PENDING
-                        if not exc.permanent and "cannot reach" in str(exc):
+                        if exc.unreachable:
                             outbox.release(self.db, rows[i + 1:])  # server down: stop here
                             released += len(rows) - i - 1
                             return DispatchResult(sent, retrying, failed, released)

@@ -46,7 +46,7 @@ class SmtpTransport:
                                     f"{exc.smtp_code}") from None
             except (OSError, smtplib.SMTPException) as exc:
                 raise DeliveryError(f"cannot reach SMTP server {self.host}:{self.port}: "
-                                    f"{exc}") from None
+                                    f"{exc}", unreachable=True) from None
             self._smtp = smtp
         return self._smtp
 

@@ -129,7 +129,7 @@ def test_digest_once_per_address_and_working_day(engine: Engine, notifier: Notif
 def test_retries_back_off_then_dead_letter_then_retry(engine: Engine, clock: FixedClock,
                                                       db: Database) -> None:
     memory = MemoryTransport()
-    memory.fail_with = DeliveryError("cannot reach SMTP server: refused")
+    memory.fail_with = DeliveryError("cannot reach SMTP server: refused", unreachable=True)
     notifier = Notifier(engine, settings(max_attempts=3, backoff_seconds=60), lambda: memory)
     engine.open_case("practice_review", "PR-1", OPEN_FIELDS, actor="amy")
     clock.set(london("2024-06-06 08:00"))
