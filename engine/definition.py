@@ -111,6 +111,43 @@ class EventSet:
         return bool(self.enter or self.fire)
 
 
+AlertKind = Literal["reminder", "due", "overdue", "escalation"]
+ALERT_KINDS: tuple[AlertKind, ...] = ("reminder", "due", "overdue", "escalation")
+# In an alert rung's ``to``, the role that owns the clock.
+OWNER = "owner"
+
+
+@dataclass(frozen=True)
+class AlertRungDef:
+    """One rung of a clock's alert ladder: when (working days from the due day) and to whom.
+
+    ``offset`` is negative before the due day, 0 on it, positive after it.
+    """
+
+    offset: int
+    kind: AlertKind
+    to: tuple[str, ...] = (OWNER,)
+    text: str = ""
+
+    @property
+    def key(self) -> str:
+        """Stable name of the rung; an alert row is unique per (deadline, key)."""
+        if self.offset == 0:
+            return "due"
+        return f"{abs(self.offset)}wd-{'before' if self.offset < 0 else 'after'}"
+
+
+# The ladder of a clock that declares none (issue 4): 5 and 2 working days before, on the
+# day, 1 working day late to the owner, 3 working days late escalated.
+DEFAULT_ALERTS: tuple[AlertRungDef, ...] = (
+    AlertRungDef(-5, "reminder", (OWNER,), "5 working days before"),
+    AlertRungDef(-2, "reminder", (OWNER,), "2 working days before"),
+    AlertRungDef(0, "due", (OWNER,), "due"),
+    AlertRungDef(1, "overdue", (OWNER,), "1 working day after"),
+    AlertRungDef(3, "escalation", (OWNER, "partnership_manager"), "3 working days after"),
+)
+
+
 @dataclass(frozen=True)
 class ClockDef:
     name: str
@@ -121,6 +158,7 @@ class ClockDef:
     met_on: str | None = None  # the field whose value says when it was met
     owner: str | None = None  # the role that owns meeting it
     description: str = ""
+    alerts: tuple[AlertRungDef, ...] = DEFAULT_ALERTS  # the alert ladder (issue 4)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,10 @@ single ``Error: ...`` line in one place; nothing below it prints.
     ├── ConcurrencyError           the case changed under us; nothing was written
     ├── DatabaseNotReadyError      database missing or not at the latest schema
     ├── PermissionDeniedError      the actor's roles, area or involvement do not allow it (exit 3)
-    └── UnknownUserError           the acting user is not registered, or is disabled (exit 3)
+    ├── UnknownUserError           the acting user is not registered, or is disabled (exit 3)
+    ├── TemplateError              a notification template is missing or fails to render
+    ├── DeliveryError              a message could not be handed to the mail server
+    └── NotificationNotFoundError  no outbox message with that id
 """
 
 from __future__ import annotations
@@ -157,3 +160,25 @@ class PermissionDeniedError(EngineError):
 
 class UnknownUserError(EngineError):
     exit_code = 3
+class TemplateError(EngineError):
+    def __init__(self, template: str, message: str, known: Iterable[str] = ()) -> None:
+        known = list(known)
+        hint = f"{did_you_mean(template, known)}; templates: {one_of(known)}" if known else ""
+        super().__init__(f"template '{template}': {message}{hint}")
+        self.template = template
+
+
+class DeliveryError(EngineError):
+    """``permanent``: the server refused for good (5xx); otherwise worth retrying.
+    ``unreachable``: no server to talk to, so the rest of a delivery pass would fail too."""
+
+    def __init__(self, message: str, permanent: bool = False,
+                 unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.permanent, self.unreachable = permanent, unreachable
+
+
+class NotificationNotFoundError(EngineError):
+    def __init__(self, ident: int) -> None:
+        super().__init__(f"no notification {ident}; 'safeguard notifications list' shows them")
+        self.ident = ident

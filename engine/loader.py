@@ -18,11 +18,15 @@ from typing import Any
 import yaml
 
 from engine.definition import (
+    ALERT_KINDS,
     CORRECT_TRIGGER,
+    DEFAULT_ALERTS,
     FIELD_TYPES,
     GUARD_OPS,
     OPEN_TRIGGER,
+    OWNER,
     AccessDef,
+    AlertRungDef,
     ClockDef,
     EventSet,
     FieldDef,
@@ -48,7 +52,9 @@ _STATE_KEYS = {"description", "initial", "final"}
 _TRANSITION_KEYS = {
     "trigger", "from", "to", "internal", "requires", "accepts", "guards", "roles", "description",
 }
-_CLOCK_KEYS = {"rule", "starts", "met", "cancelled", "met_on", "owner", "description"}
+_CLOCK_KEYS = {"rule", "starts", "met", "cancelled", "met_on", "owner", "description", "alerts"}
+_ALERT_KEYS = {"at", "to", "kind"}
+_RUNG = re.compile(r"^(\d+) working days? (before|after)$")
 _EVENTSET_KEYS = {"enter", "fire"}
 _OPEN_KEYS = {"requires", "accepts", "roles"}
 
@@ -475,8 +481,48 @@ def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
             met_on=str(met_on) if met_on is not None else None,
             owner=str(owner) if owner is not None else None,
             description=str(spec.get("description") or ""),
+            alerts=_alerts(spec["alerts"], check, f"{path}.alerts")
+            if "alerts" in spec else DEFAULT_ALERTS,
         )
     return out
+
+
+def _alerts(raw: Any, check: _Checker, path: str) -> tuple[AlertRungDef, ...]:
+    """A clock's alert ladder: a list of ``{at: "N working days before|after" | due,
+    to: [ROLE | owner, ...], kind: reminder|due|overdue|escalation}`` (or bare ``at`` text)."""
+    if not isinstance(raw, list):
+        check.problem(path, "alerts must be a list of rungs",
+                      "e.g. alerts: [{at: 2 working days before}, {at: due}]")
+        return DEFAULT_ALERTS
+    rungs: list[AlertRungDef] = []
+    for i, item in enumerate(raw):
+        where = f"{path}[{i}]"
+        spec = {"at": item} if isinstance(item, str) else check.mapping(item, where)
+        check.unknown_keys(spec, _ALERT_KEYS, where)
+        at = " ".join(str(spec.get("at", "")).lower().split())
+        match = _RUNG.match(at)
+        if at == "due":
+            offset = 0
+        elif match:
+            offset = int(match.group(1)) * (-1 if match.group(2) == "before" else 1)
+        else:
+            check.problem(f"{where}.at", f"cannot read alert time '{spec.get('at', '')}'",
+                          "write 'N working days before', 'due' or 'N working days after'")
+            continue
+        default_kind = "reminder" if offset < 0 else "due" if offset == 0 else "overdue"
+        kind = str(spec.get("kind", default_kind))
+        if kind not in ALERT_KINDS:
+            check.problem(f"{where}.kind", f"unknown alert kind '{kind}'"
+                          f"{did_you_mean(kind, ALERT_KINDS)}", f"one of {one_of(ALERT_KINDS)}")
+            continue
+        to = check.name_list(spec.get("to", [OWNER]), f"{where}.to") or (OWNER,)
+        check.known([r for r in to if r != OWNER], ROLES, f"{where}.to", "role")
+        rung = AlertRungDef(offset, kind, to, at)
+        if any(r.key == rung.key for r in rungs):
+            check.problem(where, f"two rungs at '{at}'", "keep one rung per time")
+            continue
+        rungs.append(rung)
+    return tuple(sorted(rungs, key=lambda r: r.offset))
 
 
 def _check_anchors(check: _Checker, clocks: Mapping[str, ClockDef],

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session as OrmSession
 
 from engine.access import INVOLVEMENT_ROLES, Principal, needs_text, permits, require
+from engine.alerts import done_rungs, next_alert_for
 from engine.calendar import WorkingCalendar
 from engine.clock import Clock
 from engine.deadlines import (
@@ -72,10 +74,17 @@ class Engine:
         self._registered: set[tuple[str, int, str]] = set()
 
     # -- definitions -------------------------------------------------------------------
-    def definition(self, store: CaseStore, name: str, version: int) -> WorkflowDef:
+    def definition(self, source: CaseStore | Connection | OrmSession, name: str,
+                   version: int) -> WorkflowDef:
         """The definition a case runs on: the stored text of its version, parsed once."""
         key = (name, version)
         if key not in self._definitions:
+            if isinstance(source, OrmSession):
+                store = CaseStore(source.connection())
+            elif isinstance(source, Connection):
+                store = CaseStore(source)
+            else:
+                store = source
             current = self.registry.get(name) if name in self.registry.names() else None
             stored = store.workflow_version(name, version)
             if current is not None and current.version == version and (
@@ -160,6 +169,19 @@ class Engine:
         if not self._may(conn, principal, roles, case):
             require(principal, roles, case.area, False, action)  # raises with the message
 
+    def authorize(self, actor: str, roles: Sequence[str], action: str,
+                  command: str | None = None) -> None:
+        """For commands about the system rather than one case (the outbox, the scheduler):
+        the actor must hold one of ``roles`` in some area. Audited, refusals too."""
+        def work(conn: Connection) -> None:
+            principal = self.gate.principal(conn, actor)
+            if not any(role in principal.grants for role in roles):
+                raise PermissionDeniedError(actor, action.replace(".", " "),
+                                            needs_text(roles, None), principal.describe())
+            self.gate.record(conn, actor, action, command=command)
+
+        self._run(actor, action, command, None, None, work)
+
     # -- commands ----------------------------------------------------------------------
     def open_case(self, workflow: str, ref: str, values: Mapping[str, str], actor: str,
                   note: str | None = None, command: str | None = None,
@@ -188,7 +210,7 @@ class Engine:
                               now, case_area)
             ops = plan_deadlines(definition, OPEN_TRIGGER, state, state, {}, data, [], now,
                                  self.calendar)
-            deadlines = self._apply(store, case_id, ops, [], now)
+            deadlines = self._apply(store, case_id, ops, [], now, definition)
             changes = {k: [None, v] for k, v in data.items()}
             store.add_event(case_id=case_id, seq=1, at=now, actor=actor, trigger=OPEN_TRIGGER,
                             from_state=None, to_state=state,
@@ -300,7 +322,7 @@ class Engine:
                                       d.due_at, d.met_at) for d in rows]
         ops = plan_deadlines(definition, trigger, entered, to_state, case.data, new_data,
                              snapshots, now, self.calendar)
-        deadlines = self._apply(store, case.id, ops, rows, now)
+        deadlines = self._apply(store, case.id, ops, rows, now, definition)
         changes = {k: [case.data.get(k), v] for k, v in new_data.items()
                    if case.data.get(k) != v}
         store.add_event(case_id=case.id, seq=case.version + 1, at=now, actor=actor,
@@ -311,8 +333,15 @@ class Engine:
                           deadlines, now, personal)
 
     def _apply(self, store: CaseStore, case_id: int, ops: Sequence[DeadlineOp],
-               rows: Sequence[DeadlineRecord], now: dt.datetime) -> list[DeadlineRecord]:
-        """Write the deadline operations; return the case's deadlines as they now are."""
+               rows: Sequence[DeadlineRecord], now: dt.datetime,
+               definition: WorkflowDef) -> list[DeadlineRecord]:
+        """Write the deadline operations; return the case's deadlines as they now are.
+
+        Each written deadline also gets its next alert time (its alert ladder's next rung
+        not yet raised; none once it is met or cancelled), so the sweep reads an index.
+        """
+        moved = [op.id for op in ops if isinstance(op, Reschedule) and op.status == OPEN]
+        done = done_rungs(store.conn, moved)
         current = {d.id: d for d in rows}
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
@@ -323,7 +352,9 @@ class Engine:
                     "anchor_field": op.anchor_field, "anchor_value": op.anchor_value,
                     "due_at": op.due.at, "due_day": op.due.day, "status": OPEN,
                     "owner_role": op.owner, "started_at": now, "met_at": None,
-                    "closed_at": None})
+                    "closed_at": None, "next_alert_at": next_alert_for(
+                        definition.clocks.get(op.name), OPEN, op.due.at, op.due.day, set(),
+                        self.calendar)})
                 continue
             old = current[op.id]
             if isinstance(op, CloseDeadline):
@@ -341,7 +372,9 @@ class Engine:
             updates.append({"b_id": new.id, "anchor_value": new.anchor_value,
                             "due_at": new.due_at, "due_day": new.due_day,
                             "status": new.status, "met_at": new.met_at,
-                            "closed_at": closed_at})
+                            "closed_at": closed_at, "next_alert_at": next_alert_for(
+                                definition.clocks.get(new.name), new.status, new.due_at,
+                                new.due_day, done.get(new.id, set()), self.calendar)})
         store.update_deadlines(updates)
         store.insert_deadlines(inserts)
         started = [DeadlineRecord(0, case_id, r["name"], r["cycle"], r["rule"],

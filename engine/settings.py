@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,32 @@ def default_head_file(url: str) -> Path:
 
 
 @dataclass(frozen=True)
+class NotificationSettings:
+    """[notifications] and [smtp] (issue 4). SMTP credentials come from the environment
+    (SAFEGUARD_SMTP_USER, SAFEGUARD_SMTP_PASSWORD) or the settings file; never the database."""
+
+    transport: str = "eml"  # eml (a folder of .eml files), smtp, memory
+    eml_dir: Path | None = None  # default: 'outbox' in the user's data directory
+    sender: str = "safeguard@localhost"
+    base_url: str = "http://localhost"
+    recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)  # role -> addresses
+    # "directory": users holding the role for the case's area, plus `recipients`;
+    # "settings": `recipients` alone.
+    recipients_from: str = "directory"
+    max_attempts: int = 10
+    backoff_seconds: int = 60
+    lease_seconds: int = 300
+    sweep_minutes: int = 5
+    digest_hour: int = 7
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str | None = field(default=None, repr=False)
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     sqlite_synchronous: str = "FULL"
@@ -46,6 +73,7 @@ class Settings:
     demo_mode: bool = False
     audit_head_file: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -95,4 +123,46 @@ def load_settings(config_file: str | None = None, database_url: str | None = Non
         demo_mode=bool(raw.get("access", {}).get("demo_mode", False)),
         audit_head_file=Path(head).expanduser() if head else default_head_file(url),
         raw=raw,
+        notifications=_notifications(raw, env),
     )
+
+
+def _choice(value: Any, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise UsageError(f"{name} '{value}': use {' or '.join(allowed)}")
+    return str(value)
+
+
+def _notifications(raw: dict[str, Any], env: Mapping[str, str]) -> NotificationSettings:
+    notes, smtp = raw.get("notifications", {}), raw.get("smtp", {})
+    table = notes.get("recipients", {})
+    if not isinstance(table, dict) or not all(
+            isinstance(v, list) and all(isinstance(a, str) for a in v) for v in table.values()):
+        raise UsageError("notifications.recipients must map a role to a list of addresses")
+    transport = str(env.get("SAFEGUARD_MAIL_TRANSPORT") or notes.get("transport", "eml"))
+    if transport not in ("eml", "smtp", "memory"):
+        raise UsageError(f"notifications.transport '{transport}': use eml, smtp or memory")
+    folder = str(env.get("SAFEGUARD_EML_DIR") or notes.get("eml_dir") or "")
+    try:
+        return NotificationSettings(
+            transport=transport,
+            eml_dir=Path(folder).expanduser() if folder else None,
+            sender=str(notes.get("sender", "safeguard@localhost")),
+            base_url=str(notes.get("base_url", "http://localhost")).rstrip("/"),
+            recipients={str(k): tuple(v) for k, v in table.items()},
+            recipients_from=_choice(notes.get("recipients_from", "directory"),
+                                    ("directory", "settings"), "notifications.recipients_from"),
+            max_attempts=int(notes.get("max_attempts", 10)),
+            backoff_seconds=int(notes.get("backoff_seconds", 60)),
+            lease_seconds=int(notes.get("lease_seconds", 300)),
+            sweep_minutes=int(notes.get("sweep_minutes", 5)),
+            digest_hour=int(notes.get("digest_hour", 7)),
+            smtp_host=str(env.get("SAFEGUARD_SMTP_HOST") or smtp.get("host", "localhost")),
+            smtp_port=int(env.get("SAFEGUARD_SMTP_PORT") or smtp.get("port", 25)),
+            smtp_starttls=bool(smtp.get("starttls", False)),
+            smtp_user=env.get("SAFEGUARD_SMTP_USER") or smtp.get("user") or None,
+            smtp_password=env.get("SAFEGUARD_SMTP_PASSWORD") or smtp.get("password") or None,
+            smtp_timeout=float(smtp.get("timeout", 30)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"[notifications]/[smtp] settings: {exc}") from None

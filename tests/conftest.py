@@ -8,6 +8,7 @@ Without a PostgreSQL server the PostgreSQL half is skipped (and pytest says so);
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import os
 import uuid
 from collections.abc import Iterator
@@ -27,7 +28,8 @@ PG_ADMIN_URL = os.environ.get(
 
 
 AREA = "cumberland"
-EVERYONE = ("amy", "bob")  # test users holding every role, for every area
+# Test users holding every role, for every area; the OS login too, for CLI runs without --as.
+EVERYONE = ("amy", "bob", getpass.getuser())
 
 
 def seed_access(db: Database, users: tuple[str, ...] = EVERYONE, area: str = AREA) -> None:

@@ -82,7 +82,8 @@ _UPDATE_DEADLINE = (
     update(DEADLINES).where(DEADLINES.c.id == bindparam("b_id"))
     .values(anchor_value=bindparam("anchor_value"), due_at=bindparam("due_at"),
             due_day=bindparam("due_day"), status=bindparam("status"),
-            met_at=bindparam("met_at"), closed_at=bindparam("closed_at"))
+            met_at=bindparam("met_at"), closed_at=bindparam("closed_at"),
+            next_alert_at=bindparam("next_alert_at"))
 )
 _INSERT_EVENT = insert(EVENTS)
 _INSERT_CASE = insert(CASES)

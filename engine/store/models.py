@@ -107,6 +107,8 @@ class Deadline(SQLModel, table=True):
     started_at: dt.datetime = _utc()
     met_at: dt.datetime | None = _utc(default=None, nullable=True)
     closed_at: dt.datetime | None = _utc(default=None, nullable=True)
+    # issue 4: when the next rung of its alert ladder falls due (None: nothing more to raise)
+    next_alert_at: dt.datetime | None = _utc(default=None, nullable=True, index=True)
 
 
 # -- access control and audit (see engine/access.py, engine/audit.py) ---------------------------
@@ -186,3 +188,48 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int
     hash: str = Field(max_length=64)
+
+
+class Alert(SQLModel, table=True):
+    """One rung of one deadline's alert ladder, raised (or skipped) at most once ever."""
+
+    __tablename__ = "alert"
+    __table_args__ = (UniqueConstraint("deadline_id", "rung", name="uq_alert_deadline_rung"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deadline_id: int = Field(foreign_key="deadline.id")
+    case_id: int = Field(foreign_key="case.id", index=True)
+    rung: str = Field(max_length=32)  # e.g. '5wd-before', 'due', '3wd-after'
+    kind: str = Field(max_length=16)  # reminder, due, overdue, escalation
+    status: str = Field(max_length=16)  # raised, or skipped (superseded by a later rung)
+    fire_at: dt.datetime = _utc()  # when the rung fell due
+    due_at: dt.datetime = _utc()  # the deadline's due point when it was raised
+    raised_at: dt.datetime = _utc(index=True)
+    recipients: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An email, rendered and stored in the transaction that caused it; delivered later."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=200, unique=True)  # what it is about, once per address
+    message_id: str = Field(max_length=200, unique=True)  # stable across retries
+    template: str = Field(max_length=64)
+    alert_id: int | None = Field(default=None, foreign_key="alert.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: str = Field(sa_column=Column(Text, nullable=False))
+    ics: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    status: str = Field(max_length=16)  # pending, sending, sent, failed (dead letter)
+    attempts: int = Field(default=0)
+    next_attempt_at: dt.datetime = _utc()
+    lease_until: dt.datetime | None = _utc(default=None, nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: dt.datetime = _utc()
+    sent_at: dt.datetime | None = _utc(default=None, nullable=True)

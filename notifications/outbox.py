@@ -1,0 +1,138 @@
+"""The outbox: rendered emails stored in the transaction that caused them, delivered later.
+
+* :func:`enqueue` inserts within the caller's transaction, once per ``dedup_key`` (what the
+  message is about and to whom): a second insert of the same key does nothing.
+* :func:`claim` takes due messages in a short transaction (``FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL, so several schedulers take disjoint rows; SQLite has one writer), marks them
+  ``sending`` with a lease, and counts the attempt. Sending happens outside any transaction.
+* :func:`finish` marks each message ``sent``, back to ``pending`` with exponential backoff, or
+  ``failed`` (the dead letter) after the last attempt or a permanent refusal. A process
+  killed between sending and marking leaves the row ``sending``; when its lease ends it is
+  claimed and sent again, once, with the same Message-ID (receivers can de-duplicate on it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from engine.store.database import Database
+from engine.store.models import OutboxMessage
+from notifications.render import Rendered
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+STATUSES = (PENDING, SENDING, SENT, FAILED)
+
+
+def message_id(dedup_key: str, sender: str) -> str:
+    """A stable Message-ID: the same notification always carries the same one."""
+    domain = sender.rsplit("@", 1)[-1] or "safeguard"
+    return f"<sg.{hashlib.sha256(dedup_key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def row_values(dedup_key: str, template: str, to: str, rendered: Rendered, now: dt.datetime,
+               sender: str, alert_id: int | None = None, case_id: int | None = None,
+               ics: str | None = None) -> dict[str, Any]:
+    return {
+        "dedup_key": dedup_key, "message_id": message_id(dedup_key, sender),
+        "template": template, "alert_id": alert_id, "case_id": case_id, "to_address": to,
+        "subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
+        "ics": ics, "status": PENDING, "attempts": 0, "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def enqueue(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert outbox rows in the caller's transaction; keys already there are left alone."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
+                 .returning(col(OutboxMessage.id)))
+    return len(session.execute(statement, list(rows)).all())
+
+
+def claim(db: Database, now: dt.datetime, limit: int, lease: dt.timedelta,
+          ids: Sequence[int] | None = None) -> list[OutboxMessage]:
+    """Take up to ``limit`` messages due now (or whose lease ran out) for sending."""
+    with db.write() as session:
+        query = (select(OutboxMessage).where(or_(
+            and_(OutboxMessage.status == PENDING,  # type: ignore[arg-type]
+                 OutboxMessage.next_attempt_at <= now),  # type: ignore[arg-type]
+            and_(OutboxMessage.status == SENDING,  # type: ignore[arg-type]
+                 OutboxMessage.lease_until <= now)))  # type: ignore[arg-type,operator]
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)  # type: ignore[arg-type]
+            .limit(limit))
+        if ids is not None:
+            query = query.where(OutboxMessage.id.in_(list(ids)))  # type: ignore[union-attr]
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.scalars(query))
+        for row in rows:
+            row.status, row.lease_until, row.attempts = SENDING, now + lease, row.attempts + 1
+            session.add(row)
+        return rows
+
+
+def finish(db: Database, row: OutboxMessage, now: dt.datetime, error: str | None,
+           permanent: bool, max_attempts: int, backoff: dt.timedelta) -> str:
+    """Record the outcome of one attempt; returns the new status."""
+    if error is None:
+        status, values = SENT, {"status": SENT, "sent_at": now, "lease_until": None,
+                                "last_error": None}
+    elif permanent or row.attempts >= max_attempts:
+        status, values = FAILED, {"status": FAILED, "lease_until": None, "last_error": error}
+    else:
+        delay = backoff * (2 ** max(row.attempts - 1, 0))
+        status, values = PENDING, {"status": PENDING, "lease_until": None,
+                                   "last_error": error, "next_attempt_at": now + delay}
+    with db.write() as session:
+        session.execute(update(OutboxMessage).where(
+            OutboxMessage.id == row.id,  # type: ignore[arg-type]
+            OutboxMessage.status == SENDING,  # type: ignore[arg-type]
+            OutboxMessage.attempts == row.attempts)  # type: ignore[arg-type]
+            .values(**values).execution_options(synchronize_session=False))
+    return status
+
+
+def release(db: Database, rows: Sequence[OutboxMessage]) -> None:
+    """Give back messages claimed but not attempted (the server went away mid-pass)."""
+    with db.write() as session:
+        for row in rows:
+            session.execute(update(OutboxMessage).where(
+                OutboxMessage.id == row.id,  # type: ignore[arg-type]
+                OutboxMessage.status == SENDING,  # type: ignore[arg-type]
+                OutboxMessage.attempts == row.attempts)  # type: ignore[arg-type]
+                .values(status=PENDING, lease_until=None, attempts=row.attempts - 1)
+                .execution_options(synchronize_session=False))
+
+
+def build_message(row: OutboxMessage, sender: str, now: dt.datetime) -> EmailMessage:
+    """The email of an outbox row: text and HTML alternatives, and an invitation if any."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = row.to_address
+    message["Subject"] = row.subject
+    message["Message-ID"] = row.message_id
+    message["Date"] = format_datetime(row.created_at or now)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(row.body_text)
+    message.add_alternative(row.body_html, subtype="html")
+    if row.ics:  # a meeting invitation (MACE issue): inline REQUEST part and an attachment
+        message.add_alternative(row.ics, subtype="calendar", params={"method": "REQUEST"})
+        message.add_attachment(row.ics.encode(), maintype="text", subtype="calendar",
+                               filename="invite.ics")
+    return message
+
+
+__all__ = ["FAILED", "PENDING", "SENDING", "SENT", "STATUSES", "build_message", "claim",
+           "enqueue", "finish", "message_id", "release", "row_values"]

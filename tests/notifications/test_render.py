@@ -1,0 +1,77 @@
+"""Unit tests of rendering: every template renders; undefined variables and keys outside the
+allow-list are errors; HTML is escaped. Pure, no database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from engine.calendar import WorkingCalendar
+from engine.errors import TemplateError
+from engine.loader import WorkflowRegistry
+from engine.settings import SHIPPED_WORKFLOWS
+from notifications.render import ALLOWED_KEYS, alert_context, render, template_names
+
+DEFINITION = WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS).get("practice_review")
+
+
+def context(**over: object) -> dict[str, object]:
+    base = alert_context(DEFINITION, "PR-1", "rapid_review", "rapid_review",
+                         dt.date(2024, 6, 24), dt.date(2024, 6, 17), "reminder",
+                         "case_review_chair", "https://sg.example.org", WorkingCalendar())
+    base.update(over)
+    return base
+
+
+def test_every_template_has_three_parts_and_renders() -> None:
+    names = template_names()
+    assert {"reminder", "due", "overdue", "escalation", "digest", "case_event"} <= set(names)
+    for name in names:
+        ctx: dict[str, object] = context()
+        if name == "digest":
+            ctx = {"items": [context()], "today": "Monday 17 June 2024",
+                   "base_url": "https://sg.example.org"}
+        out = render(name, ctx)
+        assert out.subject and "\n" not in out.subject
+        assert "PR-1" in out.text and "PR-1" in out.html
+
+
+def test_reminder_says_case_stage_due_date_and_what_to_do() -> None:
+    out = render("reminder", context())
+    assert out.subject == "Reminder: rapid review for PR-1 due Monday 24 June 2024"
+    assert "5 working days left" in out.text
+    assert "the partners are carrying out the rapid review" in out.text
+    assert "rapid review completed and sent to the Panel" in out.text
+    assert "https://sg.example.org/cases/PR-1" in out.text
+
+
+def test_undefined_variable_is_an_error() -> None:
+    ctx = context()
+    del ctx["due_date"]
+    with pytest.raises(TemplateError, match="due_date"):
+        render("reminder", ctx)
+
+
+def test_keys_outside_the_allow_list_are_refused() -> None:
+    assert "data" not in ALLOWED_KEYS and "child_ref" not in ALLOWED_KEYS
+    with pytest.raises(TemplateError, match="not allowed"):
+        render("reminder", context(child_name="X"))
+
+
+def test_unknown_template_names_near_miss() -> None:
+    with pytest.raises(TemplateError, match="did you mean 'reminder'"):
+        render("remindr", context())
+
+
+def test_html_is_escaped_text_is_not() -> None:
+    out = render("due", context(case_ref="A<b>&"))
+    assert "A&lt;b&gt;&amp;" in out.html and "A<b>&" in out.text
+
+
+def test_templates_cannot_reach_python_internals() -> None:
+    from notifications.render import environment
+
+    template = environment().from_string("{{ case_ref.__class__.__mro__ }}")
+    with pytest.raises(Exception, match=r"unsafe|not safely"):
+        template.render(case_ref="x")
