@@ -90,10 +90,19 @@ class RuleDef:
     amount: int
     anchor: str | None = None  # the case field counted from (None for 'every')
     state: str | None = None  # the state an 'every N weeks while in STATE' rule runs in
+    # The amount may be a parameter of the workflow instead of a number: 'param' names it,
+    # and 'key_field' (for a table parameter, 'review_weeks[risk_level]') the choice field
+    # whose value picks the row. ``amount`` is 0 until the rule is bound to a case's data.
+    param: str | None = None
+    key_field: str | None = None
 
     @property
     def recurring(self) -> bool:
         return self.kind == "every_weeks"
+
+    @property
+    def parametrised(self) -> bool:
+        return self.param is not None
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,13 @@ class ClockDef:
     met_on: str | None = None  # the field whose value says when it was met
     owner: str | None = None  # the role that owns meeting it
     description: str = ""
+    # A keyed clock runs one deadline per value of this field (one per missing episode, say):
+    # several may be open at once, and a fire meets only the one its value names.
+    keyed_by: str | None = None
+
+
+# A workflow parameter: a number, or a table of numbers keyed by a choice field's values.
+Parameter = int | Mapping[str, int]
 
 
 @dataclass(frozen=True)
@@ -136,6 +152,7 @@ class WorkflowDef:
     reference_field: str | None = None  # a case field that holds a reference, e.g. child_ref
     guards: Mapping[str, GuardDef] = field(default_factory=dict)
     clocks: Mapping[str, ClockDef] = field(default_factory=dict)
+    parameters: Mapping[str, Parameter] = field(default_factory=dict)
     description: str = ""
     source: str = ""  # the file it came from
     digest: str = ""  # sha256 of the source text

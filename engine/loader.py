@@ -24,6 +24,7 @@ from engine.definition import (
     OPEN_TRIGGER,
     ClockDef,
     EventSet,
+    Parameter,
     FieldDef,
     GuardCheck,
     GuardDef,
@@ -33,19 +34,21 @@ from engine.definition import (
 )
 from engine.errors import DefinitionError, Problem, did_you_mean, one_of
 from engine.roles import ROLES
-from engine.rules import RULE_FORMS, parse_rule
+from engine.rules import RULE_FORMS, parse_rule, rule_parameter
 
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_KEYS = {
     "workflow", "version", "title", "description", "reference_field",
-    "fields", "open", "states", "guards", "transitions", "clocks",
+    "fields", "open", "states", "guards", "transitions", "clocks", "parameters",
 }
 _FIELD_KEYS = {"type", "description", "choices", "personal", "max_length", "pattern"}
 _STATE_KEYS = {"description", "initial", "final"}
 _TRANSITION_KEYS = {
     "trigger", "from", "to", "internal", "requires", "accepts", "guards", "roles", "description",
 }
-_CLOCK_KEYS = {"rule", "starts", "met", "cancelled", "met_on", "owner", "description"}
+_CLOCK_KEYS = {
+    "rule", "starts", "met", "cancelled", "met_on", "owner", "description", "keyed_by",
+}
 _EVENTSET_KEYS = {"enter", "fire"}
 _OPEN_KEYS = {"requires", "accepts", "roles"}
 
@@ -181,7 +184,8 @@ def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | Non
 
     _check_graph(check, states, transitions)
     triggers = {t.trigger for t in transitions}
-    clocks = _clocks(raw.get("clocks"), check, fields, states, triggers)
+    parameters = _parameters(raw.get("parameters"), check)
+    clocks = _clocks(raw.get("clocks"), check, fields, states, triggers, parameters)
     _check_anchors(check, clocks, transitions, open_requires)
 
     if check.problems:
@@ -191,7 +195,7 @@ def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | Non
         description=str(raw.get("description") or "").strip(),
         fields=fields, states=states, transitions=tuple(transitions),
         open_requires=open_requires, open_accepts=open_accepts, open_roles=open_roles,
-        reference_field=reference_field, guards=guards, clocks=clocks,
+        reference_field=reference_field, guards=guards, clocks=clocks, parameters=parameters,
         source=check.source, digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
 
@@ -383,17 +387,77 @@ def _event_set(raw: Any, check: _Checker, path: str, states: Iterable[str],
     return EventSet(enter=frozenset(enter), fire=frozenset(fire))
 
 
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _parameters(raw: Any, check: _Checker) -> dict[str, Parameter]:
+    """Named numbers the rules may use: ``n: 10`` or a table ``n: {low: 12, high: 4}``."""
+    out: dict[str, Parameter] = {}
+    for name, value in check.mapping(raw, "parameters").items():
+        path = f"parameters.{name}"
+        if not _IDENT.match(str(name)):
+            check.problem(path, f"parameter name '{name}' must be lower_snake_case")
+            continue
+        if _whole(value):
+            out[str(name)] = int(value)
+        elif isinstance(value, dict) and value and all(_whole(v) for v in value.values()):
+            out[str(name)] = {str(k): int(v) for k, v in value.items()}
+        else:
+            check.problem(path, f"parameter '{name}' must be a whole number or a mapping of "
+                          "choices to whole numbers", "e.g. review_weeks: {low: 12, high: 4}")
+    return out
+
+
+def _rule(spec: Mapping[str, Any], check: _Checker, path: str,
+          fields: Mapping[str, FieldDef], parameters: Mapping[str, Parameter]) -> Any:
+    text = str(spec.get("rule", ""))
+    rule = parse_rule(text, parameters)
+    if rule is None:
+        named = rule_parameter(text)
+        if named is not None and named[0] not in parameters:
+            check.problem(f"{path}.rule", f"rule '{text}' names unknown parameter "
+                          f"'{named[0]}'{did_you_mean(named[0], parameters)}",
+                          f"known parameters: {one_of(parameters)}")
+        elif named is not None:
+            shape = "a table (write NAME[FIELD])" if not isinstance(
+                parameters[named[0]], int) else "a number (write it without [FIELD])"
+            check.problem(f"{path}.rule", f"parameter '{named[0]}' is {shape}")
+        else:
+            check.problem(f"{path}.rule", f"cannot read rule '{text}'",
+                          f"write one of {RULE_FORMS}")
+        return None
+    if rule.key_field is not None:
+        key = fields.get(rule.key_field)
+        table = parameters[str(rule.param)]
+        if key is None:
+            check.known([rule.key_field], fields, f"{path}.rule", "field")
+        elif key.type != "choice":
+            check.problem(f"{path}.rule", f"field '{rule.key_field}' is {key.type}; a "
+                          "parameter table is indexed by a choice field")
+        elif isinstance(table, Mapping):
+            missing = [c for c in key.choices if c not in table]
+            extra = [k for k in table if k not in key.choices]
+            if missing or extra:
+                check.problem(f"parameters.{rule.param}",
+                              f"parameter '{rule.param}' must give a number for each choice of "
+                              f"'{rule.key_field}' ({one_of(key.choices)})"
+                              + (f"; missing: {one_of(missing)}" if missing else "")
+                              + (f"; unknown: {one_of(extra)}" if extra else ""))
+    return rule
+
+
 def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
-            states: Mapping[str, StateDef], triggers: set[str]) -> dict[str, ClockDef]:
+            states: Mapping[str, StateDef], triggers: set[str],
+            parameters: Mapping[str, Parameter] | None = None) -> dict[str, ClockDef]:
     out: dict[str, ClockDef] = {}
+    parameters = parameters or {}
     for name, spec in check.mapping(raw, "clocks").items():
         path = f"clocks.{name}"
         spec = check.mapping(spec, path)
         check.unknown_keys(spec, _CLOCK_KEYS, path)
-        rule = parse_rule(str(spec.get("rule", "")))
+        rule = _rule(spec, check, path, fields, parameters)
         if rule is None:
-            check.problem(f"{path}.rule", f"cannot read rule '{spec.get('rule', '')}'",
-                          f"write one of {RULE_FORMS}")
             continue
         if rule.anchor is not None:
             anchor = fields.get(rule.anchor)
@@ -426,11 +490,18 @@ def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
         owner = spec.get("owner")
         if owner is not None:
             check.known([str(owner)], ROLES, f"{path}.owner", "role")
+        keyed_by = spec.get("keyed_by")
+        if keyed_by is not None:
+            check.known([str(keyed_by)], fields, f"{path}.keyed_by", "field")
+            if rule.recurring:
+                check.problem(f"{path}.keyed_by", "a recurring clock cannot be keyed",
+                              "key a clock that starts on a fire, e.g. one per episode")
         out[str(name)] = ClockDef(
             name=str(name), rule=rule, starts=starts, met=met, cancelled=cancelled,
             met_on=str(met_on) if met_on is not None else None,
             owner=str(owner) if owner is not None else None,
             description=str(spec.get("description") or ""),
+            keyed_by=str(keyed_by) if keyed_by is not None else None,
         )
     return out
 
@@ -444,6 +515,11 @@ def _check_anchors(check: _Checker, clocks: Mapping[str, ClockDef],
     """
     required = set(open_requires).union(*(t.requires for t in transitions))
     for clock in clocks.values():
+        for extra in (clock.rule.key_field, clock.keyed_by):
+            if extra is not None and extra not in required:
+                check.problem(f"clocks.{clock.name}", f"no step requires field '{extra}', "
+                              f"which clock '{clock.name}' reads",
+                              "require the field on open or on a transition")
         anchor = clock.rule.anchor
         if anchor is not None and anchor not in required:
             check.problem(f"clocks.{clock.name}.rule",

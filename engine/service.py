@@ -121,60 +121,75 @@ class Engine:
                              "and . _ / - (at most 64 characters)")
         data = parse_values(definition.fields, values, definition.open_requires,
                             definition.open_accepts, f"opening a {workflow} case")
-        now = self.clock.now()
         with self.db.write() as session:
-            self._register(session, definition)
-            exists = session.scalar(select(Case.id).where(  # type: ignore[call-overload]
-                Case.workflow == workflow, Case.ref == ref))
-            if exists is not None:
-                raise DuplicateCaseError(ref, workflow)
-            state = definition.initial_state
-            case = Case(ref=ref, workflow=workflow, workflow_version=definition.version,
-                        state=state, data=dict(data), version=1, opened_at=now, updated_at=now)
-            session.add(case)
-            try:
-                session.flush()
-            except IntegrityError:
-                raise DuplicateCaseError(ref, workflow) from None
-            assert case.id is not None
-            ops = plan_deadlines(definition, OPEN_TRIGGER, state, state, {}, data, [], now,
-                                 self.calendar)
-            self._apply(session, case.id, ops, now)
-            session.add(CaseEvent(
-                case_id=case.id, seq=1, at=now, actor=actor, trigger=OPEN_TRIGGER,
-                from_state=None, to_state=state, changes={k: [None, v] for k, v in data.items()},
-                note=note, command=command))
-            return self._view(session, case, definition)
+            return self.open_in(session, definition, ref, data, actor, note, command)
+
+    def open_in(self, session: Session, definition: WorkflowDef, ref: str,
+                data: dict[str, str], actor: str, note: str | None = None,
+                command: str | None = None) -> CaseView:
+        """Open a case inside the caller's transaction (``data`` already parsed)."""
+        now = self.clock.now()
+        workflow = definition.name
+        self._register(session, definition)
+        exists = session.scalar(select(Case.id).where(  # type: ignore[call-overload]
+            Case.workflow == workflow, Case.ref == ref))
+        if exists is not None:
+            raise DuplicateCaseError(ref, workflow)
+        state = definition.initial_state
+        case = Case(ref=ref, workflow=workflow, workflow_version=definition.version,
+                    state=state, data=dict(data), version=1, opened_at=now, updated_at=now)
+        session.add(case)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise DuplicateCaseError(ref, workflow) from None
+        assert case.id is not None
+        ops = plan_deadlines(definition, OPEN_TRIGGER, state, state, {}, data, [], now,
+                             self.calendar)
+        self._apply(session, case.id, ops, now)
+        session.add(CaseEvent(
+            case_id=case.id, seq=1, at=now, actor=actor, trigger=OPEN_TRIGGER,
+            from_state=None, to_state=state, changes={k: [None, v] for k, v in data.items()},
+            note=note, command=command))
+        return self._view(session, case, definition)
 
     def fire(self, ref: str, trigger: str, values: Mapping[str, str], actor: str,
              note: str | None = None, workflow: str | None = None,
              expected_version: int | None = None, command: str | None = None) -> CaseView:
-        now = self.clock.now()
         with self.db.write() as session:
-            case = self._find(session, ref, workflow)
-            if expected_version is not None and case.version != expected_version:
-                raise ConcurrencyError(ref, expected_version, case.version)
-            definition = self.definition(session, case.workflow, case.workflow_version)
-            transition = definition.transition_for(case.state, trigger)
-            if transition is None:
-                raise TransitionNotAllowedError(ref, trigger, case.state,
-                                                self.machine(definition).allowed(case.state))
-            parsed = parse_values(definition.fields, values, transition.requires,
-                                  transition.accepts, f"'{trigger}'")
-            new_data = {**case.data, **parsed}
-            adapter = CaseAdapter(state=case.state, data=new_data)
-            try:
-                moved = self.machine(definition).fire(adapter, trigger)
-            except MachineError:
-                raise TransitionNotAllowedError(
-                    ref, trigger, case.state,
-                    self.machine(definition).allowed(case.state)) from None
-            if not moved:
-                guard = definition.guards[adapter.failed_guard or transition.guards[0]]
-                raise GuardFailedError(ref, trigger, guard.name, guard.description)
-            entered = None if transition.internal else adapter.state
-            return self._commit(session, case, definition, trigger, adapter.state, entered,
-                                new_data, actor, note, command, now)
+            return self.fire_in(session, ref, trigger, values, actor, note, workflow,
+                                expected_version, command)
+
+    def fire_in(self, session: Session, ref: str, trigger: str, values: Mapping[str, str],
+                actor: str, note: str | None = None, workflow: str | None = None,
+                expected_version: int | None = None, command: str | None = None) -> CaseView:
+        """Fire inside the caller's transaction: several fires, on several cases, commit or
+        roll back together (recording a MACE meeting updates each child's case with it)."""
+        now = self.clock.now()
+        case = self._find(session, ref, workflow)
+        if expected_version is not None and case.version != expected_version:
+            raise ConcurrencyError(ref, expected_version, case.version)
+        definition = self.definition(session, case.workflow, case.workflow_version)
+        transition = definition.transition_for(case.state, trigger)
+        if transition is None:
+            raise TransitionNotAllowedError(ref, trigger, case.state,
+                                            self.machine(definition).allowed(case.state))
+        parsed = parse_values(definition.fields, values, transition.requires,
+                              transition.accepts, f"'{trigger}'")
+        new_data = {**case.data, **parsed}
+        adapter = CaseAdapter(state=case.state, data=new_data)
+        try:
+            moved = self.machine(definition).fire(adapter, trigger)
+        except MachineError:
+            raise TransitionNotAllowedError(
+                ref, trigger, case.state,
+                self.machine(definition).allowed(case.state)) from None
+        if not moved:
+            guard = definition.guards[adapter.failed_guard or transition.guards[0]]
+            raise GuardFailedError(ref, trigger, guard.name, guard.description)
+        entered = None if transition.internal else adapter.state
+        return self._commit(session, case, definition, trigger, adapter.state, entered,
+                            new_data, actor, note, command, now)
 
     def correct(self, ref: str, values: Mapping[str, str], actor: str, note: str,
                 workflow: str | None = None, command: str | None = None) -> CaseView:
@@ -212,7 +227,7 @@ class Engine:
         rows = list(session.scalars(select(Deadline).where(
             Deadline.case_id == case.id)))  # type: ignore[arg-type]
         snapshots = [DeadlineSnapshot(d.id, d.name, d.cycle, d.status, d.anchor_value,  # type: ignore[arg-type]
-                                      d.due_at, d.met_at) for d in rows]
+                                      d.due_at, d.met_at, d.key) for d in rows]
         ops = plan_deadlines(definition, trigger, entered, to_state, case.data, new_data,
                              snapshots, now, self.calendar)
         self._apply(session, case.id, ops, now, {d.id: d for d in rows})  # type: ignore[misc]
@@ -234,7 +249,7 @@ class Engine:
                     case_id=case_id, name=op.name, cycle=op.cycle, rule=op.rule,
                     anchor_field=op.anchor_field, anchor_value=op.anchor_value,
                     due_at=op.due.at, due_day=op.due.day, status=OPEN, owner_role=op.owner,
-                    started_at=now))
+                    started_at=now, key=op.key))
                 continue
             row = rows[op.id]
             if isinstance(op, CloseDeadline):
@@ -242,6 +257,8 @@ class Engine:
             elif isinstance(op, Reschedule):
                 row.anchor_value, row.due_at, row.due_day = op.anchor_value, op.due.at, op.due.day
                 row.status, row.met_at = op.status, op.met_at
+                if op.rule is not None:
+                    row.rule = op.rule
             session.add(row)
 
     # -- queries -----------------------------------------------------------------------
@@ -308,7 +325,7 @@ class Engine:
     def _deadline_view(self, d: Deadline, now: dt.datetime) -> DeadlineView:
         return DeadlineView(d.name, d.cycle, d.rule, d.due_at, d.due_day,
                             effective_status(d.status, d.due_at, now), d.met_at,
-                            d.owner_role, d.started_at)
+                            d.owner_role, d.started_at, d.key)
 
     def _view(self, session: Session, case: Case, definition: WorkflowDef) -> CaseView:
         now = self.clock.now()
