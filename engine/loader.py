@@ -24,10 +24,11 @@ from engine.definition import (
     OPEN_TRIGGER,
     ClockDef,
     EventSet,
-    Parameter,
     FieldDef,
     GuardCheck,
     GuardDef,
+    Parameter,
+    RuleDef,
     StateDef,
     TransitionDef,
     WorkflowDef,
@@ -410,7 +411,8 @@ def _parameters(raw: Any, check: _Checker) -> dict[str, Parameter]:
 
 
 def _rule(spec: Mapping[str, Any], check: _Checker, path: str,
-          fields: Mapping[str, FieldDef], parameters: Mapping[str, Parameter]) -> Any:
+          fields: Mapping[str, FieldDef], parameters: Mapping[str, Parameter],
+          ) -> RuleDef | None:
     text = str(spec.get("rule", ""))
     rule = parse_rule(text, parameters)
     if rule is None:

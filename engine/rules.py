@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine.calendar import WorkingCalendar, add_months
 from engine.clock import as_utc, end_of_day, london_date, start_of_day
-from collections.abc import Mapping
-
 from engine.definition import Parameter, RuleDef
 from engine.errors import FieldError
 

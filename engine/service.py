@@ -307,6 +307,16 @@ class Engine:
                     sum(1 for d in pending if d.status != OPEN)))
             return out
 
+    def find_in(self, session: Session, ref: str, workflow: str | None = None) -> Case:
+        """The case row ``ref`` inside the caller's transaction."""
+        return self._find(session, ref, workflow)
+
+    def case_in(self, session: Session, ref: str, workflow: str | None = None) -> CaseView:
+        """Case ``ref`` as the caller's transaction sees it (after its own fires)."""
+        case = self._find(session, ref, workflow)
+        return self._view(session, case,
+                          self.definition(session, case.workflow, case.workflow_version))
+
     # -- helpers -----------------------------------------------------------------------
     def _find(self, session: Session, ref: str, workflow: str | None) -> Case:
         query = select(Case).where(Case.ref == ref)  # type: ignore[arg-type]
