@@ -201,8 +201,8 @@ def build_agenda(meeting: str, series: str, meeting_on: dt.date, starts_at: str,
 
 _REASON_TEXT = {
     "listed": "", "review_due": "review due", "new_referral": "new referral",
-    "level_changed": "level changed", "missing": "missing", "rhi_outstanding": "RHI due",
-    "strategy_meeting": "strategy meeting due", "placed_in_area": "placed in area",
+    "level_changed": "level changed", "missing": "missing", "rhi_outstanding": "",
+    "strategy_meeting": "", "placed_in_area": "placed in area",
     "placed_out_of_area": "placed out of area",
 }
 
@@ -221,9 +221,12 @@ def agenda_text(data: dict[str, Any]) -> str:
     for c in data["children"]:
         why = [_REASON_TEXT[r] for r in c["reasons"] if _REASON_TEXT.get(r)]
         for change in c["level_changes"]:
-            why.append(f"{change['from'] or '-'}->{change['to']} on {change['on']}")
+            why.append(f"assessed {change['to']} on {change['on']}" if not change["from"]
+                       else f"{change['from']} -> {change['to']} on {change['on']}")
         if c["missing_episodes_since_last_meeting"]:
             why.append(f"{c['missing_episodes_since_last_meeting']} missing episode(s)")
+        if c["strategy_meeting_due"]:
+            why.append(f"strategy meeting due {c['strategy_meeting_due']}")
         for rhi in c["rhi_outstanding"]:
             why.append(f"RHI {rhi['episode']} due {rhi['due'].replace('T', ' ')[:16]}")
         if c["placing_authority"]:

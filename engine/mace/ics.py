@@ -60,8 +60,9 @@ def _local(at: dt.datetime) -> dt.datetime:
     return at.astimezone(LONDON)
 
 
-def calendar(invitation: Invitation, method: str = "REQUEST") -> bytes:
-    """The .ics bytes of ``invitation``: METHOD REQUEST (invite, update) or CANCEL."""
+def calendar(invitations: Sequence[Invitation], method: str = "REQUEST") -> bytes:
+    """The .ics bytes of one iTIP message: METHOD REQUEST (invite, update) or CANCEL. Several
+    invitations share a UID: a series' master event and the occurrences that differ."""
     if method not in ("REQUEST", "CANCEL"):
         raise ValueError(f"unsupported iTIP method {method}")
     cal = Calendar()
@@ -69,6 +70,13 @@ def calendar(invitation: Invitation, method: str = "REQUEST") -> bytes:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", method)
+    for invitation in invitations:
+        cal.add_component(_event(invitation, method))
+    cal.add_missing_timezones()
+    return bytes(cal.to_ical())
+
+
+def _event(invitation: Invitation, method: str) -> Event:
     event = Event()
     event.add("uid", invitation.uid)
     event.add("dtstamp", invitation.stamp.astimezone(dt.UTC))
@@ -90,9 +98,7 @@ def calendar(invitation: Invitation, method: str = "REQUEST") -> bytes:
         event.add("attendee", _address(person, "REQ-PARTICIPANT"))
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     event.add("transp", "OPAQUE")
-    cal.add_component(event)
-    cal.add_missing_timezones()
-    return bytes(cal.to_ical())
+    return event
 
 
 def people(names: Sequence[str], domain: str) -> tuple[Person, ...]:

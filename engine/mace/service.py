@@ -1,0 +1,751 @@
+"""The MACE service: series, meetings, agendas, records and invitations; one transaction per
+command.
+
+A meeting is a ``mace_meeting`` case (state, deadlines, history) plus a :class:`MaceMeeting`
+row (its series slot, iCalendar UID and SEQUENCE, the agenda as published). Recording a
+decision for a child fires on the child's ``cerar`` case in the same transaction as the
+meeting's own record, so both change or neither does. Never prints, never reads the wall
+clock, never sends mail (the notification issue sends what :meth:`invitation` returns).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from engine.calendar import WorkingCalendar
+from engine.cerar import mentions_name
+from engine.cerar_service import WORKFLOW as CERAR
+from engine.cerar_service import CerarService
+from engine.clock import Clock, as_utc, london_date, show_instant
+from engine.deadlines import OPEN
+from engine.errors import EngineError, UsageError
+from engine.loader import WorkflowRegistry
+from engine.mace import ics
+from engine.mace.agenda import (
+    ActionFacts,
+    Agenda,
+    ChildFacts,
+    Item,
+    LevelChange,
+    RhiDue,
+    build_agenda,
+)
+from engine.mace.series import (
+    Every,
+    first_on_or_after,
+    parse_every,
+    parse_policy,
+    parse_time,
+    parse_weekday,
+    place,
+    rrule,
+    slots,
+    start_instant,
+)
+from engine.service import Engine
+from engine.store.database import Database
+from engine.store.models import (
+    Case,
+    CaseEvent,
+    Deadline,
+    MaceAction,
+    MaceAgendaItem,
+    MaceAttendance,
+    MaceDecision,
+    MaceMeeting,
+    MaceSeries,
+    MissingEpisode,
+)
+
+WORKFLOW = "mace_meeting"
+ITEM_KINDS = ("place", "person", "theme")
+DECISIONS = ("level_confirmed", "level_changed", "review_done", "step_down")
+NOT_HELD = ("scheduled", "rescheduled", "agenda_published")
+
+
+class SeriesNotFoundError(EngineError):
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__(f"no MACE series '{name}'; series: {', '.join(known) or '(none)'}: "
+                         "'safeguard mace series create' makes one")
+
+
+class MeetingNotFoundError(EngineError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"no MACE meeting '{ref}'; 'safeguard mace meetings' lists them")
+
+
+class OpenActionsError(EngineError):
+    def __init__(self, ref: str, actions: Sequence[str]) -> None:
+        super().__init__(f"meeting '{ref}' still has open actions ({', '.join(actions)}): "
+                         "record them done with 'safeguard mace action done' first")
+
+
+# -- views -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MeetingView:
+    ref: str
+    series: str
+    state: str
+    slot_on: dt.date
+    meeting_on: dt.date
+    starts_at: dt.datetime
+    uid: str
+    sequence: int
+    deadlines: tuple[dict[str, Any], ...]
+    agenda_published_at: dt.datetime | None
+
+    @property
+    def moved(self) -> bool:
+        return self.meeting_on != self.slot_on
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "series": self.series, "state": self.state,
+                "slot_on": self.slot_on.isoformat(), "meeting_on": self.meeting_on.isoformat(),
+                "starts_at": show_instant(self.starts_at), "moved": self.moved,
+                "uid": self.uid, "sequence": self.sequence,
+                "agenda_published_at": show_instant(self.agenda_published_at)
+                if self.agenda_published_at else None,
+                "deadlines": list(self.deadlines)}
+
+
+@dataclass(frozen=True)
+class SeriesView:
+    name: str
+    every: str
+    weekday: int
+    start_time: str
+    duration_minutes: int
+    chair: str
+    members: tuple[str, ...]
+    location: str | None
+    anchor_on: dt.date
+    horizon_days: int
+    on_holiday: str
+    uid: str
+    meetings: tuple[MeetingView, ...]
+    skipped: tuple[dt.date, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "every": self.every, "weekday": self.weekday,
+                "time": self.start_time, "duration_minutes": self.duration_minutes,
+                "chair": self.chair, "members": list(self.members), "location": self.location,
+                "anchor_on": self.anchor_on.isoformat(), "horizon_days": self.horizon_days,
+                "on_holiday": self.on_holiday, "uid": self.uid,
+                "skipped": [d.isoformat() for d in self.skipped],
+                "meetings": [m.to_json() for m in self.meetings]}
+
+
+@dataclass(frozen=True)
+class ActionView:
+    meeting: str
+    ref: str
+    child_ref: str | None
+    summary: str
+    owner: str
+    agency: str
+    due_on: dt.date
+    status: str
+    done_on: dt.date | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"meeting": self.meeting, "ref": self.ref, "child_ref": self.child_ref,
+                "summary": self.summary, "owner": self.owner, "agency": self.agency,
+                "due_on": self.due_on.isoformat(), "status": self.status,
+                "done_on": self.done_on.isoformat() if self.done_on else None}
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
+    if not slug:
+        raise UsageError(f"'{name}' is not a usable series name: use letters and digits")
+    return slug[:32]
+
+
+class MaceService:
+    def __init__(self, db: Database, clock: Clock, calendar: WorkingCalendar,
+                 registry: WorkflowRegistry, engine: Engine | None = None,
+                 email_domain: str = "safeguard.invalid") -> None:
+        self.db, self.clock, self.calendar = db, clock, calendar
+        self.engine = engine or Engine(db, registry, clock, calendar)
+        self.cerar = CerarService.from_engine(self.engine)
+        self.email_domain = email_domain
+
+    @classmethod
+    def from_engine(cls, engine: Engine, email_domain: str = "safeguard.invalid",
+                    ) -> MaceService:
+        return cls(engine.db, engine.clock, engine.calendar, engine.registry, engine,
+                   email_domain)
+
+    def _today(self) -> dt.date:
+        return london_date(self.clock.now())
+
+    # -- series --------------------------------------------------------------------------
+    def create_series(self, name: str, every: str, weekday: str, time: str, chair: str,
+                      members: Sequence[str], actor: str, starts_on: dt.date | None = None,
+                      duration_minutes: int = 120, location: str | None = None,
+                      horizon_days: int = 90, on_holiday: str = "next") -> SeriesView:
+        rule, day, at = parse_every(every), parse_weekday(weekday), parse_time(time)
+        parse_policy(on_holiday)
+        if not 15 <= duration_minutes <= 480:
+            raise UsageError("a meeting lasts between 15 and 480 minutes")
+        if not 7 <= horizon_days <= 400:
+            raise UsageError("the horizon is between 7 and 400 days")
+        if not chair.strip():
+            raise UsageError("a series needs a chair: add --chair USER")
+        anchor = first_on_or_after(starts_on or self._today(), day)
+        now = self.clock.now()
+        with self.db.write() as session:
+            if session.scalar(select(MaceSeries.id).where(  # type: ignore[call-overload]
+                    MaceSeries.name == name)) is not None:
+                raise UsageError(f"a MACE series '{name}' already exists; choose another name")
+            series = MaceSeries(
+                name=name, every=rule.text, weekday=day, start_time=at,
+                duration_minutes=duration_minutes, chair=chair,
+                members=list(dict.fromkeys(members)), location=location, anchor_on=anchor,
+                horizon_days=horizon_days, on_holiday=on_holiday,
+                uid=self._series_uid(name, anchor), created_at=now, updated_at=now)
+            session.add(series)
+            try:
+                session.flush()
+            except IntegrityError:
+                raise UsageError(f"a MACE series '{name}' already exists") from None
+            self._generate(session, series, actor)
+            return self._series_view(session, series)
+
+    def change_series(self, name: str, actor: str, every: str | None = None,
+                      weekday: str | None = None, time: str | None = None,
+                      from_date: dt.date | None = None, chair: str | None = None,
+                      members: Sequence[str] | None = None) -> SeriesView:
+        """Change the rule from ``from_date`` (default today): meetings before it, and
+        meetings already held, are untouched; later ones not on the new rule are cancelled
+        and the new rule's meetings generated (a new iCalendar series for the new rule)."""
+        with self.db.write() as session:
+            series = self._series(session, name)
+            rule = parse_every(every) if every else parse_every(series.every)
+            day = parse_weekday(weekday) if weekday else series.weekday
+            at = parse_time(time) if time else series.start_time
+            if chair is not None:
+                series.chair = chair
+            if members is not None:
+                series.members = list(dict.fromkeys(members))
+            timing_changed = (rule.text, day, at) != (series.every, series.weekday,
+                                                      series.start_time)
+            if timing_changed:
+                start = max(from_date or self._today(), self._today())
+                anchor = first_on_or_after(start, day)
+                end = self._today() + dt.timedelta(days=series.horizon_days)
+                keep = set(slots(anchor, rule, anchor, end)) if at == series.start_time \
+                    else set()
+                series.every, series.weekday, series.start_time = rule.text, day, at
+                series.anchor_on, series.uid = anchor, self._series_uid(name, anchor)
+                for meeting, case in self._meetings(session, series):
+                    if meeting.slot_on < start or case.state not in NOT_HELD:
+                        continue
+                    if meeting.slot_on in keep:
+                        meeting.uid, meeting.sequence = series.uid, meeting.sequence + 1
+                        session.add(meeting)
+                    else:
+                        self.engine.fire_in(session, case.ref, "cancel", {
+                            "cancel_reason": f"series changed to every {rule.text}"},
+                            actor, None, WORKFLOW, command="mace series change")
+                        meeting.sequence += 1
+                        session.add(meeting)
+            series.version += 1
+            series.updated_at = self.clock.now()
+            session.add(series)
+            self._generate(session, series, actor)
+            return self._series_view(session, series)
+
+    def generate(self, actor: str, name: str | None = None) -> list[MeetingView]:
+        """Generate every series' meetings up to its horizon (idempotent); the new ones."""
+        with self.db.write() as session:
+            query = select(MaceSeries).order_by(MaceSeries.name)
+            if name:
+                query = query.where(MaceSeries.name == self._series(session, name).name)  # type: ignore[arg-type]
+            made: list[MeetingView] = []
+            for series in list(session.scalars(query)):
+                made += self._generate(session, series, actor)
+            return made
+
+    def series(self, name: str) -> SeriesView:
+        with self.db.read() as session:
+            return self._series_view(session, self._series(session, name))
+
+    def all_series(self) -> list[SeriesView]:
+        with self.db.read() as session:
+            return [self._series_view(session, s) for s in session.scalars(
+                select(MaceSeries).order_by(MaceSeries.name))]
+
+    # -- meetings ------------------------------------------------------------------------
+    def meetings(self, series: str | None = None, upcoming: bool = False) -> list[MeetingView]:
+        with self.db.read() as session:
+            chosen = [self._series(session, series)] if series else list(session.scalars(
+                select(MaceSeries).order_by(MaceSeries.name)))
+            out = []
+            for s in chosen:
+                for meeting, case in self._meetings(session, s):
+                    view = self._meeting_view(session, s, meeting, case)
+                    if upcoming and (view.meeting_on < self._today()
+                                     or case.state not in NOT_HELD):
+                        continue
+                    out.append(view)
+            return sorted(out, key=lambda m: (m.starts_at, m.ref))
+
+    def meeting(self, ref: str) -> MeetingView:
+        with self.db.read() as session:
+            meeting, case, series = self._meeting(session, ref)
+            return self._meeting_view(session, series, meeting, case)
+
+    def reschedule(self, ref: str, on: dt.date, actor: str, reason: str,
+                   time: str | None = None) -> MeetingView:
+        with self.db.write() as session:
+            meeting, case, series = self._meeting(session, ref)
+            if not self.calendar.is_working_day(on):
+                raise UsageError(f"{on.isoformat()} is not a working day "
+                                 f"({self.calendar.holiday_name(on) or 'weekend'})")
+            starts = start_instant(on, parse_time(time) if time else series.start_time)
+            if starts <= self.clock.now():
+                raise UsageError("a meeting can only be moved to a time still to come")
+            self.engine.fire_in(session, ref, "reschedule", {
+                "meeting_on": on.isoformat(), "starts_at": starts.isoformat(),
+                "reschedule_reason": reason}, actor, None, WORKFLOW, command="mace reschedule")
+            meeting.sequence += 1
+            session.add(meeting)
+            return self._meeting_view(session, series, meeting, case)
+
+    def cancel(self, ref: str, actor: str, reason: str) -> MeetingView:
+        with self.db.write() as session:
+            meeting, case, series = self._meeting(session, ref)
+            self.engine.fire_in(session, ref, "cancel", {"cancel_reason": reason}, actor, None,
+                                WORKFLOW, command="mace cancel")
+            meeting.sequence += 1
+            session.add(meeting)
+            return self._meeting_view(session, series, meeting, case)
+
+    # -- agenda --------------------------------------------------------------------------
+    def add_item(self, ref: str, kind: str, text: str, actor: str) -> dict[str, Any]:
+        if kind not in ITEM_KINDS:
+            raise UsageError(f"'{kind}' is not an agenda item kind: use {', '.join(ITEM_KINDS)}")
+        text = " ".join(text.split())
+        if not 3 <= len(text) <= 300:
+            raise UsageError("an agenda item is 3 to 300 characters")
+        with self.db.write() as session:
+            meeting, case, _series = self._meeting(session, ref)
+            if case.state not in NOT_HELD:
+                raise UsageError(f"meeting '{ref}' is '{case.state}': items can be added "
+                                 "only before it is held")
+            self._check_no_names(session, text)
+            assert meeting.id is not None
+            session.add(MaceAgendaItem(meeting_id=meeting.id, kind=kind, text=text,
+                                       added_by=actor, added_at=self.clock.now()))
+            return self._agenda(session, meeting, case).to_json() | {"draft": True}
+
+    def agenda(self, ref: str) -> dict[str, Any]:
+        """The agenda as published, or (before publication) a draft from today's data."""
+        with self.db.read() as session:
+            meeting, case, _series = self._meeting(session, ref)
+            if meeting.agenda is not None:
+                return dict(meeting.agenda) | {"draft": False}
+            return self._agenda(session, meeting, case).to_json() | {"draft": True}
+
+    def publish(self, ref: str, actor: str) -> dict[str, Any]:
+        """Build the agenda from the data now, store it, and publish it (one transaction)."""
+        with self.db.write() as session:
+            meeting, case, _series = self._meeting(session, ref)
+            agenda = self._agenda(session, meeting, case).to_json()
+            self.engine.fire_in(session, ref, "publish_agenda", {
+                "agenda_published_on": self._today().isoformat()}, actor, None, WORKFLOW,
+                command="mace publish")
+            meeting.agenda, meeting.agenda_published_at = agenda, self.clock.now()
+            session.add(meeting)
+            return agenda | {"draft": False}
+
+    # -- recording the meeting -----------------------------------------------------------
+    def hold(self, ref: str, actor: str, present: Sequence[tuple[str, str]],
+             apologies: Sequence[str] = (), held_on: dt.date | None = None) -> MeetingView:
+        """Record the meeting held, with attendance by agency (agency, person)."""
+        if not present:
+            raise UsageError("record who attended: add --present AGENCY=USER (repeatable)")
+        with self.db.write() as session:
+            meeting, case, series = self._meeting(session, ref)
+            day = held_on or self._today()
+            if day > self._today():
+                raise UsageError("a meeting cannot be recorded as held on a day to come")
+            self.engine.fire_in(session, ref, "hold", {"held_on": day.isoformat()}, actor,
+                                None, WORKFLOW, command="mace hold")
+            assert meeting.id is not None
+            for agency, person in present:
+                session.add(MaceAttendance(meeting_id=meeting.id, agency=agency, person=person,
+                                           status="present"))
+            for agency in apologies:
+                session.add(MaceAttendance(meeting_id=meeting.id, agency=agency,
+                                           status="apologies"))
+            return self._meeting_view(session, series, meeting, case)
+
+    def decide(self, ref: str, case_ref: str, decision: str, actor: str,
+               level: str | None = None, reason: str | None = None,
+               step_down_to: str | None = None, receiving_service: str | None = None,
+               ) -> dict[str, Any]:
+        """Record the meeting's decision for one child, and update the child's CERAR case
+        in the same transaction (a review, a level change, or a step down)."""
+        if decision not in DECISIONS:
+            raise UsageError(f"'{decision}' is not a decision: use {', '.join(DECISIONS)}")
+        with self.db.write() as session:
+            meeting, case, _series = self._meeting(session, ref)
+            if case.state not in ("held", "minutes_circulated"):
+                raise UsageError(f"meeting '{ref}' is '{case.state}': record decisions once "
+                                 "it is held ('safeguard mace hold')")
+            held_on = case.data["held_on"]
+            child = self.engine.find_in(session, case_ref, CERAR)
+            note = f"decided at MACE {ref}"
+            if decision in ("level_confirmed", "review_done"):
+                review_note = "level confirmed at MACE" if decision == "level_confirmed" \
+                    else "reviewed at MACE"
+                self.cerar.fire_in(session, case_ref, "record_review", {
+                    "reviewed_on": held_on, "review_note": reason or review_note}, actor,
+                    note, command="mace decide")
+            elif decision == "level_changed":
+                if not level or not reason:
+                    raise UsageError("a level change needs --level and --reason")
+                self.cerar.fire_in(session, case_ref, "change_risk_level", {
+                    "risk_level": level, "level_change_reason": reason}, actor, note,
+                    command="mace decide")
+            else:
+                if not step_down_to or not receiving_service:
+                    raise UsageError("a step down needs --to and --service")
+                self.cerar.fire_in(session, case_ref, "step_down", {
+                    "stepped_down_on": held_on, "step_down_to": step_down_to,
+                    "receiving_service": receiving_service}, actor, note,
+                    command="mace decide")
+            self.engine.fire_in(session, ref, "record_decision", {
+                "decision_case": case_ref, "decision": decision}, actor, None, WORKFLOW,
+                command="mace decide")
+            assert meeting.id is not None and child.id is not None
+            session.add(MaceDecision(meeting_id=meeting.id, case_id=child.id,
+                                     decision=decision, risk_level=level,
+                                     note=reason, recorded_by=actor,
+                                     recorded_at=self.clock.now()))
+            session.flush()
+            return {"meeting": ref, "case": case_ref, "decision": decision,
+                    "child": self.cerar.engine.case_in(session, case_ref, CERAR).to_json()
+                    | {"data": {}}}
+
+    def add_action(self, ref: str, summary: str, owner: str, agency: str, due_on: dt.date,
+                   actor: str, child_case: str | None = None) -> ActionView:
+        summary = " ".join(summary.split())
+        if not 3 <= len(summary) <= 300:
+            raise UsageError("an action summary is 3 to 300 characters")
+        with self.db.write() as session:
+            meeting, case, _series = self._meeting(session, ref)
+            child_id, child_ref = None, None
+            if child_case:
+                child = self.engine.find_in(session, child_case, CERAR)
+                child_id, child_ref = child.id, child.data.get("child_ref")
+            self._check_no_names(session, summary)
+            assert meeting.id is not None
+            count = session.scalar(select(func.count()).select_from(MaceAction).where(
+                MaceAction.meeting_id == meeting.id)) or 0  # type: ignore[arg-type]
+            action_ref = f"A{count + 1}"
+            self.engine.fire_in(session, ref, "add_action", {
+                "action_ref": action_ref, "action_due_on": due_on.isoformat()}, actor,
+                None, WORKFLOW, command="mace action add")
+            row = MaceAction(meeting_id=meeting.id, ref=action_ref, case_id=child_id,
+                             summary=summary, owner=owner, agency=agency, due_on=due_on,
+                             created_at=self.clock.now())
+            session.add(row)
+            return self._action_view(case.ref, row, child_ref)
+
+    def complete_action(self, ref: str, action_ref: str, actor: str,
+                        done_on: dt.date | None = None) -> ActionView:
+        with self.db.write() as session:
+            meeting, case, _series = self._meeting(session, ref)
+            row = session.scalar(select(MaceAction).where(
+                MaceAction.meeting_id == meeting.id,  # type: ignore[arg-type]
+                MaceAction.ref == action_ref))  # type: ignore[arg-type]
+            if row is None:
+                raise UsageError(f"meeting '{ref}' has no action '{action_ref}'")
+            if row.status == "done":
+                raise UsageError(f"action {action_ref} of '{ref}' is already done")
+            day = done_on or self._today()
+            self.engine.fire_in(session, ref, "complete_action", {
+                "action_ref": action_ref, "action_done_on": day.isoformat()}, actor, None,
+                WORKFLOW, command="mace action done")
+            row.status, row.done_on = "done", day
+            session.add(row)
+            return self._action_view(case.ref, row, self._child_ref(session, row.case_id))
+
+    def actions(self, open_only: bool = False, meeting: str | None = None) -> list[ActionView]:
+        with self.db.read() as session:
+            query = select(MaceAction, col(Case.ref)).join(
+                MaceMeeting, MaceMeeting.id == MaceAction.meeting_id).join(  # type: ignore[arg-type]
+                Case, Case.id == MaceMeeting.case_id)  # type: ignore[arg-type]
+            if open_only:
+                query = query.where(MaceAction.status == "open")  # type: ignore[arg-type]
+            if meeting:
+                query = query.where(Case.ref == meeting)  # type: ignore[arg-type]
+            rows = list(session.execute(query.order_by(MaceAction.due_on, MaceAction.id)))  # type: ignore[arg-type]
+            return [self._action_view(ref, row, self._child_ref(session, row.case_id))
+                    for row, ref in rows]
+
+    def circulate(self, ref: str, actor: str, on: dt.date | None = None) -> MeetingView:
+        with self.db.write() as session:
+            meeting, case, series = self._meeting(session, ref)
+            self.engine.fire_in(session, ref, "circulate_minutes", {
+                "minutes_circulated_on": (on or self._today()).isoformat()}, actor, None,
+                WORKFLOW, command="mace minutes")
+            return self._meeting_view(session, series, meeting, case)
+
+    def close(self, ref: str, actor: str) -> MeetingView:
+        with self.db.write() as session:
+            meeting, case, series = self._meeting(session, ref)
+            still = list(session.scalars(select(MaceAction.ref).where(  # type: ignore[call-overload]
+                MaceAction.meeting_id == meeting.id, MaceAction.status == "open")))
+            if still:
+                raise OpenActionsError(ref, still)
+            self.engine.fire_in(session, ref, "close", {"closed_on": self._today().isoformat()},
+                                actor, None, WORKFLOW, command="mace close")
+            return self._meeting_view(session, series, meeting, case)
+
+    # -- invitations ---------------------------------------------------------------------
+    def invitation(self, ref: str) -> tuple[str, bytes]:
+        """(method, .ics bytes) for one meeting: REQUEST, or CANCEL once it is cancelled."""
+        with self.db.read() as session:
+            meeting, case, series = self._meeting(session, ref)
+            method = "CANCEL" if case.state == "cancelled" else "REQUEST"
+            return method, ics.calendar([self._occurrence(series, meeting, case)], method)
+
+    def series_invitation(self, name: str) -> bytes:
+        """The series as one iCalendar object: the RRULE event (skipped and cancelled slots
+        as EXDATEs) and an override for every meeting moved off its slot."""
+        with self.db.read() as session:
+            series = self._series(session, name)
+            rule = parse_every(series.every)
+            end = self._today() + dt.timedelta(days=series.horizon_days)
+            mine = [(m, c) for m, c in self._meetings(session, series) if m.uid == series.uid]
+            exdates = [start_instant(d, series.start_time)
+                       for d in slots(series.anchor_on, rule, series.anchor_on, end)
+                       if place(d, self.calendar, series.on_holiday) is None]
+            exdates += [m.slot_at for m, c in mine if c.state == "cancelled"]
+            master = ics.Invitation(
+                uid=series.uid, summary=f"MACE meeting ({series.name})",
+                description=self._description(series, None), location=series.location,
+                starts_at=start_instant(series.anchor_on, series.start_time),
+                duration=dt.timedelta(minutes=series.duration_minutes),
+                organizer=ics.people([series.chair], self.email_domain)[0],
+                attendees=ics.people(series.members, self.email_domain),
+                stamp=self.clock.now(), sequence=series.version - 1,
+                rrule=rrule(rule, series.anchor_on), exdates=tuple(sorted(exdates)))
+            overrides = [self._occurrence(series, m, c) for m, c in mine
+                         if c.state != "cancelled"
+                         and as_utc(dt.datetime.fromisoformat(c.data["starts_at"])) != m.slot_at]
+            return ics.calendar([master, *overrides], "REQUEST")
+
+    # -- helpers -------------------------------------------------------------------------
+    @staticmethod
+    def _series_uid(name: str, anchor: dt.date) -> str:
+        return f"mace-{_slug(name).lower()}-{anchor:%Y%m%d}@safeguard"
+
+    def _description(self, series: MaceSeries, ref: str | None) -> str:
+        what = f"Meeting {ref} of the MACE series {series.name}." if ref else \
+            f"The MACE series {series.name}."
+        return (f"{what} The agenda is published in safeguard before the meeting: "
+                "this invitation carries no case details.")
+
+    def _occurrence(self, series: MaceSeries, meeting: MaceMeeting, case: Case,
+                    ) -> ics.Invitation:
+        return ics.Invitation(
+            uid=meeting.uid, summary=f"MACE meeting ({series.name})",
+            description=self._description(series, case.ref), location=series.location,
+            starts_at=as_utc(dt.datetime.fromisoformat(case.data["starts_at"])),
+            duration=dt.timedelta(minutes=series.duration_minutes),
+            organizer=ics.people([series.chair], self.email_domain)[0],
+            attendees=ics.people(series.members, self.email_domain),
+            stamp=self.clock.now(), sequence=meeting.sequence,
+            recurrence_id=meeting.slot_at)
+
+    def _series(self, session: Session, name: str) -> MaceSeries:
+        series = session.scalar(select(MaceSeries).where(
+            MaceSeries.name == name))  # type: ignore[arg-type]
+        if not isinstance(series, MaceSeries):
+            known = list(session.scalars(select(MaceSeries.name)))  # type: ignore[call-overload]
+            raise SeriesNotFoundError(name, known)
+        return series
+
+    def _meeting(self, session: Session, ref: str) -> tuple[MaceMeeting, Case, MaceSeries]:
+        found = session.execute(select(MaceMeeting, Case, MaceSeries).join(
+            Case, Case.id == MaceMeeting.case_id).join(  # type: ignore[arg-type]
+            MaceSeries, MaceSeries.id == MaceMeeting.series_id).where(  # type: ignore[arg-type]
+            Case.ref == ref, Case.workflow == WORKFLOW)).first()  # type: ignore[arg-type]
+        if found is None:
+            raise MeetingNotFoundError(ref)
+        return found[0], found[1], found[2]
+
+    def _meetings(self, session: Session, series: MaceSeries,
+                  ) -> list[tuple[MaceMeeting, Case]]:
+        rows = session.execute(select(MaceMeeting, Case).join(
+            Case, Case.id == MaceMeeting.case_id).where(  # type: ignore[arg-type]
+            MaceMeeting.series_id == series.id).order_by(MaceMeeting.slot_on))  # type: ignore[arg-type]
+        return [(m, c) for m, c in rows]
+
+    def _generate(self, session: Session, series: MaceSeries, actor: str) -> list[MeetingView]:
+        today = self._today()
+        end = today + dt.timedelta(days=series.horizon_days)
+        rule: Every = parse_every(series.every)
+        have = {m.slot_on for m, _c in self._meetings(session, series)}
+        definition = self.engine.registry.get(WORKFLOW)
+        made: list[MeetingView] = []
+        for slot in slots(series.anchor_on, rule, max(series.anchor_on, today), end):
+            if slot in have:
+                continue
+            day = place(slot, self.calendar, series.on_holiday)
+            if day is None or day < today:
+                continue
+            starts = start_instant(day, series.start_time)
+            ref = f"MACE-{_slug(series.name)}-{slot.isoformat()}"
+            view = self.engine.open_in(session, definition, ref, {
+                "series": series.name, "meeting_on": day.isoformat(),
+                "starts_at": starts.isoformat()}, actor,
+                None if day == slot else f"moved from {slot.isoformat()} "
+                f"({self.calendar.holiday_name(slot) or 'not a working day'})",
+                command="mace generate")
+            case = self.engine.find_in(session, view.ref, WORKFLOW)
+            assert case.id is not None and series.id is not None
+            meeting = MaceMeeting(case_id=case.id, series_id=series.id, slot_on=slot,
+                                  slot_at=start_instant(slot, series.start_time),
+                                  uid=series.uid)
+            session.add(meeting)
+            session.flush()
+            made.append(self._meeting_view(session, series, meeting, case))
+        return made
+
+    def _meeting_view(self, session: Session, series: MaceSeries, meeting: MaceMeeting,
+                      case: Case) -> MeetingView:
+        view = self.engine.case_in(session, case.ref, WORKFLOW)
+        return MeetingView(
+            ref=case.ref, series=series.name, state=view.state, slot_on=meeting.slot_on,
+            meeting_on=dt.date.fromisoformat(view.data["meeting_on"]),
+            starts_at=as_utc(dt.datetime.fromisoformat(view.data["starts_at"])),
+            uid=meeting.uid, sequence=meeting.sequence,
+            deadlines=tuple(d.to_json() for d in view.deadlines),
+            agenda_published_at=meeting.agenda_published_at)
+
+    def _series_view(self, session: Session, series: MaceSeries) -> SeriesView:
+        rule = parse_every(series.every)
+        end = self._today() + dt.timedelta(days=series.horizon_days)
+        skipped = tuple(d for d in slots(series.anchor_on, rule, series.anchor_on, end)
+                        if place(d, self.calendar, series.on_holiday) is None)
+        meetings = tuple(self._meeting_view(session, series, m, c)
+                         for m, c in self._meetings(session, series))
+        return SeriesView(series.name, series.every, series.weekday, series.start_time,
+                          series.duration_minutes, series.chair, tuple(series.members),
+                          series.location, series.anchor_on, series.horizon_days,
+                          series.on_holiday, series.uid, meetings, skipped)
+
+    def _action_view(self, meeting_ref: str, row: MaceAction, child_ref: str | None,
+                     ) -> ActionView:
+        return ActionView(meeting_ref, row.ref, child_ref, row.summary, row.owner, row.agency,
+                          row.due_on, row.status, row.done_on)
+
+    def _child_ref(self, session: Session, case_id: int | None) -> str | None:
+        if case_id is None:
+            return None
+        case = session.get(Case, case_id)
+        return case.data.get("child_ref") if case else None
+
+    def _check_no_names(self, session: Session, text: str) -> None:
+        """Refuse text that names a child on an open CERAR case: references only."""
+        names = [c.data["child_name"] for c in session.scalars(select(Case).where(
+            Case.workflow == CERAR, Case.closed_at.is_(None)))  # type: ignore[arg-type, union-attr]
+            if c.data.get("child_name")]
+        if mentions_name(text, names) is not None:
+            raise UsageError("that text names a child: agendas, actions and invitations use "
+                             "references only (the child reference, e.g. C-1001)")
+
+    def _agenda(self, session: Session, meeting: MaceMeeting, case: Case) -> Agenda:
+        """Build the agenda of ``meeting`` from the data as it is now."""
+        now = self.clock.now()
+        others = [(m, c) for m, c in self._meetings(
+            session, session.get(MaceSeries, meeting.series_id))  # type: ignore[arg-type]
+            if c.state != "cancelled" and m.id != meeting.id]
+        this_day = dt.date.fromisoformat(case.data["meeting_on"])
+        before = [dt.date.fromisoformat(c.data["meeting_on"]) for _m, c in others
+                  if dt.date.fromisoformat(c.data["meeting_on"]) < this_day]
+        after = [dt.date.fromisoformat(c.data["meeting_on"]) for _m, c in others
+                 if dt.date.fromisoformat(c.data["meeting_on"]) > this_day]
+        series = session.get(MaceSeries, meeting.series_id)
+        assert series is not None
+        if not after:
+            rule = parse_every(series.every)
+            later = slots(series.anchor_on, rule, this_day + dt.timedelta(days=1),
+                          this_day + dt.timedelta(days=70))
+            after = later[:1]
+        since = max(before) if before else None
+        until = min(after) if after else None
+        items = [Item(i.kind, i.text) for i in session.scalars(select(MaceAgendaItem).where(
+            MaceAgendaItem.meeting_id == meeting.id).order_by(MaceAgendaItem.id))]  # type: ignore[arg-type]
+        open_actions = [
+            ActionFacts(a.ref, ref, self._child_ref(session, a.case_id), a.summary, a.owner,
+                        a.agency, a.due_on)
+            for a, ref in session.execute(select(MaceAction, col(Case.ref)).join(
+                MaceMeeting, MaceMeeting.id == MaceAction.meeting_id).join(  # type: ignore[arg-type]
+                Case, Case.id == MaceMeeting.case_id).where(  # type: ignore[arg-type]
+                MaceAction.status == "open", MaceAction.meeting_id != meeting.id))]  # type: ignore[arg-type]
+        return build_agenda(case.ref, series.name, this_day, show_instant(
+            as_utc(dt.datetime.fromisoformat(case.data["starts_at"]))), show_instant(now),
+            since, until, self._child_facts(session), open_actions, items)
+
+    def _child_facts(self, session: Session) -> list[ChildFacts]:
+        cases = list(session.scalars(select(Case).where(
+            Case.workflow == CERAR, Case.closed_at.is_(None))))  # type: ignore[arg-type, union-attr]
+        ids = [c.id for c in cases]
+        if not ids:
+            return []
+        deadlines: dict[int, list[Deadline]] = {}
+        for d in session.scalars(select(Deadline).where(
+                Deadline.case_id.in_(ids), Deadline.status == OPEN)):  # type: ignore[attr-defined, arg-type]
+            deadlines.setdefault(d.case_id, []).append(d)
+        changes: dict[int, list[LevelChange]] = {}
+        for e in session.scalars(select(CaseEvent).where(
+                CaseEvent.case_id.in_(ids),  # type: ignore[attr-defined]
+                CaseEvent.trigger.in_(("assess", "change_risk_level")))  # type: ignore[attr-defined]
+                .order_by(CaseEvent.seq)):  # type: ignore[arg-type]
+            old, new = e.changes.get("risk_level", [None, None])
+            if new:
+                changes.setdefault(e.case_id, []).append(
+                    LevelChange(london_date(e.at), old, new))
+        returns: dict[int, list[dt.date]] = {}
+        for r in session.scalars(select(MissingEpisode).where(
+                MissingEpisode.case_id.in_(ids))):  # type: ignore[attr-defined]
+            returns.setdefault(r.case_id, []).append(london_date(r.returned_at))
+        out = []
+        for c in cases:
+            mine = deadlines.get(c.id or 0, [])
+            review = next((d for d in mine if d.name == "review"), None)
+            strategy = next((d for d in mine if d.name == "strategy_meeting"), None)
+            out.append(ChildFacts(
+                case_ref=c.ref, child_ref=c.data.get("child_ref", ""), state=c.state,
+                concern_received_on=dt.date.fromisoformat(c.data["concern_received_on"]),
+                risk_level=c.data.get("risk_level"), mace_flag=c.data.get("mace_flag"),
+                next_review_due=review.due_day if review else None,
+                level_changes=tuple(changes.get(c.id or 0, [])),
+                returns=tuple(returns.get(c.id or 0, [])),
+                rhi_outstanding=tuple(RhiDue(d.key or "", show_instant(d.due_at))
+                                      for d in sorted(mine, key=lambda d: d.due_at)
+                                      if d.name == "rhi"),
+                strategy_meeting_due=strategy.due_day if strategy else None,
+                placement=c.data.get("placement"),
+                placing_authority=c.data.get("placing_authority"),
+                host_authority=c.data.get("host_authority")))
+        return out
+
+
+__all__ = ["ActionView", "MaceService", "MeetingNotFoundError", "MeetingView",
+           "OpenActionsError", "SeriesNotFoundError", "SeriesView"]
