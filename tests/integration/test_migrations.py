@@ -1,0 +1,34 @@
+"""The migrations and the models agree, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlmodel import SQLModel
+
+import engine.store.models  # noqa: F401  (registers the tables)
+from engine.store import SCHEMA_REVISION
+from engine.store.database import Database
+
+
+def test_schema_revision_is_the_migrations_head() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(
+        Path(engine.store.models.__file__).with_name("migrations")))
+    assert ScriptDirectory.from_config(config).get_heads() == [SCHEMA_REVISION]
+
+
+def test_upgraded_database_matches_the_models(db: Database) -> None:
+    assert db.schema_revision() == SCHEMA_REVISION
+    with db.read_engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, SQLModel.metadata)
+    assert diff == []
+
+
+def test_upgrade_is_harmless_to_repeat(db: Database) -> None:
+    assert db.upgrade() == SCHEMA_REVISION
