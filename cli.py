@@ -328,10 +328,21 @@ def case_history(ref: str, workflow: str | None, as_json: bool) -> None:
 
 # == CERAR and MACE (issue 3) ==================================================================
 # Everything below up to the end marker belongs to the CERAR/MACE commands; imports stay lazy.
+def _engine_closing() -> Engine:
+    """The runtime's engine, its database closed when the command ends (no pooled
+    connections left behind when commands run in one process, as tests do)."""
+    engine = _runtime().engine()
+    ctx = click.get_current_context()
+    if not ctx.meta.get("safeguard.dispose"):
+        ctx.meta["safeguard.dispose"] = True
+        ctx.call_on_close(engine.db.dispose)
+    return engine
+
+
 def _cerar() -> Any:
     from engine.cerar_service import CerarService
 
-    return CerarService.from_engine(_runtime().engine())
+    return CerarService.from_engine(_engine_closing())
 
 
 def _mace() -> Any:
@@ -339,7 +350,7 @@ def _mace() -> Any:
 
     runtime = _runtime()
     domain = str(runtime.settings.raw.get("mace", {}).get("email_domain") or "safeguard.invalid")
-    return MaceService.from_engine(runtime.engine(), email_domain=domain)
+    return MaceService.from_engine(_engine_closing(), email_domain=domain)
 
 
 def _day(text: str | None) -> Any:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from engine.calendar import WorkingCalendar
+from engine.calendar import WorkingCalendar, add_months
 from engine.cerar import mentions_name
 from engine.cerar_service import WORKFLOW as CERAR
 from engine.cerar_service import CerarService
@@ -682,12 +682,15 @@ class MaceService:
                  if dt.date.fromisoformat(c.data["meeting_on"]) > this_day]
         series = session.get(MaceSeries, meeting.series_id)
         assert series is not None
+        rule = parse_every(series.every)
         if not after:
-            rule = parse_every(series.every)
             later = slots(series.anchor_on, rule, this_day + dt.timedelta(days=1),
                           this_day + dt.timedelta(days=70))
             after = later[:1]
-        since = max(before) if before else None
+        # The first meeting of a series looks back one interval, as if one had been held.
+        since = max(before) if before else (
+            this_day - dt.timedelta(weeks=rule.count) if rule.unit == "w"
+            else add_months(this_day, -rule.count))
         until = min(after) if after else None
         items = [Item(i.kind, i.text) for i in session.scalars(select(MaceAgendaItem).where(
             MaceAgendaItem.meeting_id == meeting.id).order_by(MaceAgendaItem.id))]  # type: ignore[arg-type]
