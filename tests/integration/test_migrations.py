@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-import engine.store.models  # noqa: F401  (registers the tables)
+import engine.store.models
 from engine.store import SCHEMA_REVISION
 from engine.store.database import Database
 
