@@ -742,7 +742,14 @@ def mace_hold(meeting: str, present: Sequence[str], apologies: Sequence[str], on
     """Record the meeting as held, with attendance; the minutes become due."""
     from engine.mace.present import meeting_text
 
-    pairs = list(_assignments(present).items())
+    from engine.errors import UsageError
+
+    pairs = []
+    for item in present:
+        agency, sep, person = item.partition("=")
+        if not sep or not agency.strip() or not person.strip():
+            raise UsageError(f"'{item}' is not AGENCY=USER, e.g. police=j.smith")
+        pairs.append((agency.strip(), person.strip()))
     view = _mace().hold(meeting, _runtime().actor_name, pairs, apologies,
                         _day(on) if on else None)
     _emit(as_json, view.to_json(), lambda: meeting_text(view))

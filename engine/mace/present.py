@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from engine.cerar_service import ChildRow, ChildView
 from engine.clock import show_instant
-from engine.mace.service import ActionView, MeetingView, SeriesView
+from engine.mace.views import ActionView, MeetingView, SeriesView
 from engine.present import case_text, table
 from engine.views import CaseView
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,19 +24,10 @@ from engine.cerar import mentions_name
 from engine.cerar_service import WORKFLOW as CERAR
 from engine.cerar_service import CerarService
 from engine.clock import Clock, as_utc, london_date, show_instant
-from engine.deadlines import OPEN
 from engine.errors import EngineError, UsageError
 from engine.loader import WorkflowRegistry
-from engine.mace import ics
-from engine.mace.agenda import (
-    ActionFacts,
-    Agenda,
-    ChildFacts,
-    Item,
-    LevelChange,
-    RhiDue,
-    build_agenda,
-)
+from engine.mace import facts, ics
+from engine.mace.agenda import Agenda, Item, build_agenda
 from engine.mace.series import (
     Every,
     first_on_or_after,
@@ -50,19 +40,17 @@ from engine.mace.series import (
     slots,
     start_instant,
 )
+from engine.mace.views import ActionView, MeetingView, SeriesView
 from engine.service import Engine
 from engine.store.database import Database
 from engine.store.models import (
     Case,
-    CaseEvent,
-    Deadline,
     MaceAction,
     MaceAgendaItem,
     MaceAttendance,
     MaceDecision,
     MaceMeeting,
     MaceSeries,
-    MissingEpisode,
 )
 
 WORKFLOW = "mace_meeting"
@@ -86,80 +74,6 @@ class OpenActionsError(EngineError):
     def __init__(self, ref: str, actions: Sequence[str]) -> None:
         super().__init__(f"meeting '{ref}' still has open actions ({', '.join(actions)}): "
                          "record them done with 'safeguard mace action done' first")
-
-
-# -- views -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MeetingView:
-    ref: str
-    series: str
-    state: str
-    slot_on: dt.date
-    meeting_on: dt.date
-    starts_at: dt.datetime
-    uid: str
-    sequence: int
-    deadlines: tuple[dict[str, Any], ...]
-    agenda_published_at: dt.datetime | None
-
-    @property
-    def moved(self) -> bool:
-        return self.meeting_on != self.slot_on
-
-    def to_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "series": self.series, "state": self.state,
-                "slot_on": self.slot_on.isoformat(), "meeting_on": self.meeting_on.isoformat(),
-                "starts_at": show_instant(self.starts_at), "moved": self.moved,
-                "uid": self.uid, "sequence": self.sequence,
-                "agenda_published_at": show_instant(self.agenda_published_at)
-                if self.agenda_published_at else None,
-                "deadlines": list(self.deadlines)}
-
-
-@dataclass(frozen=True)
-class SeriesView:
-    name: str
-    every: str
-    weekday: int
-    start_time: str
-    duration_minutes: int
-    chair: str
-    members: tuple[str, ...]
-    location: str | None
-    anchor_on: dt.date
-    horizon_days: int
-    on_holiday: str
-    uid: str
-    meetings: tuple[MeetingView, ...]
-    skipped: tuple[dt.date, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "every": self.every, "weekday": self.weekday,
-                "time": self.start_time, "duration_minutes": self.duration_minutes,
-                "chair": self.chair, "members": list(self.members), "location": self.location,
-                "anchor_on": self.anchor_on.isoformat(), "horizon_days": self.horizon_days,
-                "on_holiday": self.on_holiday, "uid": self.uid,
-                "skipped": [d.isoformat() for d in self.skipped],
-                "meetings": [m.to_json() for m in self.meetings]}
-
-
-@dataclass(frozen=True)
-class ActionView:
-    meeting: str
-    ref: str
-    child_ref: str | None
-    summary: str
-    owner: str
-    agency: str
-    due_on: dt.date
-    status: str
-    done_on: dt.date | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"meeting": self.meeting, "ref": self.ref, "child_ref": self.child_ref,
-                "summary": self.summary, "owner": self.owner, "agency": self.agency,
-                "due_on": self.due_on.isoformat(), "status": self.status,
-                "done_on": self.done_on.isoformat() if self.done_on else None}
 
 
 def _slug(name: str) -> str:
@@ -232,10 +146,16 @@ class MaceService:
             rule = parse_every(every) if every else parse_every(series.every)
             day = parse_weekday(weekday) if weekday else series.weekday
             at = parse_time(time) if time else series.start_time
+            people = (series.chair, list(series.members))
             if chair is not None:
                 series.chair = chair
             if members is not None:
                 series.members = list(dict.fromkeys(members))
+            if people != (series.chair, list(series.members)):  # the invitations change
+                for meeting, case in self._meetings(session, series):
+                    if case.state in NOT_HELD and meeting.slot_on >= self._today():
+                        meeting.sequence += 1
+                        session.add(meeting)
             timing_changed = (rule.text, day, at) != (series.every, series.weekday,
                                                       series.start_time)
             if timing_changed:
@@ -480,7 +400,7 @@ class MaceService:
                 WORKFLOW, command="mace action done")
             row.status, row.done_on = "done", day
             session.add(row)
-            return self._action_view(case.ref, row, self._child_ref(session, row.case_id))
+            return self._action_view(case.ref, row, facts.child_ref(session, row.case_id))
 
     def actions(self, open_only: bool = False, meeting: str | None = None) -> list[ActionView]:
         with self.db.read() as session:
@@ -492,7 +412,7 @@ class MaceService:
             if meeting:
                 query = query.where(Case.ref == meeting)  # type: ignore[arg-type]
             rows = list(session.execute(query.order_by(MaceAction.due_on, MaceAction.id)))  # type: ignore[arg-type]
-            return [self._action_view(ref, row, self._child_ref(session, row.case_id))
+            return [self._action_view(ref, row, facts.child_ref(session, row.case_id))
                     for row, ref in rows]
 
     def circulate(self, ref: str, actor: str, on: dt.date | None = None) -> MeetingView:
@@ -654,18 +574,9 @@ class MaceService:
         return ActionView(meeting_ref, row.ref, child_ref, row.summary, row.owner, row.agency,
                           row.due_on, row.status, row.done_on)
 
-    def _child_ref(self, session: Session, case_id: int | None) -> str | None:
-        if case_id is None:
-            return None
-        case = session.get(Case, case_id)
-        return case.data.get("child_ref") if case else None
-
     def _check_no_names(self, session: Session, text: str) -> None:
         """Refuse text that names a child on an open CERAR case: references only."""
-        names = [c.data["child_name"] for c in session.scalars(select(Case).where(
-            Case.workflow == CERAR, Case.closed_at.is_(None)))  # type: ignore[arg-type, union-attr]
-            if c.data.get("child_name")]
-        if mentions_name(text, names) is not None:
+        if mentions_name(text, facts.child_names(session)) is not None:
             raise UsageError("that text names a child: agendas, actions and invitations use "
                              "references only (the child reference, e.g. C-1001)")
 
@@ -694,60 +605,11 @@ class MaceService:
         until = min(after) if after else None
         items = [Item(i.kind, i.text) for i in session.scalars(select(MaceAgendaItem).where(
             MaceAgendaItem.meeting_id == meeting.id).order_by(MaceAgendaItem.id))]  # type: ignore[arg-type]
-        open_actions = [
-            ActionFacts(a.ref, ref, self._child_ref(session, a.case_id), a.summary, a.owner,
-                        a.agency, a.due_on)
-            for a, ref in session.execute(select(MaceAction, col(Case.ref)).join(
-                MaceMeeting, MaceMeeting.id == MaceAction.meeting_id).join(  # type: ignore[arg-type]
-                Case, Case.id == MaceMeeting.case_id).where(  # type: ignore[arg-type]
-                MaceAction.status == "open", MaceAction.meeting_id != meeting.id))]  # type: ignore[arg-type]
+        assert meeting.id is not None
+        open_actions = facts.open_actions(session, exclude_meeting=meeting.id)
         return build_agenda(case.ref, series.name, this_day, show_instant(
             as_utc(dt.datetime.fromisoformat(case.data["starts_at"]))), show_instant(now),
-            since, until, self._child_facts(session), open_actions, items)
-
-    def _child_facts(self, session: Session) -> list[ChildFacts]:
-        cases = list(session.scalars(select(Case).where(
-            Case.workflow == CERAR, Case.closed_at.is_(None))))  # type: ignore[arg-type, union-attr]
-        ids = [c.id for c in cases]
-        if not ids:
-            return []
-        deadlines: dict[int, list[Deadline]] = {}
-        for d in session.scalars(select(Deadline).where(
-                Deadline.case_id.in_(ids), Deadline.status == OPEN)):  # type: ignore[attr-defined, arg-type]
-            deadlines.setdefault(d.case_id, []).append(d)
-        changes: dict[int, list[LevelChange]] = {}
-        for e in session.scalars(select(CaseEvent).where(
-                CaseEvent.case_id.in_(ids),  # type: ignore[attr-defined]
-                CaseEvent.trigger.in_(("assess", "change_risk_level")))  # type: ignore[attr-defined]
-                .order_by(CaseEvent.seq)):  # type: ignore[arg-type]
-            old, new = e.changes.get("risk_level", [None, None])
-            if new:
-                changes.setdefault(e.case_id, []).append(
-                    LevelChange(london_date(e.at), old, new))
-        returns: dict[int, list[dt.date]] = {}
-        for r in session.scalars(select(MissingEpisode).where(
-                MissingEpisode.case_id.in_(ids))):  # type: ignore[attr-defined]
-            returns.setdefault(r.case_id, []).append(london_date(r.returned_at))
-        out = []
-        for c in cases:
-            mine = deadlines.get(c.id or 0, [])
-            review = next((d for d in mine if d.name == "review"), None)
-            strategy = next((d for d in mine if d.name == "strategy_meeting"), None)
-            out.append(ChildFacts(
-                case_ref=c.ref, child_ref=c.data.get("child_ref", ""), state=c.state,
-                concern_received_on=dt.date.fromisoformat(c.data["concern_received_on"]),
-                risk_level=c.data.get("risk_level"), mace_flag=c.data.get("mace_flag"),
-                next_review_due=review.due_day if review else None,
-                level_changes=tuple(changes.get(c.id or 0, [])),
-                returns=tuple(returns.get(c.id or 0, [])),
-                rhi_outstanding=tuple(RhiDue(d.key or "", show_instant(d.due_at))
-                                      for d in sorted(mine, key=lambda d: d.due_at)
-                                      if d.name == "rhi"),
-                strategy_meeting_due=strategy.due_day if strategy else None,
-                placement=c.data.get("placement"),
-                placing_authority=c.data.get("placing_authority"),
-                host_authority=c.data.get("host_authority")))
-        return out
+            since, until, facts.child_facts(session), open_actions, items)
 
 
 __all__ = ["ActionView", "MaceService", "MeetingNotFoundError", "MeetingView",

@@ -184,3 +184,32 @@ def test_cancel_and_reschedule_one_meeting(mace: MaceService, clock: FixedClock)
         mace.publish(first, "coord")
     with pytest.raises(SeriesNotFoundError, match="North"):
         mace.series("South")
+
+
+def test_published_agenda_is_a_snapshot(mace: MaceService, clock: FixedClock) -> None:
+    clock.set(london("2024-06-03 09:00"))
+    _child(mace, clock, "C-1", "high")
+    series = mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["amy"],
+                                "coord", horizon_days=30)
+    first, second = series.meetings[0].ref, series.meetings[1].ref
+    assert mace.agenda(first)["draft"] is True
+    published = mace.publish(first, "coord")
+    late = _child(mace, clock, "C-2", "medium")  # arrives after publication
+    stored = mace.agenda(first)
+    assert stored == published and stored["draft"] is False
+    assert [c["child_ref"] for c in stored["children"]] == ["C-1"]
+    draft = mace.agenda(second)  # the next meeting's draft sees the new child
+    assert draft["draft"] is True and late in [c["case_ref"] for c in draft["children"]]
+
+
+def test_member_change_updates_future_invitations(mace: MaceService,
+                                                  clock: FixedClock) -> None:
+    clock.set(london("2024-06-03 09:00"))
+    mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["amy"], "coord",
+                       horizon_days=30)
+    view = mace.change_series("North", "coord", members=["amy", "bob"])
+    assert [m.sequence for m in view.meetings] == [1, 1, 1]
+    event = Calendar.from_ical(mace.invitation(view.meetings[0].ref)[1]).walk("VEVENT")[0]
+    assert sorted(str(a) for a in event["ATTENDEE"]) == [
+        "mailto:amy@cumbria.example", "mailto:bob@cumbria.example"]
+    assert int(event["SEQUENCE"]) == 1

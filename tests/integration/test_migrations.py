@@ -32,3 +32,19 @@ def test_upgraded_database_matches_the_models(db: Database) -> None:
 
 def test_upgrade_is_harmless_to_repeat(db: Database) -> None:
     assert db.upgrade() == SCHEMA_REVISION
+
+
+def test_downgrade_to_the_engine_schema_and_back(sqlite_url: str) -> None:
+    from alembic import command
+
+    database = Database(sqlite_url)
+    database.upgrade()
+    config = Config()
+    config.set_main_option("script_location", str(
+        Path(engine.store.models.__file__).with_name("migrations")))
+    with database.write_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001_initial")
+    assert database.schema_revision() == "0001_initial"
+    assert database.upgrade() == SCHEMA_REVISION
+    database.dispose()
