@@ -740,9 +740,8 @@ def mace_publish(meeting: str, as_json: bool) -> None:
 def mace_hold(meeting: str, present: Sequence[str], apologies: Sequence[str], on: str | None,
               as_json: bool) -> None:
     """Record the meeting as held, with attendance; the minutes become due."""
-    from engine.mace.present import meeting_text
-
     from engine.errors import UsageError
+    from engine.mace.present import meeting_text
 
     pairs = []
     for item in present:
