@@ -63,6 +63,20 @@ def meeting_text(m: MeetingView) -> str:
              d["met_on"] or "", d["rule"]) for d in m.deadlines]
     lines.append(table(("DEADLINE", "DUE", "STATUS", "MET ON", "RULE"), rows, "  ")
                  if rows else "  (none)")
+    if m.attendance:
+        lines += ["", "Attendance:"] + [
+            f"  {a['agency']}: {a['person'] or ''} ({a['status']})".replace(":  (", ": (")
+            for a in m.attendance]
+    if m.decisions:
+        lines += ["", "Decisions:", table(
+            ("CHILD", "CASE", "DECISION", "LEVEL"),
+            [(d["child_ref"] or "", d["case"], d["decision"], d["risk_level"] or "")
+             for d in m.decisions], "  ")]
+    if m.actions:
+        lines += ["", "Actions:", table(
+            ("ACTION", "CHILD", "OWNER", "AGENCY", "DUE", "STATUS", "SUMMARY"),
+            [(a["ref"], a["child_ref"] or "", a["owner"], a["agency"], a["due_on"],
+              a["status"], a["summary"]) for a in m.actions], "  ")]
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -220,9 +221,25 @@ class MaceService:
             return sorted(out, key=lambda m: (m.starts_at, m.ref))
 
     def meeting(self, ref: str) -> MeetingView:
+        """One meeting with its record: attendance, decisions (by reference) and actions."""
         with self.db.read() as session:
             meeting, case, series = self._meeting(session, ref)
-            return self._meeting_view(session, series, meeting, case)
+            view = self._meeting_view(session, series, meeting, case)
+            attendance = tuple(
+                {"agency": a.agency, "person": a.person, "status": a.status}
+                for a in session.scalars(select(MaceAttendance).where(
+                    MaceAttendance.meeting_id == meeting.id)  # type: ignore[arg-type]
+                    .order_by(MaceAttendance.id)))  # type: ignore[arg-type]
+            decisions = tuple(
+                {"case": ref, "child_ref": facts.child_ref(session, d.case_id),
+                 "decision": d.decision, "risk_level": d.risk_level,
+                 "recorded_by": d.recorded_by}
+                for d, ref in session.execute(select(MaceDecision, col(Case.ref)).join(
+                    Case, Case.id == MaceDecision.case_id).where(  # type: ignore[arg-type]
+                    MaceDecision.meeting_id == meeting.id)  # type: ignore[arg-type]
+                    .order_by(MaceDecision.id)))  # type: ignore[arg-type]
+            actions = tuple(a.to_json() for a in self._actions(session, meeting=ref))
+            return replace(view, attendance=attendance, decisions=decisions, actions=actions)
 
     def reschedule(self, ref: str, on: dt.date, actor: str, reason: str,
                    time: str | None = None) -> MeetingView:
@@ -404,16 +421,20 @@ class MaceService:
 
     def actions(self, open_only: bool = False, meeting: str | None = None) -> list[ActionView]:
         with self.db.read() as session:
-            query = select(MaceAction, col(Case.ref)).join(
-                MaceMeeting, MaceMeeting.id == MaceAction.meeting_id).join(  # type: ignore[arg-type]
-                Case, Case.id == MaceMeeting.case_id)  # type: ignore[arg-type]
-            if open_only:
-                query = query.where(MaceAction.status == "open")  # type: ignore[arg-type]
-            if meeting:
-                query = query.where(Case.ref == meeting)  # type: ignore[arg-type]
-            rows = list(session.execute(query.order_by(MaceAction.due_on, MaceAction.id)))  # type: ignore[arg-type]
-            return [self._action_view(ref, row, facts.child_ref(session, row.case_id))
-                    for row, ref in rows]
+            return self._actions(session, open_only, meeting)
+
+    def _actions(self, session: Session, open_only: bool = False,
+                 meeting: str | None = None) -> list[ActionView]:
+        query = select(MaceAction, col(Case.ref)).join(
+            MaceMeeting, MaceMeeting.id == MaceAction.meeting_id).join(  # type: ignore[arg-type]
+            Case, Case.id == MaceMeeting.case_id)  # type: ignore[arg-type]
+        if open_only:
+            query = query.where(MaceAction.status == "open")  # type: ignore[arg-type]
+        if meeting:
+            query = query.where(Case.ref == meeting)  # type: ignore[arg-type]
+        rows = list(session.execute(query.order_by(MaceAction.due_on, MaceAction.id)))  # type: ignore[arg-type]
+        return [self._action_view(ref, row, facts.child_ref(session, row.case_id))
+                for row, ref in rows]
 
     def circulate(self, ref: str, actor: str, on: dt.date | None = None) -> MeetingView:
         with self.db.write() as session:

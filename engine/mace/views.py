@@ -21,6 +21,10 @@ class MeetingView:
     sequence: int
     deadlines: tuple[dict[str, Any], ...]
     agenda_published_at: dt.datetime | None
+    # The record of the meeting (filled in by the detail query, empty in lists).
+    attendance: tuple[dict[str, Any], ...] = ()
+    decisions: tuple[dict[str, Any], ...] = ()
+    actions: tuple[dict[str, Any], ...] = ()
 
     @property
     def moved(self) -> bool:
@@ -33,7 +37,8 @@ class MeetingView:
                 "uid": self.uid, "sequence": self.sequence,
                 "agenda_published_at": show_instant(self.agenda_published_at)
                 if self.agenda_published_at else None,
-                "deadlines": list(self.deadlines)}
+                "deadlines": list(self.deadlines), "attendance": list(self.attendance),
+                "decisions": list(self.decisions), "actions": list(self.actions)}
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,14 @@ def test_recording_a_meeting(mace: MaceService, clock: FixedClock, db: Database)
     assert done.status == "done"
     view = mace.close(meeting, "coord")
     assert view.state == "closed"
+    record = mace.meeting(meeting)
+    assert [(a["agency"], a["person"], a["status"]) for a in record.attendance] == [
+        ("police", "bob", "present"), ("social care", "amy", "present"),
+        ("health", None, "apologies")]
+    assert [(d["child_ref"], d["decision"], d["risk_level"]) for d in record.decisions] == [
+        ("C-1", "review_done", None), ("C-2", "level_changed", "high")]
+    assert [(a["ref"], a["status"], a["done_on"]) for a in record.actions] == [
+        ("A1", "done", "2024-06-11")]
     statuses = {(d["name"], d["key"]): d["status"] for d in view.deadlines}
     assert statuses == {("agenda", None): "met", ("minutes", None): "met",
                         ("action", "A1"): "met"}
