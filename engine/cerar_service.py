@@ -184,8 +184,9 @@ class CerarService:
             if row is None:
                 raise EpisodeNotFoundError(ref, episode, list(rows))
             if row.rhi_outcome is not None:
+                when = f" at {show_instant(row.rhi_at)}" if row.rhi_at else ""
                 raise UsageError(f"the return home interview of {episode} is already recorded "
-                                 f"({row.rhi_outcome}); correct it with 'case correct'")
+                                 f"({row.rhi_outcome}{when})")
             values = {"episode": episode, "rhi_outcome": outcome, "rhi_at": at}
             if reason:
                 values["rhi_note"] = reason
