@@ -221,3 +221,33 @@ def test_member_change_updates_future_invitations(mace: MaceService,
     assert sorted(str(a) for a in event["ATTENDEE"]) == [
         "mailto:amy@cumbria.example", "mailto:bob@cumbria.example"]
     assert int(event["SEQUENCE"]) == 1
+
+
+def test_a_decision_is_all_or_nothing(mace: MaceService, clock: FixedClock,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the meeting's side fails after the child's case was updated, neither is kept."""
+    from engine.errors import ConcurrencyError
+
+    clock.set(london("2024-06-03 09:00"))
+    child = _child(mace, clock, "C-1", "high")
+    meeting = mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["amy"],
+                                 "coord", horizon_days=20).meetings[0].ref
+    mace.publish(meeting, "coord")
+    clock.set(london("2024-06-05 12:00"))
+    mace.hold(meeting, "coord", [("police", "bob")])
+    before = mace.cerar.show(child).case
+    real = mace.engine.fire_in
+
+    def failing(session: object, ref: str, trigger: str, *args: object, **kw: object) -> object:
+        if trigger == "record_decision":
+            raise ConcurrencyError(ref, 1)
+        return real(session, ref, trigger, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mace.engine, "fire_in", failing)
+    with pytest.raises(ConcurrencyError):
+        mace.decide(meeting, child, "review_done", "chair")
+    monkeypatch.undo()
+    after = mace.cerar.show(child).case
+    assert (after.version, after.data, after.deadlines) == (
+        before.version, before.data, before.deadlines)
+    assert mace.meeting(meeting).decisions == ()
