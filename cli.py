@@ -562,12 +562,16 @@ def cerar_show(ref: str, as_json: bool) -> None:
 
 @cerar.command("list")
 @click.option("--all", "include_closed", is_flag=True, help="Include closed cases.")
+@click.option("--level", type=click.Choice(["low", "medium", "high"]), help="Only this level.")
+@click.option("--review-before", metavar="DATE", help="Only reviews due before DATE.")
 @json_option
-def cerar_list(include_closed: bool, as_json: bool) -> None:
+def cerar_list(include_closed: bool, level: str | None, review_before: str | None,
+               as_json: bool) -> None:
     """The children, by level of concern and next review."""
     from engine.mace.present import children_text
 
-    rows = _cerar().children(include_closed)
+    rows = _cerar().children(include_closed, level,
+                             _day(review_before) if review_before else None)
     _emit(as_json, [r.to_json() for r in rows], lambda: children_text(rows))
 
 

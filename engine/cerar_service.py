@@ -205,8 +205,10 @@ class CerarService:
             return ChildView(self.engine.case_in(session, ref, WORKFLOW),
                              self._episodes(session, ref))
 
-    def children(self, include_closed: bool = False) -> list[ChildRow]:
-        """Every CERAR case (open ones unless asked), by level of concern, then next review."""
+    def children(self, include_closed: bool = False, level: str | None = None,
+                 review_before: dt.date | None = None) -> list[ChildRow]:
+        """Every CERAR case (open ones unless asked), by level of concern, then next review;
+        only those at ``level``, or with a review due before ``review_before``, if given."""
         now = self.clock.now()
         with self.db.read() as session:
             query = select(Case).where(Case.workflow == WORKFLOW)  # type: ignore[arg-type]
@@ -235,6 +237,11 @@ class CerarService:
                     if strategy and strategy.due_day else None,
                     placement=c.data.get("placement"),
                     overdue=sum(1 for d in mine if as_utc(d.due_at) <= now)))
+            if level:
+                rows = [r for r in rows if r.risk_level == level]
+            if review_before:
+                rows = [r for r in rows
+                        if r.next_review and r.next_review < review_before.isoformat()]
             rows.sort(key=lambda r: (risk_rank(r.risk_level), r.next_review or "9999",
                                      r.child_ref))
             return rows

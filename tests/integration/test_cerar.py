@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
@@ -12,6 +14,8 @@ from engine.service import Engine
 from engine.store.database import Database
 from engine.store.models import CaseEvent, Deadline, MissingEpisode
 from tests.conftest import london
+
+D = dt.date.fromisoformat
 
 
 @pytest.fixture
@@ -155,6 +159,8 @@ def test_children_list_orders_by_risk_and_hides_names(cerar: CerarService,
     assert [(r.child_ref, r.next_review) for r in rows] == [
         ("C-HIGH", "2024-07-03"), ("C-MED", "2024-07-17"), ("C-LOW", "2024-08-28")]
     assert "Jo Bloggs" not in str([r.to_json() for r in rows])
+    assert [r.child_ref for r in cerar.children(level="medium")] == ["C-MED"]
+    assert [r.child_ref for r in cerar.children(review_before=D("2024-07-17"))] == ["C-HIGH"]
     assert "child_name" not in cerar.show("CE-C-LOW").to_json()["data"]
 
 
