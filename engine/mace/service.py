@@ -11,39 +11,34 @@ clock, never sends mail (the notification issue sends what :meth:`invitation` re
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from engine.calendar import WorkingCalendar, add_months
-from engine.cerar import mentions_name
+from engine.calendar import add_months
 from engine.cerar_service import WORKFLOW as CERAR
-from engine.cerar_service import CerarService
-from engine.clock import Clock, as_utc, london_date, show_instant
-from engine.errors import EngineError, UsageError
-from engine.loader import WorkflowRegistry
+from engine.clock import as_utc, show_instant
+from engine.errors import UsageError
 from engine.mace import facts, ics
 from engine.mace.agenda import Agenda, Item, build_agenda
+from engine.mace.base import (
+    NOT_HELD,
+    WORKFLOW,
+    MeetingNotFoundError,
+    OpenActionsError,
+    SeriesNotFoundError,
+)
 from engine.mace.series import (
-    Every,
-    first_on_or_after,
     parse_every,
-    parse_policy,
     parse_time,
-    parse_weekday,
-    place,
-    rrule,
     slots,
     start_instant,
 )
-from engine.mace.views import ActionView, MeetingView, SeriesView
-from engine.service import Engine
-from engine.store.database import Database
+from engine.mace.series_service import SeriesService
+from engine.mace.views import ActionView, MeetingView
 from engine.store.models import (
     Case,
     MaceAction,
@@ -54,156 +49,12 @@ from engine.store.models import (
     MaceSeries,
 )
 
-WORKFLOW = "mace_meeting"
 ITEM_KINDS = ("place", "person", "theme")
 DECISIONS = ("level_confirmed", "level_changed", "review_done", "step_down")
-NOT_HELD = ("scheduled", "rescheduled", "agenda_published")
 
 
-class SeriesNotFoundError(EngineError):
-    def __init__(self, name: str, known: Sequence[str]) -> None:
-        super().__init__(f"no MACE series '{name}'; series: {', '.join(known) or '(none)'}: "
-                         "'safeguard mace series create' makes one")
-
-
-class MeetingNotFoundError(EngineError):
-    def __init__(self, ref: str) -> None:
-        super().__init__(f"no MACE meeting '{ref}'; 'safeguard mace meetings' lists them")
-
-
-class OpenActionsError(EngineError):
-    def __init__(self, ref: str, actions: Sequence[str]) -> None:
-        super().__init__(f"meeting '{ref}' still has open actions ({', '.join(actions)}): "
-                         "record them done with 'safeguard mace action done' first")
-
-
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
-    if not slug:
-        raise UsageError(f"'{name}' is not a usable series name: use letters and digits")
-    return slug[:32]
-
-
-class MaceService:
-    def __init__(self, db: Database, clock: Clock, calendar: WorkingCalendar,
-                 registry: WorkflowRegistry, engine: Engine | None = None,
-                 email_domain: str = "safeguard.invalid") -> None:
-        self.db, self.clock, self.calendar = db, clock, calendar
-        self.engine = engine or Engine(db, registry, clock, calendar)
-        self.cerar = CerarService.from_engine(self.engine)
-        self.email_domain = email_domain
-
-    @classmethod
-    def from_engine(cls, engine: Engine, email_domain: str = "safeguard.invalid",
-                    ) -> MaceService:
-        return cls(engine.db, engine.clock, engine.calendar, engine.registry, engine,
-                   email_domain)
-
-    def _today(self) -> dt.date:
-        return london_date(self.clock.now())
-
-    # -- series --------------------------------------------------------------------------
-    def create_series(self, name: str, every: str, weekday: str, time: str, chair: str,
-                      members: Sequence[str], actor: str, starts_on: dt.date | None = None,
-                      duration_minutes: int = 120, location: str | None = None,
-                      horizon_days: int = 90, on_holiday: str = "next") -> SeriesView:
-        rule, day, at = parse_every(every), parse_weekday(weekday), parse_time(time)
-        parse_policy(on_holiday)
-        if not 15 <= duration_minutes <= 480:
-            raise UsageError("a meeting lasts between 15 and 480 minutes")
-        if not 7 <= horizon_days <= 400:
-            raise UsageError("the horizon is between 7 and 400 days")
-        if not chair.strip():
-            raise UsageError("a series needs a chair: add --chair USER")
-        anchor = first_on_or_after(starts_on or self._today(), day)
-        now = self.clock.now()
-        with self.db.write() as session:
-            if session.scalar(select(MaceSeries.id).where(  # type: ignore[call-overload]
-                    MaceSeries.name == name)) is not None:
-                raise UsageError(f"a MACE series '{name}' already exists; choose another name")
-            series = MaceSeries(
-                name=name, every=rule.text, weekday=day, start_time=at,
-                duration_minutes=duration_minutes, chair=chair,
-                members=list(dict.fromkeys(members)), location=location, anchor_on=anchor,
-                horizon_days=horizon_days, on_holiday=on_holiday,
-                uid=self._series_uid(name, anchor), created_at=now, updated_at=now)
-            session.add(series)
-            try:
-                session.flush()
-            except IntegrityError:
-                raise UsageError(f"a MACE series '{name}' already exists") from None
-            self._generate(session, series, actor)
-            return self._series_view(session, series)
-
-    def change_series(self, name: str, actor: str, every: str | None = None,
-                      weekday: str | None = None, time: str | None = None,
-                      from_date: dt.date | None = None, chair: str | None = None,
-                      members: Sequence[str] | None = None) -> SeriesView:
-        """Change the rule from ``from_date`` (default today): meetings before it, and
-        meetings already held, are untouched; later ones not on the new rule are cancelled
-        and the new rule's meetings generated (a new iCalendar series for the new rule)."""
-        with self.db.write() as session:
-            series = self._series(session, name)
-            rule = parse_every(every) if every else parse_every(series.every)
-            day = parse_weekday(weekday) if weekday else series.weekday
-            at = parse_time(time) if time else series.start_time
-            people = (series.chair, list(series.members))
-            if chair is not None:
-                series.chair = chair
-            if members is not None:
-                series.members = list(dict.fromkeys(members))
-            if people != (series.chair, list(series.members)):  # the invitations change
-                for meeting, case in self._meetings(session, series):
-                    if case.state in NOT_HELD and meeting.slot_on >= self._today():
-                        meeting.sequence += 1
-                        session.add(meeting)
-            timing_changed = (rule.text, day, at) != (series.every, series.weekday,
-                                                      series.start_time)
-            if timing_changed:
-                start = max(from_date or self._today(), self._today())
-                anchor = first_on_or_after(start, day)
-                end = self._today() + dt.timedelta(days=series.horizon_days)
-                keep = set(slots(anchor, rule, anchor, end)) if at == series.start_time \
-                    else set()
-                series.every, series.weekday, series.start_time = rule.text, day, at
-                series.anchor_on, series.uid = anchor, self._series_uid(name, anchor)
-                for meeting, case in self._meetings(session, series):
-                    if meeting.slot_on < start or case.state not in NOT_HELD:
-                        continue
-                    if meeting.slot_on in keep:
-                        meeting.uid, meeting.sequence = series.uid, meeting.sequence + 1
-                        session.add(meeting)
-                    else:
-                        self.engine.fire_in(session, case.ref, "cancel", {
-                            "cancel_reason": f"series changed to every {rule.text}"},
-                            actor, None, WORKFLOW, command="mace series change")
-                        meeting.sequence += 1
-                        session.add(meeting)
-            series.version += 1
-            series.updated_at = self.clock.now()
-            session.add(series)
-            self._generate(session, series, actor)
-            return self._series_view(session, series)
-
-    def generate(self, actor: str, name: str | None = None) -> list[MeetingView]:
-        """Generate every series' meetings up to its horizon (idempotent); the new ones."""
-        with self.db.write() as session:
-            query = select(MaceSeries).order_by(MaceSeries.name)
-            if name:
-                query = query.where(MaceSeries.name == self._series(session, name).name)  # type: ignore[arg-type]
-            made: list[MeetingView] = []
-            for series in list(session.scalars(query)):
-                made += self._generate(session, series, actor)
-            return made
-
-    def series(self, name: str) -> SeriesView:
-        with self.db.read() as session:
-            return self._series_view(session, self._series(session, name))
-
-    def all_series(self) -> list[SeriesView]:
-        with self.db.read() as session:
-            return [self._series_view(session, s) for s in session.scalars(
-                select(MaceSeries).order_by(MaceSeries.name))]
+class MaceService(SeriesService):
+    """Meetings: agenda, record, actions, invitations (and, inherited, the series)."""
 
     # -- meetings ------------------------------------------------------------------------
     def meetings(self, series: str | None = None, upcoming: bool = False) -> list[MeetingView]:
@@ -463,144 +314,6 @@ class MaceService:
             method = "CANCEL" if case.state == "cancelled" else "REQUEST"
             return method, ics.calendar([self._occurrence(series, meeting, case)], method)
 
-    def series_invitation(self, name: str) -> bytes:
-        """The series as one iCalendar object: the RRULE event (skipped and cancelled slots
-        as EXDATEs) and an override for every meeting moved off its slot."""
-        with self.db.read() as session:
-            series = self._series(session, name)
-            rule = parse_every(series.every)
-            end = self._today() + dt.timedelta(days=series.horizon_days)
-            mine = [(m, c) for m, c in self._meetings(session, series) if m.uid == series.uid]
-            exdates = [start_instant(d, series.start_time)
-                       for d in slots(series.anchor_on, rule, series.anchor_on, end)
-                       if place(d, self.calendar, series.on_holiday) is None]
-            exdates += [m.slot_at for m, c in mine if c.state == "cancelled"]
-            master = ics.Invitation(
-                uid=series.uid, summary=f"MACE meeting ({series.name})",
-                description=self._description(series, None), location=series.location,
-                starts_at=start_instant(series.anchor_on, series.start_time),
-                duration=dt.timedelta(minutes=series.duration_minutes),
-                organizer=ics.people([series.chair], self.email_domain)[0],
-                attendees=ics.people(series.members, self.email_domain),
-                stamp=self.clock.now(), sequence=series.version - 1,
-                rrule=rrule(rule, series.anchor_on), exdates=tuple(sorted(exdates)))
-            overrides = [self._occurrence(series, m, c) for m, c in mine
-                         if c.state != "cancelled"
-                         and as_utc(dt.datetime.fromisoformat(c.data["starts_at"])) != m.slot_at]
-            return ics.calendar([master, *overrides], "REQUEST")
-
-    # -- helpers -------------------------------------------------------------------------
-    @staticmethod
-    def _series_uid(name: str, anchor: dt.date) -> str:
-        return f"mace-{_slug(name).lower()}-{anchor:%Y%m%d}@safeguard"
-
-    def _description(self, series: MaceSeries, ref: str | None) -> str:
-        what = f"Meeting {ref} of the MACE series {series.name}." if ref else \
-            f"The MACE series {series.name}."
-        return (f"{what} The agenda is published in safeguard before the meeting: "
-                "this invitation carries no case details.")
-
-    def _occurrence(self, series: MaceSeries, meeting: MaceMeeting, case: Case,
-                    ) -> ics.Invitation:
-        return ics.Invitation(
-            uid=meeting.uid, summary=f"MACE meeting ({series.name})",
-            description=self._description(series, case.ref), location=series.location,
-            starts_at=as_utc(dt.datetime.fromisoformat(case.data["starts_at"])),
-            duration=dt.timedelta(minutes=series.duration_minutes),
-            organizer=ics.people([series.chair], self.email_domain)[0],
-            attendees=ics.people(series.members, self.email_domain),
-            stamp=self.clock.now(), sequence=meeting.sequence,
-            recurrence_id=meeting.slot_at)
-
-    def _series(self, session: Session, name: str) -> MaceSeries:
-        series = session.scalar(select(MaceSeries).where(
-            MaceSeries.name == name))  # type: ignore[arg-type]
-        if not isinstance(series, MaceSeries):
-            known = list(session.scalars(select(MaceSeries.name)))  # type: ignore[call-overload]
-            raise SeriesNotFoundError(name, known)
-        return series
-
-    def _meeting(self, session: Session, ref: str) -> tuple[MaceMeeting, Case, MaceSeries]:
-        found = session.execute(select(MaceMeeting, Case, MaceSeries).join(
-            Case, Case.id == MaceMeeting.case_id).join(  # type: ignore[arg-type]
-            MaceSeries, MaceSeries.id == MaceMeeting.series_id).where(  # type: ignore[arg-type]
-            Case.ref == ref, Case.workflow == WORKFLOW)).first()  # type: ignore[arg-type]
-        if found is None:
-            raise MeetingNotFoundError(ref)
-        return found[0], found[1], found[2]
-
-    def _meetings(self, session: Session, series: MaceSeries,
-                  ) -> list[tuple[MaceMeeting, Case]]:
-        rows = session.execute(select(MaceMeeting, Case).join(
-            Case, Case.id == MaceMeeting.case_id).where(  # type: ignore[arg-type]
-            MaceMeeting.series_id == series.id).order_by(MaceMeeting.slot_on))  # type: ignore[arg-type]
-        return [(m, c) for m, c in rows]
-
-    def _generate(self, session: Session, series: MaceSeries, actor: str) -> list[MeetingView]:
-        today = self._today()
-        end = today + dt.timedelta(days=series.horizon_days)
-        rule: Every = parse_every(series.every)
-        have = {m.slot_on for m, _c in self._meetings(session, series)}
-        definition = self.engine.registry.get(WORKFLOW)
-        made: list[MeetingView] = []
-        for slot in slots(series.anchor_on, rule, max(series.anchor_on, today), end):
-            if slot in have:
-                continue
-            day = place(slot, self.calendar, series.on_holiday)
-            if day is None or day < today:
-                continue
-            starts = start_instant(day, series.start_time)
-            ref = f"MACE-{_slug(series.name)}-{slot.isoformat()}"
-            view = self.engine.open_in(session, definition, ref, {
-                "series": series.name, "meeting_on": day.isoformat(),
-                "starts_at": starts.isoformat()}, actor,
-                None if day == slot else f"moved from {slot.isoformat()} "
-                f"({self.calendar.holiday_name(slot) or 'not a working day'})",
-                command="mace generate")
-            case = self.engine.find_in(session, view.ref, WORKFLOW)
-            assert case.id is not None and series.id is not None
-            meeting = MaceMeeting(case_id=case.id, series_id=series.id, slot_on=slot,
-                                  slot_at=start_instant(slot, series.start_time),
-                                  uid=series.uid)
-            session.add(meeting)
-            session.flush()
-            made.append(self._meeting_view(session, series, meeting, case))
-        return made
-
-    def _meeting_view(self, session: Session, series: MaceSeries, meeting: MaceMeeting,
-                      case: Case) -> MeetingView:
-        view = self.engine.case_in(session, case.ref, WORKFLOW)
-        return MeetingView(
-            ref=case.ref, series=series.name, state=view.state, slot_on=meeting.slot_on,
-            meeting_on=dt.date.fromisoformat(view.data["meeting_on"]),
-            starts_at=as_utc(dt.datetime.fromisoformat(view.data["starts_at"])),
-            uid=meeting.uid, sequence=meeting.sequence,
-            deadlines=tuple(d.to_json() for d in view.deadlines),
-            agenda_published_at=meeting.agenda_published_at)
-
-    def _series_view(self, session: Session, series: MaceSeries) -> SeriesView:
-        rule = parse_every(series.every)
-        end = self._today() + dt.timedelta(days=series.horizon_days)
-        skipped = tuple(d for d in slots(series.anchor_on, rule, series.anchor_on, end)
-                        if place(d, self.calendar, series.on_holiday) is None)
-        meetings = tuple(self._meeting_view(session, series, m, c)
-                         for m, c in self._meetings(session, series))
-        return SeriesView(series.name, series.every, series.weekday, series.start_time,
-                          series.duration_minutes, series.chair, tuple(series.members),
-                          series.location, series.anchor_on, series.horizon_days,
-                          series.on_holiday, series.uid, meetings, skipped)
-
-    def _action_view(self, meeting_ref: str, row: MaceAction, child_ref: str | None,
-                     ) -> ActionView:
-        return ActionView(meeting_ref, row.ref, child_ref, row.summary, row.owner, row.agency,
-                          row.due_on, row.status, row.done_on)
-
-    def _check_no_names(self, session: Session, text: str) -> None:
-        """Refuse text that names a child on an open CERAR case: references only."""
-        if mentions_name(text, facts.child_names(session)) is not None:
-            raise UsageError("that text names a child: agendas, actions and invitations use "
-                             "references only (the child reference, e.g. C-1001)")
-
     def _agenda(self, session: Session, meeting: MaceMeeting, case: Case) -> Agenda:
         """Build the agenda of ``meeting`` from the data as it is now."""
         now = self.clock.now()
@@ -633,5 +346,4 @@ class MaceService:
             since, until, facts.child_facts(session), open_actions, items)
 
 
-__all__ = ["ActionView", "MaceService", "MeetingNotFoundError", "MeetingView",
-           "OpenActionsError", "SeriesNotFoundError", "SeriesView"]
+__all__ = ["MaceService", "MeetingNotFoundError", "OpenActionsError", "SeriesNotFoundError"]
