@@ -708,5 +708,575 @@ def scheduler_run(once: bool, batch: int) -> None:
 # == issue 4 (end) ===========================================================================
 
 
+# == CERAR and MACE (issue 3) ==================================================================
+# Everything below up to the end marker belongs to the CERAR/MACE commands; imports stay lazy.
+def _engine_closing() -> Engine:
+    """The runtime's engine, its database closed when the command ends (no pooled
+    connections left behind when commands run in one process, as tests do)."""
+    engine = _runtime().engine()
+    ctx = click.get_current_context()
+    if not ctx.meta.get("safeguard.dispose"):
+        ctx.meta["safeguard.dispose"] = True
+        ctx.call_on_close(engine.db.dispose)
+    return engine
+
+
+def _cerar() -> Any:
+    from engine.cerar_service import CerarService
+
+    return CerarService.from_engine(_engine_closing())
+
+
+def _mace() -> Any:
+    from engine.mace.service import MaceService
+
+    runtime = _runtime()
+    domain = str(runtime.settings.raw.get("mace", {}).get("email_domain") or "safeguard.invalid")
+    return MaceService.from_engine(_engine_closing(), email_domain=domain)
+
+
+def _day(text: str | None) -> Any:
+    """An ISO date option (None: the engine's today, Europe/London)."""
+    from engine.clock import london_date, parse_date
+
+    return parse_date(text) if text else london_date(_runtime().clock().now())
+
+
+def _emit_child(as_json: bool, view: Any) -> None:
+    from engine.mace.present import child_text
+
+    _emit(as_json, view.to_json(), lambda: child_text(view))
+
+
+def _cerar_fire(ref: str, trigger: str, values: dict[str, str], note: str | None,
+                as_json: bool) -> None:
+    view = _cerar().fire(ref, trigger, values, _runtime().actor_name, note)
+    _emit_child(as_json, view)
+
+
+def _write_ics(out: str, payload: bytes) -> None:
+    if out == "-":
+        click.echo(payload.decode("utf-8"), nl=False)
+        return
+    try:
+        with open(out, "wb") as handle:
+            handle.write(payload)
+    except OSError as exc:
+        from engine.errors import UsageError
+
+        raise UsageError(f"cannot write {out}: {exc.strerror}") from None
+
+
+note_option = click.option("--note", help="A note for the history (no names).")
+day_option = click.option("--on", "on", metavar="DATE", help="The day (default: today).")
+
+
+@main.group()
+def cerar() -> None:
+    """CERAR: children at risk of exploitation, levels, reviews, missing episodes."""
+
+
+@cerar.command("open")
+@click.option("--child", "child_ref", required=True, help="The child's reference (no names).")
+@click.option("--concern-on", required=True, metavar="DATE", help="The day the concern came.")
+@click.option("--agency", required=True, help="The referring agency.")
+@click.option("--area", required=True, help="The partnership area.")
+@click.option("--ref", help="The case reference (default CE-CHILD).")
+@click.option("--name", "child_name", help="The child's name (personal: never on agendas).")
+@note_option
+@json_option
+def cerar_open(child_ref: str, concern_on: str, agency: str, area: str, ref: str | None,
+               child_name: str | None, note: str | None, as_json: bool) -> None:
+    """Open a CERAR case from a screened concern."""
+    extra = {"child_name": child_name} if child_name else {}
+    view = _cerar().open(child_ref, concern_on, agency, area, _runtime().actor_name, ref,
+                         extra, note)
+    _emit_child(as_json, view)
+
+
+@cerar.command("screen")
+@click.argument("ref")
+@day_option
+@note_option
+@json_option
+def cerar_screen(ref: str, on: str | None, note: str | None, as_json: bool) -> None:
+    """Screen the concern in: the initial risk assessment is due."""
+    _cerar_fire(ref, "screen", {"screened_on": _day(on).isoformat()}, note, as_json)
+
+
+@cerar.command("assess")
+@click.argument("ref")
+@click.option("--level", required=True, type=click.Choice(["low", "medium", "high"]))
+@day_option
+@note_option
+@json_option
+def cerar_assess(ref: str, level: str, on: str | None, note: str | None, as_json: bool) -> None:
+    """Record the initial risk assessment meeting and the level of concern."""
+    _cerar_fire(ref, "assess", {"assessed_on": _day(on).isoformat(), "risk_level": level},
+                note, as_json)
+
+
+@cerar.command("level")
+@click.argument("ref")
+@click.option("--level", required=True, type=click.Choice(["low", "medium", "high"]))
+@click.option("--reason", required=True, help="Why the level changed.")
+@json_option
+def cerar_level(ref: str, level: str, reason: str, as_json: bool) -> None:
+    """Change the level of concern; the next review is rescheduled from today."""
+    _cerar_fire(ref, "change_risk_level", {"risk_level": level, "level_change_reason": reason},
+                None, as_json)
+
+
+@cerar.command("review")
+@click.argument("ref")
+@day_option
+@click.option("--outcome", help="What the review concluded (no names).")
+@json_option
+def cerar_review(ref: str, on: str | None, outcome: str | None, as_json: bool) -> None:
+    """Record a review; the next one is due at the level's interval."""
+    values = {"reviewed_on": _day(on).isoformat()}
+    if outcome:
+        values["review_note"] = outcome
+    _cerar_fire(ref, "record_review", values, None, as_json)
+
+
+@cerar.command("flag")
+@click.argument("ref")
+@click.option("--off", is_flag=True, help="Stop listing the child at MACE.")
+@click.option("--reason", help="Why the child is listed.")
+@json_option
+def cerar_flag(ref: str, off: bool, reason: str | None, as_json: bool) -> None:
+    """List a low-concern child at MACE (medium and high are listed anyway)."""
+    values = {"mace_flag": "no" if off else "yes"}
+    if reason:
+        values["mace_flag_reason"] = reason
+    _cerar_fire(ref, "flag_for_mace", values, None, as_json)
+
+
+@cerar.command("missing")
+@click.argument("ref")
+@click.option("--from", "went", required=True, metavar="DATETIME", help="Went missing at.")
+@click.option("--returned", required=True, metavar="DATETIME", help="Returned at.")
+@note_option
+@json_option
+def cerar_missing(ref: str, went: str, returned: str, note: str | None, as_json: bool) -> None:
+    """Record a missing episode: an RHI is due 72 hours after the return."""
+    view = _cerar().record_missing(ref, went, returned, _runtime().actor_name, note)
+    _emit_child(as_json, view)
+
+
+@cerar.command("rhi")
+@click.argument("ref")
+@click.argument("episode")
+@click.option("--outcome", required=True, type=click.Choice(["held", "declined"]))
+@click.option("--at", "at", required=True, metavar="DATETIME", help="When it was held/declined.")
+@click.option("--note", help="The reason, when declined (no names).")
+@json_option
+def cerar_rhi(ref: str, episode: str, outcome: str, at: str, note: str | None,
+              as_json: bool) -> None:
+    """Record the return home interview of EPISODE (M1, M2, ...)."""
+    view = _cerar().record_rhi(ref, episode, outcome, at, _runtime().actor_name, note)
+    _emit_child(as_json, view)
+
+
+@cerar.command("strategy-meeting")
+@click.argument("ref")
+@day_option
+@json_option
+def cerar_strategy_meeting(ref: str, on: str | None, as_json: bool) -> None:
+    """Record the strategy meeting held after repeated missing episodes."""
+    _cerar_fire(ref, "record_strategy_meeting",
+                {"strategy_meeting_held_on": _day(on).isoformat()}, None, as_json)
+
+
+@cerar.command("placement")
+@click.argument("ref")
+@click.option("--placed-in-area-by", "placing", metavar="LA", help="The placing authority.")
+@click.option("--placed-out-of-area-in", "host", metavar="LA", help="The host authority.")
+@click.option("--none", "clear", is_flag=True, help="No cross-boundary placement.")
+@json_option
+def cerar_placement(ref: str, placing: str | None, host: str | None, clear: bool,
+                    as_json: bool) -> None:
+    """Record a placement in the area by another LA, or out of the area."""
+    from engine.errors import UsageError
+
+    if sum(map(bool, (placing, host, clear))) != 1:
+        raise UsageError("give one of --placed-in-area-by LA, --placed-out-of-area-in LA, "
+                         "--none")
+    values = {"placement": "none"}
+    if placing:
+        values = {"placement": "placed_in_area", "placing_authority": placing}
+    elif host:
+        values = {"placement": "placed_out_of_area", "host_authority": host}
+    _cerar_fire(ref, "set_placement", values, None, as_json)
+
+
+@cerar.command("step-down")
+@click.argument("ref")
+@click.option("--to", "to", required=True, type=click.Choice(["single_agency", "early_help"]))
+@click.option("--service", required=True, help="The receiving service.")
+@day_option
+@json_option
+def cerar_step_down(ref: str, to: str, service: str, on: str | None, as_json: bool) -> None:
+    """Step the plan down; the case's open deadlines end."""
+    _cerar_fire(ref, "step_down", {"stepped_down_on": _day(on).isoformat(), "step_down_to": to,
+                                   "receiving_service": service}, None, as_json)
+
+
+@cerar.command("close")
+@click.argument("ref")
+@click.option("--reason", required=True, help="Why the case is closed.")
+@day_option
+@json_option
+def cerar_close(ref: str, reason: str, on: str | None, as_json: bool) -> None:
+    """Close the case; its open deadlines end."""
+    _cerar_fire(ref, "close", {"closed_on": _day(on).isoformat(), "close_reason": reason},
+                None, as_json)
+
+
+@cerar.command("show")
+@click.argument("ref")
+@json_option
+def cerar_show(ref: str, as_json: bool) -> None:
+    """Show a CERAR case with its deadlines and missing episodes."""
+    _emit_child(as_json, _cerar().show(ref))
+
+
+@cerar.command("list")
+@click.option("--all", "include_closed", is_flag=True, help="Include closed cases.")
+@click.option("--level", type=click.Choice(["low", "medium", "high"]), help="Only this level.")
+@click.option("--review-before", metavar="DATE", help="Only reviews due before DATE.")
+@json_option
+def cerar_list(include_closed: bool, level: str | None, review_before: str | None,
+               as_json: bool) -> None:
+    """The children, by level of concern and next review."""
+    from engine.mace.present import children_text
+
+    rows = _cerar().children(include_closed, level,
+                             _day(review_before) if review_before else None)
+    _emit(as_json, [r.to_json() for r in rows], lambda: children_text(rows))
+
+
+@main.group()
+def mace() -> None:
+    """MACE: meeting series, agendas, records, actions and invitations."""
+
+
+@mace.group("series")
+def mace_series() -> None:
+    """MACE meeting series: create, change, show, list, invite."""
+
+
+@mace_series.command("create")
+@click.option("--name", required=True, help="The series name.")
+@click.option("--every", required=True, help="2w (fortnightly), 4w or 1m (monthly).")
+@click.option("--weekday", required=True, help="monday ... friday.")
+@click.option("--time", "at", required=True, metavar="HH:MM", help="Start (Europe/London).")
+@click.option("--chair", required=True, metavar="USER")
+@click.option("--member", "members", multiple=True, metavar="USER", help="Repeatable.")
+@click.option("--starts-on", metavar="DATE", help="First possible day (default today).")
+@click.option("--duration", default=120, show_default=True, help="Minutes.")
+@click.option("--location", help="Where it meets (or the video link).")
+@click.option("--horizon-days", default=90, show_default=True, help="Generate this far ahead.")
+@click.option("--on-holiday", default="next", show_default=True,
+              type=click.Choice(["skip", "next", "previous"]),
+              help="A meeting on a bank holiday is skipped or moved.")
+@json_option
+def mace_series_create(name: str, every: str, weekday: str, at: str, chair: str,
+                       members: Sequence[str], starts_on: str | None, duration: int,
+                       location: str | None, horizon_days: int, on_holiday: str,
+                       as_json: bool) -> None:
+    """Create a recurring MACE series and generate its meetings ahead."""
+    from engine.mace.present import series_text
+
+    view = _mace().create_series(
+        name, every, weekday, at, chair, members, _runtime().actor_name,
+        _day(starts_on) if starts_on else None, duration, location, horizon_days, on_holiday)
+    _emit(as_json, view.to_json(), lambda: series_text(view))
+
+
+@mace_series.command("change")
+@click.argument("name")
+@click.option("--every", help="New frequency: 2w, 4w or 1m.")
+@click.option("--weekday", help="New weekday.")
+@click.option("--time", "at", metavar="HH:MM", help="New start time.")
+@click.option("--from", "from_date", metavar="DATE", help="Effective from (default today).")
+@click.option("--chair", metavar="USER")
+@click.option("--member", "members", multiple=True, metavar="USER",
+              help="The new member list (repeatable).")
+@json_option
+def mace_series_change(name: str, every: str | None, weekday: str | None, at: str | None,
+                       from_date: str | None, chair: str | None, members: Sequence[str],
+                       as_json: bool) -> None:
+    """Change a series; meetings before the change, and held ones, are untouched."""
+    from engine.mace.present import series_text
+
+    view = _mace().change_series(name, _runtime().actor_name, every, weekday, at,
+                                 _day(from_date) if from_date else None, chair,
+                                 list(members) if members else None)
+    _emit(as_json, view.to_json(), lambda: series_text(view))
+
+
+@mace_series.command("show")
+@click.argument("name")
+@json_option
+def mace_series_show(name: str, as_json: bool) -> None:
+    """Show a series and its meetings."""
+    from engine.mace.present import series_text
+
+    view = _mace().series(name)
+    _emit(as_json, view.to_json(), lambda: series_text(view))
+
+
+@mace_series.command("list")
+@json_option
+def mace_series_list(as_json: bool) -> None:
+    """List the series."""
+    views = _mace().all_series()
+    _emit(as_json, [v.to_json() for v in views], lambda: "\n".join(
+        f"{v.name}: every {v.every}, {len(v.meetings)} meeting(s)" for v in views)
+        or "No series.")
+
+
+@mace_series.command("invite")
+@click.argument("name")
+@click.option("--out", required=True, metavar="FILE.ics", help="Where to write it ('-': stdout).")
+def mace_series_invite(name: str, out: str) -> None:
+    """Write the series invitation (RRULE, skipped days, moved meetings) as iCalendar."""
+    _write_ics(out, _mace().series_invitation(name))
+    if out != "-":
+        click.echo(f"Wrote {out} (METHOD:REQUEST)")
+
+
+@mace.command("generate")
+@click.option("--series", help="Only this series.")
+@json_option
+def mace_generate(series: str | None, as_json: bool) -> None:
+    """Generate meetings up to each series' horizon (safe to repeat)."""
+    from engine.mace.present import meetings_text
+
+    made = _mace().generate(_runtime().actor_name, series)
+    _emit(as_json, [m.to_json() for m in made],
+          lambda: meetings_text(made) if made else "No new meetings.")
+
+
+@mace.command("meetings")
+@click.option("--series", help="Only this series.")
+@click.option("--upcoming", is_flag=True, help="Only meetings still to be held.")
+@json_option
+def mace_meetings(series: str | None, upcoming: bool, as_json: bool) -> None:
+    """List meetings."""
+    from engine.mace.present import meetings_text
+
+    views = _mace().meetings(series, upcoming)
+    _emit(as_json, [m.to_json() for m in views], lambda: meetings_text(views))
+
+
+@mace.command("show")
+@click.argument("meeting")
+@json_option
+def mace_show(meeting: str, as_json: bool) -> None:
+    """Show a meeting: state, time, deadlines, invitation."""
+    from engine.mace.present import meeting_text
+
+    view = _mace().meeting(meeting)
+    _emit(as_json, view.to_json(), lambda: meeting_text(view))
+
+
+@mace.command("agenda")
+@click.argument("meeting")
+@json_option
+def mace_agenda(meeting: str, as_json: bool) -> None:
+    """Print the agenda: as published, or a draft from today's data (references only)."""
+    from engine.mace.agenda import agenda_text
+
+    data = _mace().agenda(meeting)
+    _emit(as_json, data, lambda: ("DRAFT (not yet published)\n" if data["draft"] else "")
+          + agenda_text(data))
+
+
+@mace.command("item")
+@click.argument("meeting")
+@click.option("--kind", required=True, type=click.Choice(["place", "person", "theme"]))
+@click.option("--text", required=True, help="The item (references, never a child's name).")
+def mace_item(meeting: str, kind: str, text: str) -> None:
+    """Add a place, person of concern or theme to a meeting's agenda."""
+    _mace().add_item(meeting, kind, text, _runtime().actor_name)
+    click.echo(f"Added a {kind} to the agenda of {meeting}.")
+
+
+@mace.command("publish")
+@click.argument("meeting")
+@json_option
+def mace_publish(meeting: str, as_json: bool) -> None:
+    """Build the agenda from the data now and publish it."""
+    from engine.mace.agenda import agenda_text
+
+    data = _mace().publish(meeting, _runtime().actor_name)
+    _emit(as_json, data, lambda: agenda_text(data))
+
+
+@mace.command("hold")
+@click.argument("meeting")
+@click.option("--present", "present", multiple=True, required=True, metavar="AGENCY=USER",
+              help="Who attended, by agency (repeatable).")
+@click.option("--apologies", multiple=True, metavar="AGENCY", help="Agencies that sent apologies.")
+@day_option
+@json_option
+def mace_hold(meeting: str, present: Sequence[str], apologies: Sequence[str], on: str | None,
+              as_json: bool) -> None:
+    """Record the meeting as held, with attendance; the minutes become due."""
+    from engine.errors import UsageError
+    from engine.mace.present import meeting_text
+
+    pairs = []
+    for item in present:
+        agency, sep, person = item.partition("=")
+        if not sep or not agency.strip() or not person.strip():
+            raise UsageError(f"'{item}' is not AGENCY=USER, e.g. police=j.smith")
+        pairs.append((agency.strip(), person.strip()))
+    view = _mace().hold(meeting, _runtime().actor_name, pairs, apologies,
+                        _day(on) if on else None)
+    _emit(as_json, view.to_json(), lambda: meeting_text(view))
+
+
+@mace.command("decide")
+@click.argument("meeting")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--decision", required=True,
+              type=click.Choice(["level_confirmed", "level_changed", "review_done",
+                                 "step_down"]))
+@click.option("--level", type=click.Choice(["low", "medium", "high"]))
+@click.option("--reason", help="Why (for a level change); a note otherwise (no names).")
+@click.option("--to", "to", type=click.Choice(["single_agency", "early_help"]))
+@click.option("--service", help="The receiving service, for a step down.")
+@json_option
+def mace_decide(meeting: str, case_ref: str, decision: str, level: str | None,
+                reason: str | None, to: str | None, service: str | None, as_json: bool) -> None:
+    """Record a decision for a child; the child's CERAR case is updated with it."""
+    out = _mace().decide(meeting, case_ref, decision, _runtime().actor_name, level, reason,
+                         to, service)
+    _emit(as_json, out, lambda: f"{meeting}: {decision} for {case_ref}; next review "
+          + (next((d["due"] for d in out["child"]["deadlines"]
+                   if d["name"] == "review" and d["status"] == "open"), "none")))
+
+
+@mace.group("action")
+def mace_action() -> None:
+    """Actions agreed at meetings: add, done, list."""
+
+
+@mace_action.command("add")
+@click.argument("meeting")
+@click.option("--summary", required=True, help="What is to be done (no names).")
+@click.option("--owner", required=True, metavar="USER")
+@click.option("--agency", required=True)
+@click.option("--due", required=True, metavar="DATE")
+@click.option("--child", "child_case", metavar="CASE", help="The child's CERAR case, if any.")
+@json_option
+def mace_action_add(meeting: str, summary: str, owner: str, agency: str, due: str,
+                    child_case: str | None, as_json: bool) -> None:
+    """Record an action agreed at MEETING (its due date is a deadline)."""
+    view = _mace().add_action(meeting, summary, owner, agency, _day(due),
+                              _runtime().actor_name, child_case)
+    _emit(as_json, view.to_json(), lambda: f"{view.meeting} {view.ref}: {view.summary} "
+          f"({view.owner}, {view.agency}) due {view.due_on.isoformat()}")
+
+
+@mace_action.command("done")
+@click.argument("meeting")
+@click.argument("action")
+@day_option
+@json_option
+def mace_action_done(meeting: str, action: str, on: str | None, as_json: bool) -> None:
+    """Record ACTION of MEETING done."""
+    view = _mace().complete_action(meeting, action, _runtime().actor_name,
+                                   _day(on) if on else None)
+    _emit(as_json, view.to_json(), lambda: f"{view.meeting} {view.ref}: done "
+          f"{view.done_on.isoformat() if view.done_on else ''}")
+
+
+@mace_action.command("list")
+@click.option("--open", "open_only", is_flag=True, help="Only open actions.")
+@click.option("--meeting", help="Only this meeting's actions.")
+@json_option
+def mace_action_list(open_only: bool, meeting: str | None, as_json: bool) -> None:
+    """List actions, by due date."""
+    from engine.mace.present import actions_text
+
+    views = _mace().actions(open_only, meeting)
+    _emit(as_json, [a.to_json() for a in views], lambda: actions_text(views))
+
+
+@mace.command("minutes")
+@click.argument("meeting")
+@day_option
+@json_option
+def mace_minutes(meeting: str, on: str | None, as_json: bool) -> None:
+    """Record the minutes circulated."""
+    from engine.mace.present import meeting_text
+
+    view = _mace().circulate(meeting, _runtime().actor_name, _day(on) if on else None)
+    _emit(as_json, view.to_json(), lambda: meeting_text(view))
+
+
+@mace.command("close")
+@click.argument("meeting")
+@json_option
+def mace_close(meeting: str, as_json: bool) -> None:
+    """Close a meeting record (every action must be done)."""
+    from engine.mace.present import meeting_text
+
+    view = _mace().close(meeting, _runtime().actor_name)
+    _emit(as_json, view.to_json(), lambda: meeting_text(view))
+
+
+@mace.command("cancel")
+@click.argument("meeting")
+@click.option("--reason", required=True)
+@click.option("--out", metavar="FILE.ics", help="Also write the cancellation (METHOD:CANCEL).")
+@json_option
+def mace_cancel(meeting: str, reason: str, out: str | None, as_json: bool) -> None:
+    """Cancel one meeting."""
+    from engine.mace.present import meeting_text
+
+    service = _mace()
+    view = service.cancel(meeting, _runtime().actor_name, reason)
+    if out:
+        _write_ics(out, service.invitation(meeting)[1])
+    _emit(as_json, view.to_json(), lambda: meeting_text(view))
+
+
+@mace.command("reschedule")
+@click.argument("meeting")
+@click.option("--on", "on", required=True, metavar="DATE", help="The new day.")
+@click.option("--time", "at", metavar="HH:MM", help="The new start (default: the series').")
+@click.option("--reason", required=True)
+@click.option("--out", metavar="FILE.ics", help="Also write the updated invitation.")
+@json_option
+def mace_reschedule(meeting: str, on: str, at: str | None, reason: str, out: str | None,
+                    as_json: bool) -> None:
+    """Move one meeting to another day (and time)."""
+    from engine.mace.present import meeting_text
+
+    service = _mace()
+    view = service.reschedule(meeting, _day(on), _runtime().actor_name, reason, at)
+    if out:
+        _write_ics(out, service.invitation(meeting)[1])
+    _emit(as_json, view.to_json(), lambda: meeting_text(view))
+
+
+@mace.command("invite")
+@click.argument("meeting")
+@click.option("--out", required=True, metavar="FILE.ics", help="Where to write it ('-': stdout).")
+def mace_invite(meeting: str, out: str) -> None:
+    """Write MEETING's invitation (REQUEST; CANCEL once cancelled) as iCalendar."""
+    method, payload = _mace().invitation(meeting)
+    _write_ics(out, payload)
+    if out != "-":
+        click.echo(f"Wrote {out} (METHOD:{method})")
+# == end of CERAR and MACE ======================================================================
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

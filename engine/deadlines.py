@@ -11,6 +11,15 @@ the operations in the same transaction as the event. The rules, in order:
 3. A deadline whose anchor field changed (a later fire or a correction) is recomputed; a met
    one is re-judged, and so is one whose ``met_on`` field was corrected.
 4. A clock this fire starts gets a deadline, unless one of that clock is already open.
+
+Parametrised rules ('every review_weeks[risk_level] weeks while in assessed') are bound to the
+case's data when a deadline starts, and the bound text is recorded. When the field that picks
+the amount changes (the risk level, say), an open deadline of that clock is rescheduled: a
+recurring one from the day of the change, any other from its anchor.
+
+A keyed clock (``keyed_by: episode``) runs one deadline per value of its key field: a fire
+starts, meets or cancels only the deadline whose key is the value the fire carries, so several
+(one per missing episode) can be open at once.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from engine.clock import as_utc, london_date, start_of_day
 from engine.definition import ClockDef, WorkflowDef
 from engine.errors import FieldError
 from engine.fields import typed
-from engine.rules import Due, compute_due
+from engine.rules import Due, bind_rule, compute_due
 
 OPEN, MET, BREACHED, CANCELLED = "open", "met", "breached", "cancelled"
 
@@ -40,6 +49,7 @@ class DeadlineSnapshot:
     anchor_value: str
     due_at: dt.datetime
     met_at: dt.datetime | None = None
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,7 @@ class StartDeadline:
     anchor_value: str
     due: Due
     owner: str | None
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,7 @@ class Reschedule:
     due: Due
     status: str
     met_at: dt.datetime | None
+    rule: str | None = None  # the newly bound rule text, when the amount changed
 
 
 DeadlineOp = StartDeadline | CloseDeadline | Reschedule
@@ -107,67 +119,115 @@ def _anchor(definition: WorkflowDef, clock: ClockDef, data: Mapping[str, str],
     return stored, typed(definition.fields[clock.rule.anchor], stored)  # type: ignore[return-value]
 
 
+def _typed_anchor(definition: WorkflowDef, clock: ClockDef, stored: str,
+                  ) -> dt.date | dt.datetime:
+    if clock.rule.anchor is None:
+        return dt.date.fromisoformat(stored)
+    return typed(definition.fields[clock.rule.anchor], stored)  # type: ignore[return-value]
+
+
+def _key(clock: ClockDef, data: Mapping[str, str]) -> str | None:
+    """The key a fire carries for a keyed clock (None for an unkeyed one)."""
+    if clock.keyed_by is None:
+        return None
+    value = data.get(clock.keyed_by)
+    if not value:
+        raise FieldError(clock.keyed_by, f"deadline '{clock.name}' is kept per "
+                         f"'{clock.keyed_by}', which has no value: add "
+                         f"--set {clock.keyed_by}=...")
+    return value
+
+
+def _mine(clock: ClockDef, d: DeadlineSnapshot, new_data: Mapping[str, str]) -> bool:
+    """Whether this fire is about deadline ``d`` (always, unless its clock is keyed)."""
+    if clock.keyed_by is None:
+        return True
+    return d.key is not None and new_data.get(clock.keyed_by) == d.key
+
+
 def plan_deadlines(definition: WorkflowDef, trigger: str, entered: str | None,
                    state_after: str, old_data: Mapping[str, str], new_data: Mapping[str, str],
                    deadlines: Sequence[DeadlineSnapshot], now: dt.datetime,
                    cal: WorkingCalendar) -> list[DeadlineOp]:
     """The deadline operations of one fire (``entered`` is None for internal transitions)."""
     ops: list[DeadlineOp] = []
-    open_after: set[str] = set()
+    open_after: set[tuple[str, str | None]] = set()
     cycles: dict[str, int] = {}
     final = definition.is_final(state_after)
     restart: list[tuple[ClockDef, dt.datetime]] = []
+    params = definition.parameters
 
     for d in deadlines:
         cycles[d.name] = max(cycles.get(d.name, 0), d.cycle)
         clock = definition.clocks.get(d.name)
         if clock is None or d.status == CANCELLED:
             continue
-        if d.status == OPEN and clock.met.matches(trigger, entered):
+        mine = _mine(clock, d, new_data)
+        if d.status == OPEN and mine and clock.met.matches(trigger, entered):
             met_at = _met_at(definition, clock, new_data, now)
             ops.append(CloseDeadline(d.id, d.name, _judge(met_at, d.due_at), met_at))
             if clock.rule.recurring and state_after == clock.rule.state:
                 restart.append((clock, met_at))
             continue
         leaving = clock.rule.recurring and state_after != clock.rule.state
-        if d.status == OPEN and (clock.cancelled.matches(trigger, entered) or leaving or final):
+        cancelled = mine and clock.cancelled.matches(trigger, entered)
+        if d.status == OPEN and (cancelled or leaving or final):
             ops.append(CloseDeadline(d.id, d.name, CANCELLED, None))
             continue
         anchor = clock.rule.anchor
-        anchor_moved = anchor is not None and old_data.get(anchor) != new_data.get(anchor)
-        evidence_moved = (d.status != OPEN and clock.met_on is not None
+        same_key = clock.keyed_by is None or (
+            mine and old_data.get(clock.keyed_by) == new_data.get(clock.keyed_by))
+        anchor_moved = same_key and anchor is not None \
+            and old_data.get(anchor) != new_data.get(anchor)
+        evidence_moved = (same_key and d.status != OPEN and clock.met_on is not None
                           and old_data.get(clock.met_on) != new_data.get(clock.met_on))
-        if anchor_moved or evidence_moved:
+        level = clock.rule.key_field
+        level_moved = (d.status == OPEN and level is not None and same_key
+                       and old_data.get(level) != new_data.get(level))
+        if level_moved and anchor is None:  # recurring: the next cycle counts from today
+            bound = bind_rule(clock.rule, params, new_data)
+            today = london_date(now)
+            ops.append(Reschedule(d.id, d.name, today.isoformat(),
+                                  compute_due(bound, today, cal), OPEN, None, bound.text))
+        elif anchor_moved or evidence_moved or level_moved:
+            bound = bind_rule(clock.rule, params, new_data)
             stored, value = _anchor(definition, clock, new_data, now)
-            due = compute_due(clock.rule, value, cal)
+            due = compute_due(bound, value, cal)
+            rule_text = bound.text if clock.rule.parametrised else None
             if d.status == OPEN:
-                ops.append(Reschedule(d.id, d.name, stored, due, OPEN, None))
+                ops.append(Reschedule(d.id, d.name, stored, due, OPEN, None, rule_text))
             else:
                 met_at = _met_at(definition, clock, new_data, now) if evidence_moved \
                     else (d.met_at or now)
-                ops.append(Reschedule(d.id, d.name, stored, due, _judge(met_at, due.at), met_at))
+                ops.append(Reschedule(d.id, d.name, stored, due, _judge(met_at, due.at), met_at,
+                                      rule_text))
         if d.status == OPEN:
-            open_after.add(d.name)
+            open_after.add((d.name, d.key))
 
     for clock, met_at in restart:
         cycles[clock.name] += 1
         day = london_date(met_at)
-        ops.append(StartDeadline(clock.name, cycles[clock.name], clock.rule.text, None,
-                                 day.isoformat(), compute_due(clock.rule, day, cal), clock.owner))
-        open_after.add(clock.name)
+        bound = bind_rule(clock.rule, params, new_data)
+        ops.append(StartDeadline(clock.name, cycles[clock.name], bound.text, None,
+                                 day.isoformat(), compute_due(bound, day, cal), clock.owner))
+        open_after.add((clock.name, None))
 
     if final:
         return ops
     for clock in definition.clocks.values():
-        if clock.name in open_after or not clock.starts.matches(trigger, entered):
+        if not clock.starts.matches(trigger, entered):
             continue
         if clock.rule.recurring and state_after != clock.rule.state:
             continue
+        key = _key(clock, new_data)
+        if (clock.name, key) in open_after:
+            continue
         stored, value = _anchor(definition, clock, new_data, now)
+        bound = bind_rule(clock.rule, params, new_data)
         cycles[clock.name] = cycles.get(clock.name, 0) + 1
-        ops.append(StartDeadline(clock.name, cycles[clock.name], clock.rule.text,
-                                 clock.rule.anchor, stored, compute_due(clock.rule, value, cal),
-                                 clock.owner))
+        ops.append(StartDeadline(clock.name, cycles[clock.name], bound.text,
+                                 clock.rule.anchor, stored, compute_due(bound, value, cal),
+                                 clock.owner, key))
     return ops
 
 

@@ -91,10 +91,19 @@ class RuleDef:
     amount: int
     anchor: str | None = None  # the case field counted from (None for 'every')
     state: str | None = None  # the state an 'every N weeks while in STATE' rule runs in
+    # The amount may be a parameter of the workflow instead of a number: 'param' names it,
+    # and 'key_field' (for a table parameter, 'review_weeks[risk_level]') the choice field
+    # whose value picks the row. ``amount`` is 0 until the rule is bound to a case's data.
+    param: str | None = None
+    key_field: str | None = None
 
     @property
     def recurring(self) -> bool:
         return self.kind == "every_weeks"
+
+    @property
+    def parametrised(self) -> bool:
+        return self.param is not None
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,9 @@ class ClockDef:
     owner: str | None = None  # the role that owns meeting it
     description: str = ""
     alerts: tuple[AlertRungDef, ...] = DEFAULT_ALERTS  # the alert ladder (issue 4)
+    # A keyed clock runs one deadline per value of this field (one per missing episode, say):
+    # several may be open at once, and a fire meets only the one its value names.
+    keyed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +190,10 @@ class RetentionDef:
     from_field: str | None = None
 
 
+# A workflow parameter: a number, or a table of numbers keyed by a choice field's values.
+Parameter = int | Mapping[str, int]
+
+
 @dataclass(frozen=True)
 class WorkflowDef:
     name: str
@@ -194,6 +210,7 @@ class WorkflowDef:
     clocks: Mapping[str, ClockDef] = field(default_factory=dict)
     access: AccessDef = field(default_factory=lambda: AccessDef())
     retention: RetentionDef | None = None
+    parameters: Mapping[str, Parameter] = field(default_factory=dict)
     description: str = ""
     source: str = ""  # the file it came from
     digest: str = ""  # sha256 of the source text

@@ -32,19 +32,24 @@ from engine.definition import (
     FieldDef,
     GuardCheck,
     GuardDef,
+    Parameter,
     RetentionDef,
+    RuleDef,
     StateDef,
     TransitionDef,
     WorkflowDef,
 )
 from engine.errors import DefinitionError, Problem, did_you_mean, one_of
 from engine.roles import ROLES
-from engine.rules import RULE_FORMS, parse_rule
+from engine.rules import RULE_FORMS, parse_rule, rule_parameter
 
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+# libyaml's loader when PyYAML has it (ten times faster: every CLI command loads the files).
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOP_KEYS = {
     "workflow", "version", "title", "description", "reference_field",
     "fields", "open", "states", "guards", "transitions", "clocks", "access", "retention",
+    "parameters",
 }
 _FIELD_KEYS = {"type", "description", "choices", "personal", "max_length", "pattern",
                "involves"}
@@ -52,7 +57,10 @@ _STATE_KEYS = {"description", "initial", "final"}
 _TRANSITION_KEYS = {
     "trigger", "from", "to", "internal", "requires", "accepts", "guards", "roles", "description",
 }
-_CLOCK_KEYS = {"rule", "starts", "met", "cancelled", "met_on", "owner", "description", "alerts"}
+_CLOCK_KEYS = {
+    "rule", "starts", "met", "cancelled", "met_on", "owner", "description", "alerts",
+    "keyed_by",
+}
 _ALERT_KEYS = {"at", "to", "kind"}
 _RUNG = re.compile(r"^(\d+) working days? (before|after)$")
 _EVENTSET_KEYS = {"enter", "fire"}
@@ -77,7 +85,7 @@ def _line_map(text: str) -> dict[str, int]:
                 walk(item, f"{path}[{index}]")
 
     with contextlib.suppress(yaml.YAMLError):
-        walk(yaml.compose(text, Loader=yaml.SafeLoader), "")
+        walk(yaml.compose(text, Loader=_YAML_LOADER), "")
     return lines
 
 
@@ -136,7 +144,7 @@ def load_text(text: str, source: str = "<text>") -> WorkflowDef:
     lines = _line_map(text)
     check = _Checker(source, lines)
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader (see _YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -190,7 +198,8 @@ def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | Non
 
     _check_graph(check, states, transitions)
     triggers = {t.trigger for t in transitions}
-    clocks = _clocks(raw.get("clocks"), check, fields, states, triggers)
+    parameters = _parameters(raw.get("parameters"), check)
+    clocks = _clocks(raw.get("clocks"), check, fields, states, triggers, parameters)
     initial = next((s.name for s in states.values() if s.initial), None)
     _check_anchors(check, clocks, transitions, open_requires, initial)
 
@@ -211,7 +220,7 @@ def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | Non
         fields=fields, states=states, transitions=tuple(transitions),
         open_requires=open_requires, open_accepts=open_accepts, open_roles=open_roles,
         reference_field=reference_field, guards=guards, clocks=clocks, access=access,
-        retention=retention,
+        retention=retention, parameters=parameters,
         source=check.source, digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
 
@@ -433,17 +442,78 @@ def _event_set(raw: Any, check: _Checker, path: str, states: Iterable[str],
     return EventSet(enter=frozenset(enter), fire=frozenset(fire))
 
 
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _parameters(raw: Any, check: _Checker) -> dict[str, Parameter]:
+    """Named numbers the rules may use: ``n: 10`` or a table ``n: {low: 12, high: 4}``."""
+    out: dict[str, Parameter] = {}
+    for name, value in check.mapping(raw, "parameters").items():
+        path = f"parameters.{name}"
+        if not _IDENT.match(str(name)):
+            check.problem(path, f"parameter name '{name}' must be lower_snake_case")
+            continue
+        if _whole(value):
+            out[str(name)] = int(value)
+        elif isinstance(value, dict) and value and all(_whole(v) for v in value.values()):
+            out[str(name)] = {str(k): int(v) for k, v in value.items()}
+        else:
+            check.problem(path, f"parameter '{name}' must be a whole number or a mapping of "
+                          "choices to whole numbers", "e.g. review_weeks: {low: 12, high: 4}")
+    return out
+
+
+def _rule(spec: Mapping[str, Any], check: _Checker, path: str,
+          fields: Mapping[str, FieldDef], parameters: Mapping[str, Parameter],
+          ) -> RuleDef | None:
+    text = str(spec.get("rule", ""))
+    rule = parse_rule(text, parameters)
+    if rule is None:
+        named = rule_parameter(text)
+        if named is not None and named[0] not in parameters:
+            check.problem(f"{path}.rule", f"rule '{text}' names unknown parameter "
+                          f"'{named[0]}'{did_you_mean(named[0], parameters)}",
+                          f"known parameters: {one_of(parameters)}")
+        elif named is not None:
+            shape = "a table (write NAME[FIELD])" if not isinstance(
+                parameters[named[0]], int) else "a number (write it without [FIELD])"
+            check.problem(f"{path}.rule", f"parameter '{named[0]}' is {shape}")
+        else:
+            check.problem(f"{path}.rule", f"cannot read rule '{text}'",
+                          f"write one of {RULE_FORMS}")
+        return None
+    if rule.key_field is not None:
+        key = fields.get(rule.key_field)
+        table = parameters[str(rule.param)]
+        if key is None:
+            check.known([rule.key_field], fields, f"{path}.rule", "field")
+        elif key.type != "choice":
+            check.problem(f"{path}.rule", f"field '{rule.key_field}' is {key.type}; a "
+                          "parameter table is indexed by a choice field")
+        elif isinstance(table, Mapping):
+            missing = [c for c in key.choices if c not in table]
+            extra = [k for k in table if k not in key.choices]
+            if missing or extra:
+                check.problem(f"parameters.{rule.param}",
+                              f"parameter '{rule.param}' must give a number for each choice of "
+                              f"'{rule.key_field}' ({one_of(key.choices)})"
+                              + (f"; missing: {one_of(missing)}" if missing else "")
+                              + (f"; unknown: {one_of(extra)}" if extra else ""))
+    return rule
+
+
 def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
-            states: Mapping[str, StateDef], triggers: set[str]) -> dict[str, ClockDef]:
+            states: Mapping[str, StateDef], triggers: set[str],
+            parameters: Mapping[str, Parameter] | None = None) -> dict[str, ClockDef]:
     out: dict[str, ClockDef] = {}
+    parameters = parameters or {}
     for name, spec in check.mapping(raw, "clocks").items():
         path = f"clocks.{name}"
         spec = check.mapping(spec, path)
         check.unknown_keys(spec, _CLOCK_KEYS, path)
-        rule = parse_rule(str(spec.get("rule", "")))
+        rule = _rule(spec, check, path, fields, parameters)
         if rule is None:
-            check.problem(f"{path}.rule", f"cannot read rule '{spec.get('rule', '')}'",
-                          f"write one of {RULE_FORMS}")
             continue
         if rule.anchor is not None:
             anchor = fields.get(rule.anchor)
@@ -476,6 +546,12 @@ def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
         owner = spec.get("owner")
         if owner is not None:
             check.known([str(owner)], ROLES, f"{path}.owner", "role")
+        keyed_by = spec.get("keyed_by")
+        if keyed_by is not None:
+            check.known([str(keyed_by)], fields, f"{path}.keyed_by", "field")
+            if rule.recurring:
+                check.problem(f"{path}.keyed_by", "a recurring clock cannot be keyed",
+                              "key a clock that starts on a fire, e.g. one per episode")
         out[str(name)] = ClockDef(
             name=str(name), rule=rule, starts=starts, met=met, cancelled=cancelled,
             met_on=str(met_on) if met_on is not None else None,
@@ -483,6 +559,7 @@ def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
             description=str(spec.get("description") or ""),
             alerts=_alerts(spec["alerts"], check, f"{path}.alerts")
             if "alerts" in spec else DEFAULT_ALERTS,
+            keyed_by=str(keyed_by) if keyed_by is not None else None,
         )
     return out
 
@@ -535,6 +612,11 @@ def _check_anchors(check: _Checker, clocks: Mapping[str, ClockDef],
     """
     required = set(open_requires).union(*(t.requires for t in transitions))
     for clock in clocks.values():
+        for extra in (clock.rule.key_field, clock.keyed_by):
+            if extra is not None and extra not in required:
+                check.problem(f"clocks.{clock.name}", f"no step requires field '{extra}', "
+                              f"which clock '{clock.name}' reads",
+                              "require the field on open or on a transition")
         anchor = clock.rule.anchor
         on_open = OPEN_TRIGGER in clock.starts.fire or initial in clock.starts.enter
         if anchor is not None and on_open and anchor not in open_requires:

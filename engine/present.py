@@ -30,7 +30,8 @@ def _when(at: dt.datetime) -> str:
 def deadlines_table(deadlines: Sequence[DeadlineView], indent: str = "  ") -> str:
     if not deadlines:
         return f"{indent}(none)"
-    rows = [(d.name + (f" #{d.cycle}" if d.cycle > 1 else ""), d.due, d.status.upper()
+    rows = [(d.name + (f" {d.key}" if d.key else f" #{d.cycle}" if d.cycle > 1 else ""),
+             d.due, d.status.upper()
              if d.status == "breached" else d.status, d.met_on or "", d.rule)
             for d in deadlines]
     return table(("DEADLINE", "DUE", "STATUS", "MET ON", "RULE"), rows, indent)

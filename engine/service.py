@@ -58,6 +58,17 @@ from engine.store.database import Database
 from engine.views import CaseSummary, CaseView, DeadlineView, EventView, TriggerInfo
 
 T = TypeVar("T")
+
+
+def _check_ref(ref: str) -> None:
+    if not REF_PATTERN.match(ref):
+        raise UsageError(f"'{ref}' is not a usable case reference: use letters, digits "
+                         "and . _ / - (at most 64 characters)")
+
+
+def _connection(source: Connection | OrmSession) -> Connection:
+    """The Core connection of a caller's transaction, whether it holds a session or not."""
+    return source.connection() if isinstance(source, OrmSession) else source
 REF_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 
 
@@ -128,6 +139,7 @@ class Engine:
     def _run(self, actor: str, action: str, command: str | None, case_ref: str | None,
              workflow: str | None, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction; audit a refusal on its own after the rollback."""
+        self.gate.discard()
         try:
             with self.db.begin() as conn:
                 result = work(conn)
@@ -187,43 +199,50 @@ class Engine:
                   note: str | None = None, command: str | None = None,
                   area: str | None = None) -> CaseView:
         definition = self.registry.get(workflow)
-        if not REF_PATTERN.match(ref):
-            raise UsageError(f"'{ref}' is not a usable case reference: use letters, digits "
-                             "and . _ / - (at most 64 characters)")
+        _check_ref(ref)
         data = parse_values(definition.fields, values, definition.open_requires,
                             definition.open_accepts, f"opening a {workflow} case")
 
         def work(conn: Connection) -> CaseView:
-            principal = self.gate.principal(conn, actor)
-            case_area = self._area_for_new_case(conn, area)
-            require(principal, definition.open_roles, case_area, False,
-                    f"open a {workflow} case in area {case_area}")
-            now = self.clock.now()
-            state = definition.initial_state
-            store = CaseStore(conn)
-            self._register(store, definition)
-            case_id = store.insert_case(ref, workflow, definition.version, state, data, now,
-                                        case_area)
-            if case_id is None:
-                raise DuplicateCaseError(ref, workflow)
-            case = CaseRecord(case_id, ref, workflow, definition.version, state, {}, 0, now,
-                              now, case_area)
-            ops = plan_deadlines(definition, OPEN_TRIGGER, state, state, {}, data, [], now,
-                                 self.calendar)
-            deadlines = self._apply(store, case_id, ops, [], now, definition)
-            changes = {k: [None, v] for k, v in data.items()}
-            store.add_event(case_id=case_id, seq=1, at=now, actor=actor, trigger=OPEN_TRIGGER,
-                            from_state=None, to_state=state,
-                            changes=self._safe_changes(definition, changes), note=note,
-                            command=command)
-            self._involve(conn, definition, case_id, {}, data, now)
-            self.gate.record(conn, actor, "case.open", case_ref=ref, workflow=workflow,
-                             command=command, detail={"area": case_area,
-                                                      "fields": sorted(data)})
-            return self._view(definition, case, state, data, 1, now, deadlines, now,
-                              self._may(conn, principal, definition.access.personal, case))
+            return self.open_in(conn, definition, ref, data, actor, note, command, area)
 
         return self._run(actor, "case.open", command, ref, workflow, work)
+
+    def open_in(self, source: Connection | OrmSession, definition: WorkflowDef, ref: str,
+                data: dict[str, str], actor: str, note: str | None = None,
+                command: str | None = None, area: str | None = None) -> CaseView:
+        """Open a case inside the caller's transaction (``data`` already parsed); checked
+        and audited like :meth:`open_case`."""
+        conn = _connection(source)
+        workflow = definition.name
+        _check_ref(ref)
+        principal = self.gate.principal(conn, actor)
+        case_area = self._area_for_new_case(conn, area)
+        require(principal, definition.open_roles, case_area, False,
+                f"open a {workflow} case in area {case_area}")
+        now = self.clock.now()
+        state = definition.initial_state
+        store = CaseStore(conn)
+        self._register(store, definition)
+        case_id = store.insert_case(ref, workflow, definition.version, state, data, now,
+                                    case_area)
+        if case_id is None:
+            raise DuplicateCaseError(ref, workflow)
+        case = CaseRecord(case_id, ref, workflow, definition.version, state, {}, 0, now,
+                          now, case_area)
+        ops = plan_deadlines(definition, OPEN_TRIGGER, state, state, {}, data, [], now,
+                             self.calendar)
+        deadlines = self._apply(store, case_id, ops, [], now, definition)
+        changes = {k: [None, v] for k, v in data.items()}
+        store.add_event(case_id=case_id, seq=1, at=now, actor=actor, trigger=OPEN_TRIGGER,
+                        from_state=None, to_state=state,
+                        changes=self._safe_changes(definition, changes), note=note,
+                        command=command)
+        self._involve(conn, definition, case_id, {}, data, now)
+        self.gate.record(conn, actor, "case.open", case_ref=ref, workflow=workflow,
+                         command=command, detail={"area": case_area, "fields": sorted(data)})
+        return self._view(definition, case, state, data, 1, now, deadlines, now,
+                          self._may(conn, principal, definition.access.personal, case))
 
     def fire(self, ref: str, trigger: str, values: Mapping[str, str], actor: str,
              note: str | None = None, workflow: str | None = None,
@@ -234,10 +253,14 @@ class Engine:
 
         return self._run(actor, f"case.fire.{trigger}", command, ref, workflow, work)
 
-    def fire_in(self, conn: Connection, ref: str, trigger: str, values: Mapping[str, str],
-                actor: str, note: str | None = None, workflow: str | None = None,
-                expected_version: int | None = None, command: str | None = None) -> CaseView:
-        """Fire inside the caller's transaction (checked and audited like :meth:`fire`)."""
+    def fire_in(self, source: Connection | OrmSession, ref: str, trigger: str,
+                values: Mapping[str, str], actor: str, note: str | None = None,
+                workflow: str | None = None, expected_version: int | None = None,
+                command: str | None = None) -> CaseView:
+        """Fire inside the caller's transaction (checked and audited like :meth:`fire`):
+        several fires, on several cases, commit or roll back together (recording a MACE
+        meeting updates each child's case with it)."""
+        conn = _connection(source)
         principal = self.gate.principal(conn, actor)
         store = CaseStore(conn)
         case, rows = self._find_with_deadlines(store, ref, workflow, principal)
@@ -319,7 +342,7 @@ class Engine:
         if not store.bump_case(case.id, case.version, to_state, new_data, now, final):
             raise ConcurrencyError(case.ref, case.version)
         snapshots = [DeadlineSnapshot(d.id, d.name, d.cycle, d.status, d.anchor_value,
-                                      d.due_at, d.met_at) for d in rows]
+                                      d.due_at, d.met_at, d.key) for d in rows]
         ops = plan_deadlines(definition, trigger, entered, to_state, case.data, new_data,
                              snapshots, now, self.calendar)
         deadlines = self._apply(store, case.id, ops, rows, now, definition)
@@ -352,7 +375,7 @@ class Engine:
                     "anchor_field": op.anchor_field, "anchor_value": op.anchor_value,
                     "due_at": op.due.at, "due_day": op.due.day, "status": OPEN,
                     "owner_role": op.owner, "started_at": now, "met_at": None,
-                    "closed_at": None, "next_alert_at": next_alert_for(
+                    "closed_at": None, "key": op.key, "next_alert_at": next_alert_for(
                         definition.clocks.get(op.name), OPEN, op.due.at, op.due.day, set(),
                         self.calendar)})
                 continue
@@ -360,16 +383,17 @@ class Engine:
             if isinstance(op, CloseDeadline):
                 new = DeadlineRecord(old.id, old.case_id, old.name, old.cycle, old.rule,
                                      old.anchor_value, old.due_at, old.due_day, op.status,
-                                     old.owner_role, old.started_at, op.met_at)
+                                     old.owner_role, old.started_at, op.met_at, old.key)
                 closed_at: dt.datetime | None = now
             else:
                 assert isinstance(op, Reschedule)
-                new = DeadlineRecord(old.id, old.case_id, old.name, old.cycle, old.rule,
-                                     op.anchor_value, op.due.at, op.due.day, op.status,
-                                     old.owner_role, old.started_at, op.met_at)
+                new = DeadlineRecord(old.id, old.case_id, old.name, old.cycle,
+                                     op.rule or old.rule, op.anchor_value, op.due.at,
+                                     op.due.day, op.status, old.owner_role, old.started_at,
+                                     op.met_at, old.key)
                 closed_at = None if op.status == OPEN else now
             current[op.id] = new
-            updates.append({"b_id": new.id, "anchor_value": new.anchor_value,
+            updates.append({"b_id": new.id, "rule": new.rule, "anchor_value": new.anchor_value,
                             "due_at": new.due_at, "due_day": new.due_day,
                             "status": new.status, "met_at": new.met_at,
                             "closed_at": closed_at, "next_alert_at": next_alert_for(
@@ -379,7 +403,7 @@ class Engine:
         store.insert_deadlines(inserts)
         started = [DeadlineRecord(0, case_id, r["name"], r["cycle"], r["rule"],
                                   r["anchor_value"], r["due_at"], r["due_day"], OPEN,
-                                  r["owner_role"], now, None) for r in inserts]
+                                  r["owner_role"], now, None, r["key"]) for r in inserts]
         return list(current.values()) + started
 
     # -- queries (each read of case data is audited) --------------------------------------
@@ -459,6 +483,28 @@ class Engine:
 
         return self._run(actor, "case.list", command, None, workflow, work)
 
+    def find_in(self, source: Connection | OrmSession, ref: str, workflow: str | None = None,
+                ) -> CaseRecord:
+        """The case row ``ref`` inside the caller's transaction (no access check: for
+        services that have checked the command that reads it)."""
+        found = CaseStore(_connection(source)).find(ref, workflow)
+        if not found:
+            raise CaseNotFoundError(ref, workflow)
+        return found[0]
+
+    def case_in(self, source: Connection | OrmSession, ref: str, workflow: str | None = None,
+                ) -> CaseView:
+        """Case ``ref`` as the caller's transaction sees it (after its own fires); no access
+        check or audit (the caller's command has them). Personal fields are masked."""
+        store = CaseStore(_connection(source))
+        found = store.find_with_deadlines(ref, workflow)
+        if not found:
+            raise CaseNotFoundError(ref, workflow)
+        case, rows = found[0]
+        definition = self.definition(store, case.workflow, case.workflow_version)
+        return self._view(definition, case, case.state, case.data, case.version,
+                          case.updated_at, rows, self.clock.now())
+
     # -- helpers -----------------------------------------------------------------------
     def _find_with_deadlines(self, store: CaseStore, ref: str, workflow: str | None,
                              principal: Principal) -> tuple[CaseRecord, list[DeadlineRecord]]:
@@ -501,7 +547,7 @@ class Engine:
     def _deadline_view(d: DeadlineRecord, now: dt.datetime) -> DeadlineView:
         return DeadlineView(d.name, d.cycle, d.rule, d.due_at, d.due_day,
                             effective_status(d.status, d.due_at, now), d.met_at,
-                            d.owner_role, d.started_at)
+                            d.owner_role, d.started_at, d.key)
 
     def _view(self, definition: WorkflowDef, case: CaseRecord, state: str,
               data: dict[str, str], version: int, updated_at: dt.datetime,

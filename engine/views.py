@@ -38,6 +38,7 @@ class DeadlineView:
     met_at: dt.datetime | None
     owner: str | None
     started_at: dt.datetime
+    key: str | None = None  # which one, for a clock kept per key (a missing episode, say)
 
     @property
     def due(self) -> str:
@@ -52,7 +53,7 @@ class DeadlineView:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "cycle": self.cycle, "due": self.due, "status": self.status,
                 "rule": self.rule, "met_on": self.met_on, "owner": self.owner,
-                "started_at": self.started_at.isoformat()}
+                "started_at": self.started_at.isoformat(), "key": self.key}
 
 
 @dataclass(frozen=True)

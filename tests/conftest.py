@@ -29,7 +29,9 @@ PG_ADMIN_URL = os.environ.get(
 
 AREA = "cumberland"
 # Test users holding every role, for every area; the OS login too, for CLI runs without --as.
-EVERYONE = ("amy", "bob", getpass.getuser())
+# The CERAR/MACE scenarios' coordinator, chair and manager likewise (the access tests narrow it).
+EVERYONE = ("amy", "bob", getpass.getuser(), "coord", "chair", "mgr")
+TEAM = EVERYONE
 
 
 def seed_access(db: Database, users: tuple[str, ...] = EVERYONE, area: str = AREA) -> None:

@@ -54,6 +54,7 @@ class DeadlineRecord:
     owner_role: str | None
     started_at: dt.datetime
     met_at: dt.datetime | None
+    key: str | None = None
 
 
 _CASE_COLUMNS = [CASES.c[name] for name in CaseRecord.__dataclass_fields__]
@@ -80,7 +81,8 @@ _DEADLINES_OF = (select(*_DEADLINE_COLUMNS)
 _INSERT_DEADLINE = insert(DEADLINES)
 _UPDATE_DEADLINE = (
     update(DEADLINES).where(DEADLINES.c.id == bindparam("b_id"))
-    .values(anchor_value=bindparam("anchor_value"), due_at=bindparam("due_at"),
+    .values(rule=bindparam("rule"), anchor_value=bindparam("anchor_value"),
+            due_at=bindparam("due_at"),
             due_day=bindparam("due_day"), status=bindparam("status"),
             met_at=bindparam("met_at"), closed_at=bindparam("closed_at"),
             next_alert_at=bindparam("next_alert_at"))

@@ -109,6 +109,8 @@ class Deadline(SQLModel, table=True):
     closed_at: dt.datetime | None = _utc(default=None, nullable=True)
     # issue 4: when the next rung of its alert ladder falls due (None: nothing more to raise)
     next_alert_at: dt.datetime | None = _utc(default=None, nullable=True, index=True)
+    # For a clock kept per key (one deadline per missing episode, per action): which one.
+    key: str | None = Field(default=None, max_length=64)
 
 
 # -- access control and audit (see engine/access.py, engine/audit.py) ---------------------------
@@ -233,3 +235,119 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: dt.datetime = _utc()
     sent_at: dt.datetime | None = _utc(default=None, nullable=True)
+
+
+# -- CERAR ---------------------------------------------------------------------------------
+class MissingEpisode(SQLModel, table=True):
+    """One missing episode of a child on a CERAR case, and its return home interview."""
+
+    __tablename__ = "missing_episode"
+    __table_args__ = (UniqueConstraint("case_id", "episode", name="uq_missing_episode"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    episode: str = Field(max_length=16)  # M1, M2, ... per case
+    missing_from: dt.datetime = _utc()
+    returned_at: dt.datetime = _utc()
+    recorded_at: dt.datetime = _utc()
+    rhi_outcome: str | None = Field(default=None, max_length=16)  # held, declined
+    rhi_at: dt.datetime | None = _utc(default=None, nullable=True)
+    rhi_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+# -- MACE ----------------------------------------------------------------------------------
+class MaceSeries(SQLModel, table=True):
+    """A recurring MACE meeting: its rule (from ``anchor_on``), chair, members and horizon."""
+
+    __tablename__ = "mace_series"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    every: str = Field(max_length=4)  # 2w, 4w, 1m
+    weekday: int  # Monday 0
+    start_time: str = Field(max_length=5)  # HH:MM, Europe/London
+    duration_minutes: int = Field(default=120)
+    chair: str = Field(max_length=64)
+    members: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    location: str | None = Field(default=None, max_length=200)
+    anchor_on: dt.date  # the first meeting of the current rule
+    horizon_days: int = Field(default=90)
+    on_holiday: str = Field(default="next", max_length=8)  # skip, next, previous
+    uid: str = Field(max_length=120)  # iCalendar UID of the current rule's series
+    version: int = Field(default=1)
+    created_at: dt.datetime = _utc()
+    updated_at: dt.datetime = _utc()
+
+
+class MaceMeeting(SQLModel, table=True):
+    """The MACE side of a ``mace_meeting`` case: its series slot, invitation and agenda."""
+
+    __tablename__ = "mace_meeting"
+    __table_args__ = (UniqueConstraint("series_id", "slot_on", name="uq_mace_meeting_slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", unique=True)
+    series_id: int = Field(foreign_key="mace_series.id", index=True)
+    slot_on: dt.date  # the day the series rule gives (the iCalendar RECURRENCE-ID)
+    slot_at: dt.datetime = _utc()  # the start the series rule gives
+    uid: str = Field(max_length=120)
+    sequence: int = Field(default=0)  # iCalendar SEQUENCE, bumped by every change
+    agenda: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    agenda_published_at: dt.datetime | None = _utc(default=None, nullable=True)
+
+
+class MaceAgendaItem(SQLModel, table=True):
+    """A place, person of concern or theme the coordinator adds to a meeting's agenda."""
+
+    __tablename__ = "mace_agenda_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="mace_meeting.id", index=True)
+    kind: str = Field(max_length=16)  # place, person, theme
+    text: str = Field(max_length=300)
+    added_by: str = Field(max_length=64)
+    added_at: dt.datetime = _utc()
+
+
+class MaceAttendance(SQLModel, table=True):
+    __tablename__ = "mace_attendance"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="mace_meeting.id", index=True)
+    agency: str = Field(max_length=80)
+    person: str | None = Field(default=None, max_length=64)
+    status: str = Field(max_length=16)  # present, apologies
+
+
+class MaceDecision(SQLModel, table=True):
+    """What a meeting decided for one child (whose CERAR case was updated with it)."""
+
+    __tablename__ = "mace_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="mace_meeting.id", index=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    decision: str = Field(max_length=24)  # level_confirmed, level_changed, review_done, step_down
+    risk_level: str | None = Field(default=None, max_length=16)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    recorded_by: str = Field(max_length=64)
+    recorded_at: dt.datetime = _utc()
+
+
+class MaceAction(SQLModel, table=True):
+    """An action agreed at a meeting: owner, agency and due date (a keyed deadline too)."""
+
+    __tablename__ = "mace_action"
+    __table_args__ = (UniqueConstraint("meeting_id", "ref", name="uq_mace_action_ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="mace_meeting.id", index=True)
+    ref: str = Field(max_length=32)
+    case_id: int | None = Field(default=None, foreign_key="case.id", nullable=True)
+    summary: str = Field(max_length=300)
+    owner: str = Field(max_length=64)
+    agency: str = Field(max_length=80)
+    due_on: dt.date
+    status: str = Field(default="open", max_length=16)  # open, done
+    done_on: dt.date | None = Field(default=None, nullable=True)
+    created_at: dt.datetime = _utc()

@@ -57,7 +57,8 @@ def test_open_advance_show_json(run: object) -> None:
     assert data["deadlines"][0] == {
         "name": "notification", "cycle": 1, "due": "2024-06-10", "status": "met",
         "rule": "5 working days after became_aware_on", "met_on": "2024-06-07",
-        "owner": "business_support", "started_at": data["deadlines"][0]["started_at"]}
+        "owner": "business_support", "started_at": data["deadlines"][0]["started_at"],
+        "key": None}
     history = json.loads(run("case", "history", "PR-1", "--json").output)  # type: ignore[operator]
     assert [(e["trigger"], e["actor"]) for e in history] == [("open", "amy"), ("notify", "amy")]
     listed = json.loads(run("case", "list", "--json").output)  # type: ignore[operator]

@@ -1,0 +1,147 @@
+"""What the MACE services share: the constructor, finding series and meetings, turning rows
+into views and invitations. Database reads only; the commands are in
+:mod:`engine.mace.series_service` (series) and :mod:`engine.mace.service` (meetings).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Self
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from engine.calendar import WorkingCalendar
+from engine.cerar import mentions_name
+from engine.cerar_service import CerarService
+from engine.clock import Clock, as_utc, london_date
+from engine.errors import EngineError, UsageError
+from engine.loader import WorkflowRegistry
+from engine.mace import facts, ics
+from engine.mace.views import ActionView, MeetingView
+from engine.service import Engine
+from engine.store.cases import CaseRecord
+from engine.store.database import Database
+from engine.store.models import (
+    Case,
+    MaceAction,
+    MaceMeeting,
+    MaceSeries,
+)
+
+WORKFLOW = "mace_meeting"
+NOT_HELD = ("scheduled", "rescheduled", "agenda_published")
+
+
+class SeriesNotFoundError(EngineError):
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__(f"no MACE series '{name}'; series: {', '.join(known) or '(none)'}: "
+                         "'safeguard mace series create' makes one")
+
+
+class MeetingNotFoundError(EngineError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"no MACE meeting '{ref}'; 'safeguard mace meetings' lists them")
+
+
+class OpenActionsError(EngineError):  # raised by MaceService.close
+    def __init__(self, ref: str, actions: Sequence[str]) -> None:
+        super().__init__(f"meeting '{ref}' still has open actions ({', '.join(actions)}): "
+                         "record them done with 'safeguard mace action done' first")
+
+
+def series_slug(name: str) -> str:
+    """A series name as it appears in meeting references and UIDs."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
+    if not slug:
+        raise UsageError(f"'{name}' is not a usable series name: use letters and digits")
+    return slug[:32]
+
+
+class MaceBase:
+    """Shared by :class:`~engine.mace.series_service.SeriesService` and
+    :class:`~engine.mace.service.MaceService`."""
+
+    def __init__(self, db: Database, clock: Clock, calendar: WorkingCalendar,
+                 registry: WorkflowRegistry, engine: Engine | None = None,
+                 email_domain: str = "safeguard.invalid") -> None:
+        self.db, self.clock, self.calendar = db, clock, calendar
+        self.engine = engine or Engine(db, registry, clock, calendar)
+        self.cerar = CerarService.from_engine(self.engine)
+        self.email_domain = email_domain
+
+    @classmethod
+    def from_engine(cls, engine: Engine, email_domain: str = "safeguard.invalid",
+                    ) -> Self:
+        return cls(engine.db, engine.clock, engine.calendar, engine.registry, engine,
+                   email_domain)
+
+    def _today(self) -> dt.date:
+        return london_date(self.clock.now())
+
+    # -- finding rows and viewing them ----------------------------------------------------
+    def _series(self, session: Session, name: str) -> MaceSeries:
+        series = session.scalar(select(MaceSeries).where(
+            MaceSeries.name == name))  # type: ignore[arg-type]
+        if not isinstance(series, MaceSeries):
+            known = list(session.scalars(select(MaceSeries.name)))  # type: ignore[call-overload]
+            raise SeriesNotFoundError(name, known)
+        return series
+
+    def _meeting(self, session: Session, ref: str) -> tuple[MaceMeeting, Case, MaceSeries]:
+        found = session.execute(select(MaceMeeting, Case, MaceSeries).join(
+            Case, Case.id == MaceMeeting.case_id).join(  # type: ignore[arg-type]
+            MaceSeries, MaceSeries.id == MaceMeeting.series_id).where(  # type: ignore[arg-type]
+            Case.ref == ref, Case.workflow == WORKFLOW)).first()  # type: ignore[arg-type]
+        if found is None:
+            raise MeetingNotFoundError(ref)
+        return found[0], found[1], found[2]
+
+    def _meetings(self, session: Session, series: MaceSeries,
+                  ) -> list[tuple[MaceMeeting, Case]]:
+        rows = session.execute(select(MaceMeeting, Case).join(
+            Case, Case.id == MaceMeeting.case_id).where(  # type: ignore[arg-type]
+            MaceMeeting.series_id == series.id).order_by(MaceMeeting.slot_on))  # type: ignore[arg-type]
+        return [(m, c) for m, c in rows]
+
+    def _meeting_view(self, session: Session, series: MaceSeries, meeting: MaceMeeting,
+                      case: Case | CaseRecord) -> MeetingView:
+        view = self.engine.case_in(session, case.ref, WORKFLOW)
+        return MeetingView(
+            ref=case.ref, series=series.name, state=view.state, slot_on=meeting.slot_on,
+            meeting_on=dt.date.fromisoformat(view.data["meeting_on"]),
+            starts_at=as_utc(dt.datetime.fromisoformat(view.data["starts_at"])),
+            uid=meeting.uid, sequence=meeting.sequence,
+            deadlines=tuple(d.to_json() for d in view.deadlines),
+            agenda_published_at=meeting.agenda_published_at)
+
+    def _action_view(self, meeting_ref: str, row: MaceAction, child_ref: str | None,
+                     ) -> ActionView:
+        return ActionView(meeting_ref, row.ref, child_ref, row.summary, row.owner, row.agency,
+                          row.due_on, row.status, row.done_on)
+
+    def _description(self, series: MaceSeries, ref: str | None) -> str:
+        what = f"Meeting {ref} of the MACE series {series.name}." if ref else \
+            f"The MACE series {series.name}."
+        return (f"{what} The agenda is published in safeguard before the meeting: "
+                "this invitation carries no case details.")
+
+    def _occurrence(self, series: MaceSeries, meeting: MaceMeeting, case: Case | CaseRecord,
+                    ) -> ics.Invitation:
+        return ics.Invitation(
+            uid=meeting.uid, summary=f"MACE meeting ({series.name})",
+            description=self._description(series, case.ref), location=series.location,
+            starts_at=as_utc(dt.datetime.fromisoformat(case.data["starts_at"])),
+            duration=dt.timedelta(minutes=series.duration_minutes),
+            organizer=ics.people([series.chair], self.email_domain)[0],
+            attendees=ics.people(series.members, self.email_domain),
+            stamp=self.clock.now(), sequence=meeting.sequence,
+            recurrence_id=meeting.slot_at)
+
+    def _check_no_names(self, session: Session, text: str) -> None:
+        """Refuse text that names a child on an open CERAR case: references only."""
+        if mentions_name(text, facts.child_names(session)) is not None:
+            raise UsageError("that text names a child: agendas, actions and invitations use "
+                             "references only (the child reference, e.g. C-1001)")

@@ -1,0 +1,154 @@
+"""The `safeguard cerar` and `safeguard mace` commands through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from icalendar import Calendar
+
+from cli import main
+from engine.store.database import Database
+from tests.conftest import TEAM, seed_access
+
+READ_COMMANDS = [
+    ("cerar", "show"), ("cerar", "list"), ("mace", "series", "show"), ("mace", "series", "list"),
+    ("mace", "meetings"), ("mace", "show"), ("mace", "agenda"), ("mace", "action", "list"),
+    ("mace", "generate")]
+
+
+@pytest.fixture
+def run(db_url: str) -> Any:
+    database = Database(db_url)
+    database.upgrade()
+    seed_access(database, users=TEAM)
+    database.dispose()
+    runner = CliRunner()
+
+    def invoke(now: str, *args: str, code: int = 0) -> Result:
+        result = runner.invoke(main, ["--db", db_url, "--as", "coord", "--now", now, *args])
+        assert result.exit_code == code, result.output
+        assert "Traceback" not in result.output
+        return result
+
+    return invoke
+
+
+def _setup(run: Any) -> None:
+    run("2024-06-03T09:00", "cerar", "open", "--child", "C-1", "--concern-on", "2024-06-03",
+        "--agency", "police", "--area", "cumberland", "--name", "Jo Bloggs")
+    run("2024-06-03T10:00", "cerar", "screen", "CE-C-1")
+    run("2024-06-03T11:00", "cerar", "assess", "CE-C-1", "--level", "high")
+    run("2024-06-03T12:00", "mace", "series", "create", "--name", "North", "--every", "2w",
+        "--weekday", "wednesday", "--time", "10:00", "--chair", "chair", "--member", "amy",
+        "--member", "bob@police.example", "--horizon-days", "30")
+
+
+def test_a_meeting_from_the_command_line(run: Any, tmp_path: Path) -> None:
+    _setup(run)
+    shown = json.loads(run("2024-06-03T12:00", "cerar", "show", "CE-C-1", "--json").output)
+    assert shown["state"] == "assessed" and "child_name" not in shown["data"]
+    assert [d["due"] for d in shown["deadlines"] if d["name"] == "review"] == ["2024-07-01"]
+
+    out = run("2024-06-03T12:00", "mace", "meetings").output
+    assert "MACE-North-2024-06-05" in out and "agenda 2024-06-03" in out
+    run("2024-06-03T12:30", "mace", "item", "MACE-North-2024-06-05", "--kind", "theme",
+        "--text", "County lines")
+    text = run("2024-06-03T13:00", "mace", "publish", "MACE-North-2024-06-05").output
+    assert "C-1" in text and "County lines" in text and "Jo Bloggs" not in text
+    agenda = json.loads(run("2024-06-03T13:00", "mace", "agenda", "MACE-North-2024-06-05",
+                            "--json").output)
+    assert agenda["draft"] is False and agenda["children"][0]["risk_level"] == "high"
+
+    ics_file = tmp_path / "meeting.ics"
+    out = run("2024-06-03T13:00", "mace", "invite", "MACE-North-2024-06-05", "--out",
+              str(ics_file)).output
+    assert "METHOD:REQUEST" in out
+    event = Calendar.from_ical(ics_file.read_bytes()).walk("VEVENT")[0]
+    assert "bob@police.example" in [str(a).removeprefix("mailto:") for a in event["ATTENDEE"]]
+
+    run("2024-06-05T12:00", "mace", "hold", "MACE-North-2024-06-05", "--present",
+        "police=bob", "--present", "social care=amy", "--apologies", "health")
+    out = run("2024-06-05T12:05", "mace", "decide", "MACE-North-2024-06-05", "CE-C-1",
+              "--decision", "level_changed", "--level", "medium", "--reason", "engaging").output
+    assert "next review 2024-07-17" in out  # 6 weeks from the day of the change
+    run("2024-06-05T12:10", "mace", "action", "add", "MACE-North-2024-06-05", "--summary",
+        "Refer to youth service", "--owner", "amy", "--agency", "social care", "--due",
+        "2024-06-14", "--child", "CE-C-1")
+    actions = json.loads(run("2024-06-05T12:10", "mace", "action", "list", "--open",
+                             "--json").output)
+    assert [(a["ref"], a["child_ref"], a["due_on"]) for a in actions] == [
+        ("A1", "C-1", "2024-06-14")]
+    run("2024-06-07T09:00", "mace", "minutes", "MACE-North-2024-06-05")
+    err = run("2024-06-07T09:00", "mace", "close", "MACE-North-2024-06-05", code=1).output
+    assert err.startswith("Error: meeting 'MACE-North-2024-06-05' still has open actions (A1)")
+    run("2024-06-10T09:00", "mace", "action", "done", "MACE-North-2024-06-05", "A1")
+    closed = json.loads(run("2024-06-10T09:00", "mace", "close", "MACE-North-2024-06-05",
+                            "--json").output)
+    assert closed["state"] == "closed"
+
+    cancel_file = tmp_path / "cancel.ics"
+    run("2024-06-10T09:00", "mace", "cancel", "MACE-North-2024-06-19", "--reason",
+        "no quorum", "--out", str(cancel_file))
+    cancelled = Calendar.from_ical(cancel_file.read_bytes())
+    assert str(cancelled["METHOD"]) == "CANCEL"
+    assert str(cancelled.walk("VEVENT")[0]["UID"]) == str(event["UID"])
+
+
+def test_missing_episodes_from_the_command_line(run: Any) -> None:
+    _setup(run)
+    out = run("2024-06-03T12:00", "cerar", "missing", "CE-C-1", "--from", "2024-06-01T22:00",
+              "--returned", "2024-06-02T09:00").output
+    assert "rhi M1" in out and "2024-06-05T09:00+01:00" in out
+    shown = json.loads(run("2024-06-03T12:00", "cerar", "rhi", "CE-C-1", "M1", "--outcome",
+                           "held", "--at", "2024-06-03T11:00", "--json").output)
+    assert [(d["key"], d["status"]) for d in shown["deadlines"] if d["name"] == "rhi"] == [
+        ("M1", "met")]
+    rows = json.loads(run("2024-06-03T12:00", "cerar", "list", "--json").output)
+    assert [(r["child_ref"], r["open_rhis"]) for r in rows] == [("C-1", 0)]
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (("mace", "show", "NOPE"), 1, "Error: no MACE meeting 'NOPE'"),
+    (("mace", "series", "create", "--name", "S", "--every", "weekly", "--weekday", "monday",
+      "--time", "10:00", "--chair", "c"), 2, "Error: 'weekly' is not a meeting frequency"),
+    (("mace", "series", "create", "--name", "S", "--every", "2w", "--weekday", "sunday",
+      "--time", "10:00", "--chair", "c"), 2, "Error: MACE meets on a working day"),
+    (("mace", "decide", "MACE-North-2024-06-05", "CE-C-1", "--decision", "review_done"), 2,
+     "Error: meeting 'MACE-North-2024-06-05' is 'scheduled'"),
+    (("cerar", "level", "CE-C-1", "--level", "high", "--reason", "x"), 2,
+     "Error: case 'CE-C-1' is already at level 'high'"),
+    (("cerar", "rhi", "CE-C-1", "M7", "--outcome", "held", "--at", "2024-06-03T10:00"), 1,
+     "Error: case 'CE-C-1' has no missing episode 'M7'"),
+    (("cerar", "missing", "CE-C-1", "--from", "yesterday", "--returned", "2024-06-03"), 2,
+     "Error: 'yesterday' is not a date-time"),
+    (("mace", "item", "MACE-North-2024-06-05", "--kind", "person", "--text",
+      "Older brother of Jo Bloggs"), 2, "Error: that text names a child"),
+])
+def test_errors_are_one_line(run: Any, args: tuple[str, ...], code: int, message: str) -> None:
+    _setup(run)
+    result = run("2024-06-03T12:00", *args, code=code)
+    assert result.output.startswith(message), result.output
+    assert result.output.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=" ".join)
+def test_every_read_command_takes_json(command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0 and "--json" in result.output
+
+
+def test_help_stays_light() -> None:
+    code = ("import sys, cli; from click.testing import CliRunner; "
+            "CliRunner().invoke(cli.main, ['mace', '--help']); "
+            "CliRunner().invoke(cli.main, ['cerar', '--help']); "
+            "print(sorted(m for m in ('sqlalchemy', 'sqlmodel', 'icalendar', 'transitions') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,253 @@
+"""The MACE service on a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import func, select
+
+from engine.cerar_service import CerarService
+from engine.clock import LONDON, FixedClock
+from engine.errors import TransitionNotAllowedError, UsageError
+from engine.mace.service import MaceService, OpenActionsError, SeriesNotFoundError
+from engine.service import Engine
+from engine.store.database import Database
+from engine.store.models import CaseEvent, MaceDecision
+from tests.conftest import london
+
+D = dt.date.fromisoformat
+
+
+@pytest.fixture
+def mace(engine: Engine) -> MaceService:
+    return MaceService.from_engine(engine, email_domain="cumbria.example")
+
+
+def _child(mace: MaceService, clock: FixedClock, child: str, level: str) -> str:
+    cerar: CerarService = mace.cerar
+    ref = cerar.open(child, clock.now().date().isoformat(), "police", "cumberland", "amy",
+                     extra={"child_name": "Jo Bloggs"}).case.ref
+    cerar.fire(ref, "screen", {"screened_on": clock.now().date().isoformat()}, "amy")
+    cerar.fire(ref, "assess", {"assessed_on": clock.now().date().isoformat(),
+                               "risk_level": level}, "mgr")
+    return ref
+
+
+def test_monthly_series_moves_or_skips_bank_holidays(mace: MaceService,
+                                                      clock: FixedClock) -> None:
+    clock.set(london("2024-04-29 09:00"))
+    moved = mace.create_series("Mondays", "1m", "monday", "10:00", "chair", ["amy", "bob"],
+                               "coord", starts_on=D("2024-05-01"), horizon_days=130)
+    assert [(m.slot_on.isoformat(), m.meeting_on.isoformat()) for m in moved.meetings] == [
+        ("2024-05-06", "2024-05-07"),  # Early May bank holiday -> Tuesday
+        ("2024-06-03", "2024-06-03"), ("2024-07-01", "2024-07-01"),
+        ("2024-08-05", "2024-08-05"), ("2024-09-02", "2024-09-02")]
+    first = moved.meetings[0]
+    assert first.moved and first.starts_at == dt.datetime(2024, 5, 7, 9, 0, tzinfo=dt.UTC)
+    # 2 working days before Tuesday 7 May: Friday 3 (the Monday is a bank holiday), Thursday 2
+    assert [d["due"] for d in first.deadlines] == ["2024-05-02"]
+    history = mace.engine.history(first.ref, "amy")
+    assert (history[0].note or "").startswith("moved from 2024-05-06 (")  # the holiday name
+
+    skipped = mace.create_series("Skip", "1m", "monday", "10:00", "chair", ["amy"], "coord",
+                                 starts_on=D("2024-05-01"), horizon_days=60, on_holiday="skip")
+    assert [m.meeting_on.isoformat() for m in skipped.meetings] == ["2024-06-03"]
+    assert skipped.skipped == (D("2024-05-06"),)
+    cal = Calendar.from_ical(mace.series_invitation("Skip"))
+    [event] = cal.walk("VEVENT")
+    assert event["RRULE"]["BYDAY"] == ["1MO"]
+    assert [d.dt for d in event["EXDATE"].dts] == [
+        dt.datetime(2024, 5, 6, 10, 0, tzinfo=LONDON)]
+
+    # The moving series' invitation carries the master and the moved occurrence.
+    cal = Calendar.from_ical(mace.series_invitation("Mondays"))
+    master, override = cal.walk("VEVENT")
+    assert str(master["UID"]) == str(override["UID"]) == first.uid
+    assert override["RECURRENCE-ID"].dt == dt.datetime(2024, 5, 6, 10, 0, tzinfo=LONDON)
+    assert override["DTSTART"].dt == dt.datetime(2024, 5, 7, 10, 0, tzinfo=LONDON)
+
+    assert mace.generate("coord") == []  # idempotent
+    clock.set(london("2024-08-01 09:00"))
+    made = mace.generate("coord", "Skip")  # up to the horizon from today; never in the past
+    assert [m.meeting_on.isoformat() for m in made] == ["2024-08-05", "2024-09-02"]
+
+
+def test_frequency_change_affects_future_meetings_only(mace: MaceService,
+                                                       clock: FixedClock) -> None:
+    clock.set(london("2024-04-29 09:00"))
+    mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["amy"], "coord",
+                       horizon_days=70)
+    clock.set(london("2024-05-16 09:00"))
+    view = mace.change_series("North", "coord", every="1m", from_date=D("2024-05-20"))
+    states = {m.slot_on.isoformat(): (m.state, m.sequence) for m in view.meetings}
+    assert states == {
+        # before the change: untouched
+        "2024-05-01": ("scheduled", 0), "2024-05-15": ("scheduled", 0),
+        # from the change: monthly on the fourth Wednesday (the first one on or after 20 May)
+        "2024-05-22": ("scheduled", 0), "2024-06-26": ("scheduled", 1),  # kept: on the rule
+        "2024-07-24": ("scheduled", 0),
+        "2024-05-29": ("cancelled", 1), "2024-06-12": ("cancelled", 1)}
+    new_uid = next(m.uid for m in view.meetings if m.slot_on == D("2024-06-26"))
+    old_uid = next(m.uid for m in view.meetings if m.slot_on == D("2024-05-01"))
+    assert new_uid != old_uid and new_uid == view.uid
+    method, payload = mace.invitation("MACE-North-2024-05-29")
+    assert method == "CANCEL"
+    event = Calendar.from_ical(payload).walk("VEVENT")[0]
+    assert (str(event["UID"]), int(event["SEQUENCE"])) == (old_uid, 1)
+
+
+def test_recording_a_meeting(mace: MaceService, clock: FixedClock, db: Database) -> None:
+    clock.set(london("2024-06-03 09:00"))
+    high = _child(mace, clock, "C-1", "high")
+    medium = _child(mace, clock, "C-2", "medium")
+    series = mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["amy", "bob"],
+                                "coord", horizon_days=30)
+    meeting = series.meetings[0].ref
+    assert meeting == "MACE-North-2024-06-05"
+    with pytest.raises(UsageError, match="names a child"):
+        mace.add_item(meeting, "person", "Known associate of Jo Bloggs", "coord")
+    mace.add_item(meeting, "place", "Bus station, evenings", "coord")
+    agenda = mace.publish(meeting, "coord")
+    assert [c["child_ref"] for c in agenda["children"]] == ["C-1", "C-2"]
+    assert agenda["places"] == ["Bus station, evenings"]
+    assert "Jo Bloggs" not in str(agenda)
+
+    clock.set(london("2024-06-05 12:00"))
+    with pytest.raises(UsageError, match="once it is held"):
+        mace.decide(meeting, high, "review_done", "chair")
+    mace.hold(meeting, "coord", [("police", "bob"), ("social care", "amy")], ["health"])
+    out = mace.decide(meeting, high, "review_done", "chair")
+    reviews = [(d["due"], d["status"]) for d in out["child"]["deadlines"]
+               if d["name"] == "review"]
+    assert reviews == [("2024-07-01", "met"), ("2024-07-03", "open")]  # 4 weeks from today
+
+    # A decision that fails changes neither the child's case nor the meeting.
+    def counts() -> tuple[int, int]:
+        with db.read() as s:
+            return (int(s.scalar(select(func.count()).select_from(CaseEvent)) or 0),
+                    int(s.scalar(select(func.count()).select_from(MaceDecision)) or 0))
+
+    before = counts()
+    with pytest.raises(UsageError, match="already at level 'medium'"):
+        mace.decide(meeting, medium, "level_changed", "chair", level="medium", reason="x")
+    with pytest.raises(UsageError, match="needs --to and --service"):
+        mace.decide(meeting, medium, "step_down", "chair")
+    assert counts() == before
+
+    out = mace.decide(meeting, medium, "level_changed", "chair", level="high",
+                      reason="linked to county lines")
+    assert [d["due"] for d in out["child"]["deadlines"]
+            if d["name"] == "review" and d["status"] == "open"] == ["2024-07-03"]
+    assert mace.cerar.show(medium).case.data["risk_level"] == "high"
+
+    action = mace.add_action(meeting, "Share school attendance", "amy", "education",
+                             D("2024-06-12"), "coord", child_case=high)
+    assert (action.ref, action.child_ref) == ("A1", "C-1")
+    view = mace.meeting(meeting)
+    assert {(d["name"], d["key"]) for d in view.deadlines if d["status"] == "open"} == {
+        ("minutes", None), ("action", "A1")}
+    mace.circulate(meeting, "coord")
+    with pytest.raises(OpenActionsError, match="A1"):
+        mace.close(meeting, "coord")
+    clock.set(london("2024-06-11 09:00"))
+    done = mace.complete_action(meeting, "A1", "amy")
+    assert done.status == "done"
+    view = mace.close(meeting, "coord")
+    assert view.state == "closed"
+    record = mace.meeting(meeting)
+    assert [(a["agency"], a["person"], a["status"]) for a in record.attendance] == [
+        ("police", "bob", "present"), ("social care", "amy", "present"),
+        ("health", None, "apologies")]
+    assert [(d["child_ref"], d["decision"], d["risk_level"]) for d in record.decisions] == [
+        ("C-1", "review_done", None), ("C-2", "level_changed", "high")]
+    assert [(a["ref"], a["status"], a["done_on"]) for a in record.actions] == [
+        ("A1", "done", "2024-06-11")]
+    statuses = {(d["name"], d["key"]): d["status"] for d in view.deadlines}
+    assert statuses == {("agenda", None): "met", ("minutes", None): "met",
+                        ("action", "A1"): "met"}
+
+
+def test_cancel_and_reschedule_one_meeting(mace: MaceService, clock: FixedClock) -> None:
+    clock.set(london("2024-06-03 09:00"))
+    series = mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["amy"],
+                                "coord", horizon_days=30)
+    first, second = (m.ref for m in series.meetings[:2])
+    moved = mace.reschedule(second, D("2024-06-20"), "coord", "chair on leave", "14:00")
+    assert (moved.state, moved.meeting_on, moved.sequence) == ("rescheduled", D("2024-06-20"), 1)
+    assert [d["due"] for d in moved.deadlines] == ["2024-06-18"]  # agenda recomputed
+    event = Calendar.from_ical(mace.invitation(second)[1]).walk("VEVENT")[0]
+    assert event["DTSTART"].dt == dt.datetime(2024, 6, 20, 14, 0, tzinfo=LONDON)
+    assert event["RECURRENCE-ID"].dt == dt.datetime(2024, 6, 19, 10, 0, tzinfo=LONDON)
+    with pytest.raises(UsageError, match="not a working day"):
+        mace.reschedule(second, D("2024-06-22"), "coord", "x")
+
+    cancelled = mace.cancel(first, "coord", "no quorum")
+    assert (cancelled.state, cancelled.sequence) == ("cancelled", 1)
+    method, payload = mace.invitation(first)
+    event = Calendar.from_ical(payload).walk("VEVENT")[0]
+    assert (method, str(event["STATUS"])) == ("CANCEL", "CANCELLED")
+    with pytest.raises(TransitionNotAllowedError):
+        mace.publish(first, "coord")
+    with pytest.raises(SeriesNotFoundError, match="North"):
+        mace.series("South")
+
+
+def test_published_agenda_is_a_snapshot(mace: MaceService, clock: FixedClock) -> None:
+    clock.set(london("2024-06-03 09:00"))
+    _child(mace, clock, "C-1", "high")
+    series = mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["amy"],
+                                "coord", horizon_days=30)
+    first, second = series.meetings[0].ref, series.meetings[1].ref
+    assert mace.agenda(first)["draft"] is True
+    published = mace.publish(first, "coord")
+    late = _child(mace, clock, "C-2", "medium")  # arrives after publication
+    stored = mace.agenda(first)
+    assert stored == published and stored["draft"] is False
+    assert [c["child_ref"] for c in stored["children"]] == ["C-1"]
+    draft = mace.agenda(second)  # the next meeting's draft sees the new child
+    assert draft["draft"] is True and late in [c["case_ref"] for c in draft["children"]]
+
+
+def test_member_change_updates_future_invitations(mace: MaceService,
+                                                  clock: FixedClock) -> None:
+    clock.set(london("2024-06-03 09:00"))
+    mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["amy"], "coord",
+                       horizon_days=30)
+    view = mace.change_series("North", "coord", members=["amy", "bob"])
+    assert [m.sequence for m in view.meetings] == [1, 1, 1]
+    event = Calendar.from_ical(mace.invitation(view.meetings[0].ref)[1]).walk("VEVENT")[0]
+    assert sorted(str(a) for a in event["ATTENDEE"]) == [
+        "mailto:amy@cumbria.example", "mailto:bob@cumbria.example"]
+    assert int(event["SEQUENCE"]) == 1
+
+
+def test_a_decision_is_all_or_nothing(mace: MaceService, clock: FixedClock,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the meeting's side fails after the child's case was updated, neither is kept."""
+    from engine.errors import ConcurrencyError
+
+    clock.set(london("2024-06-03 09:00"))
+    child = _child(mace, clock, "C-1", "high")
+    meeting = mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["amy"],
+                                 "coord", horizon_days=20).meetings[0].ref
+    mace.publish(meeting, "coord")
+    clock.set(london("2024-06-05 12:00"))
+    mace.hold(meeting, "coord", [("police", "bob")])
+    before = mace.cerar.show(child).case
+    real = mace.engine.fire_in
+
+    def failing(session: object, ref: str, trigger: str, *args: object, **kw: object) -> object:
+        if trigger == "record_decision":
+            raise ConcurrencyError(ref, 1)
+        return real(session, ref, trigger, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mace.engine, "fire_in", failing)
+    with pytest.raises(ConcurrencyError):
+        mace.decide(meeting, child, "review_done", "chair")
+    monkeypatch.undo()
+    after = mace.cerar.show(child).case
+    assert (after.version, after.data, after.deadlines) == (
+        before.version, before.data, before.deadlines)
+    assert mace.meeting(meeting).decisions == ()
