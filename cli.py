@@ -7,6 +7,7 @@ Heavy imports (SQLAlchemy, SQLModel, transitions, alembic) happen inside command
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -86,7 +87,12 @@ class Runtime:
         return Admin(self.engine().db, self.engine().clock, self.engine().gate)
 
     def close(self) -> None:
-        """Release database connections when the command ends."""
+        """Mirror the audit head outside the database, then release connections."""
+        if self._engine is not None:
+            # Never mask the command's own outcome: a head file that could not be written
+            # shows up in 'safeguard audit verify'.
+            with contextlib.suppress(Exception):
+                self._engine.gate.sync(self._engine.db)
         for db in self._databases:
             db.dispose()
 
@@ -721,6 +727,28 @@ def _engine_closing() -> Engine:
     return engine
 
 
+# Who may see the CERAR/MACE registers; who runs them. The engine checks and audits both.
+MACE_READERS = ("cerar_coordinator", "cerar_manager", "mace_chair", "mace_member",
+                "partnership_manager")
+MACE_STAFF = ("cerar_coordinator", "cerar_manager", "mace_chair", "partnership_manager")
+COORDINATORS = ("cerar_coordinator",)
+
+
+def _check_case(ref: str, workflow: str, command: str) -> None:
+    """The actor may read this case (role, area, involvement); the read is audited. A case
+    that does not exist is left to the service, whose error names the right list."""
+    from engine.errors import CaseNotFoundError
+
+    runtime = _runtime()
+    with contextlib.suppress(CaseNotFoundError):
+        runtime.engine().case(ref, runtime.actor_name, workflow, command)
+
+
+def _check_roles(roles: Sequence[str], command: str) -> None:
+    runtime = _runtime()
+    runtime.engine().authorize(runtime.actor_name, roles, command.replace(" ", "."), command)
+
+
 def _cerar() -> Any:
     from engine.cerar_service import CerarService
 
@@ -939,6 +967,7 @@ def cerar_close(ref: str, reason: str, on: str | None, as_json: bool) -> None:
 @json_option
 def cerar_show(ref: str, as_json: bool) -> None:
     """Show a CERAR case with its deadlines and missing episodes."""
+    _check_case(ref, "cerar", "cerar show")
     _emit_child(as_json, _cerar().show(ref))
 
 
@@ -952,8 +981,12 @@ def cerar_list(include_closed: bool, level: str | None, review_before: str | Non
     """The children, by level of concern and next review."""
     from engine.mace.present import children_text
 
-    rows = _cerar().children(include_closed, level,
-                             _day(review_before) if review_before else None)
+    runtime = _runtime()
+    visible = {c.ref for c in runtime.engine().cases(runtime.actor_name, "cerar",
+                                                     command="cerar list")}
+    rows = [r for r in _cerar().children(include_closed, level,
+                                         _day(review_before) if review_before else None)
+            if r.ref in visible]
     _emit(as_json, [r.to_json() for r in rows], lambda: children_text(rows))
 
 
@@ -989,6 +1022,7 @@ def mace_series_create(name: str, every: str, weekday: str, at: str, chair: str,
     """Create a recurring MACE series and generate its meetings ahead."""
     from engine.mace.present import series_text
 
+    _check_roles(COORDINATORS, "mace series create")
     view = _mace().create_series(
         name, every, weekday, at, chair, members, _runtime().actor_name,
         _day(starts_on) if starts_on else None, duration, location, horizon_days, on_holiday)
@@ -1011,6 +1045,7 @@ def mace_series_change(name: str, every: str | None, weekday: str | None, at: st
     """Change a series; meetings before the change, and held ones, are untouched."""
     from engine.mace.present import series_text
 
+    _check_roles(COORDINATORS, "mace series change")
     view = _mace().change_series(name, _runtime().actor_name, every, weekday, at,
                                  _day(from_date) if from_date else None, chair,
                                  list(members) if members else None)
@@ -1024,6 +1059,7 @@ def mace_series_show(name: str, as_json: bool) -> None:
     """Show a series and its meetings."""
     from engine.mace.present import series_text
 
+    _check_roles(MACE_READERS, "mace series show")
     view = _mace().series(name)
     _emit(as_json, view.to_json(), lambda: series_text(view))
 
@@ -1032,6 +1068,7 @@ def mace_series_show(name: str, as_json: bool) -> None:
 @json_option
 def mace_series_list(as_json: bool) -> None:
     """List the series."""
+    _check_roles(MACE_READERS, "mace series list")
     views = _mace().all_series()
     _emit(as_json, [v.to_json() for v in views], lambda: "\n".join(
         f"{v.name}: every {v.every}, {len(v.meetings)} meeting(s)" for v in views)
@@ -1043,6 +1080,7 @@ def mace_series_list(as_json: bool) -> None:
 @click.option("--out", required=True, metavar="FILE.ics", help="Where to write it ('-': stdout).")
 def mace_series_invite(name: str, out: str) -> None:
     """Write the series invitation (RRULE, skipped days, moved meetings) as iCalendar."""
+    _check_roles(MACE_READERS, "mace series invite")
     _write_ics(out, _mace().series_invitation(name))
     if out != "-":
         click.echo(f"Wrote {out} (METHOD:REQUEST)")
@@ -1055,6 +1093,7 @@ def mace_generate(series: str | None, as_json: bool) -> None:
     """Generate meetings up to each series' horizon (safe to repeat)."""
     from engine.mace.present import meetings_text
 
+    _check_roles(COORDINATORS, "mace generate")
     made = _mace().generate(_runtime().actor_name, series)
     _emit(as_json, [m.to_json() for m in made],
           lambda: meetings_text(made) if made else "No new meetings.")
@@ -1068,6 +1107,7 @@ def mace_meetings(series: str | None, upcoming: bool, as_json: bool) -> None:
     """List meetings."""
     from engine.mace.present import meetings_text
 
+    _check_roles(MACE_READERS, "mace meetings")
     views = _mace().meetings(series, upcoming)
     _emit(as_json, [m.to_json() for m in views], lambda: meetings_text(views))
 
@@ -1079,6 +1119,7 @@ def mace_show(meeting: str, as_json: bool) -> None:
     """Show a meeting: state, time, deadlines, invitation."""
     from engine.mace.present import meeting_text
 
+    _check_case(meeting, "mace_meeting", "mace show")
     view = _mace().meeting(meeting)
     _emit(as_json, view.to_json(), lambda: meeting_text(view))
 
@@ -1090,6 +1131,7 @@ def mace_agenda(meeting: str, as_json: bool) -> None:
     """Print the agenda: as published, or a draft from today's data (references only)."""
     from engine.mace.agenda import agenda_text
 
+    _check_case(meeting, "mace_meeting", "mace agenda")
     data = _mace().agenda(meeting)
     _emit(as_json, data, lambda: ("DRAFT (not yet published)\n" if data["draft"] else "")
           + agenda_text(data))
@@ -1101,6 +1143,7 @@ def mace_agenda(meeting: str, as_json: bool) -> None:
 @click.option("--text", required=True, help="The item (references, never a child's name).")
 def mace_item(meeting: str, kind: str, text: str) -> None:
     """Add a place, person of concern or theme to a meeting's agenda."""
+    _check_roles(("cerar_coordinator", "mace_chair"), "mace item")
     _mace().add_item(meeting, kind, text, _runtime().actor_name)
     click.echo(f"Added a {kind} to the agenda of {meeting}.")
 
@@ -1204,6 +1247,7 @@ def mace_action_list(open_only: bool, meeting: str | None, as_json: bool) -> Non
     """List actions, by due date."""
     from engine.mace.present import actions_text
 
+    _check_roles(MACE_STAFF, "mace action list")
     views = _mace().actions(open_only, meeting)
     _emit(as_json, [a.to_json() for a in views], lambda: actions_text(views))
 
@@ -1271,6 +1315,7 @@ def mace_reschedule(meeting: str, on: str, at: str | None, reason: str, out: str
 @click.option("--out", required=True, metavar="FILE.ics", help="Where to write it ('-': stdout).")
 def mace_invite(meeting: str, out: str) -> None:
     """Write MEETING's invitation (REQUEST; CANCEL once cancelled) as iCalendar."""
+    _check_case(meeting, "mace_meeting", "mace invite")
     method, payload = _mace().invitation(meeting)
     _write_ics(out, payload)
     if out != "-":

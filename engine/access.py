@@ -20,6 +20,9 @@ INVOLVEMENT_ROLES: Mapping[str, str] = {
     "independent_reviewer": "appointed to the review",
     "mace_member": "invited to a MACE meeting where the child is on the agenda",
 }
+# The involvement (case_involvement.kind) each of those roles needs.
+INVOLVEMENT_KIND: Mapping[str, str] = {"independent_reviewer": "reviewer",
+                                       "mace_member": "mace_invitee"}
 ADMINISTRATOR, AUDITOR = "administrator", "auditor"
 # Roles about the system, not about cases in an area: granted for all areas only.
 PARTNERSHIP_WIDE = frozenset({ADMINISTRATOR, AUDITOR})
@@ -58,6 +61,22 @@ def permits(principal: Principal, roles: Iterable[str], area: str | None,
         if role in INVOLVEMENT_ROLES and not involved:
             continue
         return True
+    return False
+
+
+def permits_case(principal: Principal, roles: Iterable[str], area: str | None,
+                 kinds: Iterable[str], case_open: bool) -> bool:
+    """Like :func:`permits` for one case: a role that needs involvement needs its kind; a MACE
+    invitee sees a child only while the child's case is open."""
+    kinds = set(kinds)
+    for role in roles:
+        if not principal.holds(role, area):
+            continue
+        kind = INVOLVEMENT_KIND.get(role)
+        if kind is None:
+            return True
+        if kind in kinds and (case_open or role != "mace_member"):
+            return True
     return False
 
 

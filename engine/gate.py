@@ -79,3 +79,14 @@ class Gate:
 
     def discard(self) -> None:
         self._head = None
+
+    def sync(self, db: Database) -> None:
+        """Mirror the database's head to the file: after services that commit audit records
+        in transactions of their own (a MACE meeting's record, say)."""
+        if self.head_file is None:
+            return
+        with db.begin_read() as conn:
+            self._head = AccessStore(conn).head()
+        if self._head is not None and self._head[0] == 0:
+            self._head = None
+        self.flush()

@@ -18,7 +18,14 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session as OrmSession
 
-from engine.access import INVOLVEMENT_ROLES, Principal, needs_text, permits, require
+from engine.access import (
+    INVOLVEMENT_ROLES,
+    Principal,
+    needs_text,
+    permits,
+    permits_case,
+    require,
+)
 from engine.alerts import done_rungs, next_alert_for
 from engine.calendar import WorkingCalendar
 from engine.clock import Clock
@@ -172,9 +179,11 @@ class Engine:
              case: CaseRecord) -> bool:
         if permits(principal, roles, case.area, involved=False):
             return True
+        if not any(r in INVOLVEMENT_ROLES and principal.holds(r, case.area) for r in roles):
+            return False
         # Only a role that needs involvement is left: that costs a query.
-        return any(r in INVOLVEMENT_ROLES and principal.holds(r, case.area) for r in roles) \
-            and AccessStore(conn).involved(case.id, principal.login)
+        kinds = AccessStore(conn).involvement_kinds(principal.login).get(case.id, set())
+        return permits_case(principal, roles, case.area, kinds, case.closed_at is None)
 
     def _require_on_case(self, conn: Connection, principal: Principal, roles: Sequence[str],
                          case: CaseRecord, action: str) -> None:
@@ -441,7 +450,7 @@ class Engine:
         now = self.clock.now()
         query = select(CASES.c.id, CASES.c.ref, CASES.c.workflow, CASES.c.workflow_version,
                        CASES.c.state, CASES.c.version, CASES.c.updated_at, CASES.c.area,
-                       ).order_by(CASES.c.workflow, CASES.c.ref)
+                       CASES.c.closed_at).order_by(CASES.c.workflow, CASES.c.ref)
         if workflow:
             self.registry.get(workflow)
             query = query.where(CASES.c.workflow == workflow)
@@ -453,12 +462,13 @@ class Engine:
 
         def work(conn: Connection) -> list[CaseSummary]:
             principal = self.gate.principal(conn, actor)
-            involved = AccessStore(conn).involved_cases(principal.login)
+            kinds = AccessStore(conn).involvement_kinds(principal.login)
             store = CaseStore(conn)
             found = []
             for c in conn.execute(query):
                 definition = self.definition(store, c.workflow, c.workflow_version)
-                if permits(principal, definition.access.read, c.area, c.id in involved):
+                if permits_case(principal, definition.access.read, c.area,
+                                kinds.get(c.id, set()), c.closed_at is None):
                     found.append(c)
             pending: dict[int, list[DeadlineView]] = {}
             if found:
@@ -482,6 +492,17 @@ class Engine:
             return out
 
         return self._run(actor, "case.list", command, None, workflow, work)
+
+    def involve_in(self, source: Connection | OrmSession, refs: Sequence[tuple[str, str]],
+                   logins: Sequence[str], kind: str) -> None:
+        """Involve users in cases ((workflow, ref) pairs): e.g. the members invited to a MACE
+        meeting in the meeting and in each child on its agenda."""
+        conn = _connection(source)
+        store, access, now = CaseStore(conn), AccessStore(conn), self.clock.now()
+        for workflow, ref in refs:
+            for case in store.find(ref, workflow):
+                for login in logins:
+                    access.involve(case.id, login, kind, now)
 
     def find_in(self, source: Connection | OrmSession, ref: str, workflow: str | None = None,
                 ) -> CaseRecord:

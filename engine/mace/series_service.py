@@ -194,6 +194,8 @@ class SeriesService(MaceBase):
                 f"({self.calendar.holiday_name(slot) or 'not a working day'})",
                 command="mace generate")
             case = self.engine.find_in(session, view.ref, WORKFLOW)
+            self.engine.involve_in(session, [(WORKFLOW, view.ref)],
+                                   [series.chair, *series.members], "mace_invitee")
             assert case.id is not None and series.id is not None
             meeting = MaceMeeting(case_id=case.id, series_id=series.id, slot_on=slot,
                                   slot_at=start_instant(slot, series.start_time),

@@ -145,10 +145,15 @@ class MaceService(SeriesService):
             return self._agenda(session, meeting, case).to_json() | {"draft": True}
 
     def publish(self, ref: str, actor: str) -> dict[str, Any]:
-        """Build the agenda from the data now, store it, and publish it (one transaction)."""
+        """Build the agenda from the data now, store it, and publish it (one transaction).
+        The invited members then see the children on it (need-to-know), while they are open.
+        """
         with self.db.write() as session:
-            meeting, case, _series = self._meeting(session, ref)
+            meeting, case, series = self._meeting(session, ref)
             agenda = self._agenda(session, meeting, case).to_json()
+            self.engine.involve_in(
+                session, [(CERAR, child["case_ref"]) for child in agenda["children"]],
+                [series.chair, *series.members], "mace_invitee")
             self.engine.fire_in(session, ref, "publish_agenda", {
                 "agenda_published_on": self._today().isoformat()}, actor, None, WORKFLOW,
                 command="mace publish")

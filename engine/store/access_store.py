@@ -147,13 +147,14 @@ class AccessStore:
             self.conn.execute(insert(INVOLVEMENT), {"case_id": case_id, "login": login,
                                                     "kind": kind, "since": now})
 
-    def involved(self, case_id: int, login: str) -> bool:
-        return self.conn.scalar(select(INVOLVEMENT.c.id).where(and_(
-            INVOLVEMENT.c.case_id == case_id, INVOLVEMENT.c.login == login))) is not None
-
-    def involved_cases(self, login: str) -> set[int]:
-        return {int(r[0]) for r in self.conn.execute(
-            select(INVOLVEMENT.c.case_id).where(INVOLVEMENT.c.login == login))}
+    def involvement_kinds(self, login: str) -> dict[int, set[str]]:
+        """case id -> the kinds of involvement ``login`` has in it."""
+        out: dict[int, set[str]] = {}
+        for case_id, kind in self.conn.execute(
+                select(INVOLVEMENT.c.case_id, INVOLVEMENT.c.kind)
+                .where(INVOLVEMENT.c.login == login)):
+            out.setdefault(int(case_id), set()).add(str(kind))
+        return out
 
     def involvement_of(self, case_id: int) -> list[dict[str, Any]]:
         return [{"login": r.login, "kind": r.kind, "since": r.since.isoformat()}

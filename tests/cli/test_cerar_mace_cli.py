@@ -152,3 +152,29 @@ def test_help_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"
+
+
+def test_access_is_checked_and_the_audit_chain_stays_whole(run: Any, db_url: str) -> None:
+    _setup(run)
+    runner = CliRunner()
+
+    def as_user(user: str, *args: str) -> Result:
+        return runner.invoke(main, ["--db", db_url, "--as", user, "--now", "2024-06-04T09:00",
+                                    *args])
+
+    assert as_user("coord", "user", "add", "aud", "--name", "Aud", "--email", "a@x.org",
+                   "--agency", "Audit").exit_code == 0
+    assert as_user("coord", "user", "grant", "aud", "auditor").exit_code == 0
+    for args in (("cerar", "show", "CE-C-1"), ("mace", "meetings"),
+                 ("notifications", "list"), ("alerts", "list")):
+        refused = as_user("aud", *args)
+        assert refused.exit_code == 3, (args, refused.output)
+        assert refused.output.startswith("Error: aud may not"), refused.output
+    listed = json.loads(as_user("coord", "cerar", "list", "--json").output)
+    assert [c["ref"] for c in listed] == ["CE-C-1"]
+    assert json.loads(as_user("aud", "cerar", "list", "--json").output) == []  # not theirs
+    verified = as_user("aud", "audit", "verify")
+    assert verified.exit_code == 0 and "intact" in verified.output, verified.output
+    log = json.loads(as_user("aud", "audit", "log", "--json").output)
+    assert {"case.show", "case.fire.assess"} <= {e["action"] for e in log}
+    assert any(e["outcome"] == "refused" and e["actor"] == "aud" for e in log)

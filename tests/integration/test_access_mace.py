@@ -1,0 +1,59 @@
+"""Need-to-know for MACE: a member sees the meetings they are invited to, and the children on
+those meetings' published agendas while the children's cases are open; nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from engine.admin import Admin
+from engine.clock import FixedClock
+from engine.errors import PermissionDeniedError
+from engine.mace.service import MaceService
+from engine.service import Engine
+from tests.conftest import london
+
+
+def _child(mace: MaceService, clock: FixedClock, child: str, level: str) -> str:
+    today = clock.now().date().isoformat()
+    ref = mace.cerar.open(child, today, "police", "cumberland", "coord").case.ref
+    mace.cerar.fire(ref, "screen", {"screened_on": today}, "coord")
+    mace.cerar.fire(ref, "assess", {"assessed_on": today, "risk_level": level}, "mgr")
+    return ref
+
+
+def test_a_mace_member_sees_only_what_their_meetings_need(engine: Engine,
+                                                          clock: FixedClock) -> None:
+    admin = Admin(engine.db, clock, engine.gate)
+    for login in ("mem", "other"):
+        admin.add_user("amy", login, login, f"{login}@police.example", "Police")
+        admin.grant("amy", login, "mace_member", "cumberland")
+    mace = MaceService.from_engine(engine)
+    clock.set(london("2024-06-03 09:00"))
+    high = _child(mace, clock, "C-HIGH", "high")
+    _child(mace, clock, "C-LOW", "low")  # on the agenda as a new referral
+    series = mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["mem"],
+                                "coord", starts_on=dt.date(2024, 6, 3), horizon_days=20)
+    meeting = series.meetings[0].ref
+
+    assert engine.case(meeting, "mem").ref == meeting  # invited
+    with pytest.raises(PermissionDeniedError):
+        engine.case(meeting, "other")  # not invited
+    with pytest.raises(PermissionDeniedError):
+        engine.case(high, "mem")  # not on a published agenda yet
+
+    agenda = mace.publish(meeting, "coord")
+    on_agenda = {child["case_ref"] for child in agenda["children"]}
+    assert high in on_agenda
+    assert engine.case(high, "mem").state == "assessed"
+    assert {c.ref for c in engine.cases("mem", "cerar")} == on_agenda
+    late = _child(mace, clock, "C-LATE", "high")  # after the agenda was published
+    for ref, who in [(late, "mem"), (high, "other")]:
+        with pytest.raises(PermissionDeniedError):
+            engine.case(ref, who)
+
+    mace.cerar.fire(high, "close", {"closed_on": "2024-06-10", "close_reason": "moved away"},
+                    "mgr")
+    with pytest.raises(PermissionDeniedError):
+        engine.case(high, "mem")  # only while the child is open
