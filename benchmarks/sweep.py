@@ -52,6 +52,16 @@ RECIPIENTS = {"business_support": ["support@example.org"],
 
 def populate(db: Database, engine: Engine, count: int, chunk: int = 20_000) -> int:
     """``count`` open 'notification' deadlines, one per case; 1% due for an alert now."""
+    from engine.store.access_store import AccessStore
+
+    with db.begin() as conn:  # an area and the benchmark's user, holding the roles it needs
+        store = AccessStore(conn)
+        store.add_area("north", "North")
+        store.add_user("bench", "Bench", "bench@example.org", "LA", NOW)
+        user_id = store.user_id("bench")
+        assert user_id is not None
+        for role in ("business_support", "case_review_chair", "partnership_manager"):
+            store.grant(user_id, role, None, "bench", NOW)
     engine.open_case("practice_review", "SEED", {"became_aware_on": "2024-06-03",
                                                  "child_ref": "C0", "label": "seed"}, "bench")
     with db.write() as s:
@@ -73,7 +83,7 @@ def populate(db: Database, engine: Engine, count: int, chunk: int = 20_000) -> i
             cases.append({"id": case_id + i, "ref": f"B-{i}", "workflow": "practice_review",
                           "workflow_version": 1, "state": "awaiting_notification",
                           "data": {"became_aware_on": "2024-06-01"}, "version": 1,
-                          "opened_at": NOW, "updated_at": NOW})
+                          "opened_at": NOW, "updated_at": NOW, "area": "north"})
             deadlines.append({"case_id": case_id + i, "name": "notification", "cycle": 1,
                               "rule": "5 working days after became_aware_on",
                               "anchor_field": "became_aware_on", "anchor_value": "2024-06-01",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 
 from engine.store.access_store import GRANTS, USERS
 from engine.store.cases import CASES
@@ -19,7 +19,8 @@ from engine.store.database import Database
 
 
 class RecipientResolver(Protocol):
-    def addresses(self, role: str, workflow: str, case_ref: str) -> Sequence[str]:
+    def addresses(self, role: str, workflow: str, case_ref: str,
+                  area: str | None = None) -> Sequence[str]:
         """The addresses of the people holding ``role`` for this case (may be empty)."""
         ...
 
@@ -30,7 +31,8 @@ class SettingsRecipients:
     def __init__(self, table: Mapping[str, Sequence[str]]) -> None:
         self._table = {role: tuple(addresses) for role, addresses in table.items()}
 
-    def addresses(self, role: str, workflow: str, case_ref: str) -> Sequence[str]:
+    def addresses(self, role: str, workflow: str, case_ref: str,
+                  area: str | None = None) -> Sequence[str]:
         return self._table.get(role, ())
 
     def everyone(self) -> list[str]:
@@ -44,18 +46,35 @@ class DirectoryRecipients:
     def __init__(self, db: Database, extra: Mapping[str, Sequence[str]]) -> None:
         self.db = db
         self.extra = SettingsRecipients(extra)
+        self._holders: dict[str, list[tuple[str | None, str]]] | None = None
 
-    def addresses(self, role: str, workflow: str, case_ref: str) -> Sequence[str]:
-        area = select(CASES.c.area).where(and_(CASES.c.workflow == workflow,
-                                               CASES.c.ref == case_ref)).scalar_subquery()
-        query = (select(USERS.c.email)
-                 .join(GRANTS, GRANTS.c.user_id == USERS.c.id)
-                 .where(GRANTS.c.role == role, GRANTS.c.revoked_at.is_(None),
-                        USERS.c.disabled_at.is_(None),
-                        or_(GRANTS.c.area.is_(None), GRANTS.c.area == area))
-                 .order_by(USERS.c.login))
-        with self.db.begin_read() as conn:
-            found = [str(email) for email in conn.scalars(query)]
+    def refresh(self) -> None:
+        """Forget what was read: the sweep calls it once per pass, so a grant or a revocation
+        counts from the next pass, and a pass asks the directory once, not once per alert."""
+        self._holders = None
+
+    def _load(self) -> dict[str, list[tuple[str | None, str]]]:
+        """role -> [(area or None for all areas, email)] of active users' live grants."""
+        if self._holders is None:
+            query = (select(GRANTS.c.role, GRANTS.c.area, USERS.c.email)
+                     .join(USERS, GRANTS.c.user_id == USERS.c.id)
+                     .where(GRANTS.c.revoked_at.is_(None), USERS.c.disabled_at.is_(None))
+                     .order_by(USERS.c.login))
+            holders: dict[str, list[tuple[str | None, str]]] = {}
+            with self.db.begin_read() as conn:
+                for role, area, email in conn.execute(query):
+                    holders.setdefault(str(role), []).append((area, str(email)))
+            self._holders = holders
+        return self._holders
+
+    def addresses(self, role: str, workflow: str, case_ref: str,
+                  area: str | None = None) -> Sequence[str]:
+        if area is None:  # the sweep knows it; a one-off lookup asks
+            with self.db.begin_read() as conn:
+                area = conn.scalar(select(CASES.c.area).where(and_(
+                    CASES.c.workflow == workflow, CASES.c.ref == case_ref)))
+        found = [email for where, email in self._load().get(role, [])
+                 if where is None or where == area]
         return list(dict.fromkeys([*found, *self.extra.addresses(role, workflow, case_ref)]))
 
     def everyone(self) -> list[str]:
@@ -63,10 +82,10 @@ class DirectoryRecipients:
 
 
 def resolve(resolver: RecipientResolver, roles: Sequence[str], workflow: str,
-            case_ref: str) -> list[dict[str, str]]:
+            case_ref: str, area: str | None = None) -> list[dict[str, str]]:
     """[{role, address}] for ``roles``, each address once (first role wins)."""
     seen: dict[str, str] = {}
     for role in roles:
-        for address in resolver.addresses(role, workflow, case_ref):
+        for address in resolver.addresses(role, workflow, case_ref, area):
             seen.setdefault(address.strip().lower(), role)
     return [{"role": role, "address": address} for address, role in seen.items()]

@@ -89,6 +89,9 @@ class Notifier:
     def sweep(self, batch: int = 500, max_batches: int = 10_000) -> SweepResult:
         """Raise every alert rung due at the engine's time; returns what it did."""
         total = SweepResult()
+        refresh = getattr(self.resolver, "refresh", None)
+        if refresh is not None:
+            refresh()
         for _ in range(max_batches):
             result = self._sweep_batch(batch)
             total += result
@@ -105,7 +108,7 @@ class Notifier:
                             col(Deadline.status), col(Deadline.due_at),
                             col(Deadline.due_day), col(Deadline.owner_role),
                             col(Deadline.rule), col(Case.ref), col(Case.workflow),
-                            col(Case.workflow_version), col(Case.state))
+                            col(Case.workflow_version), col(Case.state), col(Case.area))
                      .join(Case, col(Case.id) == col(Deadline.case_id))
                      .where(col(Deadline.next_alert_at) <= now)
                      .order_by(col(Deadline.next_alert_at)).limit(batch))
@@ -135,7 +138,8 @@ class Notifier:
                     skipped += 1
                 if send is not None:
                     roles = roles_for(send.rung, row.owner_role)
-                    recipients = resolve(self.resolver, roles, row.workflow, row.ref)
+                    recipients = resolve(self.resolver, roles, row.workflow, row.ref,
+                                         row.area)
                     alerts.append(_alert_row(row, send, "raised", now, recipients))
                     sends.append((row, send, recipients))
                     seen.add(send.key)
