@@ -760,7 +760,11 @@ def _mace() -> Any:
 
     runtime = _runtime()
     domain = str(runtime.settings.raw.get("mace", {}).get("email_domain") or "safeguard.invalid")
-    return MaceService.from_engine(_engine_closing(), email_domain=domain)
+    from notifications.invitations import InvitationMailer
+
+    engine = _engine_closing()
+    mailer = InvitationMailer(engine, runtime.settings.notifications, domain)
+    return MaceService.from_engine(engine, email_domain=domain, on_invitation=mailer)
 
 
 def _day(text: str | None) -> Any:

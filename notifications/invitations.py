@@ -1,56 +1,62 @@
-"""Meeting invitations (the hook for the MACE issue): an iCalendar REQUEST in the outbox.
+"""MACE meeting invitations by email: an iCalendar part and attachment, in the outbox.
 
-The MACE code is not on this branch. When it lands, scheduling a meeting calls
-:func:`invitation_rows` inside its own transaction and passes the result to
-:func:`notifications.outbox.enqueue`; delivery then sends each as a ``text/calendar;
-method=REQUEST`` alternative plus an ``invite.ics`` attachment (see
-:func:`notifications.outbox.build_message`). Like every email, an invitation carries a
-meeting reference, a time and a link, never a child's details: the caller passes only those.
+The MACE services call :meth:`InvitationMailer.__call__` inside the transaction that creates,
+moves or cancels a meeting (``MaceService(on_invitation=...)``), so the outbox rows commit
+with the change or not at all. Each invitee gets one message per (meeting, sequence, method),
+whatever happens (the outbox's de-duplication key), sent as a ``text/calendar; method=REQUEST``
+(or ``CANCEL``) alternative plus an ``invite.ics`` attachment with the meeting's stable UID.
+Like every email it carries a meeting reference, a day and a link, never a child's details.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
-from typing import Any
+from sqlalchemy import select
+from sqlmodel import Session
 
-from notifications.outbox import row_values
-from notifications.render import Rendered
-
-
-def _stamp(at: dt.datetime) -> str:
-    return at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _escape(text: str) -> str:
-    """RFC 5545 TEXT escaping: backslash, semicolon, comma, newline."""
-    for raw, escaped in (("\\", "\\\\"), (";", "\\;"), (",", "\\,"), ("\n", "\\n")):
-        text = text.replace(raw, escaped)
-    return text
+from engine.clock import LONDON, london_date
+from engine.mace.base import WORKFLOW, OutgoingInvitation
+from engine.service import Engine
+from engine.settings import NotificationSettings
+from engine.store.access_store import USERS
+from notifications.outbox import enqueue, row_values
+from notifications.render import alert_context, render
 
 
-def invitation_ics(uid: str, start: dt.datetime, end: dt.datetime, summary: str,
-                   organizer: str, attendees: Sequence[str], now: dt.datetime,
-                   sequence: int = 0, location: str = "") -> str:
-    """A minimal RFC 5545 VCALENDAR with one VEVENT, METHOD:REQUEST."""
-    lines = [
-        "BEGIN:VCALENDAR", "PRODID:-//safeguard//notifications//EN", "VERSION:2.0",
-        "METHOD:REQUEST", "BEGIN:VEVENT", f"UID:{uid}", f"SEQUENCE:{sequence}",
-        f"DTSTAMP:{_stamp(now)}", f"DTSTART:{_stamp(start)}", f"DTEND:{_stamp(end)}",
-        f"SUMMARY:{_escape(summary)}", f"ORGANIZER:mailto:{organizer}",
-    ]
-    if location:
-        lines.append(f"LOCATION:{_escape(location)}")
-    lines += [f"ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:{a}" for a in attendees]
-    lines += ["END:VEVENT", "END:VCALENDAR"]
-    return "\r\n".join(lines) + "\r\n"
+class InvitationMailer:
+    def __init__(self, engine: Engine, settings: NotificationSettings,
+                 email_domain: str) -> None:
+        self.engine, self.settings, self.email_domain = engine, settings, email_domain
 
+    def _address(self, session: Session, person: str) -> str:
+        """A registered user's email; an address as given; else USER@email_domain."""
+        if "@" in person:
+            return person
+        email = session.connection().scalar(select(USERS.c.email).where(
+            USERS.c.login == person))
+        return str(email) if email else f"{person}@{self.email_domain}"
 
-def invitation_rows(uid: str, start: dt.datetime, end: dt.datetime, summary: str,
-                    rendered: Rendered, attendees: Sequence[str], sender: str,
-                    now: dt.datetime, sequence: int = 0) -> list[dict[str, Any]]:
-    """Outbox rows (one per attendee) for a meeting invitation; enqueue them in the
-    transaction that schedules the meeting."""
-    ics = invitation_ics(uid, start, end, summary, sender, attendees, now, sequence)
-    return [row_values(f"invite:{uid}:{sequence}:{address}", "invitation", address,
-                       rendered, now, sender, ics=ics) for address in attendees]
+    def __call__(self, session: Session, invitation: OutgoingInvitation) -> int:
+        now = self.engine.clock.now()
+        definition = self.engine.definition(session, WORKFLOW,
+                                            self.engine.find_in(session, invitation.ref,
+                                                                WORKFLOW).workflow_version)
+        when = invitation.starts_at.astimezone(LONDON)
+        template = "cancellation" if invitation.method == "CANCEL" else "invitation"
+        context = alert_context(
+            definition, invitation.ref, invitation.state, "meeting", when.date(),
+            london_date(now), template, "mace_member", self.settings.base_url,
+            self.engine.calendar)
+        context["what_to_do"] = (
+            "remove it from your calendar" if template == "cancellation" else
+            f"attend at {when:%H:%M} (Europe/London); the agenda is published in safeguard "
+            "before the meeting")
+        rendered = render(template, context)
+        payload = invitation.ics.decode()
+        rows = []
+        for person in dict.fromkeys(invitation.people):
+            address = self._address(session, person)
+            key = (f"invite:{invitation.ref}:{invitation.sequence}:{invitation.method}:"
+                   f"{address.lower()}")
+            rows.append(row_values(key, template, address, rendered, now, self.settings.sender,
+                                   ics=payload))
+        return enqueue(session, rows)

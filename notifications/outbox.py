@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import hashlib
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
@@ -29,6 +30,7 @@ from engine.store.models import OutboxMessage
 from notifications.render import Rendered
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+HEADERS_UNFOLDED = email.policy.default.clone(max_line_length=998)
 STATUSES = (PENDING, SENDING, SENT, FAILED)
 
 
@@ -118,7 +120,9 @@ def release(db: Database, rows: Sequence[OutboxMessage]) -> None:
 
 def build_message(row: OutboxMessage, sender: str, now: dt.datetime) -> EmailMessage:
     """The email of an outbox row: text and HTML alternatives, and an invitation if any."""
-    message = EmailMessage()
+    # Headers up to RFC 5322's 998 characters: folding a subject at 78 made some readers
+    # show it with a leading space.
+    message = EmailMessage(policy=HEADERS_UNFOLDED)
     message["From"] = sender
     message["To"] = row.to_address
     message["Subject"] = row.subject
@@ -128,7 +132,8 @@ def build_message(row: OutboxMessage, sender: str, now: dt.datetime) -> EmailMes
     message.set_content(row.body_text)
     message.add_alternative(row.body_html, subtype="html")
     if row.ics:  # a meeting invitation (MACE issue): inline REQUEST part and an attachment
-        message.add_alternative(row.ics, subtype="calendar", params={"method": "REQUEST"})
+        method = "CANCEL" if "METHOD:CANCEL" in row.ics else "REQUEST"
+        message.add_alternative(row.ics, subtype="calendar", params={"method": method})
         message.add_attachment(row.ics.encode(), maintype="text", subtype="calendar",
                                filename="invite.ics")
     return message

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Self
 
 from sqlalchemy import select
@@ -32,6 +33,22 @@ from engine.store.models import (
 )
 
 WORKFLOW = "mace_meeting"
+
+
+@dataclass(frozen=True)
+class OutgoingInvitation:
+    """A meeting invitation to send: references and times only, never a child's details."""
+
+    ref: str
+    method: str  # REQUEST or CANCEL
+    ics: bytes
+    people: tuple[str, ...]  # the chair and members: logins, or addresses
+    starts_at: dt.datetime
+    sequence: int
+    state: str
+
+
+InvitationHook = Callable[[Session, OutgoingInvitation], object]
 NOT_HELD = ("scheduled", "rescheduled", "agenda_published")
 
 
@@ -66,17 +83,32 @@ class MaceBase:
 
     def __init__(self, db: Database, clock: Clock, calendar: WorkingCalendar,
                  registry: WorkflowRegistry, engine: Engine | None = None,
-                 email_domain: str = "safeguard.invalid") -> None:
+                 email_domain: str = "safeguard.invalid",
+                 on_invitation: InvitationHook | None = None) -> None:
         self.db, self.clock, self.calendar = db, clock, calendar
         self.engine = engine or Engine(db, registry, clock, calendar)
         self.cerar = CerarService.from_engine(self.engine)
         self.email_domain = email_domain
+        self.on_invitation = on_invitation
 
     @classmethod
     def from_engine(cls, engine: Engine, email_domain: str = "safeguard.invalid",
-                    ) -> Self:
+                    on_invitation: InvitationHook | None = None) -> Self:
         return cls(engine.db, engine.clock, engine.calendar, engine.registry, engine,
-                   email_domain)
+                   email_domain, on_invitation)
+
+    def _announce(self, session: Session, series: MaceSeries, meeting: MaceMeeting, ref: str,
+                  method: str) -> None:
+        """Hand the meeting's invitation (REQUEST) or cancellation (CANCEL) to whoever sends
+        it, inside this transaction: the outbox row commits with the change, or neither."""
+        if self.on_invitation is None:
+            return
+        case = self.engine.find_in(session, ref, WORKFLOW)
+        occurrence = self._occurrence(series, meeting, case)
+        self.on_invitation(session, OutgoingInvitation(
+            ref=ref, method=method, ics=ics.calendar([occurrence], method),
+            people=(series.chair, *series.members), starts_at=occurrence.starts_at,
+            sequence=meeting.sequence, state=case.state))
 
     def _today(self) -> dt.date:
         return london_date(self.clock.now())

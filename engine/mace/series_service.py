@@ -202,6 +202,7 @@ class SeriesService(MaceBase):
                                   uid=series.uid)
             session.add(meeting)
             session.flush()
+            self._announce(session, series, meeting, view.ref, "REQUEST")
             made.append(self._meeting_view(session, series, meeting, case))
         return made
 

@@ -107,6 +107,8 @@ class MaceService(SeriesService):
                 "reschedule_reason": reason}, actor, None, WORKFLOW, command="mace reschedule")
             meeting.sequence += 1
             session.add(meeting)
+            session.flush()
+            self._announce(session, series, meeting, ref, "REQUEST")
             return self._meeting_view(session, series, meeting, case)
 
     def cancel(self, ref: str, actor: str, reason: str) -> MeetingView:
@@ -116,6 +118,8 @@ class MaceService(SeriesService):
                                 WORKFLOW, command="mace cancel")
             meeting.sequence += 1
             session.add(meeting)
+            session.flush()
+            self._announce(session, series, meeting, ref, "CANCEL")
             return self._meeting_view(session, series, meeting, case)
 
     # -- agenda --------------------------------------------------------------------------

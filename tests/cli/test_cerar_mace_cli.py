@@ -178,3 +178,44 @@ def test_access_is_checked_and_the_audit_chain_stays_whole(run: Any, db_url: str
     log = json.loads(as_user("aud", "audit", "log", "--json").output)
     assert {"case.show", "case.fire.assess"} <= {e["action"] for e in log}
     assert any(e["outcome"] == "refused" and e["actor"] == "aud" for e in log)
+
+
+def test_invitations_and_cancellations_go_out_by_email(run: Any, db_url: str,
+                                                      tmp_path: Path) -> None:
+    import email
+    import email.policy
+
+    _setup(run)
+    config = tmp_path / "mail.toml"
+    config.write_text(f'[notifications]\ntransport = "eml"\neml_dir = "{tmp_path / "eml"}"\n')
+    runner = CliRunner()
+
+    def cli(*args: str) -> Result:
+        result = runner.invoke(main, ["--db", db_url, "--config", str(config), "--as", "coord",
+                                      "--now", "2024-06-04T09:00", *args])
+        assert result.exit_code == 0, result.output
+        return result
+
+    listed = json.loads(cli("notifications", "list", "--json").output)
+    invites = [m for m in listed if m["template"] == "invitation"]
+    first = "MACE-North-2024-06-05"
+    assert {m["to"] for m in invites if first in m["subject"]} == {
+        "chair@example.org", "amy@example.org", "bob@police.example"}
+    cli("mace", "cancel", "MACE-North-2024-06-19", "--reason", "no quorum")
+    cli("notifications", "dispatch")
+    sent = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            for p in (tmp_path / "eml").glob("*.eml")]
+    cancels = [m for m in sent if m["Subject"].startswith("Cancelled:")]
+    assert len(cancels) == 3
+    calendar_parts = [p for p in cancels[0].walk() if p.get_content_type() == "text/calendar"]
+    assert calendar_parts and calendar_parts[0].get_param("method") == "CANCEL"
+    cal = Calendar.from_ical(calendar_parts[0].get_payload(decode=True))
+    [event] = cal.walk("VEVENT")
+    request = next(m for m in sent if "2024-06-19" in m["Subject"] and
+                   m["Subject"].startswith("Invitation"))
+    [original] = Calendar.from_ical(next(
+        p for p in request.walk() if p.get_content_type() == "text/calendar"
+    ).get_payload(decode=True)).walk("VEVENT")
+    assert str(event["UID"]) == str(original["UID"])  # the same event, now cancelled
+    assert int(event["SEQUENCE"]) > int(original["SEQUENCE"])
+    assert not any("Jo Bloggs" in m.as_string() for m in sent)
