@@ -123,6 +123,13 @@ class Runtime:
             calendar = WorkingCalendar(self.settings.closure_days, self.settings.subdivision)
             self._engine = Engine(db, self.registry(), self.clock(), calendar,
                                   self.settings.audit_head_file)
+            from notifications.events import EventMailer
+            from notifications.recipients import DirectoryRecipients, SettingsRecipients
+
+            notes = self.settings.notifications
+            resolver = DirectoryRecipients(db, notes.recipients) \
+                if notes.recipients_from == "directory" else SettingsRecipients(notes.recipients)
+            self._engine.on_event = EventMailer(self._engine, notes, resolver)
         return self._engine  # type: ignore[no-any-return]
 
 

@@ -58,6 +58,7 @@ class TransitionDef:
     guards: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
     description: str = ""
+    notify: tuple[str, ...] = ()  # roles told by email when it happens (case_event)
 
     @property
     def internal(self) -> bool:

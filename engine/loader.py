@@ -56,6 +56,7 @@ _FIELD_KEYS = {"type", "description", "choices", "personal", "max_length", "patt
 _STATE_KEYS = {"description", "initial", "final"}
 _TRANSITION_KEYS = {
     "trigger", "from", "to", "internal", "requires", "accepts", "guards", "roles", "description",
+    "notify",
 }
 _CLOCK_KEYS = {
     "rule", "starts", "met", "cancelled", "met_on", "owner", "description", "alerts",
@@ -386,10 +387,12 @@ def _transitions(raw: Any, check: _Checker, states: Mapping[str, StateDef],
         check.known(guard_names, guards, f"{path}.guards", "guard")
         roles = check.name_list(spec.get("roles"), f"{path}.roles")
         check.known(roles, ROLES, f"{path}.roles", "role")
+        notify = check.name_list(spec.get("notify"), f"{path}.notify")
+        check.known(notify, ROLES, f"{path}.notify", "role")
         out.append(TransitionDef(
             trigger=trigger, sources=sources, dest=None if internal else str(dest),
             requires=requires, accepts=accepts, guards=guard_names, roles=roles,
-            description=str(spec.get("description") or ""),
+            description=str(spec.get("description") or ""), notify=notify,
         ))
     return out
 

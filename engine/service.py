@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -67,6 +68,21 @@ from engine.views import CaseSummary, CaseView, DeadlineView, EventView, Trigger
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class CaseEventNotice:
+    """A fire that its transition says people should hear about (references only)."""
+
+    case_id: int
+    ref: str
+    workflow: str
+    definition: WorkflowDef
+    area: str | None
+    state: str
+    trigger: str
+    seq: int
+    roles: tuple[str, ...]
+
+
 def _check_ref(ref: str) -> None:
     if not REF_PATTERN.match(ref):
         raise UsageError(f"'{ref}' is not a usable case reference: use letters, digits "
@@ -84,6 +100,9 @@ class Engine:
                  calendar: WorkingCalendar, audit_head_file: Path | None = None) -> None:
         self.db = db
         self.gate = Gate(clock, audit_head_file)
+        # Told of fires whose transition names roles to notify, inside the fire's transaction
+        # (the notifications package enqueues the emails there).
+        self.on_event: Callable[[Connection, CaseEventNotice], object] | None = None
         self.registry = registry
         self.clock = clock
         self.calendar = calendar
@@ -304,6 +323,10 @@ class Engine:
                             dict(adapter.data), actor, note, command, now,
                             self._may(conn, principal, definition.access.personal, case))
         self._involve(conn, definition, case.id, case.data, adapter.data, now)
+        if transition.notify and self.on_event is not None:
+            self.on_event(conn, CaseEventNotice(
+                case.id, ref, case.workflow, definition, case.area, adapter.state, trigger,
+                case.version + 1, transition.notify))
         self.gate.record(conn, actor, f"case.fire.{trigger}", case_ref=ref,
                          workflow=case.workflow, command=command,
                          detail={"from": case.state, "to": adapter.state,

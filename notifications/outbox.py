@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -52,11 +52,12 @@ def row_values(dedup_key: str, template: str, to: str, rendered: Rendered, now: 
     }
 
 
-def enqueue(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+def enqueue(session: Session | Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert outbox rows in the caller's transaction; keys already there are left alone."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
+    dialect = (session.dialect if isinstance(session, Connection)
+               else session.get_bind().dialect).name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
                  .returning(col(OutboxMessage.id)))

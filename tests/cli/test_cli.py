@@ -180,3 +180,21 @@ def test_help_starts_about_as_fast_as_click() -> None:
     baseline = best_of([sys.executable, "-c", "import click"])
     ours = best_of([sys.executable, "-m", "cli", "--help"])
     assert ours <= 2 * baseline, f"--help took {ours:.3f}s, click alone {baseline:.3f}s"
+
+
+def test_a_decision_emails_the_chair_once_without_case_details(run: object) -> None:
+    _open(run)
+    for trigger, value, now in [("notify", "notified_on=2024-06-07", "2024-06-07T10:00"),
+                                ("submit_rapid_review", "rr_submitted_on=2024-06-20",
+                                 "2024-06-20T10:00"),
+                                ("commission_lcspr", "decision_on=2024-07-01",
+                                 "2024-07-01T10:00")]:
+        result = run("case", "advance", "PR-1", trigger, "--set", value, now=now)  # type: ignore[operator]
+        assert result.exit_code == 0, result.output
+    listed = json.loads(run("notifications", "list", "--json").output)  # type: ignore[operator]
+    events = [m for m in listed if m["template"] == "case_event"]
+    assert [(m["to"], m["subject"]) for m in events] == [
+        ("amy@example.org", "Case PR-1 is now at stage: an LCSPR has been decided; a reviewer "
+         "is to be appointed")]
+    shown = run("notifications", "show", str(events[0]["id"]))  # type: ignore[operator]
+    assert "CLI test" not in shown.output and "C-1" not in shown.output  # label, child ref
