@@ -119,13 +119,6 @@ def _anchor(definition: WorkflowDef, clock: ClockDef, data: Mapping[str, str],
     return stored, typed(definition.fields[clock.rule.anchor], stored)  # type: ignore[return-value]
 
 
-def _typed_anchor(definition: WorkflowDef, clock: ClockDef, stored: str,
-                  ) -> dt.date | dt.datetime:
-    if clock.rule.anchor is None:
-        return dt.date.fromisoformat(stored)
-    return typed(definition.fields[clock.rule.anchor], stored)  # type: ignore[return-value]
-
-
 def _key(clock: ClockDef, data: Mapping[str, str]) -> str | None:
     """The key a fire carries for a keyed clock (None for an unkeyed one)."""
     if clock.keyed_by is None:
