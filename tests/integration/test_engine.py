@@ -22,6 +22,13 @@ from engine.store.database import Database
 from engine.store.models import Case, CaseEvent, Deadline
 from tests.conftest import london
 
+TO_PUBLISHED = [("notify", {"notified_on": "2024-06-07"}),
+                ("submit_rapid_review", {"rr_submitted_on": "2024-06-20"}),
+                ("commission_lcspr", {"decision_on": "2024-07-01"}),
+                ("appoint_reviewer", {"reviewer": "rev1", "reviewer_appointed_on": "2024-07-02"}),
+                ("approve_final", {"planned_publication_on": "2024-12-02"}),
+                ("send_to_panel", {"sent_to_panel_on": "2024-11-20"}),
+                ("publish", {"published_on": "2024-12-02"})]
 OPEN_FIELDS = {"became_aware_on": "2024-06-03", "child_ref": "C-1001", "label": "Test"}
 
 
@@ -90,14 +97,7 @@ def test_refused_fires_change_nothing(engine: Engine, db: Database) -> None:
 
 def test_guard_refusal_names_what_is_missing(engine: Engine) -> None:
     engine.open_case("practice_review", "PR-1", OPEN_FIELDS, actor="amy")
-    steps = [("notify", {"notified_on": "2024-06-07"}),
-             ("submit_rapid_review", {"rr_submitted_on": "2024-06-20"}),
-             ("commission_lcspr", {"decision_on": "2024-07-01"}),
-             ("appoint_reviewer", {"reviewer": "REV-1", "reviewer_appointed_on": "2024-07-02"}),
-             ("approve_final", {"planned_publication_on": "2024-12-02"}),
-             ("send_to_panel", {"sent_to_panel_on": "2024-11-20"}),
-             ("publish", {"published_on": "2024-12-02"}),
-             ("start_action_plan", {"action_plan_started_on": "2024-12-10"})]
+    steps = [*TO_PUBLISHED, ("start_action_plan", {"action_plan_started_on": "2024-12-10"})]
     for trigger, values in steps:
         engine.fire("PR-1", trigger, values, actor="amy")
     with pytest.raises(GuardFailedError, match="dissemination tasks"):
@@ -181,14 +181,7 @@ def test_list_filters_and_overdue(engine: Engine, clock: FixedClock) -> None:
 
 def test_an_internal_record_with_nothing_to_record_is_refused(engine: Engine) -> None:
     engine.open_case("practice_review", "PR-1", OPEN_FIELDS, actor="amy")
-    steps = [("notify", {"notified_on": "2024-06-07"}),
-             ("submit_rapid_review", {"rr_submitted_on": "2024-06-20"}),
-             ("commission_lcspr", {"decision_on": "2024-07-01"}),
-             ("appoint_reviewer", {"reviewer": "REV-1", "reviewer_appointed_on": "2024-07-02"}),
-             ("approve_final", {"planned_publication_on": "2024-12-02"}),
-             ("send_to_panel", {"sent_to_panel_on": "2024-11-20"}),
-             ("publish", {"published_on": "2024-12-02"})]
-    for trigger, values in steps:
+    for trigger, values in TO_PUBLISHED:
         engine.fire("PR-1", trigger, values, actor="amy")
     with pytest.raises(UsageError, match="add at least one of --set training_reviewed_on"):
         engine.fire("PR-1", "record_dissemination", {}, actor="amy")
