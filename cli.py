@@ -122,7 +122,7 @@ class Runtime:
             db.ensure_current()
             calendar = WorkingCalendar(self.settings.closure_days, self.settings.subdivision)
             self._engine = Engine(db, self.registry(), self.clock(), calendar,
-                                  self.settings.audit_head_file)
+                                  self.settings.audit_head_file, self.settings.audit_key)
             from notifications.events import EventMailer
             from notifications.recipients import DirectoryRecipients, SettingsRecipients
 

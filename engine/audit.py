@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -43,13 +44,18 @@ class AuditEntry:
 
 def entry_hash(seq: int, at: dt.datetime, actor: str, action: str, outcome: str,
                case_ref: str | None, workflow: str | None, command: str | None,
-               detail: Mapping[str, Any], prev_hash: str) -> str:
+               detail: Mapping[str, Any], prev_hash: str, key: bytes | None = None) -> str:
+    """SHA-256 of the record and its link; HMAC-SHA-256 with ``key`` when the partnership
+    sets SAFEGUARD_AUDIT_KEY, so that without the key no one can forge a valid record."""
     body = json.dumps({
         "seq": seq, "at": at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         "actor": actor, "action": action, "outcome": outcome, "case_ref": case_ref,
         "workflow": workflow, "command": command, "detail": detail,
     }, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+    message = f"{prev_hash}\n{body}".encode()
+    if key:
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hashlib.sha256(message).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ class Verdict:
 
 
 def verify_chain(entries: Iterable[AuditEntry], head: tuple[int, str] | None,
-                 file_head: tuple[int, str] | None) -> Verdict:
+                 file_head: tuple[int, str] | None, key: bytes | None = None) -> Verdict:
     """Walk the chain in sequence order; report the first record changed, removed or added."""
     expected_seq, prev, count = 1, GENESIS, 0
     by_seq: dict[int, str] = {0: GENESIS}
@@ -77,7 +83,7 @@ def verify_chain(entries: Iterable[AuditEntry], head: tuple[int, str] | None,
                            "inserted", entry.seq)
         recomputed = entry_hash(entry.seq, entry.at, entry.actor, entry.action, entry.outcome,
                                 entry.case_ref, entry.workflow, entry.command, entry.detail,
-                                entry.prev_hash)
+                                entry.prev_hash, key)
         if recomputed != entry.hash:
             return Verdict(False, count, f"record {entry.seq} was changed after it was written",
                            entry.seq)

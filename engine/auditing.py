@@ -44,7 +44,7 @@ class AuditTrail:
         with self.db.begin_read() as conn:
             store = AccessStore(conn)
             verdict = verify_chain(store.audit_entries(), store.head(),
-                                   read_head_file(self.gate.head_file))
+                                   read_head_file(self.gate.head_file), self.gate.key)
         if verdict.ok:  # record the check itself only on an intact chain
             with self.db.begin() as conn:
                 self.gate.record(conn, actor, "audit.verify",

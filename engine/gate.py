@@ -33,9 +33,11 @@ def read_head_file(path: Path | None) -> tuple[int, str] | None:
 
 
 class Gate:
-    def __init__(self, clock: Clock, head_file: Path | None = None) -> None:
+    def __init__(self, clock: Clock, head_file: Path | None = None,
+                 key: bytes | None = None) -> None:
         self.clock = clock
         self.head_file = head_file
+        self.key = key  # SAFEGUARD_AUDIT_KEY: records become HMACs only its holders can make
         self._head: tuple[int, str] | None = None
 
     def principal(self, conn: Connection, login: str) -> Principal:
@@ -52,7 +54,8 @@ class Gate:
                workflow: str | None = None, command: str | None = None,
                detail: Mapping[str, Any] | None = None, outcome: str = "ok") -> None:
         self._head = AccessStore(conn).append_audit(actor, action, outcome, case_ref, workflow,
-                                                    command, detail or {}, self.clock.now())
+                                                    command, detail or {}, self.clock.now(),
+                                                    self.key)
 
     def record_refusal(self, db: Database, actor: str, action: str, reason: str, *,
                        case_ref: str | None = None, workflow: str | None = None,

@@ -97,9 +97,10 @@ REF_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 
 class Engine:
     def __init__(self, db: Database, registry: WorkflowRegistry, clock: Clock,
-                 calendar: WorkingCalendar, audit_head_file: Path | None = None) -> None:
+                 calendar: WorkingCalendar, audit_head_file: Path | None = None,
+                 audit_key: bytes | None = None) -> None:
         self.db = db
-        self.gate = Gate(clock, audit_head_file)
+        self.gate = Gate(clock, audit_head_file, audit_key)
         # Told of fires whose transition names roles to notify, inside the fire's transaction
         # (the notifications package enqueues the emails there).
         self.on_event: Callable[[Connection, CaseEventNotice], object] | None = None

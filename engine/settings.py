@@ -72,6 +72,7 @@ class Settings:
     workflows_dir: Path = SHIPPED_WORKFLOWS
     demo_mode: bool = False
     audit_head_file: Path | None = None
+    audit_key: bytes | None = field(default=None, repr=False)  # only from the environment
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
@@ -122,6 +123,8 @@ def load_settings(config_file: str | None = None, database_url: str | None = Non
         workflows_dir=Path(folder).expanduser() if folder else SHIPPED_WORKFLOWS,
         demo_mode=bool(raw.get("access", {}).get("demo_mode", False)),
         audit_head_file=Path(head).expanduser() if head else default_head_file(url),
+        audit_key=env["SAFEGUARD_AUDIT_KEY"].encode() if env.get("SAFEGUARD_AUDIT_KEY")
+        else None,
         raw=raw,
         notifications=_notifications(raw, env),
     )

@@ -168,14 +168,14 @@ class AccessStore:
 
     def append_audit(self, actor: str, action: str, outcome: str, case_ref: str | None,
                      workflow: str | None, command: str | None, detail: Mapping[str, Any],
-                     now: dt.datetime) -> tuple[int, str]:
+                     now: dt.datetime, key: bytes | None = None) -> tuple[int, str]:
         locking = self.conn.dialect.name == "postgresql"
         row = self.conn.execute(_LOCK_HEAD if locking else _READ_HEAD).first()
         if row is None:
             raise RuntimeError("the audit head row is missing: run 'safeguard audit verify'")
         seq, prev = int(row[0]) + 1, str(row[1])
         digest = entry_hash(seq, now, actor, action, outcome, case_ref, workflow, command,
-                            detail, prev)
+                            detail, prev, key)
         self.conn.execute(_INSERT_AUDIT, {
             "seq": seq, "at": now, "actor": actor, "action": action, "outcome": outcome,
             "case_ref": case_ref, "workflow": workflow, "command": command,

@@ -126,3 +126,36 @@ def test_audit_verify_command_exits_non_zero_on_tampering(tmp_path: Path) -> Non
     assert broken.exit_code == 1
     assert broken.output.startswith("Error: audit trail broken: record 2 was changed")
     assert head["seq"] >= 3
+
+
+def test_with_a_key_a_record_forged_without_it_is_caught(
+        db: Database, registry: object, clock: object, tmp_path: Path) -> None:
+    from engine.calendar import WorkingCalendar
+
+    keyed = Engine(db, registry, clock, WorkingCalendar(), tmp_path / "k.json",  # type: ignore[arg-type]
+                   audit_key=b"partnership secret")
+    keyed.open_case("practice_review", "PR-K", OPEN, actor="amy")
+    trail = AuditTrail(db, keyed.gate)
+    assert trail.verify("amy").ok
+    assert not AuditTrail(db, Engine(  # the same chain checked without the key fails
+        db, registry, clock, WorkingCalendar(), tmp_path / "k.json").gate).verify("amy").ok  # type: ignore[arg-type]
+
+    def forge_at_the_end(conn: Connection) -> None:
+        seq, prev = conn.execute(text("SELECT seq, hash FROM audit_head")).one()
+        import datetime as dt
+
+        at = dt.datetime(2024, 6, 3, 10, 0, tzinfo=UTC)
+        digest = entry_hash(seq + 1, at, "mallory", "case.show", "ok", "PR-K",
+                            "practice_review", None, {}, str(prev))  # no key: plain SHA-256
+        conn.execute(text(
+            "INSERT INTO audit_record (seq, at, actor, action, outcome, case_ref, workflow, "
+            "command, detail, prev_hash, hash) VALUES (:seq, :at, 'mallory', 'case.show', "
+            "'ok', 'PR-K', 'practice_review', NULL, '{}', :prev, :hash)"),
+            {"seq": seq + 1, "at": at.replace(tzinfo=None), "prev": prev, "hash": digest})
+        conn.execute(text("UPDATE audit_head SET seq = :s, hash = :h"),
+                     {"s": seq + 1, "h": digest})
+
+    _tamper(db, forge_at_the_end)
+    (tmp_path / "k.json").unlink()  # and the head file is gone too: the key still catches it
+    verdict = trail.verify("amy")
+    assert not verdict.ok and "was changed" in verdict.message
