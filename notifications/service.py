@@ -242,17 +242,20 @@ class Notifier:
             return 0
         until = end_of_day(cal.add_working_days(today, horizon))
         items: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        refresh = getattr(self.resolver, "refresh", None)
+        if refresh is not None:
+            refresh()
         with self.db.write() as session:
             rows = session.execute(
                 select(Deadline, Case.ref, Case.workflow,  # type: ignore[call-overload]
-                       Case.workflow_version, Case.state)
+                       Case.workflow_version, Case.state, Case.area)
                 .join(Case, Case.id == Deadline.case_id)
                 .where(Deadline.status == OPEN, Deadline.due_at <= until)
                 .order_by(Deadline.due_at))
-            for deadline, ref, workflow, version, state in rows:
+            for deadline, ref, workflow, version, state, area in rows:
                 definition = self.engine.definition(session, workflow, version)
                 roles = (deadline.owner_role,) if deadline.owner_role else ()
-                for recipient in resolve(self.resolver, roles, workflow, ref):
+                for recipient in resolve(self.resolver, roles, workflow, ref, area):
                     context = alert_context(definition, ref, state, deadline.name,
                                             _due_day(deadline), today, "digest",
                                             recipient["role"], self.settings.base_url, cal,
