@@ -19,6 +19,7 @@ import heapq
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from engine.admin import Admin
@@ -92,7 +93,7 @@ class Year:
         self.notifier = Notifier(self.engine, settings, lambda: make_transport(settings))
         self.rng = random.Random(seed)
         self.you = you
-        self.tasks: list[tuple[dt.datetime, int, Callable[[], None]]] = []
+        self.tasks: list[tuple[dt.datetime, int, Callable[[], object]]] = []
         self.seq = 0
         self.children: dict[str, str] = {}  # CERAR case ref -> state as the demo knows it
         self.level: dict[str, str] = {}
@@ -100,7 +101,7 @@ class Year:
         self.counts: dict[str, int] = {"emails": 0, "alerts": 0}
 
     # -- the calendar of tasks ------------------------------------------------------------
-    def at(self, when: dt.datetime, task: Callable[[], None]) -> None:
+    def at(self, when: dt.datetime, task: Callable[[], object]) -> None:
         self.seq += 1
         heapq.heappush(self.tasks, (when, self.seq, task))
 
@@ -276,14 +277,13 @@ class Year:
             elif i == 8:
                 extra = {"placement": "placed_out_of_area",
                          "host_authority": "Lancashire County Council"}
-            self.at(_at(concern, "09:30"), lambda ref=ref, concern=concern, area=area,
-                    extra=extra: self._open_child(ref, concern, area, extra))
-            self.at(_at(self.wd(concern, 1), "10:00"),
-                    lambda ref=ref: self._fire_child(ref, "screen", {
-                        "screened_on": london_date(self.clock.now()).isoformat()},
-                        "cerar.coord", "awaiting_assessment"))
+            self.at(_at(concern, "09:30"), partial(self._open_child, ref, concern, area, extra))
+            screen = self.wd(concern, 1)
+            self.at(_at(screen, "10:00"), partial(
+                self._fire_child, ref, "screen", {"screened_on": screen.isoformat()},
+                "cerar.coord", "awaiting_assessment"))
             assess = self.wd(concern, self.rng.choice((4, 6, 8, 9, 12)))
-            self.at(_at(assess, "14:00"), lambda ref=ref, level=level: self._assess(ref, level))
+            self.at(_at(assess, "14:00"), partial(self._assess, ref, level))
             episodes = self.rng.choice((0, 0, 0, 1, 1, 2, 3))
             if i == 5:
                 episodes = 3  # three returns inside 30 days: a strategy meeting
@@ -294,7 +294,7 @@ class Year:
                 if went >= END - dt.timedelta(days=4):
                     break
                 self.at(_at(went + dt.timedelta(days=1), "10:00"),
-                        lambda ref=ref, went=went: self._missing(ref, went))
+                        partial(self._missing, ref, went))
 
     def _open_child(self, ref: str, concern: dt.date, area: str, extra: dict[str, str]) -> None:
         self.cerar.open(f"C-{ref[-4:]}", concern.isoformat(),
@@ -341,6 +341,12 @@ class Year:
             self._fire_child(ref, "close", {"closed_on": today,
                                             "close_reason": "risk reduced; no further concerns"},
                              "cerar.mgr", "closed")
+            return
+        if self.rng.random() < 0.2:
+            self._fire_child(ref, "change_risk_level", {
+                "risk_level": "medium", "level_change_reason": "new intelligence"},
+                "cerar.mgr")
+            self.level[ref] = "medium"  # now reviewed at MACE
             return
         self._fire_child(ref, "record_review", {"reviewed_on": today,
                                                 "review_note": "low concern confirmed"},
@@ -429,8 +435,8 @@ class Year:
                 else due_on + dt.timedelta(days=self.rng.randrange(2, 9))
             done = max(done, day)
             if done <= END:
-                self.at(_at(done, "16:00"), lambda a=action.ref, done=done:
-                        self.mace.complete_action(ref, a, "cerar.coord", done))
+                self.at(_at(done, "16:00"), partial(self.mace.complete_action, ref,
+                                                    action.ref, "cerar.coord", done))
         minutes = self.wd(day, self.rng.choice((2, 3, 4, 5, 6)))
         if minutes <= END:
             self.at(_at(minutes, "16:30"), lambda: self.mace.circulate(ref, "cerar.coord"))
@@ -444,8 +450,8 @@ class Year:
                              step_down_to=self.rng.choice(("single_agency", "early_help")),
                              receiving_service="Early help team")
             self.children[child] = "stepped_down"
-        elif roll < 0.3:
-            new = {"high": "medium", "medium": self.rng.choice(("high", "low"))}[level]
+        elif roll < 0.22:
+            new = {"high": "medium", "medium": self.rng.choice(("high", "high", "low"))}[level]
             self.mace.decide(meeting, child, "level_changed", "mace.chair", new,
                              "risk reduced" if new != "high" else "new intelligence")
             self.level[child] = new

@@ -211,10 +211,13 @@ def _lcsprs(reviews: list[CaseRow], replay: _Replay, in_period: Any,
                                     for c in deferred)
     for reason, n in sorted(reasons.items()):
         s.add(f"deferred_{reason}", f"Deferred: {reason.replace('_', ' ')}", n)
-    past = sum(1 for c in ever if not (_day(c.data.get("published_on")) and
-                                       _day(c.data.get("published_on")) <= end)  # type: ignore[operator]
-               and any(d.due_at < hi and d.status in ("open", "breached")
-                       for d in deadlines[(c.id, "publication")]))
+    def unpublished(c: CaseRow) -> bool:
+        out = _day(c.data.get("published_on"))
+        return out is None or out > end
+
+    past = sum(1 for c in ever if unpublished(c) and any(
+        d.due_at < hi and d.status in ("open", "breached")
+        for d in deadlines[(c.id, "publication")]))
     s.add("past_target", "LCSPRs past their 6-month target, unpublished", past)
     s.tables.append(("Published reviews", ("Reference", "Decision", "Published", "Days",
                                            "Within 6 months"), pub_rows))

@@ -117,6 +117,7 @@ def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cer
     event_t = CaseEvent.__table__  # type: ignore[attr-defined]
     deadline_t = Deadline.__table__  # type: ignore[attr-defined]
     out = ReportData()
+    row: Any
     for row in conn.execute(select(case_t.c.id, case_t.c.ref, case_t.c.workflow,
                                    case_t.c.state, case_t.c.area, case_t.c.opened_at,
                                    case_t.c.data).where(case_t.c.workflow.in_(workflows))

@@ -96,8 +96,8 @@ def dashboard(engine: Engine, actor: str, command: str | None = "status") -> Das
                 board.past_target.append({"ref": ref, "due": _due_text(d),
                                           "days_past": (today - (d.due_day or today)).days})
         meetings = session.execute(
-            select(MaceMeeting, Case)  # type: ignore[call-overload]
-            .join(Case, Case.id == MaceMeeting.case_id)
+            select(MaceMeeting, Case)
+            .join(Case, Case.id == MaceMeeting.case_id)  # type: ignore[arg-type]
             .where(Case.state.in_(["scheduled", "rescheduled",  # type: ignore[attr-defined]
                                    "agenda_published"])))
         upcoming = sorted(((case.data["starts_at"], meeting, case) for meeting, case in meetings
@@ -123,7 +123,8 @@ def dashboard(engine: Engine, actor: str, command: str | None = "status") -> Das
                 select(Case.id, Case.ref))}  # type: ignore[call-overload]
             messages = session.scalars(
                 select(OutboxMessage).where(OutboxMessage.status.in_(  # type: ignore[attr-defined]
-                    ["pending", "sending", "failed"])).order_by(OutboxMessage.id))
+                    ["pending", "sending", "failed"])).order_by(
+                    OutboxMessage.id))  # type: ignore[arg-type]
             for m in messages:
                 ref = refs.get(m.case_id) if m.case_id else None
                 item = {"id": m.id, "ref": ref, "template": m.template, "to": m.to_address,
