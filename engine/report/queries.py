@@ -125,9 +125,10 @@ def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cer
         data = {k: str(v) for k, v in (row.data or {}).items() if k not in PERSONAL}
         out.cases.append(CaseRow(row.id, row.ref, row.workflow, row.state, row.area,
                                  _aware(row.opened_at), data))
-    ids = [c.id for c in out.cases]
-    if not ids:
+    if not out.cases:
         return out
+    # A subquery, not a list of ids: SQLite caps the number of bound parameters.
+    ids = select(case_t.c.id).where(case_t.c.workflow.in_(workflows)).scalar_subquery()
     for row in conn.execute(select(event_t.c.case_id, event_t.c.seq, event_t.c.at,
                                    event_t.c.trigger, event_t.c.from_state,
                                    event_t.c.to_state, event_t.c.changes)
