@@ -195,14 +195,6 @@ def init() -> None:
                    "'safeguard user add' and grant roles with 'safeguard user grant'.")
 
 
-@main.command()
-@click.option("--out", "folder", type=click.Path(file_okay=False), default=None,
-              help="Folder for the demo database (default: your data directory).")
-def demo(folder: str | None) -> None:
-    """Build a fresh demo database and walk a practice review through its first stages."""
-    from engine.demo import run_demo
-
-    run_demo(folder, click.echo, _runtime().os_login)
 
 
 # -- workflows -------------------------------------------------------------------------------
@@ -1332,6 +1324,59 @@ def mace_invite(meeting: str, out: str) -> None:
     if out != "-":
         click.echo(f"Wrote {out} (METHOD:{method})")
 # == end of CERAR and MACE ======================================================================
+
+
+# == issue 6: demonstration year, dashboard and annual report (begin) ========================
+# The demo, `status` and `report` commands; imports stay lazy inside the commands.
+@main.command()
+@click.option("--out", "folder", type=click.Path(file_okay=False), default=None,
+              help="Folder for the demo database and its emails (default: your data "
+                   "directory).")
+@click.option("--seed", default=2023, show_default=True, type=int,
+              help="The same seed builds the same year.")
+def demo(folder: str | None, seed: int) -> None:
+    """Build a fresh demo database holding a partnership year, then show the dashboard."""
+    from engine.demo import run_demo
+
+    run_demo(folder, click.echo, _runtime().os_login, seed)
+
+
+@main.command()
+@json_option
+def status(as_json: bool) -> None:
+    """The morning dashboard: due, overdue, undelivered, next MACE, late reviews."""
+    from engine.report.status import dashboard, dashboard_text
+
+    runtime = _runtime()
+    board = dashboard(_engine_closing(), runtime.actor_name)
+    _emit(as_json, board.to_json(), lambda: dashboard_text(board))
+
+
+@main.group()
+def report() -> None:
+    """Reports: the annual report's figures."""
+
+
+@report.command("annual")
+@click.option("--from", "from_date", required=True, metavar="DATE",
+              help="First day of the period (e.g. 2023-04-01).")
+@click.option("--to", "to_date", required=True, metavar="DATE",
+              help="Last day of the period (e.g. 2024-03-31).")
+@click.option("--format", "fmt", default="markdown", show_default=True,
+              type=click.Choice(["markdown", "html", "csv", "json"]))
+def report_annual(from_date: str, to_date: str, fmt: str) -> None:
+    """The figures partnerships publish every year, for the period (counts and references
+    only; partnership managers)."""
+    from engine.clock import parse_date
+    from engine.report.figures import check_period
+    from engine.report.render import render
+    from engine.report.service import annual_report
+
+    start, end = parse_date(from_date), parse_date(to_date)
+    check_period(start, end)
+    result = annual_report(_engine_closing(), _runtime().actor_name, start, end)
+    click.echo(render(result, fmt), nl=False)
+# == issue 6 (end) ===========================================================================
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,156 @@
+"""A small known dataset for the report tests, built through the engine, CERAR and MACE APIs.
+
+Period under test: 2024-04-01 to 2025-03-31. What it holds (the tests count from this):
+
+Practice reviews
+- PR-A: notified and rapid review on time; LCSPR decided 2024-07-08, published 2024-11-20
+  (135 days, within 6 months); three dissemination tasks recorded.
+- PR-B: notified late, rapid review late; closed without review.
+- PR-C: on time; LCSPR decided 2024-07-22, final approved, deferred (inquest) 2024-12-02:
+  past its 6-month target (2025-01-22) at the period's end.
+- PR-D: aware 2025-03-24, notified 2025-03-26; rapid review not yet due.
+CERAR children (K6 opened and closed before the period)
+- K1 high; K2 medium, changed to high at MACE; K3 low, stepped down; K4 screening only;
+  K5 medium, placed in the area by Leeds City Council.
+- Missing episodes returning in the period: K1 (RHI held in 32 hours; a second declined),
+  K2 (RHI held after 82 hours), K5 (returned 2025-03-31, no RHI yet); K2 has one more
+  after the period.
+MACE: one meeting held 2024-09-16 (K1 reviewed, K2 level changed), the next cancelled;
+three actions: A1 done on time, A2 done late, A3 still open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.cerar_service import CerarService
+from engine.clock import FixedClock
+from engine.mace.service import MaceService
+from engine.service import Engine
+from tests.conftest import london
+
+START, END = dt.date(2024, 4, 1), dt.date(2025, 3, 31)
+D = dt.date.fromisoformat
+
+
+@dataclass
+class Built:
+    agenda_children: set[str] = field(default_factory=set)
+    meeting: str = ""
+    second_meeting: str = ""
+
+
+def _pr(engine: Engine, clock: FixedClock, ref: str, aware: str,
+        steps: list[tuple[str, str, dict[str, str]]]) -> None:
+    clock.set(london(f"{aware} 10:00"))
+    engine.open_case("practice_review", ref, {
+        "became_aware_on": aware, "child_ref": "C-9" + ref[-1], "label": "test"}, "chair")
+    for day, trigger, values in steps:
+        clock.set(london(f"{day} 15:00"))
+        engine.fire(ref, trigger, values, "chair")
+
+
+def build(engine: Engine, clock: FixedClock) -> Built:
+    out = Built()
+    _pr(engine, clock, "PR-A", "2024-06-03", [
+        ("2024-06-07", "notify", {"notified_on": "2024-06-07"}),
+        ("2024-06-21", "submit_rapid_review", {"rr_submitted_on": "2024-06-21"}),
+        ("2024-07-08", "commission_lcspr", {"decision_on": "2024-07-08"}),
+        ("2024-07-15", "appoint_reviewer", {"reviewer": "amy",
+                                            "reviewer_appointed_on": "2024-07-15"}),
+        ("2024-10-21", "approve_final", {"planned_publication_on": "2024-11-20"}),
+        ("2024-11-08", "send_to_panel", {"sent_to_panel_on": "2024-11-08"}),
+        ("2024-11-20", "publish", {"published_on": "2024-11-20"}),
+        ("2024-12-02", "record_dissemination", {"website_updated_on": "2024-12-02",
+                                                "learning_brief_on": "2024-12-02"}),
+        ("2025-01-06", "record_dissemination", {"training_reviewed_on": "2025-01-06"}),
+    ])
+    _pr(engine, clock, "PR-B", "2024-06-10", [
+        ("2024-06-20", "notify", {"notified_on": "2024-06-20"}),
+        ("2024-07-05", "submit_rapid_review", {"rr_submitted_on": "2024-07-05"}),
+        ("2024-07-10", "close_without_review", {"decision_on": "2024-07-10",
+                                                "decision_rationale": "other learning"}),
+    ])
+    _pr(engine, clock, "PR-C", "2024-07-01", [
+        ("2024-07-03", "notify", {"notified_on": "2024-07-03"}),
+        ("2024-07-15", "submit_rapid_review", {"rr_submitted_on": "2024-07-15"}),
+        ("2024-07-22", "commission_lcspr", {"decision_on": "2024-07-22"}),
+        ("2024-08-05", "appoint_reviewer", {"reviewer": "bob",
+                                            "reviewer_appointed_on": "2024-08-05"}),
+        ("2024-11-25", "approve_final", {"planned_publication_on": "2025-01-10"}),
+        ("2024-12-02", "defer_publication", {"deferral_reason": "inquest",
+                                             "deferred_on": "2024-12-02"}),
+    ])
+    _pr(engine, clock, "PR-D", "2025-03-24", [
+        ("2025-03-26", "notify", {"notified_on": "2025-03-26"}),
+    ])
+
+    cerar = CerarService.from_engine(engine)
+
+    def child(ref: str, day: str, level: str | None, extra: dict[str, str] | None = None,
+              ) -> None:
+        clock.set(london(f"{day} 09:00"))
+        cerar.open(ref[-2:], day, "police", "cumberland", "coord", ref=ref, extra=extra)
+        if level:
+            clock.set(london(f"{day} 10:00"))
+            cerar.fire(ref, "screen", {"screened_on": day}, "coord")
+            clock.set(london(f"{day} 14:00"))
+            cerar.fire(ref, "assess", {"assessed_on": day, "risk_level": level}, "mgr")
+
+    child("CE-K6", "2024-03-01", "low")
+    clock.set(london("2024-03-20 10:00"))
+    cerar.fire("CE-K6", "close", {"closed_on": "2024-03-20", "close_reason": "no risk"}, "mgr")
+    child("CE-K1", "2024-09-02", "high")
+    child("CE-K2", "2024-09-02", "medium")
+    child("CE-K3", "2024-09-02", "low")
+    child("CE-K5", "2024-09-02", "medium", {"placement": "placed_in_area",
+                                           "placing_authority": "Leeds City Council"})
+    clock.set(london("2024-09-10 09:00"))
+    cerar.open("K4", "2024-09-10", "school", "cumberland", "coord", ref="CE-K4")
+
+    mace = MaceService.from_engine(engine)
+    clock.set(london("2024-09-06 12:00"))
+    view = mace.create_series("Test", "2w", "monday", "10:00", "chair", ["amy"], "coord",
+                              starts_on=D("2024-09-16"), horizon_days=30)
+    out.meeting, out.second_meeting = view.meetings[0].ref, view.meetings[1].ref
+
+    def missing(ref: str, went: str, back: str, now: str) -> str:
+        clock.set(london(now))
+        return str(cerar.record_missing(ref, went, back, "coord").episodes[-1].episode)
+
+    def rhi(ref: str, episode: str, outcome: str, at: str) -> None:
+        clock.set(london(at) + dt.timedelta(minutes=5))
+        cerar.record_rhi(ref, episode, outcome, at.replace(" ", "T"), "coord",
+                         "did not want to talk" if outcome == "declined" else None)
+
+    rhi("CE-K1", missing("CE-K1", "2024-09-10T20:00", "2024-09-11T02:00", "2024-09-11 09:00"),
+        "held", "2024-09-12 10:00")
+    clock.set(london("2024-09-12 09:00"))
+    agenda: dict[str, Any] = mace.publish(out.meeting, "coord")
+    out.agenda_children = {c["case_ref"] for c in agenda["children"]}
+    clock.set(london("2024-09-16 12:00"))
+    mace.hold(out.meeting, "chair", [("police", "amy")])
+    mace.decide(out.meeting, "CE-K1", "review_done", "chair")
+    mace.decide(out.meeting, "CE-K2", "level_changed", "chair", "high", "new intelligence")
+    for due in ("2024-09-30", "2024-10-04", "2024-10-11"):
+        mace.add_action(out.meeting, "Share information", "amy", "police", D(due), "chair")
+    clock.set(london("2024-09-17 09:00"))
+    ep = missing("CE-K2", "2024-09-15T20:00", "2024-09-16T06:00", "2024-09-16 13:00")
+    rhi("CE-K2", ep, "held", "2024-09-19 16:00")
+    rhi("CE-K1", missing("CE-K1", "2024-09-20T21:00", "2024-09-21T01:00", "2024-09-21 09:00"),
+        "declined", "2024-09-22 09:00")
+    clock.set(london("2024-09-23 09:00"))
+    mace.cancel(out.second_meeting, "coord", "not quorate")
+    clock.set(london("2024-09-27 09:00"))
+    mace.complete_action(out.meeting, "A1", "coord", D("2024-09-27"))
+    clock.set(london("2024-10-01 09:00"))
+    cerar.fire("CE-K3", "step_down", {"stepped_down_on": "2024-10-01",
+                                      "step_down_to": "early_help",
+                                      "receiving_service": "Early help"}, "mgr")
+    clock.set(london("2024-10-10 09:00"))
+    mace.complete_action(out.meeting, "A2", "coord", D("2024-10-10"))
+    missing("CE-K5", "2025-03-30T20:00", "2025-03-31T03:00", "2025-03-31 09:00")
+    missing("CE-K2", "2025-04-04T20:00", "2025-04-05T03:00", "2025-04-05 09:00")
+    return out

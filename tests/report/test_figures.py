@@ -1,0 +1,112 @@
+"""Every annual report figure against counts made by hand from the known dataset (see
+``dataset.py``), on SQLite and PostgreSQL; and the renderers carry the same numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from engine.clock import FixedClock
+from engine.errors import PermissionDeniedError, UsageError
+from engine.report.figures import rag_status
+from engine.report.render import render
+from engine.report.service import annual_report
+from engine.service import Engine
+from tests.conftest import london
+from tests.report.dataset import END, START, D, build
+
+
+@pytest.fixture
+def known(engine: Engine, clock: FixedClock) -> tuple[Engine, object]:
+    built = build(engine, clock)
+    clock.set(london("2025-04-07 09:00"))
+    return engine, built
+
+
+def test_every_figure(known: tuple[Engine, object]) -> None:
+    engine, built = known
+    flat = annual_report(engine, "mgr", START, END).flat()
+    # Each value counted from the dataset's docstring (which says what was built).
+    expected = {
+        # notifications: A, B, C, D made in the period; B late.
+        "rapid_reviews.notifications": 4, "rapid_reviews.notifications_on_time": 3,
+        # rapid reviews sent: A, B, C; B late. Outcomes: A and C LCSPR, B no further review.
+        "rapid_reviews.held": 3, "rapid_reviews.on_time": 2,
+        "rapid_reviews.outcome_lcspr": 2, "rapid_reviews.outcome_no_further_review": 1,
+        "rapid_reviews.outcome_national_review": 0,
+        "rapid_reviews.outcome_awaiting_decision": 0,
+        "lcspr.commissioned": 2, "lcspr.in_progress": 0, "lcspr.published": 1,
+        "lcspr.days_to_publication_mean": float((D("2024-11-20") - D("2024-07-08")).days),
+        "lcspr.published_within_6_months": 1, "lcspr.deferred": 1, "lcspr.deferred_inquest": 1,
+        "lcspr.past_target": 1, "lcspr.dissemination_done": 3,
+        "actions.review_action_plans": 0,
+        "actions.rag_red": 1, "actions.rag_amber": 0, "actions.rag_green": 0,
+        "actions.rag_blue": 2,
+        # K1, K2 (now high), K4 (not assessed), K5 medium; K3 stepped down; K6 closed before.
+        "cerar.open_at_end": 4, "cerar.level_high": 2, "cerar.level_medium": 1,
+        "cerar.level_low": 0, "cerar.level_not_assessed": 1, "cerar.referrals": 5,
+        "cerar.stepped_down": 1, "cerar.closed": 0, "cerar.level_changes": 1,
+        "cerar.reviews": 1,
+        # K1 x2, K2 x1, K5 x1 return in the period (K2's April 2025 episode does not).
+        "missing.episodes": 4, "missing.children": 3, "missing.rhi_within_72h": 1,
+        "missing.rhi_late": 1, "missing.rhi_declined": 1, "missing.rhi_outstanding": 1,
+        "missing.rhi_within_72h_pct": 25.0, "missing.strategy_meetings": 0,
+        "mace.held": 1, "mace.cancelled": 1,
+        "mace.children_discussed": len(built.agenda_children | {"CE-K1", "CE-K2"}),  # type: ignore[attr-defined]
+        "mace.decision_level_confirmed": 0, "mace.decision_level_changed": 1,
+        "mace.decision_review_done": 1, "mace.decision_step_down": 0,
+        "mace.actions_agreed": 3, "mace.actions_due": 3, "mace.actions_on_time": 1,
+        "mace.actions_late": 2,
+        "placed.placed_in_area_at_risk": 1, "placed.placed_in_area_medium_high": 1,
+        "placed.placed_out_of_area": 0,
+    }
+    assert flat == expected
+
+
+def test_a_period_before_most_of_it(known: tuple[Engine, object]) -> None:
+    engine, _ = known
+    flat = annual_report(engine, "mgr", D("2024-03-01"), D("2024-03-10")).flat()
+    assert flat["rapid_reviews.held"] == 0 and flat["mace.held"] == 0
+    assert flat["cerar.referrals"] == 1 and flat["cerar.open_at_end"] == 1  # K6, low
+    assert flat["missing.rhi_within_72h_pct"] is None
+
+
+def test_renderers_carry_the_figures_and_no_personal_data(
+        known: tuple[Engine, object]) -> None:
+    engine, _ = known
+    report = annual_report(engine, "mgr", START, END)
+    data = json.loads(render(report, "json"))
+    assert data["from"] == "2024-04-01" and len(data["sections"]) == 7
+    rows = list(csv.reader(io.StringIO(render(report, "csv"))))
+    assert ["mace", "held", "Meetings held", "1"] in rows
+    page = render(report, "html")
+    assert page.count("<svg") >= 5 and "@media print" in page and "http" not in \
+        page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    text = render(report, "markdown")
+    assert "| LCSPRs published | 1 |" in text and "PR-C | inquest" in text
+    for rendered in (page, text, render(report, "csv"), render(report, "json")):
+        assert "child_name" not in rendered and "C-9A" not in rendered
+
+
+def test_only_partnership_managers_and_a_sane_period(engine: Engine) -> None:
+    from engine.admin import Admin
+
+    admin = Admin(engine.db, engine.clock, engine.gate)
+    admin.add_user("amy", "clerk", "Clerk", "clerk@example.org", "Partnership")
+    admin.grant("amy", "clerk", "business_support", None)
+    with pytest.raises(PermissionDeniedError):
+        annual_report(engine, "clerk", START, END)
+    with pytest.raises(UsageError, match="after"):
+        annual_report(engine, "mgr", END, START)
+
+
+def test_rag() -> None:
+    end = D("2025-03-31")
+    assert rag_status(D("2025-03-01"), D("2025-03-02"), end) == "blue"
+    assert rag_status(D("2025-03-01"), None, end) == "red"
+    assert rag_status(D("2025-04-10"), None, end) == "amber"
+    assert rag_status(D("2025-05-10"), None, end) == "green"
+    assert rag_status(D("2025-03-01"), D("2025-04-02"), end) == "red"  # done after the end
