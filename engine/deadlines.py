@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from engine.calendar import WorkingCalendar
 from engine.clock import as_utc, london_date, start_of_day
-from engine.definition import ClockDef, WorkflowDef
+from engine.definition import CORRECT_TRIGGER, ClockDef, WorkflowDef
 from engine.errors import FieldError
 from engine.fields import typed
 from engine.rules import Due, bind_rule, compute_due
@@ -149,6 +149,12 @@ def plan_deadlines(definition: WorkflowDef, trigger: str, entered: str | None,
     final = definition.is_final(state_after)
     restart: list[tuple[ClockDef, dt.datetime]] = []
     params = definition.parameters
+    # A closed deadline is history: only a correction may re-judge it, and only the latest
+    # cycle of its clock (a later cycle recording the same field is not a correction).
+    latest: dict[tuple[str, str | None], int] = {}
+    for d in deadlines:
+        latest[(d.name, d.key)] = max(latest.get((d.name, d.key), 0), d.cycle)
+    correcting = trigger == CORRECT_TRIGGER
 
     for d in deadlines:
         cycles[d.name] = max(cycles.get(d.name, 0), d.cycle)
@@ -170,9 +176,11 @@ def plan_deadlines(definition: WorkflowDef, trigger: str, entered: str | None,
         anchor = clock.rule.anchor
         same_key = clock.keyed_by is None or (
             mine and old_data.get(clock.keyed_by) == new_data.get(clock.keyed_by))
-        anchor_moved = same_key and anchor is not None \
+        history = d.status != OPEN
+        may_rejudge = not history or (correcting and d.cycle == latest[(d.name, d.key)])
+        anchor_moved = same_key and may_rejudge and anchor is not None \
             and old_data.get(anchor) != new_data.get(anchor)
-        evidence_moved = (same_key and d.status != OPEN and clock.met_on is not None
+        evidence_moved = (same_key and history and may_rejudge and clock.met_on is not None
                           and old_data.get(clock.met_on) != new_data.get(clock.met_on))
         level = clock.rule.key_field
         level_moved = (d.status == OPEN and level is not None and same_key
@@ -184,7 +192,10 @@ def plan_deadlines(definition: WorkflowDef, trigger: str, entered: str | None,
                                   compute_due(bound, today, cal), OPEN, None, bound.text))
         elif anchor_moved or evidence_moved or level_moved:
             bound = bind_rule(clock.rule, params, new_data)
-            stored, value = _anchor(definition, clock, new_data, now)
+            if anchor is None:  # a recurring cycle keeps the day it counted from
+                stored, value = d.anchor_value, dt.date.fromisoformat(d.anchor_value)
+            else:
+                stored, value = _anchor(definition, clock, new_data, now)
             due = compute_due(bound, value, cal)
             rule_text = bound.text if clock.rule.parametrised else None
             if d.status == OPEN:

@@ -132,3 +132,20 @@ def test_rule_text_is_recorded_with_every_started_deadline() -> None:
     assert isinstance(start, StartDeadline)
     assert (start.rule, start.anchor_field, start.due.day) == (
         rule.text, "decision_on", dt.date(2024, 11, 30))
+
+
+def test_a_later_cycle_never_rewrites_an_earlier_breach() -> None:
+    """Regression: reviewing a deferral again re-judged the first, late, review as met."""
+    late = DeadlineSnapshot(7, "deferral_review", 1, "breached", "2024-11-25",
+                            london("2024-12-24 00:00"), london("2025-01-06 00:00"))
+    current = DeadlineSnapshot(8, "deferral_review", 2, "open", "2025-01-06",
+                               london("2025-02-04 00:00"))
+    old = {"deferral_reviewed_on": "2025-01-06"}
+    new = {"deferral_reviewed_on": "2025-01-30"}
+    ops = plan_deadlines(PR, "review_deferral", None, "publication_deferred", old, new,
+                         [late, current], london("2025-01-30 12:00"), CAL)
+    assert [o.id for o in ops if not isinstance(o, StartDeadline)] == [8]
+    # ...while a correction of the same field re-judges only the latest cycle.
+    ops = plan_deadlines(PR, "correct", None, "publication_deferred", old, new,
+                         [late, current], london("2025-01-30 12:00"), CAL)
+    assert all(getattr(o, "id", None) != 7 for o in ops)
