@@ -118,18 +118,18 @@ class CerarService:
     def fire(self, ref: str, trigger: str, values: Mapping[str, str], actor: str,
              note: str | None = None) -> ChildView:
         """A plain CERAR fire (screen, assess, review, flag, placement, step down, close)."""
-        with self.db.write() as session:
+        with self.engine.transaction(actor, f"cerar.{trigger}", f"cerar {trigger}") as session:
             view = self.fire_in(session, ref, trigger, values, actor, note)
             return ChildView(view, self._episodes(session, view.ref))
 
     def fire_in(self, session: Session, ref: str, trigger: str, values: Mapping[str, str],
                 actor: str, note: str | None = None, command: str | None = None) -> CaseView:
         """Fire on a CERAR case inside the caller's transaction (MACE decisions use this)."""
-        if trigger == "change_risk_level":
-            case = self._case(session, ref)
-            if case.data.get("risk_level") == values.get("risk_level"):
-                raise UsageError(f"case '{ref}' is already at level "
-                                 f"'{values.get('risk_level')}': to confirm it, record a review")
+        case = self.engine.find_checked(session, ref, WORKFLOW, actor)  # before looking at it
+        if trigger == "change_risk_level" and \
+                case.data.get("risk_level") == values.get("risk_level"):
+            raise UsageError(f"case '{ref}' is already at level "
+                             f"'{values.get('risk_level')}': to confirm it, record a review")
         if trigger in ("record_rhi", "record_missing_episode"):
             raise UsageError(f"'{trigger}' keeps episode records: use 'safeguard cerar "
                              f"{'rhi' if trigger == 'record_rhi' else 'missing'}'")
@@ -150,8 +150,8 @@ class CerarService:
         if back > now:
             raise UsageError(f"returned at {show_instant(back)} is in the future (now is "
                              f"{show_instant(now)}): record the episode once the child is back")
-        with self.db.write() as session:
-            case = self._case(session, ref)
+        with self.engine.transaction(actor, "cerar.missing", "cerar missing") as session:
+            case = self.engine.find_checked(session, ref, WORKFLOW, actor)
             rows = self._episode_rows(session, case)
             episode = next_episode_ref(r.episode for r in rows)
             self.engine.fire_in(session, ref, "record_missing_episode", {
@@ -178,8 +178,8 @@ class CerarService:
         """Record the return home interview of one episode: held, or declined (with why)."""
         if outcome == "declined" and not (reason and reason.strip()):
             raise UsageError("a declined return home interview needs the reason: add --note")
-        with self.db.write() as session:
-            case = self._case(session, ref)
+        with self.engine.transaction(actor, "cerar.rhi", "cerar rhi") as session:
+            case = self.engine.find_checked(session, ref, WORKFLOW, actor)
             rows = {r.episode: r for r in self._episode_rows(session, case)}
             row = rows.get(episode)
             if row is None:

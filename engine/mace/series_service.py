@@ -53,7 +53,9 @@ class SeriesService(MaceBase):
             raise UsageError("a series needs a chair: add --chair USER")
         anchor = first_on_or_after(starts_on or self._today(), day)
         now = self.clock.now()
-        with self.db.write() as session:
+        with self.engine.transaction(actor, "mace.create_series", "mace create series") as session:
+            self.engine.require_roles(session, actor, ("cerar_coordinator",),
+                                      "mace.create_series", "mace create series")
             if session.scalar(select(MaceSeries.id).where(  # type: ignore[call-overload]
                     MaceSeries.name == name)) is not None:
                 raise UsageError(f"a MACE series '{name}' already exists; choose another name")
@@ -78,7 +80,9 @@ class SeriesService(MaceBase):
         """Change the rule from ``from_date`` (default today): meetings before it, and
         meetings already held, are untouched; later ones not on the new rule are cancelled
         and the new rule's meetings generated (a new iCalendar series for the new rule)."""
-        with self.db.write() as session:
+        with self.engine.transaction(actor, "mace.change_series", "mace change series") as session:
+            self.engine.require_roles(session, actor, ("cerar_coordinator",),
+                                      "mace.change_series", "mace change series")
             series = self._series(session, name)
             rule = parse_every(every) if every else parse_every(series.every)
             day = parse_weekday(weekday) if weekday else series.weekday
@@ -123,7 +127,7 @@ class SeriesService(MaceBase):
 
     def generate(self, actor: str, name: str | None = None) -> list[MeetingView]:
         """Generate every series' meetings up to its horizon (idempotent); the new ones."""
-        with self.db.write() as session:
+        with self.engine.transaction(actor, "mace.generate", "mace generate") as session:
             query = select(MaceSeries).order_by(MaceSeries.name)
             if name:
                 query = query.where(MaceSeries.name == self._series(session, name).name)  # type: ignore[arg-type]

@@ -94,7 +94,7 @@ class MaceService(SeriesService):
 
     def reschedule(self, ref: str, on: dt.date, actor: str, reason: str,
                    time: str | None = None) -> MeetingView:
-        with self.db.write() as session:
+        with self.engine.transaction(actor, "mace.reschedule", "mace reschedule") as session:
             meeting, case, series = self._meeting(session, ref)
             if not self.calendar.is_working_day(on):
                 raise UsageError(f"{on.isoformat()} is not a working day "
@@ -112,7 +112,7 @@ class MaceService(SeriesService):
             return self._meeting_view(session, series, meeting, case)
 
     def cancel(self, ref: str, actor: str, reason: str) -> MeetingView:
-        with self.db.write() as session:
+        with self.engine.transaction(actor, "mace.cancel", "mace cancel") as session:
             meeting, case, series = self._meeting(session, ref)
             self.engine.fire_in(session, ref, "cancel", {"cancel_reason": reason}, actor, None,
                                 WORKFLOW, command="mace cancel")
@@ -129,7 +129,9 @@ class MaceService(SeriesService):
         text = " ".join(text.split())
         if not 3 <= len(text) <= 300:
             raise UsageError("an agenda item is 3 to 300 characters")
-        with self.db.write() as session:
+        with self.engine.transaction(actor, "mace.add_item", "mace add item") as session:
+            self.engine.require_roles(session, actor, ("cerar_coordinator", "mace_chair"),
+                                      "mace.item", "mace item")
             meeting, case, _series = self._meeting(session, ref)
             if case.state not in NOT_HELD:
                 raise UsageError(f"meeting '{ref}' is '{case.state}': items can be added "
@@ -152,7 +154,7 @@ class MaceService(SeriesService):
         """Build the agenda from the data now, store it, and publish it (one transaction).
         The invited members then see the children on it (need-to-know), while they are open.
         """
-        with self.db.write() as session:
+        with self.engine.transaction(actor, "mace.publish", "mace publish") as session:
             meeting, case, series = self._meeting(session, ref)
             agenda = self._agenda(session, meeting, case).to_json()
             self.engine.involve_in(
@@ -171,7 +173,7 @@ class MaceService(SeriesService):
         """Record the meeting held, with attendance by agency (agency, person)."""
         if not present:
             raise UsageError("record who attended: add --present AGENCY=USER (repeatable)")
-        with self.db.write() as session:
+        with self.engine.transaction(actor, "mace.hold", "mace hold") as session:
             meeting, case, series = self._meeting(session, ref)
             day = held_on or self._today()
             if day > self._today():
@@ -195,13 +197,13 @@ class MaceService(SeriesService):
         in the same transaction (a review, a level change, or a step down)."""
         if decision not in DECISIONS:
             raise UsageError(f"'{decision}' is not a decision: use {', '.join(DECISIONS)}")
-        with self.db.write() as session:
+        with self.engine.transaction(actor, "mace.decide", "mace decide") as session:
             meeting, case, _series = self._meeting(session, ref)
             if case.state not in ("held", "minutes_circulated"):
                 raise UsageError(f"meeting '{ref}' is '{case.state}': record decisions once "
                                  "it is held ('safeguard mace hold')")
             held_on = case.data["held_on"]
-            child = self.engine.find_in(session, case_ref, CERAR)
+            child = self.engine.find_checked(session, case_ref, CERAR, actor)
             note = f"decided at MACE {ref}"
             if decision in ("level_confirmed", "review_done"):
                 review_note = "level confirmed at MACE" if decision == "level_confirmed" \
@@ -240,11 +242,11 @@ class MaceService(SeriesService):
         summary = " ".join(summary.split())
         if not 3 <= len(summary) <= 300:
             raise UsageError("an action summary is 3 to 300 characters")
-        with self.db.write() as session:
+        with self.engine.transaction(actor, "mace.add_action", "mace add action") as session:
             meeting, case, _series = self._meeting(session, ref)
             child_id, child_ref = None, None
             if child_case:
-                child = self.engine.find_in(session, child_case, CERAR)
+                child = self.engine.find_checked(session, child_case, CERAR, actor)
                 child_id, child_ref = child.id, child.data.get("child_ref")
             self._check_no_names(session, summary)
             assert meeting.id is not None
@@ -262,7 +264,8 @@ class MaceService(SeriesService):
 
     def complete_action(self, ref: str, action_ref: str, actor: str,
                         done_on: dt.date | None = None) -> ActionView:
-        with self.db.write() as session:
+        with self.engine.transaction(actor, "mace.complete_action",
+                                     "mace action done") as session:
             meeting, case, _series = self._meeting(session, ref)
             row = session.scalar(select(MaceAction).where(
                 MaceAction.meeting_id == meeting.id,  # type: ignore[arg-type]
@@ -297,7 +300,7 @@ class MaceService(SeriesService):
                 for row, ref in rows]
 
     def circulate(self, ref: str, actor: str, on: dt.date | None = None) -> MeetingView:
-        with self.db.write() as session:
+        with self.engine.transaction(actor, "mace.circulate", "mace circulate") as session:
             meeting, case, series = self._meeting(session, ref)
             self.engine.fire_in(session, ref, "circulate_minutes", {
                 "minutes_circulated_on": (on or self._today()).isoformat()}, actor, None,
@@ -305,7 +308,7 @@ class MaceService(SeriesService):
             return self._meeting_view(session, series, meeting, case)
 
     def close(self, ref: str, actor: str) -> MeetingView:
-        with self.db.write() as session:
+        with self.engine.transaction(actor, "mace.close", "mace close") as session:
             meeting, case, series = self._meeting(session, ref)
             still = list(session.scalars(select(MaceAction.ref).where(  # type: ignore[call-overload]
                 MaceAction.meeting_id == meeting.id, MaceAction.status == "open")))

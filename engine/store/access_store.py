@@ -166,6 +166,11 @@ class AccessStore:
         row = self.conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).first()
         return (int(row[0]), str(row[1])) if row else None
 
+    def lock_head(self) -> None:
+        """Take the chain's head row lock now (PostgreSQL): every audited write transaction
+        takes it first, so transactions that touch several cases cannot deadlock on it."""
+        self.conn.execute(_LOCK_HEAD).first()
+
     def append_audit(self, actor: str, action: str, outcome: str, case_ref: str | None,
                      workflow: str | None, command: str | None, detail: Mapping[str, Any],
                      now: dt.datetime, key: bytes | None = None) -> tuple[int, str]:

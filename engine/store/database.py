@@ -29,6 +29,7 @@ class Database:
         self.url = url
         self._url = make_url(url)
         self.is_sqlite = self._url.get_backend_name() == "sqlite"
+        self.dialect = self._url.get_backend_name()
         if sqlite_synchronous.upper() not in SQLITE_SYNCHRONOUS:
             raise ValueError(f"sqlite synchronous must be one of {SQLITE_SYNCHRONOUS}")
         self._synchronous = sqlite_synchronous.upper()

@@ -170,6 +170,13 @@ def test_access_is_checked_and_the_audit_chain_stays_whole(run: Any, db_url: str
         refused = as_user("aud", *args)
         assert refused.exit_code == 3, (args, refused.output)
         assert refused.output.startswith("Error: aud may not"), refused.output
+    # A refused command learns nothing of the case (not even its level) and is audited.
+    for args in (("cerar", "level", "CE-C-1", "--level", "high", "--reason", "x"),
+                 ("mace", "cancel", "MACE-North-2024-06-19", "--reason", "x"),
+                 ("mace", "item", "MACE-North-2024-06-19", "--kind", "theme", "--text", "y")):
+        refused = as_user("aud", *args)
+        assert refused.exit_code == 3, (args, refused.output)
+        assert "high" not in refused.output.split(":", 2)[-1]
     listed = json.loads(as_user("coord", "cerar", "list", "--json").output)
     assert [c["ref"] for c in listed] == ["CE-C-1"]
     assert json.loads(as_user("aud", "cerar", "list", "--json").output) == []  # not theirs
@@ -177,7 +184,8 @@ def test_access_is_checked_and_the_audit_chain_stays_whole(run: Any, db_url: str
     assert verified.exit_code == 0 and "intact" in verified.output, verified.output
     log = json.loads(as_user("aud", "audit", "log", "--json").output)
     assert {"case.show", "case.fire.assess"} <= {e["action"] for e in log}
-    assert any(e["outcome"] == "refused" and e["actor"] == "aud" for e in log)
+    refusals = {e["action"] for e in log if e["outcome"] == "refused" and e["actor"] == "aud"}
+    assert {"cerar.change_risk_level", "mace.cancel", "mace.item"} <= refusals
 
 
 def test_invitations_and_cancellations_go_out_by_email(run: Any, db_url: str,
