@@ -371,6 +371,7 @@ def case_export(ref: str, out: str | None, workflow: str | None) -> None:
     from engine.dataprotection import DataProtection
 
     runtime = _runtime()
+    _check_writable(out)
     data = DataProtection(runtime.engine()).export(ref, runtime.actor_name, workflow,
                                                    "case export")
     text = json.dumps(data, indent=2, default=str)
@@ -783,6 +784,20 @@ def _cerar_fire(ref: str, trigger: str, values: dict[str, str], note: str | None
                 as_json: bool) -> None:
     view = _cerar().fire(ref, trigger, values, _runtime().actor_name, note)
     _emit_child(as_json, view)
+
+
+def _check_writable(out: str | None) -> None:
+    """Refuse an output path that cannot be written before anything is changed or recorded."""
+    import os
+    from pathlib import Path
+
+    if out in (None, "-"):
+        return
+    folder = Path(str(out)).expanduser().resolve().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        from engine.errors import UsageError
+
+        raise UsageError(f"cannot write {out}: {folder} is not a folder you can write to")
 
 
 def _write_ics(out: str, payload: bytes) -> None:
@@ -1287,6 +1302,7 @@ def mace_cancel(meeting: str, reason: str, out: str | None, as_json: bool) -> No
     """Cancel one meeting."""
     from engine.mace.present import meeting_text
 
+    _check_writable(out)
     service = _mace()
     view = service.cancel(meeting, _runtime().actor_name, reason)
     if out:
@@ -1306,6 +1322,7 @@ def mace_reschedule(meeting: str, on: str, at: str | None, reason: str, out: str
     """Move one meeting to another day (and time)."""
     from engine.mace.present import meeting_text
 
+    _check_writable(out)
     service = _mace()
     view = service.reschedule(meeting, _day(on), _runtime().actor_name, reason, at)
     if out:

@@ -97,14 +97,18 @@ def verify_chain(entries: Iterable[AuditEntry], head: tuple[int, str] | None,
     if head is None and last:
         return Verdict(False, count, "the chain's head record in the database is missing",
                        last)
+    note = ""
+    if file_head is None and last:
+        return Verdict(False, count, "the head file outside the database is missing, so "
+                       "records removed from the end could not be noticed: restore it from "
+                       "backup, or investigate", last)
     if file_head is not None and file_head != (last, prev):
         seq, digest = file_head
-        if seq < last and by_seq.get(seq) == digest:
-            return Verdict(False, count, f"records {seq + 1} to {last} are not in the head "
-                           "file outside the database: they were appended outside safeguard "
-                           "(or a process crashed between its commit and the file write)",
-                           seq + 1)
-        return Verdict(False, count, f"the head file outside the database says record {seq} "
-                       "ends the chain, which the database does not match: records were "
-                       "removed or rewritten", min(seq, last) + 1)
-    return Verdict(True, count, f"audit trail intact: {count} records, head {prev[:12]}")
+        if not (seq < last and by_seq.get(seq) == digest):
+            return Verdict(False, count, f"the head file outside the database says record "
+                           f"{seq} ends the chain, which the database does not match: records "
+                           "were removed or rewritten", min(seq, last) + 1)
+        # Commands that committed while this ran, or another machine's head file.
+        note = (f"; records {seq + 1} to {last} are newer than the head file (written since, "
+                "or elsewhere)")
+    return Verdict(True, count, f"audit trail intact: {count} records, head {prev[:12]}{note}")

@@ -41,10 +41,15 @@ class AuditTrail:
 
     def verify(self, actor: str) -> Verdict:
         self._checked(actor, [AUDITOR, ADMINISTRATOR], "audit.verify")
+        # The file first, then the database in one snapshot: a command committing meanwhile
+        # can only make the database newer than the file, which verification allows.
+        file_head = read_head_file(self.gate.head_file)
         with self.db.begin_read() as conn:
+            if self.db.dialect == "postgresql":
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             store = AccessStore(conn)
-            verdict = verify_chain(store.audit_entries(), store.head(),
-                                   read_head_file(self.gate.head_file), self.gate.key)
+            verdict = verify_chain(store.audit_entries(), store.head(), file_head,
+                                   self.gate.key)
         if verdict.ok:  # record the check itself only on an intact chain
             with self.db.begin() as conn:
                 self.gate.record(conn, actor, "audit.verify",

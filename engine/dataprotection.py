@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 from engine.access import ADMINISTRATOR, require, require_role
 from engine.calendar import add_months
 from engine.clock import london_date
+from engine.errors import UsageError
 from engine.gate import PERSONAL_MARK
 from engine.service import Engine
 from engine.store.access_store import AccessStore
@@ -83,7 +84,9 @@ class DataProtection:
                  workflow: str | None = None, command: str | None = None) -> None:
         """Place (reason given) or lift (None) a legal hold."""
         engine = self.engine
-        action = "case.hold" if reason else "case.release"
+        if reason is not None and not reason.strip():
+            raise UsageError("a legal hold needs its reason, e.g. --reason 'public inquiry'")
+        action = "case.hold" if reason is not None else "case.release"
 
         def work(conn: Connection) -> None:
             principal = engine.gate.principal(conn, actor)

@@ -400,6 +400,12 @@ class Engine:
             definition = self.definition(store, case.workflow, case.workflow_version)
             self._require_on_case(conn, principal, definition.access.correct, case,
                                   f"correct {case.workflow} case {ref} (area {case.area})")
+            keyed = {c.keyed_by for c in definition.clocks.values() if c.keyed_by} | {
+                c.rule.anchor for c in definition.clocks.values() if c.keyed_by and c.rule.anchor}
+            for name in values:
+                if name in keyed:
+                    raise UsageError(f"'{name}' belongs to one of several records (an episode, "
+                                     "an action): correct it with that record's own command")
             settable = [name for name in definition.fields if name in case.data]
             parsed = parse_values(definition.fields, values, (), settable,
                                   f"correcting case '{ref}' (only fields already recorded)")
@@ -410,6 +416,7 @@ class Engine:
             view = self._commit(store, case, rows, definition, CORRECT_TRIGGER, case.state,
                                 None, new_data, actor, note, command, now,
                                 self._may(conn, principal, definition.access.personal, case))
+            self._involve(conn, definition, case.id, case.data, new_data, now)
             self.gate.record(conn, actor, "case.correct", case_ref=ref, workflow=case.workflow,
                              command=command, detail={"fields": sorted(parsed)})
             return view
@@ -624,11 +631,17 @@ class Engine:
 
     def _involve(self, conn: Connection, definition: WorkflowDef, case_id: int,
                  old: Mapping[str, str], new: Mapping[str, str], now: dt.datetime) -> None:
-        """A field that names a user (e.g. the reviewer appointed) involves them in the case."""
+        """A field that names a user (e.g. the reviewer appointed) involves them in the case;
+        the user it named before (a replaced reviewer) is no longer involved that way."""
+        access = AccessStore(conn)
         for field in definition.fields.values():
-            if field.involves and new.get(field.name) and new.get(field.name) != old.get(
-                    field.name):
-                AccessStore(conn).involve(case_id, new[field.name], field.involves, now)
+            before, after = old.get(field.name), new.get(field.name)
+            if not field.involves or before == after:
+                continue
+            if before:
+                access.uninvolve(case_id, before, field.involves)
+            if after:
+                access.involve(case_id, after, field.involves, now)
 
     @staticmethod
     def _safe_changes(definition: WorkflowDef, changes: dict[str, list[str | None]],

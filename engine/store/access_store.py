@@ -11,7 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from engine.access import Principal
 from engine.audit import AuditEntry, entry_hash
@@ -146,6 +156,11 @@ class AccessStore:
         if exists is None:
             self.conn.execute(insert(INVOLVEMENT), {"case_id": case_id, "login": login,
                                                     "kind": kind, "since": now})
+
+    def uninvolve(self, case_id: int, login: str, kind: str) -> None:
+        self.conn.execute(delete(INVOLVEMENT).where(and_(
+            INVOLVEMENT.c.case_id == case_id, INVOLVEMENT.c.login == login,
+            INVOLVEMENT.c.kind == kind)))
 
     def involvement_kinds(self, login: str) -> dict[int, set[str]]:
         """case id -> the kinds of involvement ``login`` has in it."""

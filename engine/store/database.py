@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from engine.errors import DatabaseNotReadyError
+from engine.errors import DatabaseNotReadyError, UsageError
 from engine.store import SCHEMA_REVISION
 
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -31,7 +31,8 @@ class Database:
         self.is_sqlite = self._url.get_backend_name() == "sqlite"
         self.dialect = self._url.get_backend_name()
         if sqlite_synchronous.upper() not in SQLITE_SYNCHRONOUS:
-            raise ValueError(f"sqlite synchronous must be one of {SQLITE_SYNCHRONOUS}")
+            raise UsageError(f"database.sqlite_synchronous '{sqlite_synchronous}': use one of "
+                             f"{', '.join(SQLITE_SYNCHRONOUS)}")
         self._synchronous = sqlite_synchronous.upper()
         self._read_engine: Engine | None = None
         self._write_engine: Engine | None = None

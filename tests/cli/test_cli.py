@@ -198,3 +198,10 @@ def test_a_decision_emails_the_chair_once_without_case_details(run: object) -> N
          "is to be appointed")]
     shown = run("notifications", "show", str(events[0]["id"]))  # type: ignore[operator]
     assert "CLI test" not in shown.output and "C-1" not in shown.output  # label, child ref
+
+
+def test_an_unwritable_output_path_is_refused_before_anything_happens(run: object) -> None:
+    _open(run)
+    result = run("case", "export", "PR-1", "--out", "/nonexistent/dir/x.json")  # type: ignore[operator]
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: cannot write /nonexistent/dir/x.json")

@@ -219,3 +219,31 @@ def test_export_holds_and_retention(world: dict[str, Any], db: Database) -> None
     assert erased.data["child_ref"] == "C-77"
     assert world["engine"].case("PR-south", "amy").data["child_name"] == "Zed Quill"
     assert world["audit"].verify("u_auditor").ok
+
+
+def test_a_replaced_reviewer_loses_the_review(world: dict[str, Any]) -> None:
+    engine: Engine = world["engine"]
+    admin: Admin = world["admin"]
+    for login in ("rita", "ravi", "rosa"):
+        admin.add_user("amy", login, login, f"{login}@example.org", "Independent")
+        admin.grant("amy", login, "independent_reviewer", None)
+    engine.fire("PR-north", "appoint_reviewer", {"reviewer": "rita",
+                                                  "reviewer_appointed_on": "2024-07-10"},
+                actor="amy")
+    assert engine.case("PR-north", "rita").ref == "PR-north"
+    engine.fire("PR-north", "appoint_reviewer", {"reviewer": "ravi",
+                                                  "reviewer_appointed_on": "2024-07-11"},
+                actor="amy")
+    with pytest.raises(PermissionDeniedError):
+        engine.case("PR-north", "rita")
+    engine.correct("PR-north", {"reviewer": "rosa"}, actor="amy", note="it was Rosa")
+    assert engine.case("PR-north", "rosa").ref == "PR-north"
+    with pytest.raises(PermissionDeniedError):
+        engine.case("PR-north", "ravi")
+
+
+def test_a_legal_hold_needs_a_reason(world: dict[str, Any]) -> None:
+    from engine.errors import UsageError
+
+    with pytest.raises(UsageError, match="needs its reason"):
+        world["dp"].set_hold("PR-north", "amy", "  ")
