@@ -1032,18 +1032,20 @@ def mace_series() -> None:
 @click.option("--on-holiday", default="next", show_default=True,
               type=click.Choice(["skip", "next", "previous"]),
               help="A meeting on a bank holiday is skipped or moved.")
+@click.option("--area", help="The partnership area it covers (if there is more than one).")
 @json_option
 def mace_series_create(name: str, every: str, weekday: str, at: str, chair: str,
                        members: Sequence[str], starts_on: str | None, duration: int,
                        location: str | None, horizon_days: int, on_holiday: str,
-                       as_json: bool) -> None:
+                       area: str | None, as_json: bool) -> None:
     """Create a recurring MACE series and generate its meetings ahead."""
     from engine.mace.present import series_text
 
     _check_roles(COORDINATORS, "mace series create")
     view = _mace().create_series(
         name, every, weekday, at, chair, members, _runtime().actor_name,
-        _day(starts_on) if starts_on else None, duration, location, horizon_days, on_holiday)
+        _day(starts_on) if starts_on else None, duration, location, horizon_days, on_holiday,
+        area)
     _emit(as_json, view.to_json(), lambda: series_text(view))
 
 

@@ -192,6 +192,10 @@ class Engine:
         with contextlib.suppress(OSError):
             self.gate.flush()
 
+    def area_for_new_case(self, source: Connection | OrmSession, area: str | None) -> str:
+        """``area`` checked, or the only area there is; else a usage error asking for one."""
+        return self._area_for_new_case(_connection(source), area)
+
     def _area_for_new_case(self, conn: Connection, area: str | None) -> str:
         known = [code for code, _ in AccessStore(conn).areas()]
         if area is None:

@@ -31,20 +31,29 @@ def child_names(session: Session) -> list[str]:
         if c.data.get("child_name")]
 
 
-def open_actions(session: Session, exclude_meeting: int) -> list[ActionFacts]:
-    """Open actions agreed at meetings other than ``exclude_meeting``."""
-    rows = session.execute(select(MaceAction, col(Case.ref)).join(
+def open_actions(session: Session, exclude_meeting: int,
+                 series_id: int | None = None) -> list[ActionFacts]:
+    """Open actions agreed at meetings (of one series, if given) other than
+    ``exclude_meeting``."""
+    query = select(MaceAction, col(Case.ref)).join(
         MaceMeeting, MaceMeeting.id == MaceAction.meeting_id).join(  # type: ignore[arg-type]
         Case, Case.id == MaceMeeting.case_id).where(  # type: ignore[arg-type]
-        MaceAction.status == "open", MaceAction.meeting_id != exclude_meeting))  # type: ignore[arg-type]
+        MaceAction.status == "open", MaceAction.meeting_id != exclude_meeting)  # type: ignore[arg-type]
+    if series_id is not None:
+        query = query.where(MaceMeeting.series_id == series_id)  # type: ignore[arg-type]
+    rows = session.execute(query)
     return [ActionFacts(a.ref, ref, child_ref(session, a.case_id), a.summary, a.owner,
                         a.agency, a.due_on) for a, ref in rows]
 
 
-def child_facts(session: Session) -> list[ChildFacts]:
-    """What the agenda needs to know of every open CERAR case, in a few queries."""
-    cases = list(session.scalars(select(Case).where(
-        Case.workflow == CERAR, Case.closed_at.is_(None))))  # type: ignore[arg-type, union-attr]
+def child_facts(session: Session, area: str | None = None) -> list[ChildFacts]:
+    """What the agenda needs to know of every open CERAR case (of ``area``, when the series
+    has one), in a few queries."""
+    query = select(Case).where(
+        Case.workflow == CERAR, Case.closed_at.is_(None))  # type: ignore[arg-type, union-attr]
+    if area is not None:
+        query = query.where(Case.area == area)  # type: ignore[arg-type]
+    cases = list(session.scalars(query))
     ids = [c.id for c in cases]
     if not ids:
         return []

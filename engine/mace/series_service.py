@@ -42,7 +42,8 @@ class SeriesService(MaceBase):
     def create_series(self, name: str, every: str, weekday: str, time: str, chair: str,
                       members: Sequence[str], actor: str, starts_on: dt.date | None = None,
                       duration_minutes: int = 120, location: str | None = None,
-                      horizon_days: int = 90, on_holiday: str = "next") -> SeriesView:
+                      horizon_days: int = 90, on_holiday: str = "next",
+                      area: str | None = None) -> SeriesView:
         rule, day, at = parse_every(every), parse_weekday(weekday), parse_time(time)
         parse_policy(on_holiday)
         if not 15 <= duration_minutes <= 480:
@@ -60,6 +61,7 @@ class SeriesService(MaceBase):
                     MaceSeries.name == name)) is not None:
                 raise UsageError(f"a MACE series '{name}' already exists; choose another name")
             series = MaceSeries(
+                area=self.engine.area_for_new_case(session, area),
                 name=name, every=rule.text, weekday=day, start_time=at,
                 duration_minutes=duration_minutes, chair=chair,
                 members=list(dict.fromkeys(members)), location=location, anchor_on=anchor,
@@ -196,7 +198,7 @@ class SeriesService(MaceBase):
                 "starts_at": starts.isoformat()}, actor,
                 None if day == slot else f"moved from {slot.isoformat()} "
                 f"({self.calendar.holiday_name(slot) or 'not a working day'})",
-                command="mace generate")
+                command="mace generate", area=series.area)
             case = self.engine.find_in(session, view.ref, WORKFLOW)
             self.engine.involve_in(session, [(WORKFLOW, view.ref)],
                                    [series.chair, *series.members], "mace_invitee")

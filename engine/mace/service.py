@@ -352,10 +352,11 @@ class MaceService(SeriesService):
         items = [Item(i.kind, i.text) for i in session.scalars(select(MaceAgendaItem).where(
             MaceAgendaItem.meeting_id == meeting.id).order_by(MaceAgendaItem.id))]  # type: ignore[arg-type]
         assert meeting.id is not None
-        open_actions = facts.open_actions(session, exclude_meeting=meeting.id)
+        open_actions = facts.open_actions(session, exclude_meeting=meeting.id,
+                                          series_id=series.id)
         return build_agenda(case.ref, series.name, this_day, show_instant(
             as_utc(dt.datetime.fromisoformat(case.data["starts_at"]))), show_instant(now),
-            since, until, facts.child_facts(session), open_actions, items)
+            since, until, facts.child_facts(session, series.area), open_actions, items)
 
 
 __all__ = ["MaceService", "MeetingNotFoundError", "OpenActionsError", "SeriesNotFoundError"]

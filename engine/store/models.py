@@ -269,6 +269,8 @@ class MaceSeries(SQLModel, table=True):
     duration_minutes: int = Field(default=120)
     chair: str = Field(max_length=64)
     members: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The partnership area whose children it discusses (its meetings belong there).
+    area: str | None = Field(default=None, max_length=64)
     location: str | None = Field(default=None, max_length=200)
     anchor_on: dt.date  # the first meeting of the current rule
     horizon_days: int = Field(default=90)

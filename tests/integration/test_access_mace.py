@@ -57,3 +57,27 @@ def test_a_mace_member_sees_only_what_their_meetings_need(engine: Engine,
                     "mgr")
     with pytest.raises(PermissionDeniedError):
         engine.case(high, "mem")  # only while the child is open
+
+
+def test_a_series_belongs_to_one_area_and_its_agendas_to_its_children(
+        engine: Engine, clock: FixedClock) -> None:
+    from engine.errors import UsageError
+
+    Admin(engine.db, clock, engine.gate).add_area("amy", "westmorland", "Westmorland")
+    mace = MaceService.from_engine(engine)
+    clock.set(london("2024-06-03 09:00"))
+    today = clock.now().date().isoformat()
+    refs = {}
+    for area in ("cumberland", "westmorland"):
+        ref = mace.cerar.open(f"C-{area[:3]}", today, "police", area, "coord").case.ref
+        mace.cerar.fire(ref, "screen", {"screened_on": today}, "coord")
+        mace.cerar.fire(ref, "assess", {"assessed_on": today, "risk_level": "high"}, "mgr")
+        refs[area] = ref
+    with pytest.raises(UsageError, match="choose the case's area"):
+        mace.create_series("Both", "2w", "wednesday", "10:00", "chair", ["mem"], "coord",
+                           starts_on=dt.date(2024, 6, 3), horizon_days=20)
+    series = mace.create_series("West", "2w", "wednesday", "10:00", "chair", [], "coord",
+                                starts_on=dt.date(2024, 6, 3), horizon_days=20,
+                                area="westmorland")
+    agenda = mace.agenda(series.meetings[0].ref)
+    assert [c["case_ref"] for c in agenda["children"]] == [refs["westmorland"]]
