@@ -590,6 +590,12 @@ class Engine:
                 for login in logins:
                     access.involve(case.id, login, kind, now)
 
+    def uninvolve_in(self, source: Connection | OrmSession, workflow: str, ref: str,
+                     login: str, kind: str) -> None:
+        conn = _connection(source)
+        for case in CaseStore(conn).find(ref, workflow):
+            AccessStore(conn).uninvolve(case.id, login, kind)
+
     def find_in(self, source: Connection | OrmSession, ref: str, workflow: str | None = None,
                 ) -> CaseRecord:
         """The case row ``ref`` inside the caller's transaction (no access check: for

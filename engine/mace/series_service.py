@@ -95,10 +95,19 @@ class SeriesService(MaceBase):
             if members is not None:
                 series.members = list(dict.fromkeys(members))
             if people != (series.chair, list(series.members)):  # the invitations change
+                gone = {people[0], *people[1]} - {series.chair, *series.members}
                 for meeting, case in self._meetings(session, series):
                     if case.state in NOT_HELD and meeting.slot_on >= self._today():
                         meeting.sequence += 1
                         session.add(meeting)
+                        session.flush()
+                        # Need-to-know follows the invitation: who left loses the meeting.
+                        for login in gone:
+                            self.engine.uninvolve_in(session, WORKFLOW, case.ref, login,
+                                                     "mace_invitee")
+                        self.engine.involve_in(session, [(WORKFLOW, case.ref)],
+                                               [series.chair, *series.members], "mace_invitee")
+                        self._announce(session, series, meeting, case.ref, "REQUEST")
             timing_changed = (rule.text, day, at) != (series.every, series.weekday,
                                                       series.start_time)
             if timing_changed:
@@ -115,12 +124,16 @@ class SeriesService(MaceBase):
                     if meeting.slot_on in keep:
                         meeting.uid, meeting.sequence = series.uid, meeting.sequence + 1
                         session.add(meeting)
+                        session.flush()
+                        self._announce(session, series, meeting, case.ref, "REQUEST")
                     else:
                         self.engine.fire_in(session, case.ref, "cancel", {
                             "cancel_reason": f"series changed to every {rule.text}"},
                             actor, None, WORKFLOW, command="mace series change")
                         meeting.sequence += 1
                         session.add(meeting)
+                        session.flush()
+                        self._announce(session, series, meeting, case.ref, "CANCEL")
             series.version += 1
             series.updated_at = self.clock.now()
             session.add(series)

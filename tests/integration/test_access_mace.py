@@ -81,3 +81,29 @@ def test_a_series_belongs_to_one_area_and_its_agendas_to_its_children(
                                 area="westmorland")
     agenda = mace.agenda(series.meetings[0].ref)
     assert [c["case_ref"] for c in agenda["children"]] == [refs["westmorland"]]
+
+
+def test_changing_the_members_moves_need_to_know_and_the_invitations(
+        engine: Engine, clock: FixedClock) -> None:
+    sent: list[tuple[str, str, tuple[str, ...]]] = []
+    mace = MaceService.from_engine(
+        engine, on_invitation=lambda _s, inv: sent.append((inv.ref, inv.method, inv.people)))
+    clock.set(london("2024-06-03 09:00"))
+    series = mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["amy"], "coord",
+                                starts_on=dt.date(2024, 6, 3), horizon_days=20)
+    meeting = series.meetings[0].ref
+    Admin(engine.db, clock, engine.gate).add_user("amy", "newm", "N", "n@x.org", "Police")
+    Admin(engine.db, clock, engine.gate).grant("amy", "newm", "mace_member", None)
+    Admin(engine.db, clock, engine.gate).add_user("amy", "oldm", "O", "o@x.org", "Police")
+    Admin(engine.db, clock, engine.gate).grant("amy", "oldm", "mace_member", None)
+    mace.change_series("North", "coord", members=["oldm"])
+    assert engine.case(meeting, "oldm").ref == meeting
+    sent.clear()
+    mace.change_series("North", "coord", members=["newm"])
+    assert engine.case(meeting, "newm").ref == meeting
+    with pytest.raises(PermissionDeniedError):
+        engine.case(meeting, "oldm")
+    assert (meeting, "REQUEST", ("chair", "newm")) in sent
+    sent.clear()
+    mace.change_series("North", "coord", every="1m")
+    assert any(method == "CANCEL" for _ref, method, _people in sent)
