@@ -108,7 +108,10 @@ def _judge(met_at: dt.datetime, due: dt.datetime) -> str:
 def _anchor(definition: WorkflowDef, clock: ClockDef, data: Mapping[str, str],
             now: dt.datetime) -> tuple[str, dt.date | dt.datetime]:
     """The stored and typed anchor value a clock counts from."""
-    if clock.rule.anchor is None:  # 'every N weeks while in STATE' counts from today
+    if clock.rule.anchor is None:  # 'every N weeks while in STATE': from first_from, or today
+        if clock.first_from and data.get(clock.first_from):
+            day = dt.date.fromisoformat(data[clock.first_from])
+            return day.isoformat(), day
         today = london_date(now)
         return today.isoformat(), today
     stored = data.get(clock.rule.anchor)

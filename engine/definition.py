@@ -172,6 +172,9 @@ class ClockDef:
     # A keyed clock runs one deadline per value of this field (one per missing episode, say):
     # several may be open at once, and a fire meets only the one its value names.
     keyed_by: str | None = None
+    # A recurring clock's first cycle counts from this date field (the day of the assessment,
+    # say) when it has a value, rather than from the day the start is recorded.
+    first_from: str | None = None
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ _TRANSITION_KEYS = {
 }
 _CLOCK_KEYS = {
     "rule", "starts", "met", "cancelled", "met_on", "owner", "description", "alerts",
-    "keyed_by",
+    "keyed_by", "first_from",
 }
 _ALERT_KEYS = {"at", "to", "kind"}
 _RUNG = re.compile(r"^(\d+) working days? (before|after)$")
@@ -555,7 +555,18 @@ def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
             if rule.recurring:
                 check.problem(f"{path}.keyed_by", "a recurring clock cannot be keyed",
                               "key a clock that starts on a fire, e.g. one per episode")
+        first_from = spec.get("first_from")
+        if first_from is not None:
+            target = fields.get(str(first_from))
+            if target is None:
+                check.known([str(first_from)], fields, f"{path}.first_from", "field")
+            elif target.type != "date":
+                check.problem(f"{path}.first_from", f"field '{first_from}' must be a date")
+            if not rule.recurring:
+                check.problem(f"{path}.first_from", "only an 'every N weeks' clock has a first "
+                              "cycle to count from a field", "remove first_from")
         out[str(name)] = ClockDef(
+            first_from=str(first_from) if first_from is not None else None,
             name=str(name), rule=rule, starts=starts, met=met, cancelled=cancelled,
             met_on=str(met_on) if met_on is not None else None,
             owner=str(owner) if owner is not None else None,

@@ -149,3 +149,11 @@ def test_a_later_cycle_never_rewrites_an_earlier_breach() -> None:
     ops = plan_deadlines(PR, "correct", None, "publication_deferred", old, new,
                          [late, current], london("2025-01-30 12:00"), CAL)
     assert all(getattr(o, "id", None) != 7 for o in ops)
+
+
+def test_a_first_review_counts_from_the_day_it_was_decided_not_recorded() -> None:
+    data = {"deferral_reason": "inquest", "deferred_on": "2024-11-20"}
+    ops = plan_deadlines(PR, "defer_publication", "publication_deferred",
+                         "publication_deferred", {}, data, [], london("2024-11-28 12:00"), CAL)
+    [start] = [o for o in ops if isinstance(o, StartDeadline)]
+    assert (start.anchor_value, start.due.day) == ("2024-11-20", dt.date(2024, 12, 18))
