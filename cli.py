@@ -564,6 +564,19 @@ def retention_run(dry_run: bool, as_json: bool) -> None:
 # == issue 4: alerts, notifications and the scheduler (begin) ===============================
 # Who may work the outbox and see alerts (which name cases and addresses, never personal data).
 OPERATIONS = ("administrator", "business_support", "partnership_manager")
+READERS_OF_MAIL = ("business_support", "partnership_manager")  # not administrators: case refs
+
+
+def _mail_areas() -> Any:
+    """The areas whose alerts and emails the actor may read (None: all of them)."""
+    from engine.store.access_store import AccessStore
+
+    runtime = _runtime()
+    with runtime.engine().db.begin_read() as conn:
+        principal = AccessStore(conn).principal(runtime.actor_name)
+    assert principal is not None  # authorize() has checked the actor already
+    areas = set().union(*(principal.grants.get(r, frozenset()) for r in READERS_OF_MAIL))
+    return None if None in areas else {a for a in areas if a}
 
 
 def _notifier(action: str | None = None, roles: Sequence[str] = OPERATIONS) -> Any:
@@ -606,7 +619,8 @@ def alerts_list(due: bool, overdue: bool, as_json: bool) -> None:
     from engine.clock import show_instant
     from engine.present import table
 
-    items = _notifier("alerts.list").alerts(due=due, overdue=overdue)
+    items = _notifier("alerts.list", READERS_OF_MAIL).alerts(due=due, overdue=overdue,
+                                                              areas=_mail_areas())
     if due:
         rows: list[tuple[Any, ...]] = [
             (i["case"], i["deadline"], show_instant(i["next_alert_at"]),
@@ -635,7 +649,8 @@ def notifications_list(statuses: Sequence[str], limit: int, as_json: bool) -> No
     """List outbox messages, newest first."""
     from engine.present import table
 
-    rows = _notifier("notifications.list").messages(statuses, limit)
+    rows = _notifier("notifications.list", READERS_OF_MAIL).messages(statuses, limit,
+                                                                      _mail_areas())
     _emit(as_json, [_message_json(r) for r in rows], lambda: table(
         ("ID", "STATUS", "TRIES", "TO", "SUBJECT"),
         [(r.id, r.status, r.attempts, r.to_address, r.subject) for r in rows]))
@@ -646,7 +661,7 @@ def notifications_list(statuses: Sequence[str], limit: int, as_json: bool) -> No
 @json_option
 def notifications_show(ident: int, as_json: bool) -> None:
     """Show one message: headers, state and its text part."""
-    row = _notifier("notifications.show").message(ident)
+    row = _notifier("notifications.show", READERS_OF_MAIL).message(ident, _mail_areas())
     data = _message_json(row, full=True)
     _emit(as_json, data, lambda: "\n".join(
         [f"{k}: {data[k]}" for k in ("id", "status", "template", "to", "subject",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -271,7 +271,12 @@ class Notifier:
             return outbox.enqueue(session, messages)
 
     # -- queries -------------------------------------------------------------------------------
-    def messages(self, statuses: Sequence[str] = (), limit: int = 200) -> list[OutboxMessage]:
+    def messages(self, statuses: Sequence[str] = (), limit: int = 200,
+                 areas: Collection[str] | None = None) -> list[OutboxMessage]:
+        """Newest first; ``areas``: only messages about cases in those areas (and none about
+        no case), for someone whose role is granted for some areas only."""
+        if limit < 1:
+            raise UsageError("--limit must be at least 1")
         for status in statuses:
             if status not in outbox.STATUSES:
                 raise UsageError(f"unknown status '{status}'; one of "
@@ -282,11 +287,18 @@ class Notifier:
             if statuses:
                 query = query.where(OutboxMessage.status.in_(  # type: ignore[attr-defined]
                     list(statuses)))
+            if areas is not None:
+                query = query.join(Case, Case.id == OutboxMessage.case_id).where(  # type: ignore[arg-type]
+                    col(Case.area).in_(list(areas)))
             return list(session.scalars(query))
 
-    def message(self, ident: int) -> OutboxMessage:
+    def message(self, ident: int, areas: Collection[str] | None = None) -> OutboxMessage:
         with self.db.read() as session:
             row = session.get(OutboxMessage, ident)
+            if row is not None and areas is not None:
+                case = session.get(Case, row.case_id) if row.case_id else None
+                if case is None or case.area not in areas:
+                    row = None  # not theirs to see: as if it did not exist
             if row is None:
                 raise NotificationNotFoundError(ident)
             return row  # type: ignore[no-any-return]
@@ -297,17 +309,22 @@ class Notifier:
                 select(col(OutboxMessage.status), func.count()).group_by(
                     col(OutboxMessage.status)))}
 
-    def alerts(self, due: bool = False, overdue: bool = False) -> list[dict[str, Any]]:
+    def alerts(self, due: bool = False, overdue: bool = False,
+               areas: Collection[str] | None = None) -> list[dict[str, Any]]:
         """Raised alerts (newest first); ``due``: rungs due now not yet raised (what the next
-        sweep will do); ``overdue``: raised alerts of deadlines past due and still open."""
+        sweep will do); ``overdue``: raised alerts of deadlines past due and still open;
+        ``areas``: only cases in those areas."""
         now = self.now()
         with self.db.read() as session:
             if due:
-                rows = session.execute(
+                due_query = (
                     select(Deadline, Case.ref).join(  # type: ignore[call-overload]
                         Case, Case.id == Deadline.case_id)
                     .where(col(Deadline.next_alert_at) <= now)
                     .order_by(Deadline.next_alert_at))
+                if areas is not None:
+                    due_query = due_query.where(col(Case.area).in_(list(areas)))
+                rows = session.execute(due_query)
                 return [{"case": ref, "deadline": d.name, "next_alert_at": d.next_alert_at,
                          "due_at": d.due_at, "due": d.due_day.isoformat() if d.due_day
                          else None, "status": "due"} for d, ref in rows]
@@ -318,6 +335,8 @@ class Notifier:
                      .order_by(col(Alert.raised_at).desc(), col(Alert.id).desc()).limit(500))
             if overdue:
                 query = query.where(Deadline.status == OPEN, Deadline.due_at <= now)
+            if areas is not None:
+                query = query.where(col(Case.area).in_(list(areas)))
             return [{"id": a.id, "case": ref, "deadline": name, "rung": a.rung,
                      "kind": a.kind, "raised_at": a.raised_at, "due_at": a.due_at,
                      "recipients": [r["address"] for r in a.recipients]}

@@ -205,3 +205,28 @@ def test_an_unwritable_output_path_is_refused_before_anything_happens(run: objec
     result = run("case", "export", "PR-1", "--out", "/nonexistent/dir/x.json")  # type: ignore[operator]
     assert result.exit_code == 2
     assert result.output.startswith("Error: cannot write /nonexistent/dir/x.json")
+
+
+def test_mail_is_need_to_know_by_area(run: object, db_url: str) -> None:
+    _open(run)
+    for trigger, value in [("notify", "notified_on=2024-06-07"),
+                           ("submit_rapid_review", "rr_submitted_on=2024-06-20"),
+                           ("commission_lcspr", "decision_on=2024-07-01")]:
+        assert run("case", "advance", "PR-1", trigger, "--set", value).exit_code == 0  # type: ignore[operator]
+    runner = CliRunner()
+
+    def as_os_user(*args: str) -> object:
+        return runner.invoke(main, ["--db", db_url, "--now", "2024-07-01T10:00", *args])
+
+    for args in (("area", "add", "south", "--name", "South"),
+                 ("user", "add", "sam", "--name", "Sam", "--email", "sam@example.org",
+                  "--agency", "LA"),
+                 ("user", "grant", "sam", "business_support", "--area", "south")):
+        assert as_os_user(*args).exit_code == 0  # type: ignore[attr-defined]
+    mine = json.loads(run("notifications", "list", "--json").output)  # type: ignore[operator]
+    assert any(m["template"] == "case_event" for m in mine)
+    theirs = runner.invoke(main, ["--db", db_url, "--as", "sam", "notifications", "list",
+                                  "--json"])
+    assert json.loads(theirs.output) == []  # nothing of cumberland's
+    admin_only = as_os_user("notifications", "list")  # administrators see no case mail
+    assert admin_only.exit_code == 3  # type: ignore[attr-defined]
