@@ -25,6 +25,10 @@ from engine.gate import PERSONAL_MARK
 from engine.service import Engine
 from engine.store.access_store import AccessStore
 from engine.store.cases import DEADLINES, CaseStore
+from engine.store.models import Alert, OutboxMessage
+
+ALERTS = Alert.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 PARTNERSHIP_MANAGER = "partnership_manager"
 
@@ -75,6 +79,11 @@ class DataProtection:
                 "events": [dict(e._mapping) for e in store.events(case.id)],
                 "deadlines": deadlines,
                 "involvement": access.involvement_of(case.id),
+                "alerts": [dict(row._mapping) for row in conn.execute(
+                    select(ALERTS).where(ALERTS.c.case_id == case.id).order_by(ALERTS.c.id))],
+                "notifications": [dict(row._mapping) for row in conn.execute(
+                    select(OUTBOX).where(OUTBOX.c.case_id == case.id)
+                    .order_by(OUTBOX.c.id))],
                 "audit": [e.to_json() for e in access.audit_entries(case_ref=ref)],
             }
 

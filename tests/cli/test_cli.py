@@ -198,6 +198,8 @@ def test_a_decision_emails_the_chair_once_without_case_details(run: object) -> N
          "is to be appointed")]
     shown = run("notifications", "show", str(events[0]["id"]))  # type: ignore[operator]
     assert "CLI test" not in shown.output and "C-1" not in shown.output  # label, child ref
+    exported = json.loads(run("case", "export", "PR-1").output)  # type: ignore[operator]
+    assert [m["template"] for m in exported["notifications"]] == ["case_event"]
 
 
 def test_an_unwritable_output_path_is_refused_before_anything_happens(run: object) -> None:

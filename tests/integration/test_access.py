@@ -207,6 +207,7 @@ def test_export_holds_and_retention(world: dict[str, Any], db: Database) -> None
     assert [e["trigger"] for e in exported["events"]][:2] == ["open", "notify"]
     assert {i["kind"] for i in exported["involvement"]} == {"reviewer"}
     assert any(a["action"] == "case.export" for a in exported["audit"])
+    assert exported["alerts"] == [] and exported["notifications"] == []  # none raised yet
 
     world["clock"].set(london("2087-05-02 09:00"))  # 75 years after the child's birth
     dp.set_hold("PR-south", "amy", "public inquiry")
