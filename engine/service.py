@@ -541,6 +541,11 @@ class Engine:
             self.registry.get(workflow)
             query = query.where(CASES.c.workflow == workflow)
         if state:
+            known = sorted({s for d in self.registry if not workflow or d.name == workflow
+                            for s in d.states})
+            if state not in known:
+                raise UsageError(f"no state '{state}'{did_you_mean(state, known)}; states: "
+                                 f"{one_of(known)}")
             query = query.where(CASES.c.state == state)
         if overdue:
             query = query.where(CASES.c.id.in_(select(DEADLINES.c.case_id).where(

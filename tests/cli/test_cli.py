@@ -85,6 +85,7 @@ def test_human_output_is_a_readable_table(run: object) -> None:
     (("case", "advance", "PR-1", "notify", "--set", "notified_on"), 2, "is not FIELD=VALUE"),
     (("case", "open", "practise_review", "--ref", "X"), 1, "did you mean 'practice_review'"),
     (("case", "list", "--workflow", "nope"), 1, "unknown workflow 'nope'"),
+    (("case", "list", "--state", "publishd"), 2, "did you mean 'published'"),
 ])
 def test_errors_are_one_line_with_exit_code_and_change_nothing(
         run: object, args: tuple[str, ...], code: int, message: str) -> None:
