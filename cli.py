@@ -1143,7 +1143,10 @@ def mace_meetings(series: str | None, upcoming: bool, as_json: bool) -> None:
     from engine.mace.present import meetings_text
 
     _check_roles(MACE_READERS, "mace meetings")
-    views = _mace().meetings(series, upcoming)
+    runtime = _runtime()
+    visible = {c.ref for c in runtime.engine().cases(runtime.actor_name, "mace_meeting",
+                                                     command="mace meetings")}
+    views = [m for m in _mace().meetings(series, upcoming) if m.ref in visible]
     _emit(as_json, [m.to_json() for m in views], lambda: meetings_text(views))
 
 
@@ -1168,6 +1171,8 @@ def mace_agenda(meeting: str, as_json: bool) -> None:
 
     _check_case(meeting, "mace_meeting", "mace agenda")
     data = _mace().agenda(meeting)
+    if data["draft"]:  # children not yet on a published agenda: staff only
+        _check_roles(MACE_STAFF, "mace agenda draft")
     _emit(as_json, data, lambda: ("DRAFT (not yet published)\n" if data["draft"] else "")
           + agenda_text(data))
 
