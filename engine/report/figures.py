@@ -250,7 +250,19 @@ def _actions(data: ReportData, reviews: list[CaseRow], replay: _Replay, hi: dt.d
     for key in RAG:
         s.add(f"rag_{key}", f"Actions {key}" + (" (complete)" if key == "blue" else ""),
               rag[key])
-    s.chart = ("Actions by RAG status", [(k, rag[k]) for k in RAG])
+    # The practice reviews' own action plans: one 'action' deadline per action.
+    review_ids = {c.id for c in reviews}
+    plan: Counter[str] = Counter()
+    for d in data.deadlines:
+        if d.case_id not in review_ids or d.name != "action" or d.status == "cancelled" \
+                or d.due_day is None or (d.started_at is not None and d.started_at >= hi):
+            continue
+        done = london_date(d.met_at) if d.met_at is not None and d.met_at < hi else None
+        plan[rag_status(d.due_day, done, end)] += 1
+    for key in RAG:
+        s.add(f"review_rag_{key}", f"Review action-plan actions {key}"
+              + (" (complete)" if key == "blue" else ""), plan[key])
+    s.chart = ("Actions by RAG status", [(k, rag[k] + plan[k]) for k in RAG])
     return s
 
 

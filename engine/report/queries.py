@@ -58,6 +58,7 @@ class DeadlineRow:
     due_day: dt.date | None
     met_at: dt.datetime | None
     owner_role: str | None
+    started_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -140,12 +141,14 @@ def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cer
     for row in conn.execute(select(deadline_t.c.case_id, deadline_t.c.name,
                                    deadline_t.c.cycle, deadline_t.c.status,
                                    deadline_t.c.due_at, deadline_t.c.due_day,
-                                   deadline_t.c.met_at, deadline_t.c.owner_role)
+                                   deadline_t.c.met_at, deadline_t.c.owner_role,
+                                   deadline_t.c.started_at)
                             .where(deadline_t.c.case_id.in_(ids))
                             .order_by(deadline_t.c.case_id, deadline_t.c.id)):
         out.deadlines.append(DeadlineRow(
             row.case_id, row.name, row.cycle, row.status, _aware(row.due_at), row.due_day,
-            _aware(row.met_at) if row.met_at else None, row.owner_role))
+            _aware(row.met_at) if row.met_at else None, row.owner_role,
+            _aware(row.started_at)))
     ep_t = MissingEpisode.__table__  # type: ignore[attr-defined]
     for row in conn.execute(select(ep_t.c.case_id, ep_t.c.episode, ep_t.c.returned_at,
                                    ep_t.c.rhi_outcome, ep_t.c.rhi_at).order_by(ep_t.c.id)):

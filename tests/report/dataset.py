@@ -4,7 +4,9 @@ Period under test: 2024-04-01 to 2025-03-31. What it holds (the tests count from
 
 Practice reviews
 - PR-A: notified and rapid review on time; LCSPR decided 2024-07-08, published 2024-11-20
-  (135 days, within 6 months); three dissemination tasks recorded.
+  (135 days, within 6 months); three dissemination tasks recorded; action plan from
+  2025-01-13 with A1 done on time (blue), A2 overdue (red), A3 due within two weeks of the
+  period's end (amber) and A4 due later (green).
 - PR-B: notified late, rapid review late; closed without review.
 - PR-C: on time; LCSPR decided 2024-07-22, final approved, deferred (inquest) 2024-12-02:
   past its 6-month target (2025-01-22) at the period's end.
@@ -66,6 +68,20 @@ def build(engine: Engine, clock: FixedClock) -> Built:
         ("2024-12-02", "record_dissemination", {"website_updated_on": "2024-12-02",
                                                 "learning_brief_on": "2024-12-02"}),
         ("2025-01-06", "record_dissemination", {"training_reviewed_on": "2025-01-06"}),
+        ("2025-01-13", "start_action_plan", {"action_plan_started_on": "2025-01-13"}),
+        ("2025-01-14", "add_action", {"action_ref": "A1", "action_summary": "audit",
+                                      "action_owner_agency": "LA",
+                                      "action_due_on": "2025-02-14"}),
+        ("2025-01-14", "add_action", {"action_ref": "A2", "action_summary": "training",
+                                      "action_owner_agency": "ICB",
+                                      "action_due_on": "2025-03-14"}),
+        ("2025-01-14", "add_action", {"action_ref": "A3", "action_summary": "policy",
+                                      "action_owner_agency": "Police",
+                                      "action_due_on": "2025-04-10"}),
+        ("2025-01-14", "add_action", {"action_ref": "A4", "action_summary": "survey",
+                                      "action_owner_agency": "LA",
+                                      "action_due_on": "2025-06-30"}),
+        ("2025-02-10", "complete_action", {"action_ref": "A1", "action_done_on": "2025-02-10"}),
     ])
     _pr(engine, clock, "PR-B", "2024-06-10", [
         ("2024-06-20", "notify", {"notified_on": "2024-06-20"}),

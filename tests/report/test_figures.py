@@ -42,7 +42,9 @@ def test_every_figure(known: tuple[Engine, object]) -> None:
         "lcspr.days_to_publication_mean": float((D("2024-11-20") - D("2024-07-08")).days),
         "lcspr.published_within_6_months": 1, "lcspr.deferred": 1, "lcspr.deferred_inquest": 1,
         "lcspr.past_target": 1, "lcspr.dissemination_done": 3,
-        "actions.review_action_plans": 0,
+        "actions.review_action_plans": 1,
+        "actions.review_rag_red": 1, "actions.review_rag_amber": 1,
+        "actions.review_rag_green": 1, "actions.review_rag_blue": 1,
         "actions.rag_red": 1, "actions.rag_amber": 0, "actions.rag_green": 0,
         "actions.rag_blue": 2,
         # K1, K2 (now high), K4 (not assessed), K5 medium; K3 stepped down; K6 closed before.

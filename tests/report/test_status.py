@@ -50,8 +50,9 @@ def test_sections_for_the_partnership_manager(known: tuple[Engine, str]) -> None
     assert [p["ref"] for p in board.past_target] == ["PR-C"]
     assert board.next_meeting is None  # one held, the next cancelled
     data = board.to_json()
-    assert {"workflow": "practice_review", "owner": "case_review_chair", "count": 2} in \
-        data["overdue_by_workflow_owner"]  # publication and the deferral review
+    assert ("practice_review", "PR-A", "action A2") in overdue  # the plan's overdue action
+    assert {"workflow": "practice_review", "owner": "case_review_chair", "count": 3} in \
+        data["overdue_by_workflow_owner"]  # publication, the deferral review, action A2
     text = dashboard_text(board)
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "Dead-lettered notifications: 0" in text and "PR-C" in text
