@@ -169,12 +169,20 @@ class Engine:
     def _run(self, actor: str, action: str, command: str | None, case_ref: str | None,
              workflow: str | None, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction; audit a refusal on its own after the rollback."""
+        with self._guarded(actor, action, command, case_ref, workflow), \
+                self.db.begin() as conn:
+            if self.db.dialect == "postgresql":  # the chain first: no lock-order deadlock
+                AccessStore(conn).lock_head()
+            return work(conn)
+
+    @contextmanager
+    def _guarded(self, actor: str, action: str, command: str | None,
+                 case_ref: str | None = None, workflow: str | None = None) -> Iterator[None]:
+        """Around one transaction (opened inside it): a refusal is audited once the
+        transaction has rolled back; after a commit the audit head is mirrored."""
         self.gate.discard()
         try:
-            with self.db.begin() as conn:
-                if self.db.dialect == "postgresql":  # the chain first: no lock-order deadlock
-                    AccessStore(conn).lock_head()
-                result = work(conn)
+            yield
         except (PermissionDeniedError, UnknownUserError) as exc:
             self.gate.discard()
             self.gate.record_refusal(self.db, actor, action, str(exc), case_ref=case_ref,
@@ -184,7 +192,6 @@ class Engine:
             self.gate.discard()
             raise
         self._flush_head()
-        return result
 
     def _flush_head(self) -> None:
         """After a commit: mirror the audit head. The change is committed: a file that
@@ -231,20 +238,10 @@ class Engine:
         """A write transaction for services that fire on several cases at once (CERAR, MACE):
         like :meth:`_run`, a refusal inside it rolls everything back and is then audited, and
         the audit head is mirrored after the commit."""
-        self.gate.discard()
-        try:
-            with self.db.write() as session:
-                if self.db.dialect == "postgresql":  # the chain first: no lock-order deadlock
-                    AccessStore(session.connection()).lock_head()
-                yield session
-        except (PermissionDeniedError, UnknownUserError) as exc:
-            self.gate.discard()
-            self.gate.record_refusal(self.db, actor, action, str(exc), command=command)
-            raise
-        except BaseException:
-            self.gate.discard()
-            raise
-        self._flush_head()
+        with self._guarded(actor, action, command), self.db.write() as session:
+            if self.db.dialect == "postgresql":  # the chain first: no lock-order deadlock
+                AccessStore(session.connection()).lock_head()
+            yield session
 
     def find_checked(self, source: Connection | OrmSession, ref: str, workflow: str | None,
                      actor: str) -> CaseRecord:
