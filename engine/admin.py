@@ -16,7 +16,6 @@ from engine.access import ADMINISTRATOR, PARTNERSHIP_WIDE, require_role
 from engine.clock import Clock
 from engine.errors import (
     PermissionDeniedError,
-    UnknownUserError,
     UsageError,
     did_you_mean,
     one_of,
@@ -36,20 +35,11 @@ class Admin:
 
     def _admin_command(self, actor: str, action: str, detail: dict[str, str | None],
                        change: object) -> None:
-        try:
-            with self.db.begin() as conn:
-                principal = self.gate.principal(conn, actor)
-                require_role(principal, ADMINISTRATOR, action.replace(".", " "))
-                change(conn)  # type: ignore[operator]
-                self.gate.record(conn, actor, action, detail=detail)
-        except (PermissionDeniedError, UnknownUserError) as exc:
-            self.gate.discard()
-            self.gate.record_refusal(self.db, actor, action, str(exc))
-            raise
-        except BaseException:
-            self.gate.discard()
-            raise
-        self.gate.flush()
+        with self.gate.guarded(self.db, actor, action), self.db.begin() as conn:
+            principal = self.gate.principal(conn, actor)
+            require_role(principal, ADMINISTRATOR, action.replace(".", " "))
+            change(conn)  # type: ignore[operator]
+            self.gate.record(conn, actor, action, detail=detail)
 
     # -- who is acting -----------------------------------------------------------------
     def bootstrap(self, login: str) -> bool:

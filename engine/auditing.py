@@ -9,7 +9,6 @@ import datetime as dt
 
 from engine.access import ADMINISTRATOR, AUDITOR, require
 from engine.audit import AuditEntry, Verdict, verify_chain
-from engine.errors import PermissionDeniedError, UnknownUserError
 from engine.gate import Gate, read_head_file
 from engine.store.access_store import AccessStore
 from engine.store.database import Database
@@ -20,13 +19,9 @@ class AuditTrail:
         self.db, self.gate = db, gate
 
     def _checked(self, actor: str, roles: list[str], action: str) -> None:
-        try:
-            with self.db.begin() as conn:
-                require(self.gate.principal(conn, actor), roles, None, False,
-                        action.replace(".", " "))
-        except (PermissionDeniedError, UnknownUserError) as exc:
-            self.gate.record_refusal(self.db, actor, action, str(exc))
-            raise
+        with self.gate.guarded(self.db, actor, action), self.db.begin() as conn:
+            require(self.gate.principal(conn, actor), roles, None, False,
+                    action.replace(".", " "))
 
     def log(self, actor: str, case_ref: str | None = None, user: str | None = None,
             since: dt.datetime | None = None) -> list[AuditEntry]:

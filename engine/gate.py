@@ -7,9 +7,11 @@ After each commit the chain's head is mirrored to a file outside the database.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from sqlalchemy import Connection
 
 from engine.access import Principal
 from engine.clock import Clock
-from engine.errors import UnknownUserError
+from engine.errors import PermissionDeniedError, UnknownUserError
 from engine.store.access_store import AccessStore
 from engine.store.database import Database
 
@@ -82,6 +84,26 @@ class Gate:
 
     def discard(self) -> None:
         self._head = None
+
+    @contextmanager
+    def guarded(self, db: Database, actor: str, action: str, command: str | None = None,
+                case_ref: str | None = None, workflow: str | None = None) -> Iterator[None]:
+        """Around one transaction (opened inside it): a refusal is audited once the
+        transaction has rolled back; after a commit the head is mirrored (a file that cannot
+        be written never turns a committed change into an error: 'audit verify' will say)."""
+        self.discard()
+        try:
+            yield
+        except (PermissionDeniedError, UnknownUserError) as exc:
+            self.discard()
+            self.record_refusal(db, actor, action, str(exc), case_ref=case_ref,
+                                workflow=workflow, command=command)
+            raise
+        except BaseException:
+            self.discard()
+            raise
+        with contextlib.suppress(OSError):
+            self.flush()
 
     def sync(self, db: Database) -> None:
         """Mirror the database's head to the file: after services that commit audit records

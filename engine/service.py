@@ -9,7 +9,6 @@ prints. SQL lives in :mod:`engine.store.cases`; deadline rules in :mod:`engine.d
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -53,7 +52,6 @@ from engine.errors import (
     PermissionDeniedError,
     Problem,
     TransitionNotAllowedError,
-    UnknownUserError,
     UnknownWorkflowError,
     UsageError,
     did_you_mean,
@@ -169,35 +167,11 @@ class Engine:
     def _run(self, actor: str, action: str, command: str | None, case_ref: str | None,
              workflow: str | None, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction; audit a refusal on its own after the rollback."""
-        with self._guarded(actor, action, command, case_ref, workflow), \
+        with self.gate.guarded(self.db, actor, action, command, case_ref, workflow), \
                 self.db.begin() as conn:
             if self.db.dialect == "postgresql":  # the chain first: no lock-order deadlock
                 AccessStore(conn).lock_head()
             return work(conn)
-
-    @contextmanager
-    def _guarded(self, actor: str, action: str, command: str | None,
-                 case_ref: str | None = None, workflow: str | None = None) -> Iterator[None]:
-        """Around one transaction (opened inside it): a refusal is audited once the
-        transaction has rolled back; after a commit the audit head is mirrored."""
-        self.gate.discard()
-        try:
-            yield
-        except (PermissionDeniedError, UnknownUserError) as exc:
-            self.gate.discard()
-            self.gate.record_refusal(self.db, actor, action, str(exc), case_ref=case_ref,
-                                     workflow=workflow, command=command)
-            raise
-        except BaseException:
-            self.gate.discard()
-            raise
-        self._flush_head()
-
-    def _flush_head(self) -> None:
-        """After a commit: mirror the audit head. The change is committed: a file that
-        cannot be written must not turn it into an error ('audit verify' will say)."""
-        with contextlib.suppress(OSError):
-            self.gate.flush()
 
     def area_for_new_case(self, source: Connection | OrmSession, area: str | None) -> str:
         """``area`` checked, or the only area there is; else a usage error asking for one."""
@@ -238,7 +212,8 @@ class Engine:
         """A write transaction for services that fire on several cases at once (CERAR, MACE):
         like :meth:`_run`, a refusal inside it rolls everything back and is then audited, and
         the audit head is mirrored after the commit."""
-        with self._guarded(actor, action, command), self.db.write() as session:
+        with self.gate.guarded(self.db, actor, action, command), \
+                self.db.write() as session:
             if self.db.dialect == "postgresql":  # the chain first: no lock-order deadlock
                 AccessStore(session.connection()).lock_head()
             yield session
@@ -266,14 +241,8 @@ class Engine:
                   command: str | None = None) -> None:
         """For commands about the system rather than one case (the outbox, the scheduler):
         the actor must hold one of ``roles`` in some area. Audited, refusals too."""
-        def work(conn: Connection) -> None:
-            principal = self.gate.principal(conn, actor)
-            if not any(role in principal.grants for role in roles):
-                raise PermissionDeniedError(actor, action.replace(".", " "),
-                                            needs_text(roles, None), principal.describe())
-            self.gate.record(conn, actor, action, command=command)
-
-        self._run(actor, action, command, None, None, work)
+        self._run(actor, action, command, None, None,
+                  lambda conn: self.require_roles(conn, actor, roles, action, command))
 
     # -- commands ----------------------------------------------------------------------
     def open_case(self, workflow: str, ref: str, values: Mapping[str, str], actor: str,
