@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 if TYPE_CHECKING:
-    from engine.service import Engine
-    from engine.settings import Settings
+    from engine.core.service import Engine
+    from engine.core.settings import Settings
 
 
 # -- error handling, in one place ------------------------------------------------------------
@@ -29,7 +29,7 @@ def _fail(message: str, code: int) -> NoReturn:
 
 class SafeguardGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
-        from engine.errors import DefinitionError, EngineError
+        from engine.core.errors import DefinitionError, EngineError
 
         try:
             return super().invoke(ctx)
@@ -62,7 +62,7 @@ class Runtime:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            from engine.settings import load_settings
+            from engine.core.settings import load_settings
 
             self._settings = load_settings(self.config, self.db_url)
         return self._settings  # type: ignore[no-any-return]
@@ -82,7 +82,7 @@ class Runtime:
         return self._actor  # type: ignore[no-any-return]
 
     def admin(self) -> Any:
-        from engine.admin import Admin
+        from engine.core.admin import Admin
 
         return Admin(self.engine().db, self.engine().clock, self.engine().gate)
 
@@ -97,26 +97,26 @@ class Runtime:
             db.dispose()
 
     def clock(self) -> Any:
-        from engine.clock import FixedClock, SystemClock, parse_instant
+        from engine.core.clock import FixedClock, SystemClock, parse_instant
 
         return FixedClock(parse_instant(self.now)) if self.now else SystemClock()
 
     def database(self) -> Any:
-        from engine.store.database import Database
+        from engine.core.store.database import Database
 
         db = Database(self.settings.database_url, self.settings.sqlite_synchronous)
         self._databases.append(db)
         return db
 
     def registry(self) -> Any:
-        from engine.loader import WorkflowRegistry
+        from engine.core.loader import WorkflowRegistry
 
         return WorkflowRegistry.from_directory(self.settings.workflows_dir)
 
     def engine(self) -> Engine:
         if self._engine is None:
-            from engine.calendar import WorkingCalendar
-            from engine.service import Engine
+            from engine.core.calendar import WorkingCalendar
+            from engine.core.service import Engine
 
             db = self.database()
             db.ensure_current()
@@ -147,7 +147,7 @@ def _emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:
 
 
 def _assignments(pairs: Sequence[str]) -> dict[str, str]:
-    from engine.fields import parse_assignments
+    from engine.core.fields import parse_assignments
 
     return parse_assignments(pairs)
 
@@ -173,7 +173,7 @@ def main(ctx: click.Context, db_url: str | None, actor: str | None, now: str | N
          config: str | None) -> None:
     """safeguard: statutory safeguarding processes as workflows with deadlines."""
     if now is not None:
-        from engine.clock import parse_instant
+        from engine.core.clock import parse_instant
 
         parse_instant(now)  # a bad --now is a usage error before anything runs
     ctx.obj = Runtime(db_url, actor, now, config)
@@ -207,7 +207,7 @@ def workflow() -> None:
 @json_option
 def workflow_list(as_json: bool) -> None:
     """List the workflows this installation knows."""
-    from engine.present import table
+    from engine.core.present import table
 
     registry = _runtime().registry()
     items = [{"name": d.name, "version": d.version, "title": d.title, "file": d.source}
@@ -221,7 +221,7 @@ def workflow_list(as_json: bool) -> None:
 @json_option
 def workflow_show(name: str, as_json: bool) -> None:
     """Show a workflow's states, transitions and clocks."""
-    from engine.present import workflow_text
+    from engine.core.present import workflow_text
 
     definition = _runtime().registry().get(name)
     data = {
@@ -242,7 +242,7 @@ def workflow_show(name: str, as_json: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 def workflow_validate(file: str) -> None:
     """Check a workflow file; every problem is reported with its YAML path and line."""
-    from engine.loader import load_file
+    from engine.core.loader import load_file
 
     definition = load_file(file)
     click.echo(f"OK: {file}: {definition.name} version {definition.version}, "
@@ -254,7 +254,7 @@ def workflow_validate(file: str) -> None:
 @click.argument("name")
 def workflow_diagram(name: str) -> None:
     """Print a Mermaid state diagram of a workflow."""
-    from engine.present import mermaid
+    from engine.core.present import mermaid
 
     click.echo(mermaid(_runtime().registry().get(name)))
 
@@ -275,7 +275,7 @@ def case() -> None:
 def case_open(workflow_name: str, ref: str, area: str | None, assignments: Sequence[str],
               note: str | None, as_json: bool) -> None:
     """Open a case of WORKFLOW."""
-    from engine.present import case_text
+    from engine.core.present import case_text
 
     runtime = _runtime()
     view = runtime.engine().open_case(workflow_name, ref, _assignments(assignments),
@@ -295,7 +295,7 @@ def case_open(workflow_name: str, ref: str, area: str | None, assignments: Seque
 def case_advance(ref: str, trigger: str, assignments: Sequence[str], note: str | None,
                  expect_version: int | None, workflow: str | None, as_json: bool) -> None:
     """Fire TRIGGER on case REF."""
-    from engine.present import case_text
+    from engine.core.present import case_text
 
     runtime = _runtime()
     view = runtime.engine().fire(ref, trigger, _assignments(assignments), runtime.actor_name,
@@ -312,7 +312,7 @@ def case_advance(ref: str, trigger: str, assignments: Sequence[str], note: str |
 def case_correct(ref: str, assignments: Sequence[str], note: str, workflow: str | None,
                  as_json: bool) -> None:
     """Correct recorded fields of case REF; deadlines counted from them are recomputed."""
-    from engine.present import case_text
+    from engine.core.present import case_text
 
     runtime = _runtime()
     view = runtime.engine().correct(ref, _assignments(assignments), runtime.actor_name, note,
@@ -326,7 +326,7 @@ def case_correct(ref: str, assignments: Sequence[str], note: str, workflow: str 
 @json_option
 def case_show(ref: str, workflow: str | None, as_json: bool) -> None:
     """Show case REF: state, data, deadlines and what can happen next."""
-    from engine.present import case_text
+    from engine.core.present import case_text
 
     runtime = _runtime()
     view = runtime.engine().case(ref, runtime.actor_name, workflow, "case show")
@@ -340,7 +340,7 @@ def case_show(ref: str, workflow: str | None, as_json: bool) -> None:
 @json_option
 def case_list(workflow: str | None, state: str | None, overdue: bool, as_json: bool) -> None:
     """List cases with their next deadline."""
-    from engine.present import cases_text
+    from engine.core.present import cases_text
 
     runtime = _runtime()
     summaries = runtime.engine().cases(runtime.actor_name, workflow, state, overdue,
@@ -354,7 +354,7 @@ def case_list(workflow: str | None, state: str | None, overdue: bool, as_json: b
 @json_option
 def case_history(ref: str, workflow: str | None, as_json: bool) -> None:
     """Show every event of case REF, oldest first."""
-    from engine.present import history_text
+    from engine.core.present import history_text
 
     runtime = _runtime()
     events = runtime.engine().history(ref, runtime.actor_name, workflow, "case history")
@@ -368,7 +368,7 @@ def case_history(ref: str, workflow: str | None, as_json: bool) -> None:
 @workflow_option
 def case_export(ref: str, out: str | None, workflow: str | None) -> None:
     """Everything held about case REF, as JSON (subject access requests, transfers)."""
-    from engine.dataprotection import DataProtection
+    from engine.core.dataprotection import DataProtection
 
     runtime = _runtime()
     _check_writable(out)
@@ -389,7 +389,7 @@ def case_export(ref: str, out: str | None, workflow: str | None) -> None:
 @workflow_option
 def case_hold(ref: str, reason: str, workflow: str | None) -> None:
     """Place a legal hold on case REF: nothing of it may be erased while held."""
-    from engine.dataprotection import DataProtection
+    from engine.core.dataprotection import DataProtection
 
     runtime = _runtime()
     DataProtection(runtime.engine()).set_hold(ref, runtime.actor_name, reason, workflow,
@@ -402,7 +402,7 @@ def case_hold(ref: str, reason: str, workflow: str | None) -> None:
 @workflow_option
 def case_release(ref: str, workflow: str | None) -> None:
     """Lift the legal hold on case REF."""
-    from engine.dataprotection import DataProtection
+    from engine.core.dataprotection import DataProtection
 
     runtime = _runtime()
     DataProtection(runtime.engine()).set_hold(ref, runtime.actor_name, None, workflow,
@@ -431,7 +431,7 @@ def user_add(login: str, display_name: str, email: str, agency: str) -> None:
 @json_option
 def user_list(as_json: bool) -> None:
     """List users and their roles."""
-    from engine.present import table
+    from engine.core.present import table
 
     runtime = _runtime()
     users = runtime.admin().users(runtime.actor_name)
@@ -486,7 +486,7 @@ def area_add(code: str, name: str) -> None:
 @json_option
 def area_list(as_json: bool) -> None:
     """List the partnership areas."""
-    from engine.present import table
+    from engine.core.present import table
 
     areas = _runtime().admin().areas()
     _emit(as_json, [{"code": c, "name": n} for c, n in areas],
@@ -506,9 +506,9 @@ def audit() -> None:
 def audit_log(case_ref: str | None, user_login: str | None, since: str | None,
               as_json: bool) -> None:
     """Show audit records."""
-    from engine.auditing import AuditTrail
-    from engine.clock import parse_instant, show_instant
-    from engine.present import table
+    from engine.core.auditing import AuditTrail
+    from engine.core.clock import parse_instant, show_instant
+    from engine.core.present import table
 
     runtime = _runtime()
     engine = runtime.engine()
@@ -523,7 +523,7 @@ def audit_log(case_ref: str | None, user_login: str | None, since: str | None,
 @audit.command("verify")
 def audit_verify() -> None:
     """Walk the chain; report the first record changed, removed or inserted (exit 1)."""
-    from engine.auditing import AuditTrail
+    from engine.core.auditing import AuditTrail
 
     runtime = _runtime()
     engine = runtime.engine()
@@ -543,8 +543,8 @@ def retention() -> None:
 @json_option
 def retention_run(dry_run: bool, as_json: bool) -> None:
     """Erase the personal fields of cases past their retention period (not on legal hold)."""
-    from engine.dataprotection import DataProtection
-    from engine.present import table
+    from engine.core.dataprotection import DataProtection
+    from engine.core.present import table
 
     runtime = _runtime()
     items = DataProtection(runtime.engine()).retention_run(runtime.actor_name, dry_run,
@@ -569,7 +569,7 @@ READERS_OF_MAIL = ("business_support", "partnership_manager")  # not administrat
 
 def _mail_areas() -> Any:
     """The areas whose alerts and emails the actor may read (None: all of them)."""
-    from engine.store.access_store import AccessStore
+    from engine.core.store.access_store import AccessStore
 
     runtime = _runtime()
     with runtime.engine().db.begin_read() as conn:
@@ -616,8 +616,8 @@ def alerts() -> None:
 @json_option
 def alerts_list(due: bool, overdue: bool, as_json: bool) -> None:
     """List alerts (newest first)."""
-    from engine.clock import show_instant
-    from engine.present import table
+    from engine.core.clock import show_instant
+    from engine.core.present import table
 
     items = _notifier("alerts.list", READERS_OF_MAIL).alerts(due=due, overdue=overdue,
                                                               areas=_mail_areas())
@@ -647,7 +647,7 @@ def notifications() -> None:
 @json_option
 def notifications_list(statuses: Sequence[str], limit: int, as_json: bool) -> None:
     """List outbox messages, newest first."""
-    from engine.present import table
+    from engine.core.present import table
 
     rows = _notifier("notifications.list", READERS_OF_MAIL).messages(statuses, limit,
                                                                       _mail_areas())
@@ -752,7 +752,7 @@ COORDINATORS = ("cerar_coordinator",)
 def _check_case(ref: str, workflow: str, command: str) -> None:
     """The actor may read this case (role, area, involvement); the read is audited. A case
     that does not exist is left to the service, whose error names the right list."""
-    from engine.errors import CaseNotFoundError
+    from engine.core.errors import CaseNotFoundError
 
     runtime = _runtime()
     with contextlib.suppress(CaseNotFoundError):
@@ -765,13 +765,13 @@ def _check_roles(roles: Sequence[str], command: str) -> None:
 
 
 def _cerar() -> Any:
-    from engine.cerar_service import CerarService
+    from engine.domains.cerar.service import CerarService
 
     return CerarService.from_engine(_engine_closing())
 
 
 def _mace() -> Any:
-    from engine.mace.service import MaceService
+    from engine.domains.mace.service import MaceService
 
     runtime = _runtime()
     domain = str(runtime.settings.raw.get("mace", {}).get("email_domain") or "safeguard.invalid")
@@ -784,13 +784,13 @@ def _mace() -> Any:
 
 def _day(text: str | None) -> Any:
     """An ISO date option (None: the engine's today, Europe/London)."""
-    from engine.clock import london_date, parse_date
+    from engine.core.clock import london_date, parse_date
 
     return parse_date(text) if text else london_date(_runtime().clock().now())
 
 
 def _emit_child(as_json: bool, view: Any) -> None:
-    from engine.mace.present import child_text
+    from engine.domains.mace.present import child_text
 
     _emit(as_json, view.to_json(), lambda: child_text(view))
 
@@ -810,7 +810,7 @@ def _check_writable(out: str | None) -> None:
         return
     folder = Path(str(out)).expanduser().resolve().parent
     if not folder.is_dir() or not os.access(folder, os.W_OK):
-        from engine.errors import UsageError
+        from engine.core.errors import UsageError
 
         raise UsageError(f"cannot write {out}: {folder} is not a folder you can write to")
 
@@ -823,7 +823,7 @@ def _write_ics(out: str, payload: bytes) -> None:
         with open(out, "wb") as handle:
             handle.write(payload)
     except OSError as exc:
-        from engine.errors import UsageError
+        from engine.core.errors import UsageError
 
         raise UsageError(f"cannot write {out}: {exc.strerror}") from None
 
@@ -959,7 +959,7 @@ def cerar_strategy_meeting(ref: str, on: str | None, as_json: bool) -> None:
 def cerar_placement(ref: str, placing: str | None, host: str | None, clear: bool,
                     as_json: bool) -> None:
     """Record a placement in the area by another LA, or out of the area."""
-    from engine.errors import UsageError
+    from engine.core.errors import UsageError
 
     if sum(map(bool, (placing, host, clear))) != 1:
         raise UsageError("give one of --placed-in-area-by LA, --placed-out-of-area-in LA, "
@@ -1012,7 +1012,7 @@ def cerar_show(ref: str, as_json: bool) -> None:
 def cerar_list(include_closed: bool, level: str | None, review_before: str | None,
                as_json: bool) -> None:
     """The children, by level of concern and next review."""
-    from engine.mace.present import children_text
+    from engine.domains.mace.present import children_text
 
     runtime = _runtime()
     visible = {c.ref for c in runtime.engine().cases(runtime.actor_name, "cerar",
@@ -1054,7 +1054,7 @@ def mace_series_create(name: str, every: str, weekday: str, at: str, chair: str,
                        location: str | None, horizon_days: int, on_holiday: str,
                        area: str | None, as_json: bool) -> None:
     """Create a recurring MACE series and generate its meetings ahead."""
-    from engine.mace.present import series_text
+    from engine.domains.mace.present import series_text
 
     _check_roles(COORDINATORS, "mace series create")
     view = _mace().create_series(
@@ -1078,7 +1078,7 @@ def mace_series_change(name: str, every: str | None, weekday: str | None, at: st
                        from_date: str | None, chair: str | None, members: Sequence[str],
                        as_json: bool) -> None:
     """Change a series; meetings before the change, and held ones, are untouched."""
-    from engine.mace.present import series_text
+    from engine.domains.mace.present import series_text
 
     _check_roles(COORDINATORS, "mace series change")
     view = _mace().change_series(name, _runtime().actor_name, every, weekday, at,
@@ -1092,7 +1092,7 @@ def mace_series_change(name: str, every: str | None, weekday: str | None, at: st
 @json_option
 def mace_series_show(name: str, as_json: bool) -> None:
     """Show a series and its meetings."""
-    from engine.mace.present import series_text
+    from engine.domains.mace.present import series_text
 
     _check_roles(MACE_READERS, "mace series show")
     view = _mace().series(name)
@@ -1126,7 +1126,7 @@ def mace_series_invite(name: str, out: str) -> None:
 @json_option
 def mace_generate(series: str | None, as_json: bool) -> None:
     """Generate meetings up to each series' horizon (safe to repeat)."""
-    from engine.mace.present import meetings_text
+    from engine.domains.mace.present import meetings_text
 
     _check_roles(COORDINATORS, "mace generate")
     made = _mace().generate(_runtime().actor_name, series)
@@ -1140,7 +1140,7 @@ def mace_generate(series: str | None, as_json: bool) -> None:
 @json_option
 def mace_meetings(series: str | None, upcoming: bool, as_json: bool) -> None:
     """List meetings."""
-    from engine.mace.present import meetings_text
+    from engine.domains.mace.present import meetings_text
 
     _check_roles(MACE_READERS, "mace meetings")
     runtime = _runtime()
@@ -1155,7 +1155,7 @@ def mace_meetings(series: str | None, upcoming: bool, as_json: bool) -> None:
 @json_option
 def mace_show(meeting: str, as_json: bool) -> None:
     """Show a meeting: state, time, deadlines, invitation."""
-    from engine.mace.present import meeting_text
+    from engine.domains.mace.present import meeting_text
 
     _check_case(meeting, "mace_meeting", "mace show")
     view = _mace().meeting(meeting)
@@ -1167,7 +1167,7 @@ def mace_show(meeting: str, as_json: bool) -> None:
 @json_option
 def mace_agenda(meeting: str, as_json: bool) -> None:
     """Print the agenda: as published, or a draft from today's data (references only)."""
-    from engine.mace.agenda import agenda_text
+    from engine.domains.mace.agenda import agenda_text
 
     _check_case(meeting, "mace_meeting", "mace agenda")
     data = _mace().agenda(meeting)
@@ -1193,7 +1193,7 @@ def mace_item(meeting: str, kind: str, text: str) -> None:
 @json_option
 def mace_publish(meeting: str, as_json: bool) -> None:
     """Build the agenda from the data now and publish it."""
-    from engine.mace.agenda import agenda_text
+    from engine.domains.mace.agenda import agenda_text
 
     data = _mace().publish(meeting, _runtime().actor_name)
     _emit(as_json, data, lambda: agenda_text(data))
@@ -1209,8 +1209,8 @@ def mace_publish(meeting: str, as_json: bool) -> None:
 def mace_hold(meeting: str, present: Sequence[str], apologies: Sequence[str], on: str | None,
               as_json: bool) -> None:
     """Record the meeting as held, with attendance; the minutes become due."""
-    from engine.errors import UsageError
-    from engine.mace.present import meeting_text
+    from engine.core.errors import UsageError
+    from engine.domains.mace.present import meeting_text
 
     pairs = []
     for item in present:
@@ -1285,7 +1285,7 @@ def mace_action_done(meeting: str, action: str, on: str | None, as_json: bool) -
 @json_option
 def mace_action_list(open_only: bool, meeting: str | None, as_json: bool) -> None:
     """List actions, by due date."""
-    from engine.mace.present import actions_text
+    from engine.domains.mace.present import actions_text
 
     _check_roles(MACE_STAFF, "mace action list")
     views = _mace().actions(open_only, meeting)
@@ -1298,7 +1298,7 @@ def mace_action_list(open_only: bool, meeting: str | None, as_json: bool) -> Non
 @json_option
 def mace_minutes(meeting: str, on: str | None, as_json: bool) -> None:
     """Record the minutes circulated."""
-    from engine.mace.present import meeting_text
+    from engine.domains.mace.present import meeting_text
 
     view = _mace().circulate(meeting, _runtime().actor_name, _day(on) if on else None)
     _emit(as_json, view.to_json(), lambda: meeting_text(view))
@@ -1309,7 +1309,7 @@ def mace_minutes(meeting: str, on: str | None, as_json: bool) -> None:
 @json_option
 def mace_close(meeting: str, as_json: bool) -> None:
     """Close a meeting record (every action must be done)."""
-    from engine.mace.present import meeting_text
+    from engine.domains.mace.present import meeting_text
 
     view = _mace().close(meeting, _runtime().actor_name)
     _emit(as_json, view.to_json(), lambda: meeting_text(view))
@@ -1322,7 +1322,7 @@ def mace_close(meeting: str, as_json: bool) -> None:
 @json_option
 def mace_cancel(meeting: str, reason: str, out: str | None, as_json: bool) -> None:
     """Cancel one meeting."""
-    from engine.mace.present import meeting_text
+    from engine.domains.mace.present import meeting_text
 
     _check_writable(out)
     service = _mace()
@@ -1342,7 +1342,7 @@ def mace_cancel(meeting: str, reason: str, out: str | None, as_json: bool) -> No
 def mace_reschedule(meeting: str, on: str, at: str | None, reason: str, out: str | None,
                     as_json: bool) -> None:
     """Move one meeting to another day (and time)."""
-    from engine.mace.present import meeting_text
+    from engine.domains.mace.present import meeting_text
 
     _check_writable(out)
     service = _mace()
@@ -1375,7 +1375,7 @@ def mace_invite(meeting: str, out: str) -> None:
               help="The same seed builds the same year.")
 def demo(folder: str | None, seed: int) -> None:
     """Build a fresh demo database holding a partnership year, then show the dashboard."""
-    from engine.demo import run_demo
+    from engine.apps.demo.year import run_demo
 
     run_demo(folder, click.echo, _runtime().os_login, seed)
 
@@ -1384,7 +1384,7 @@ def demo(folder: str | None, seed: int) -> None:
 @json_option
 def status(as_json: bool) -> None:
     """The morning dashboard: due, overdue, undelivered, next MACE, late reviews."""
-    from engine.report.status import dashboard, dashboard_text
+    from engine.apps.report.status import dashboard, dashboard_text
 
     runtime = _runtime()
     board = dashboard(_engine_closing(), runtime.actor_name)
@@ -1406,10 +1406,10 @@ def report() -> None:
 def report_annual(from_date: str, to_date: str, fmt: str) -> None:
     """The figures partnerships publish every year, for the period (counts and references
     only; partnership managers)."""
-    from engine.clock import parse_date
-    from engine.report.figures import check_period
-    from engine.report.render import render
-    from engine.report.service import annual_report
+    from engine.apps.report.figures import check_period
+    from engine.apps.report.render import render
+    from engine.apps.report.service import annual_report
+    from engine.core.clock import parse_date
 
     start, end = parse_date(from_date), parse_date(to_date)
     check_period(start, end)

@@ -28,12 +28,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.calendar import WorkingCalendar  # noqa: E402
-from engine.clock import LONDON, FixedClock  # noqa: E402
-from engine.loader import WorkflowRegistry  # noqa: E402
-from engine.service import Engine  # noqa: E402
-from engine.settings import SHIPPED_WORKFLOWS  # noqa: E402
-from engine.store.database import Database  # noqa: E402
+from engine.core.calendar import WorkingCalendar  # noqa: E402
+from engine.core.clock import LONDON, FixedClock  # noqa: E402
+from engine.core.loader import WorkflowRegistry  # noqa: E402
+from engine.core.service import Engine  # noqa: E402
+from engine.core.settings import SHIPPED_WORKFLOWS  # noqa: E402
+from engine.core.store.database import Database  # noqa: E402
 
 OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-1", "label": "bench"}
 STEPS: list[tuple[str, dict[str, str]]] = [

@@ -34,13 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import delete, insert, select, text, update
 
-from engine.calendar import WorkingCalendar
-from engine.clock import LONDON, FixedClock, end_of_day
-from engine.loader import WorkflowRegistry
-from engine.service import Engine
-from engine.settings import SHIPPED_WORKFLOWS, NotificationSettings
-from engine.store.database import Database
-from engine.store.models import Alert, Case, Deadline, OutboxMessage
+from engine.core.calendar import WorkingCalendar
+from engine.core.clock import LONDON, FixedClock, end_of_day
+from engine.core.loader import WorkflowRegistry
+from engine.core.service import Engine
+from engine.core.settings import SHIPPED_WORKFLOWS, NotificationSettings
+from engine.core.store.database import Database
+from engine.core.store.models import Alert, Case, Deadline, OutboxMessage
 from notifications.service import Notifier
 from notifications.transports import SmtpTransport
 
@@ -52,7 +52,7 @@ RECIPIENTS = {"business_support": ["support@example.org"],
 
 def populate(db: Database, engine: Engine, count: int, chunk: int = 20_000) -> int:
     """``count`` open 'notification' deadlines, one per case; 1% due for an alert now."""
-    from engine.store.access_store import AccessStore
+    from engine.core.store.access_store import AccessStore
 
     with db.begin() as conn:  # an area and the benchmark's user, holding the roles it needs
         store = AccessStore(conn)

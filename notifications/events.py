@@ -1,6 +1,6 @@
 """Workflow-event emails: a transition that names roles to ``notify`` (in its YAML) sends each
 person holding one of them for the case's area a ``case_event`` email, enqueued in the fire's
-own transaction (:attr:`engine.service.Engine.on_event`). One email per event and address,
+own transaction (:attr:`engine.core.service.Engine.on_event`). One email per event and address,
 ever; the case reference, the new stage and a link only.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from engine.clock import london_date
-from engine.service import CaseEventNotice, Engine
-from engine.settings import NotificationSettings
+from engine.core.clock import london_date
+from engine.core.service import CaseEventNotice, Engine
+from engine.core.settings import NotificationSettings
 from notifications.outbox import enqueue, row_values
 from notifications.recipients import RecipientResolver, resolve
 from notifications.render import alert_context, render

@@ -13,11 +13,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from engine.clock import LONDON, london_date
-from engine.mace.base import WORKFLOW, OutgoingInvitation
-from engine.service import Engine
-from engine.settings import NotificationSettings
-from engine.store.access_store import USERS
+from engine.core.clock import LONDON, london_date
+from engine.core.service import Engine
+from engine.core.settings import NotificationSettings
+from engine.core.store.access_store import USERS
+from engine.domains.mace.base import WORKFLOW, OutgoingInvitation
 from notifications.outbox import enqueue, row_values
 from notifications.render import alert_context, render
 

@@ -25,8 +25,8 @@ from sqlalchemy import Connection, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from engine.store.database import Database
-from engine.store.models import OutboxMessage
+from engine.core.store.database import Database
+from engine.core.store.models import OutboxMessage
 from notifications.render import Rendered
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"

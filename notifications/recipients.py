@@ -13,9 +13,9 @@ from typing import Protocol
 
 from sqlalchemy import and_, select
 
-from engine.store.access_store import GRANTS, USERS
-from engine.store.cases import CASES
-from engine.store.database import Database
+from engine.core.store.access_store import GRANTS, USERS
+from engine.core.store.cases import CASES
+from engine.core.store.database import Database
 
 
 class RecipientResolver(Protocol):

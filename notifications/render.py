@@ -29,9 +29,9 @@ from jinja2 import (
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.calendar import WorkingCalendar
-from engine.definition import WorkflowDef
-from engine.errors import TemplateError
+from engine.core.calendar import WorkingCalendar
+from engine.core.definition import WorkflowDef
+from engine.core.errors import TemplateError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

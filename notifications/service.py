@@ -21,15 +21,22 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import col
 
-from engine.alerts import done_rungs
-from engine.clock import end_of_day, london_date
-from engine.deadlines import OPEN
-from engine.errors import DeliveryError, NotificationNotFoundError, UsageError
-from engine.ladder import PlannedRung, due_day_of, due_now, next_alert_at, plan_rungs, roles_for
-from engine.service import Engine
-from engine.settings import NotificationSettings
-from engine.store.cases import CaseStore
-from engine.store.models import Alert, Case, Deadline, OutboxMessage
+from engine.core.alerts import done_rungs
+from engine.core.clock import end_of_day, london_date
+from engine.core.deadlines import OPEN
+from engine.core.errors import DeliveryError, NotificationNotFoundError, UsageError
+from engine.core.ladder import (
+    PlannedRung,
+    due_day_of,
+    due_now,
+    next_alert_at,
+    plan_rungs,
+    roles_for,
+)
+from engine.core.service import Engine
+from engine.core.settings import NotificationSettings
+from engine.core.store.cases import CaseStore
+from engine.core.store.models import Alert, Case, Deadline, OutboxMessage
 from notifications import outbox
 from notifications.recipients import (
     DirectoryRecipients,
@@ -375,7 +382,7 @@ def _alert_row(row: Any, rung: PlannedRung, status: str, now: dt.datetime,
 
 
 def _due_day(deadline: Deadline) -> dt.date:
-    from engine.ladder import due_day_of
+    from engine.core.ladder import due_day_of
 
     return due_day_of(deadline.due_at, deadline.due_day)
 

@@ -1,7 +1,7 @@
 """How a message leaves: SMTP, a folder of ``.eml`` files, or an in-memory fake.
 
 One small interface (:class:`Transport`): ``send`` hands over one message or raises
-:class:`~engine.errors.DeliveryError` (``permanent`` when the server refused for good, 5xx);
+:class:`~engine.core.errors.DeliveryError` (``permanent`` when the server refused for good, 5xx);
 ``close`` ends a session. This module does network and file I/O; nothing else does.
 """
 
@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-from engine.errors import DeliveryError
+from engine.core.errors import DeliveryError
 
 
 class Transport(Protocol):

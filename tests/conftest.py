@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.calendar import WorkingCalendar
-from engine.clock import LONDON, FixedClock
-from engine.loader import WorkflowRegistry
-from engine.service import Engine
-from engine.settings import SHIPPED_WORKFLOWS
-from engine.store.database import Database
+from engine.core.calendar import WorkingCalendar
+from engine.core.clock import LONDON, FixedClock
+from engine.core.loader import WorkflowRegistry
+from engine.core.service import Engine
+from engine.core.settings import SHIPPED_WORKFLOWS
+from engine.core.store.database import Database
 
 PG_ADMIN_URL = os.environ.get(
     "SAFEGUARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -36,8 +36,8 @@ TEAM = EVERYONE
 
 def seed_access(db: Database, users: tuple[str, ...] = EVERYONE, area: str = AREA) -> None:
     """One area and users who hold every role everywhere (the access tests make their own)."""
-    from engine.roles import ROLES
-    from engine.store.access_store import AccessStore
+    from engine.core.roles import ROLES
+    from engine.core.store.access_store import AccessStore
 
     now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     with db.begin() as conn:

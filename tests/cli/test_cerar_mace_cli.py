@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from icalendar import Calendar
 
 from cli import main
-from engine.store.database import Database
+from engine.core.store.database import Database
 from tests.conftest import TEAM, seed_access
 
 READ_COMMANDS = [

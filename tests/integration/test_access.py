@@ -14,19 +14,19 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine.access import PARTNERSHIP_WIDE
-from engine.admin import Admin
-from engine.auditing import AuditTrail
-from engine.calendar import WorkingCalendar
-from engine.clock import FixedClock
-from engine.dataprotection import DataProtection
-from engine.errors import CaseNotFoundError, PermissionDeniedError, UnknownUserError
-from engine.gate import PERSONAL_MARK, RESTRICTED_MARK
-from engine.loader import WorkflowRegistry
-from engine.roles import ROLES
-from engine.service import Engine
-from engine.store.database import Database
-from engine.store.models import AuditRecord, Case, CaseEvent, Deadline, RoleGrant, User
+from engine.core.access import PARTNERSHIP_WIDE
+from engine.core.admin import Admin
+from engine.core.auditing import AuditTrail
+from engine.core.calendar import WorkingCalendar
+from engine.core.clock import FixedClock
+from engine.core.dataprotection import DataProtection
+from engine.core.errors import CaseNotFoundError, PermissionDeniedError, UnknownUserError
+from engine.core.gate import PERSONAL_MARK, RESTRICTED_MARK
+from engine.core.loader import WorkflowRegistry
+from engine.core.roles import ROLES
+from engine.core.service import Engine
+from engine.core.store.database import Database
+from engine.core.store.models import AuditRecord, Case, CaseEvent, Deadline, RoleGrant, User
 from tests.conftest import london
 
 OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-77", "label": "Matrix",
@@ -244,7 +244,7 @@ def test_a_replaced_reviewer_loses_the_review(world: dict[str, Any]) -> None:
 
 
 def test_a_legal_hold_needs_a_reason(world: dict[str, Any]) -> None:
-    from engine.errors import UsageError
+    from engine.core.errors import UsageError
 
     with pytest.raises(UsageError, match="needs its reason"):
         world["dp"].set_hold("PR-north", "amy", "  ")

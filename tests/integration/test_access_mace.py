@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
-from engine.admin import Admin
-from engine.clock import FixedClock
-from engine.errors import PermissionDeniedError
-from engine.mace.service import MaceService
-from engine.service import Engine
+from engine.core.admin import Admin
+from engine.core.clock import FixedClock
+from engine.core.errors import PermissionDeniedError
+from engine.core.service import Engine
+from engine.domains.mace.service import MaceService
 from tests.conftest import london
 
 
@@ -61,7 +61,7 @@ def test_a_mace_member_sees_only_what_their_meetings_need(engine: Engine,
 
 def test_a_series_belongs_to_one_area_and_its_agendas_to_its_children(
         engine: Engine, clock: FixedClock) -> None:
-    from engine.errors import UsageError
+    from engine.core.errors import UsageError
 
     Admin(engine.db, clock, engine.gate).add_area("amy", "westmorland", "Westmorland")
     mace = MaceService.from_engine(engine)

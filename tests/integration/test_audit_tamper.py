@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
 from cli import main
-from engine.audit import entry_hash
-from engine.auditing import AuditTrail
-from engine.clock import UTC
-from engine.service import Engine
-from engine.store.database import Database
+from engine.core.audit import entry_hash
+from engine.core.auditing import AuditTrail
+from engine.core.clock import UTC
+from engine.core.service import Engine
+from engine.core.store.database import Database
 
 OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-5", "label": "Chain"}
 
@@ -130,7 +130,7 @@ def test_audit_verify_command_exits_non_zero_on_tampering(tmp_path: Path) -> Non
 
 def test_with_a_key_a_record_forged_without_it_is_caught(
         db: Database, registry: object, clock: object, tmp_path: Path) -> None:
-    from engine.calendar import WorkingCalendar
+    from engine.core.calendar import WorkingCalendar
 
     keyed = Engine(db, registry, clock, WorkingCalendar(), tmp_path / "k.json",  # type: ignore[arg-type]
                    audit_key=b"partnership secret")

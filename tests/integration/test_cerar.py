@@ -7,12 +7,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from engine.cerar_service import CerarService, EpisodeNotFoundError
-from engine.clock import FixedClock
-from engine.errors import FieldError, TransitionNotAllowedError, UsageError
-from engine.service import Engine
-from engine.store.database import Database
-from engine.store.models import CaseEvent, Deadline, MissingEpisode
+from engine.core.clock import FixedClock
+from engine.core.errors import FieldError, TransitionNotAllowedError, UsageError
+from engine.core.service import Engine
+from engine.core.store.database import Database
+from engine.core.store.models import CaseEvent, Deadline, MissingEpisode
+from engine.domains.cerar.service import CerarService, EpisodeNotFoundError
 from tests.conftest import london
 
 D = dt.date.fromisoformat

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine.calendar import WorkingCalendar
-from engine.clock import FixedClock
-from engine.errors import EngineError
-from engine.loader import WorkflowRegistry
-from engine.service import Engine
-from engine.settings import SHIPPED_WORKFLOWS
-from engine.store.database import Database
-from engine.store.models import CaseEvent, Deadline
+from engine.core.calendar import WorkingCalendar
+from engine.core.clock import FixedClock
+from engine.core.errors import EngineError
+from engine.core.loader import WorkflowRegistry
+from engine.core.service import Engine
+from engine.core.settings import SHIPPED_WORKFLOWS
+from engine.core.store.database import Database
+from engine.core.store.models import CaseEvent, Deadline
 from tests.conftest import london
 
 OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-9", "label": "Race"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine.clock import FixedClock
-from engine.errors import (
+from engine.core.clock import FixedClock
+from engine.core.errors import (
     CaseNotFoundError,
     ConcurrencyError,
     DefinitionError,
@@ -16,10 +16,10 @@ from engine.errors import (
     TransitionNotAllowedError,
     UsageError,
 )
-from engine.loader import WorkflowRegistry
-from engine.service import Engine
-from engine.store.database import Database
-from engine.store.models import Case, CaseEvent, Deadline
+from engine.core.loader import WorkflowRegistry
+from engine.core.service import Engine
+from engine.core.store.database import Database
+from engine.core.store.models import Case, CaseEvent, Deadline
 from tests.conftest import london
 
 TO_PUBLISHED = [("notify", {"notified_on": "2024-06-07"}),
@@ -140,7 +140,7 @@ def test_a_case_keeps_its_workflow_version_when_the_file_changes(
         registry: WorkflowRegistry, calendar: object) -> None:
     from pathlib import Path
 
-    from engine.settings import SHIPPED_WORKFLOWS
+    from engine.core.settings import SHIPPED_WORKFLOWS
 
     engine.open_case("practice_review", "PR-OLD", OPEN_FIELDS, actor="amy")
     folder = Path(str(tmp_path)) / "wf"

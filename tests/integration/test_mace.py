@@ -8,13 +8,13 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
 
-from engine.cerar_service import CerarService
-from engine.clock import LONDON, FixedClock
-from engine.errors import TransitionNotAllowedError, UsageError
-from engine.mace.service import MaceService, OpenActionsError, SeriesNotFoundError
-from engine.service import Engine
-from engine.store.database import Database
-from engine.store.models import CaseEvent, MaceDecision
+from engine.core.clock import LONDON, FixedClock
+from engine.core.errors import TransitionNotAllowedError, UsageError
+from engine.core.service import Engine
+from engine.core.store.database import Database
+from engine.core.store.models import CaseEvent, MaceDecision
+from engine.domains.cerar.service import CerarService
+from engine.domains.mace.service import MaceService, OpenActionsError, SeriesNotFoundError
 from tests.conftest import london
 
 D = dt.date.fromisoformat
@@ -226,7 +226,7 @@ def test_member_change_updates_future_invitations(mace: MaceService,
 def test_a_decision_is_all_or_nothing(mace: MaceService, clock: FixedClock,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """If the meeting's side fails after the child's case was updated, neither is kept."""
-    from engine.errors import ConcurrencyError
+    from engine.core.errors import ConcurrencyError
 
     clock.set(london("2024-06-03 09:00"))
     child = _child(mace, clock, "C-1", "high")

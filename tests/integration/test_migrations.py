@@ -10,15 +10,15 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-import engine.store.models
-from engine.store import SCHEMA_REVISION
-from engine.store.database import Database
+import engine.core.store.models
+from engine.core.store import SCHEMA_REVISION
+from engine.core.store.database import Database
 
 
 def test_schema_revision_is_the_migrations_head() -> None:
     config = Config()
     config.set_main_option("script_location", str(
-        Path(engine.store.models.__file__).with_name("migrations")))
+        Path(engine.core.store.models.__file__).with_name("migrations")))
     assert ScriptDirectory.from_config(config).get_heads() == [SCHEMA_REVISION]
 
 
@@ -41,7 +41,7 @@ def test_downgrade_to_the_engine_schema_and_back(sqlite_url: str) -> None:
     database.upgrade()
     config = Config()
     config.set_main_option("script_location", str(
-        Path(engine.store.models.__file__).with_name("migrations")))
+        Path(engine.core.store.models.__file__).with_name("migrations")))
     with database.write_engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0001_initial")

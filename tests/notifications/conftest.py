@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from engine.service import Engine
-from engine.settings import NotificationSettings
+from engine.core.service import Engine
+from engine.core.settings import NotificationSettings
 from notifications.service import Notifier
 from notifications.transports import MemoryTransport
 

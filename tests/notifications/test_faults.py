@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.calendar import WorkingCalendar
-from engine.clock import FixedClock
-from engine.ladder import plan_rungs
-from engine.loader import WorkflowRegistry
-from engine.service import Engine
-from engine.settings import SHIPPED_WORKFLOWS
-from engine.store.database import Database
-from engine.store.models import Alert, Deadline, OutboxMessage
+from engine.core.calendar import WorkingCalendar
+from engine.core.clock import FixedClock
+from engine.core.ladder import plan_rungs
+from engine.core.loader import WorkflowRegistry
+from engine.core.service import Engine
+from engine.core.settings import SHIPPED_WORKFLOWS
+from engine.core.store.database import Database
+from engine.core.store.models import Alert, Deadline, OutboxMessage
 from notifications.service import Notifier
 from notifications.transports import SmtpTransport
 from tests.conftest import london, seed_access

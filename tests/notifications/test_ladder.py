@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 
-from engine.calendar import WorkingCalendar
-from engine.clock import LONDON, end_of_day
-from engine.definition import DEFAULT_ALERTS, OWNER, AlertRungDef
-from engine.errors import DefinitionError
-from engine.ladder import due_day_of, due_now, next_alert_at, plan_rungs, roles_for
-from engine.loader import WorkflowRegistry, load_text
-from engine.settings import SHIPPED_WORKFLOWS
+from engine.core.calendar import WorkingCalendar
+from engine.core.clock import LONDON, end_of_day
+from engine.core.definition import DEFAULT_ALERTS, OWNER, AlertRungDef
+from engine.core.errors import DefinitionError
+from engine.core.ladder import due_day_of, due_now, next_alert_at, plan_rungs, roles_for
+from engine.core.loader import WorkflowRegistry, load_text
+from engine.core.settings import SHIPPED_WORKFLOWS
 
 CAL = WorkingCalendar()
 LADDER = (

@@ -10,9 +10,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-import engine.store.models
-from engine.store import SCHEMA_REVISION
-from engine.store.database import Database
+import engine.core.store.models
+from engine.core.store import SCHEMA_REVISION
+from engine.core.store.database import Database
 
 
 def test_models_match_migrations(db: Database) -> None:
@@ -24,5 +24,5 @@ def test_models_match_migrations(db: Database) -> None:
 def test_schema_revision_is_the_head() -> None:
     config = Config()
     config.set_main_option("script_location", str(
-        Path(engine.store.models.__file__).with_name("migrations")))
+        Path(engine.core.store.models.__file__).with_name("migrations")))
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION

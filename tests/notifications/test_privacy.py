@@ -13,10 +13,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from engine.clock import FixedClock
-from engine.service import Engine
-from engine.store.database import Database
-from engine.store.models import Case, OutboxMessage
+from engine.core.clock import FixedClock
+from engine.core.service import Engine
+from engine.core.store.database import Database
+from engine.core.store.models import Case, OutboxMessage
 from notifications.outbox import build_message
 from notifications.render import template_names
 from notifications.service import Notifier

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from engine.calendar import WorkingCalendar
-from engine.errors import TemplateError
-from engine.loader import WorkflowRegistry
-from engine.settings import SHIPPED_WORKFLOWS
+from engine.core.calendar import WorkingCalendar
+from engine.core.errors import TemplateError
+from engine.core.loader import WorkflowRegistry
+from engine.core.settings import SHIPPED_WORKFLOWS
 from notifications.render import ALLOWED_KEYS, alert_context, render, template_names
 
 DEFINITION = WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS).get("practice_review")

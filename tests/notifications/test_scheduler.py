@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from engine.store.database import Database
+from engine.core.store.database import Database
 from notifications.scheduler import build_scheduler
 from notifications.service import Notifier
 
@@ -60,7 +60,7 @@ def test_upgrade_gives_open_deadlines_a_first_sweep(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     config = Config()
     config.set_main_option("script_location", str(
-        Path(__file__).resolve().parents[2] / "engine" / "store" / "migrations"))
+        Path(__file__).resolve().parents[2] / "engine" / "core" / "store" / "migrations"))
     with db.write_engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001_initial")

@@ -7,11 +7,11 @@ import datetime as dt
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from engine.clock import FixedClock
-from engine.errors import DeliveryError
-from engine.service import Engine
-from engine.store.database import Database
-from engine.store.models import Alert, Deadline, OutboxMessage
+from engine.core.clock import FixedClock
+from engine.core.errors import DeliveryError
+from engine.core.service import Engine
+from engine.core.store.database import Database
+from engine.core.store.models import Alert, Deadline, OutboxMessage
 from notifications.service import Notifier
 from notifications.transports import MemoryTransport
 from tests.conftest import london
@@ -206,7 +206,7 @@ def test_the_sweep_reads_the_next_alert_index(db: Database) -> None:
 
 def test_directory_recipients_are_the_users_holding_the_role_in_the_case_area(
         engine: Engine, db: Database) -> None:
-    from engine.admin import Admin
+    from engine.core.admin import Admin
     from notifications.recipients import DirectoryRecipients
 
     admin = Admin(db, engine.clock, engine.gate)

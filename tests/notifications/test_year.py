@@ -16,11 +16,11 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from engine.clock import LONDON, FixedClock, london_date
-from engine.ladder import plan_rungs, roles_for
-from engine.service import Engine
-from engine.store.database import Database
-from engine.store.models import Case, Deadline
+from engine.core.clock import LONDON, FixedClock, london_date
+from engine.core.ladder import plan_rungs, roles_for
+from engine.core.service import Engine
+from engine.core.store.database import Database
+from engine.core.store.models import Case, Deadline
 from notifications.service import Notifier
 from tests.notifications.conftest import RECIPIENTS, settings
 

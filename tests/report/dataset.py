@@ -27,10 +27,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.cerar_service import CerarService
-from engine.clock import FixedClock
-from engine.mace.service import MaceService
-from engine.service import Engine
+from engine.core.clock import FixedClock
+from engine.core.service import Engine
+from engine.domains.cerar.service import CerarService
+from engine.domains.mace.service import MaceService
 from tests.conftest import london
 
 START, END = dt.date(2024, 4, 1), dt.date(2025, 3, 31)

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine.store.database import Database
+from engine.core.store.database import Database
 from tests.conftest import seed_access
 
 
@@ -58,12 +58,12 @@ def test_report_formats(url: str) -> None:
 
 
 def test_report_is_for_partnership_managers(url: str) -> None:
-    from engine.admin import Admin
-    from engine.calendar import WorkingCalendar
-    from engine.clock import SystemClock
-    from engine.loader import WorkflowRegistry
-    from engine.service import Engine
-    from engine.settings import SHIPPED_WORKFLOWS
+    from engine.core.admin import Admin
+    from engine.core.calendar import WorkingCalendar
+    from engine.core.clock import SystemClock
+    from engine.core.loader import WorkflowRegistry
+    from engine.core.service import Engine
+    from engine.core.settings import SHIPPED_WORKFLOWS
 
     database = Database(url)
     engine = Engine(database, WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS),
@@ -86,9 +86,9 @@ def test_status_text(url: str) -> None:
 
 @pytest.mark.slow
 def test_demo_is_deterministic_and_quick(tmp_path: Path) -> None:
-    from engine.demo import YEAR, build_year
-    from engine.report.figures import annual
-    from engine.report.queries import load
+    from engine.apps.demo.year import YEAR, build_year
+    from engine.apps.report.figures import annual
+    from engine.apps.report.queries import load
 
     def figures(folder: Path, seed: int) -> tuple[dict[str, object], float, int]:
         began = time.perf_counter()

@@ -9,12 +9,12 @@ import json
 
 import pytest
 
-from engine.clock import FixedClock
-from engine.errors import PermissionDeniedError, UsageError
-from engine.report.figures import rag_status
-from engine.report.render import render
-from engine.report.service import annual_report
-from engine.service import Engine
+from engine.apps.report.figures import rag_status
+from engine.apps.report.render import render
+from engine.apps.report.service import annual_report
+from engine.core.clock import FixedClock
+from engine.core.errors import PermissionDeniedError, UsageError
+from engine.core.service import Engine
 from tests.conftest import london
 from tests.report.dataset import END, START, D, build
 
@@ -94,7 +94,7 @@ def test_renderers_carry_the_figures_and_no_personal_data(
 
 
 def test_only_partnership_managers_and_a_sane_period(engine: Engine) -> None:
-    from engine.admin import Admin
+    from engine.core.admin import Admin
 
     admin = Admin(engine.db, engine.clock, engine.gate)
     admin.add_user("amy", "clerk", "Clerk", "clerk@example.org", "Partnership")

@@ -7,12 +7,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from engine.admin import Admin
-from engine.clock import FixedClock
-from engine.errors import DeliveryError, PermissionDeniedError
-from engine.report.status import dashboard, dashboard_text
-from engine.service import Engine
-from engine.settings import NotificationSettings
+from engine.apps.report.status import dashboard, dashboard_text
+from engine.core.admin import Admin
+from engine.core.clock import FixedClock
+from engine.core.errors import DeliveryError, PermissionDeniedError
+from engine.core.service import Engine
+from engine.core.settings import NotificationSettings
 from notifications.service import Notifier
 from tests.conftest import london
 from tests.report.dataset import build

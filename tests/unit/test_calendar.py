@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.calendar import WorkingCalendar, add_months
+from engine.core.calendar import WorkingCalendar, add_months
 
 CAL = WorkingCalendar()
 D = dt.date.fromisoformat

@@ -7,14 +7,14 @@ import datetime as dt
 
 import pytest
 
-from engine.cerar import (
+from engine.core.clock import LONDON
+from engine.domains.cerar.rules import (
     listed_for_mace,
     mentions_name,
     next_episode_ref,
     returns_in_window,
     strategy_meeting_due,
 )
-from engine.clock import LONDON
 
 
 def at(text: str) -> dt.datetime:

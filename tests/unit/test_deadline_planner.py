@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from engine.calendar import WorkingCalendar
-from engine.deadlines import (
+from engine.core.calendar import WorkingCalendar
+from engine.core.deadlines import (
     CANCELLED,
     MET,
     OPEN,
@@ -20,10 +20,10 @@ from engine.deadlines import (
     StartDeadline,
     plan_deadlines,
 )
-from engine.definition import WorkflowDef
-from engine.errors import FieldError
-from engine.loader import WorkflowRegistry
-from engine.rules import Due
+from engine.core.definition import WorkflowDef
+from engine.core.errors import FieldError
+from engine.core.loader import WorkflowRegistry
+from engine.core.rules import Due
 from tests.conftest import london
 
 CAL = WorkingCalendar()

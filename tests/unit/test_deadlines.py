@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.calendar import WorkingCalendar
-from engine.deadlines import (
+from engine.core.calendar import WorkingCalendar
+from engine.core.deadlines import (
     CloseDeadline,
     DeadlineSnapshot,
     Reschedule,
@@ -13,9 +13,9 @@ from engine.deadlines import (
     effective_status,
     plan_deadlines,
 )
-from engine.loader import load_file
-from engine.rules import compute_due, parse_rule
-from engine.settings import SHIPPED_WORKFLOWS
+from engine.core.loader import load_file
+from engine.core.rules import compute_due, parse_rule
+from engine.core.settings import SHIPPED_WORKFLOWS
 from tests.conftest import london
 
 PR = load_file(SHIPPED_WORKFLOWS / "practice_review.yaml")

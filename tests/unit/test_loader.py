@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import DefinitionError, Problem
-from engine.loader import load_file, load_text
-from engine.settings import SHIPPED_WORKFLOWS
+from engine.core.errors import DefinitionError, Problem
+from engine.core.loader import load_file, load_text
+from engine.core.settings import SHIPPED_WORKFLOWS
 
 GOOD = textwrap.dedent("""\
     workflow: tiny
@@ -145,8 +145,8 @@ def test_the_rapid_review_anchor_is_configurable_as_data() -> None:
     """Some partnerships count the rapid review from the notification: a two-line change."""
     import datetime as dt
 
-    from engine.calendar import WorkingCalendar
-    from engine.deadlines import StartDeadline, plan_deadlines
+    from engine.core.calendar import WorkingCalendar
+    from engine.core.deadlines import StartDeadline, plan_deadlines
 
     text = (SHIPPED_WORKFLOWS / "practice_review.yaml").read_text().replace(
         "    rule: 15 working days after became_aware_on\n"

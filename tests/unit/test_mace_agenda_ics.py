@@ -7,9 +7,9 @@ import json
 
 from icalendar import Calendar
 
-from engine.clock import LONDON
-from engine.mace import ics
-from engine.mace.agenda import (
+from engine.core.clock import LONDON
+from engine.domains.mace import ics
+from engine.domains.mace.agenda import (
     ActionFacts,
     ChildFacts,
     Item,

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from engine.calendar import WorkingCalendar
-from engine.clock import LONDON
-from engine.errors import UsageError
-from engine.mace.series import (
+from engine.core.calendar import WorkingCalendar
+from engine.core.clock import LONDON
+from engine.core.errors import UsageError
+from engine.domains.mace.series import (
     parse_every,
     parse_time,
     parse_weekday,

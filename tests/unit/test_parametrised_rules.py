@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from engine.calendar import WorkingCalendar
-from engine.errors import DefinitionError, FieldError
-from engine.loader import load_text
-from engine.rules import bind_rule, compute_due, parse_rule
+from engine.core.calendar import WorkingCalendar
+from engine.core.errors import DefinitionError, FieldError
+from engine.core.loader import load_text
+from engine.core.rules import bind_rule, compute_due, parse_rule
 
 CAL = WorkingCalendar()
 PARAMS = {"review_weeks": {"low": 12, "medium": 6, "high": 4}, "days": 10}

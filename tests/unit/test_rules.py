@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 
-from engine.calendar import WorkingCalendar
-from engine.clock import LONDON, UTC
-from engine.rules import compute_due, parse_rule
+from engine.core.calendar import WorkingCalendar
+from engine.core.clock import LONDON, UTC
+from engine.core.rules import compute_due, parse_rule
 
 CAL = WorkingCalendar()
 D = dt.date.fromisoformat

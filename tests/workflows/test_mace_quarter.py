@@ -18,10 +18,10 @@ from click.testing import CliRunner
 from icalendar import Calendar
 
 from cli import main
-from engine.calendar import WorkingCalendar
-from engine.cerar import risk_rank
-from engine.clock import LONDON
-from engine.store.database import Database
+from engine.core.calendar import WorkingCalendar
+from engine.core.clock import LONDON
+from engine.core.store.database import Database
+from engine.domains.cerar.rules import risk_rank
 from tests.conftest import TEAM, seed_access
 
 D = dt.date.fromisoformat

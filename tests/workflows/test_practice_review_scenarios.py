@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from engine.calendar import WorkingCalendar
-from engine.clock import FixedClock
-from engine.loader import WorkflowRegistry
-from engine.service import Engine
-from engine.store.database import Database
-from engine.views import CaseView
+from engine.core.calendar import WorkingCalendar
+from engine.core.clock import FixedClock
+from engine.core.loader import WorkflowRegistry
+from engine.core.service import Engine
+from engine.core.store.database import Database
+from engine.core.views import CaseView
 from tests.conftest import london, seed_access
 
 REF = "PR-2024-007"

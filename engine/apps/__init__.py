@@ -1,0 +1,1 @@
+"""Applications built on the services: the demonstration year and the reports."""

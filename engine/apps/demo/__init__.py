@@ -1,0 +1,1 @@
+"""`safeguard demo`: the demonstration year in simulated time."""

@@ -1,0 +1,406 @@
+"""The annual report's figures, computed from rows (pure: no database, no clock).
+
+Each figure is counted from the events, deadlines and records of the period ``[start, end]``
+(London days, both included): what happened in the period is read from event times and the
+dates recorded with them; what stood at the period's end (a case's state, a child's level)
+is replayed from the events up to the end. The result is a :class:`Report` of sections, each
+a list of figures, optional tables (references and counts only) and an optional bar chart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.apps.report.queries import CaseRow, EventRow, ReportData
+from engine.core.clock import end_of_day, london_date, start_of_day
+from engine.core.errors import UsageError
+
+DISSEMINATION = ("training_reviewed_on", "policies_reviewed_on", "website_updated_on",
+                 "learning_brief_on", "workshops_held_on", "assurance_sought_on")
+IN_PROGRESS = ("lcspr_commissioned", "in_review", "final_approved", "sent_to_panel")
+DECISIONS = {"commission_lcspr": "lcspr", "close_without_review": "no_further_review",
+             "refer_national_review": "national_review"}
+LEVELS = ("high", "medium", "low", "not_assessed")
+ENDED = ("stepped_down", "closed")
+RHI_HOURS = 72
+AMBER_DAYS = 14  # an open action due within this many days of the period's end is amber
+RAG = ("red", "amber", "green", "blue")
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    figures: list[tuple[str, str, Any]] = field(default_factory=list)  # key, label, value
+    tables: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]] = field(
+        default_factory=list)  # title, columns, rows
+    chart: tuple[str, list[tuple[str, int]]] | None = None  # title, bars
+
+    def add(self, key: str, label: str, value: Any) -> None:
+        self.figures.append((key, label, value))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "title": self.title,
+                "figures": [{"key": k, "label": label, "value": v}
+                            for k, label, v in self.figures],
+                "tables": [{"title": t, "columns": list(c), "rows": [list(r) for r in rows]}
+                           for t, c, rows in self.tables],
+                "chart": None if self.chart is None else {
+                    "title": self.chart[0], "bars": [list(b) for b in self.chart[1]]}}
+
+
+@dataclass
+class Report:
+    start: dt.date
+    end: dt.date
+    sections: list[Section]
+
+    def flat(self) -> dict[str, Any]:
+        """Every figure as ``section.figure`` -> value (what the tests check)."""
+        return {f"{s.key}.{k}": v for s in self.sections for k, _, v in s.figures}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": "Annual report figures", "from": self.start.isoformat(),
+                "to": self.end.isoformat(), "sections": [s.to_json() for s in self.sections]}
+
+
+def check_period(start: dt.date, end: dt.date) -> None:
+    if start > end:
+        raise UsageError(f"--from {start.isoformat()} is after --to {end.isoformat()}: "
+                         "the period must start on or before its end")
+
+
+def _day(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+class _Replay:
+    """Cases' states and field values at a moment, replayed from their events."""
+
+    def __init__(self, events: Iterable[EventRow]) -> None:
+        self.by_case: dict[int, list[EventRow]] = defaultdict(list)
+        for e in events:
+            self.by_case[e.case_id].append(e)
+        for rows in self.by_case.values():
+            rows.sort(key=lambda e: e.seq)
+
+    def state_at(self, case_id: int, before: dt.datetime) -> str | None:
+        state = None
+        for e in self.by_case.get(case_id, []):
+            if e.at >= before:
+                break
+            state = e.to_state
+        return state
+
+    def value_at(self, case_id: int, name: str, before: dt.datetime) -> str | None:
+        value = None
+        for e in self.by_case.get(case_id, []):
+            if e.at >= before:
+                break
+            if name in e.changes:
+                change = e.changes[name]
+                value = change[1] if isinstance(change, list) and len(change) == 2 else None
+        return value
+
+    def fired(self, case_id: int, triggers: Iterable[str], lo: dt.datetime,
+              hi: dt.datetime) -> list[EventRow]:
+        wanted = set(triggers)
+        return [e for e in self.by_case.get(case_id, []) if e.trigger in wanted
+                and lo <= e.at < hi]
+
+
+def annual(data: ReportData, start: dt.date, end: dt.date) -> Report:
+    """The annual report's figures for ``[start, end]``."""
+    check_period(start, end)
+    lo, hi = start_of_day(start), end_of_day(end)
+    replay = _Replay(data.events)
+    in_period = lambda d: d is not None and start <= d <= end  # noqa: E731
+    deadlines: dict[tuple[int, str], list[Any]] = defaultdict(list)
+    for d in data.deadlines:
+        deadlines[(d.case_id, d.name)].append(d)
+
+    def on_time(case_id: int, name: str) -> bool:
+        return any(d.status == "met" for d in deadlines[(case_id, name)])
+
+    reviews = [c for c in data.cases if c.workflow == "practice_review"]
+    children = [c for c in data.cases if c.workflow == "cerar"]
+    meetings = [c for c in data.cases if c.workflow == "mace_meeting"]
+    return Report(start, end, [
+        _rapid_reviews(reviews, replay, in_period, on_time, hi),
+        _lcsprs(reviews, replay, in_period, deadlines, lo, hi, end),
+        _actions(data, reviews, replay, hi, end),
+        _cerar(children, replay, lo, hi),
+        _missing(data, children, replay, lo, hi),
+        _mace(data, meetings, children, replay, in_period, lo, hi, end),
+        _placed(children, replay, lo, hi),
+    ])
+
+
+def _rapid_reviews(reviews: list[CaseRow], replay: _Replay, in_period: Any, on_time: Any,
+                   hi: dt.datetime) -> Section:
+    s = Section("rapid_reviews", "Serious incidents and rapid reviews")
+    notified = [c for c in reviews if in_period(_day(c.data.get("notified_on")))]
+    s.add("notifications", "Serious incident notifications made", len(notified))
+    met = sum(1 for c in notified if on_time(c.id, "notification"))
+    s.add("notifications_on_time", "Notifications within 5 working days", met)
+    held = [c for c in reviews if in_period(_day(c.data.get("rr_submitted_on")))]
+    s.add("held", "Rapid reviews held (sent to the Panel)", len(held))
+    s.add("on_time", "Rapid reviews within 15 working days",
+          sum(1 for c in held if on_time(c.id, "rapid_review")))
+    outcomes: Counter[str] = Counter()
+    rows = []
+    for c in held:
+        decided = replay.fired(c.id, DECISIONS, dt.datetime.min.replace(tzinfo=dt.UTC), hi)
+        outcome = DECISIONS[decided[-1].trigger] if decided else "awaiting_decision"
+        outcomes[outcome] += 1
+        rows.append((c.ref, c.area or "", c.data.get("rr_submitted_on", ""),
+                     "yes" if on_time(c.id, "rapid_review") else "no", outcome))
+    for key in ("lcspr", "no_further_review", "national_review", "awaiting_decision"):
+        s.add(f"outcome_{key}", f"Outcome: {key.replace('_', ' ')}", outcomes[key])
+    s.tables.append(("Rapid reviews", ("Reference", "Area", "Sent", "On time", "Outcome"),
+                     rows))
+    s.chart = ("Rapid review outcomes", [(k.replace("_", " "), outcomes[k]) for k in
+                                         ("lcspr", "no_further_review", "national_review",
+                                          "awaiting_decision")])
+    return s
+
+
+def _lcsprs(reviews: list[CaseRow], replay: _Replay, in_period: Any,
+            deadlines: dict[tuple[int, str], list[Any]], lo: dt.datetime, hi: dt.datetime,
+            end: dt.date) -> Section:
+    s = Section("lcspr", "Local child safeguarding practice reviews")
+    commissioned = [c for c in reviews if replay.fired(c.id, ["commission_lcspr"], lo, hi)]
+    s.add("commissioned", "LCSPRs commissioned", len(commissioned))
+    ever = [c for c in reviews if replay.fired(
+        c.id, ["commission_lcspr"], dt.datetime.min.replace(tzinfo=dt.UTC), hi)]
+    at_end = {c.id: replay.state_at(c.id, hi) for c in ever}
+    s.add("in_progress", "LCSPRs in progress at the period's end",
+          sum(1 for c in ever if at_end[c.id] in IN_PROGRESS))
+    published = [c for c in ever if in_period(_day(c.data.get("published_on")))]
+    s.add("published", "LCSPRs published", len(published))
+    days = []
+    pub_rows = []
+    for c in published:
+        decided, out = _day(c.data.get("decision_on")), _day(c.data.get("published_on"))
+        if decided and out:
+            days.append((out - decided).days)
+        pub_rows.append((c.ref, c.data.get("decision_on", ""), c.data.get("published_on", ""),
+                         (out - decided).days if decided and out else "",
+                         "yes" if any(d.status == "met" for d in
+                                      deadlines[(c.id, "publication")]) else "no"))
+    s.add("days_to_publication_mean", "Mean days from decision to publication",
+          round(sum(days) / len(days), 1) if days else None)
+    s.add("published_within_6_months", "Published within 6 months of the decision",
+          sum(1 for r in pub_rows if r[4] == "yes"))
+    deferred = [c for c in ever if at_end[c.id] == "publication_deferred"]
+    s.add("deferred", "LCSPRs deferred at the period's end", len(deferred))
+    reasons: Counter[str] = Counter(replay.value_at(c.id, "deferral_reason", hi) or "unknown"
+                                    for c in deferred)
+    for reason, n in sorted(reasons.items()):
+        s.add(f"deferred_{reason}", f"Deferred: {reason.replace('_', ' ')}", n)
+    def unpublished(c: CaseRow) -> bool:
+        out = _day(c.data.get("published_on"))
+        return out is None or out > end
+
+    past = sum(1 for c in ever if unpublished(c) and any(
+        d.due_at < hi and d.status in ("open", "breached")
+        for d in deadlines[(c.id, "publication")]))
+    s.add("past_target", "LCSPRs past their 6-month target, unpublished", past)
+    s.tables.append(("Published reviews", ("Reference", "Decision", "Published", "Days",
+                                           "Within 6 months"), pub_rows))
+    s.tables.append(("Deferred reviews", ("Reference", "Reason"), [
+        (c.ref, replay.value_at(c.id, "deferral_reason", hi) or "") for c in deferred]))
+    dis_rows = []
+    for c in published:
+        done = sum(1 for f in DISSEMINATION if (d := _day(c.data.get(f))) and d <= end)
+        dis_rows.append((c.ref, done, len(DISSEMINATION)))
+    s.add("dissemination_done", "Dissemination tasks done (published reviews)",
+          sum(r[1] for r in dis_rows))
+    s.tables.append(("Dissemination of learning", ("Reference", "Tasks done", "Of"),
+                     dis_rows))
+    s.chart = ("LCSPRs", [("commissioned", len(commissioned)),
+                          ("in progress", s.figures[1][2]), ("published", len(published)),
+                          ("deferred", len(deferred))])
+    return s
+
+
+def _actions(data: ReportData, reviews: list[CaseRow], replay: _Replay, hi: dt.datetime,
+             end: dt.date) -> Section:
+    s = Section("actions", "Action plans and actions by RAG status")
+    s.add("review_action_plans", "Practice reviews with an action plan at the period's end",
+          sum(1 for c in reviews if replay.state_at(c.id, hi) == "action_plan"))
+    rag: Counter[str] = Counter()
+    for a in data.actions:
+        if a.created_at >= hi:
+            continue
+        rag[rag_status(a.due_on, a.done_on, end)] += 1
+    for key in RAG:
+        s.add(f"rag_{key}", f"Actions {key}" + (" (complete)" if key == "blue" else ""),
+              rag[key])
+    # The practice reviews' own action plans: one 'action' deadline per action.
+    review_ids = {c.id for c in reviews}
+    plan: Counter[str] = Counter()
+    for d in data.deadlines:
+        if d.case_id not in review_ids or d.name != "action" or d.status == "cancelled" \
+                or d.due_day is None or (d.started_at is not None and d.started_at >= hi):
+            continue
+        done = london_date(d.met_at) if d.met_at is not None and d.met_at < hi else None
+        plan[rag_status(d.due_day, done, end)] += 1
+    for key in RAG:
+        s.add(f"review_rag_{key}", f"Review action-plan actions {key}"
+              + (" (complete)" if key == "blue" else ""), plan[key])
+    s.chart = ("Actions by RAG status", [(k, rag[k] + plan[k]) for k in RAG])
+    return s
+
+
+def rag_status(due_on: dt.date, done_on: dt.date | None, end: dt.date) -> str:
+    """Blue when done by ``end``; red when past due; amber when due within two weeks."""
+    if done_on is not None and done_on <= end:
+        return "blue"
+    if due_on < end:
+        return "red"
+    if (due_on - end).days <= AMBER_DAYS:
+        return "amber"
+    return "green"
+
+
+def _cerar(children: list[CaseRow], replay: _Replay, lo: dt.datetime,
+           hi: dt.datetime) -> Section:
+    s = Section("cerar", "Children at risk of exploitation (CERAR)")
+    levels: Counter[str] = Counter()
+    for c in children:
+        state = replay.state_at(c.id, hi)
+        if state is None or state in ENDED:
+            continue
+        levels[replay.value_at(c.id, "risk_level", hi) or "not_assessed"] += 1
+    s.add("open_at_end", "Children open at the period's end", sum(levels.values()))
+    for key in LEVELS:
+        s.add(f"level_{key}", f"At the end: {key.replace('_', ' ')}", levels[key])
+    s.add("referrals", "New referrals (flow in)",
+          sum(1 for c in children if replay.fired(c.id, ["open"], lo, hi)))
+    s.add("stepped_down", "Stepped down (flow out)",
+          sum(len(replay.fired(c.id, ["step_down"], lo, hi)) for c in children))
+    s.add("closed", "Closed (flow out)",
+          sum(len(replay.fired(c.id, ["close"], lo, hi)) for c in children))
+    s.add("level_changes", "Level changes",
+          sum(len(replay.fired(c.id, ["change_risk_level"], lo, hi)) for c in children))
+    s.add("reviews", "Reviews held",
+          sum(len(replay.fired(c.id, ["record_review"], lo, hi)) for c in children))
+    s.chart = ("Children by level at the period's end",
+               [(k.replace("_", " "), levels[k]) for k in LEVELS])
+    return s
+
+
+def _missing(data: ReportData, children: list[CaseRow], replay: _Replay, lo: dt.datetime,
+             hi: dt.datetime) -> Section:
+    s = Section("missing", "Missing episodes and return home interviews")
+    ids = {c.id for c in children}
+    episodes = [e for e in data.episodes if e.case_id in ids and lo <= e.returned_at < hi]
+    s.add("episodes", "Missing episodes (returns in the period)", len(episodes))
+    s.add("children", "Children with a missing episode", len({e.case_id for e in episodes}))
+    limit = dt.timedelta(hours=RHI_HOURS)
+    held_72 = sum(1 for e in episodes if e.rhi_outcome == "held" and e.rhi_at is not None
+                  and e.rhi_at - e.returned_at <= limit and e.rhi_at < hi)
+    s.add("rhi_within_72h", "RHIs held within 72 hours", held_72)
+    s.add("rhi_late", "RHIs held after 72 hours",
+          sum(1 for e in episodes if e.rhi_outcome == "held" and e.rhi_at is not None
+              and e.rhi_at - e.returned_at > limit and e.rhi_at < hi))
+    s.add("rhi_declined", "RHIs declined by the child",
+          sum(1 for e in episodes if e.rhi_outcome == "declined" and e.rhi_at is not None
+              and e.rhi_at < hi))
+    s.add("rhi_outstanding", "RHIs not recorded by the period's end",
+          sum(1 for e in episodes if e.rhi_at is None or e.rhi_at >= hi))
+    s.add("rhi_within_72h_pct", "Share of RHIs held within 72 hours (%)",
+          _pct(held_72, len(episodes)))
+    s.add("strategy_meetings", "Strategy meetings called (3 episodes in 30 days)",
+          sum(len(replay.fired(c.id, ["raise_strategy_meeting"], lo, hi)) for c in children))
+    return s
+
+
+def _mace(data: ReportData, meetings: list[CaseRow], children: list[CaseRow],
+          replay: _Replay, in_period: Any, lo: dt.datetime, hi: dt.datetime,
+          end: dt.date) -> Section:
+    s = Section("mace", "MACE meetings")
+    held = [c for c in meetings if in_period(_day(c.data.get("held_on")))]
+    held_ids = {c.id for c in held}
+    s.add("held", "Meetings held", len(held))
+    s.add("cancelled", "Meetings cancelled",
+          sum(len(replay.fired(c.id, ["cancel"], lo, hi)) for c in meetings))
+    by_case = {m.case_id: m for m in data.meetings}
+    refs = {c.id: c.ref for c in children}
+    discussed: set[str] = set()
+    meeting_ids = {by_case[c].meeting_id for c in held_ids if c in by_case}
+    for c in held_ids:
+        if c in by_case:
+            discussed.update(by_case[c].agenda_children)
+    decisions: Counter[str] = Counter()
+    for d in data.decisions:
+        if d.meeting_id in meeting_ids:
+            discussed.add(refs.get(d.case_id, str(d.case_id)))
+            decisions[d.decision] += 1
+    s.add("children_discussed", "Children discussed", len(discussed))
+    for key in ("level_confirmed", "level_changed", "review_done", "step_down"):
+        s.add(f"decision_{key}", f"Decisions: {key.replace('_', ' ')}", decisions[key])
+    actions = [a for a in data.actions if a.meeting_id in meeting_ids]
+    s.add("actions_agreed", "Actions agreed", len(actions))
+    due = [a for a in data.actions if start_of_day(a.due_on) < hi
+           and lo <= start_of_day(a.due_on)]
+    s.add("actions_due", "Actions due in the period", len(due))
+    s.add("actions_on_time", "Actions due in the period completed on time",
+          sum(1 for a in due if a.done_on is not None and a.done_on <= a.due_on))
+    s.add("actions_late", "Actions due in the period completed late or still open",
+          sum(1 for a in due if a.done_on is None or a.done_on > a.due_on))
+    s.chart = ("MACE decisions", [(k.replace("_", " "), decisions[k]) for k in
+                                  ("level_confirmed", "level_changed", "review_done",
+                                   "step_down")])
+    del end
+    return s
+
+
+def _placed(children: list[CaseRow], replay: _Replay, lo: dt.datetime,
+            hi: dt.datetime) -> Section:
+    s = Section("placed", "Children placed in the area by other authorities")
+    placed: Counter[str] = Counter()
+    out_of_area = 0
+    authorities: Counter[str] = Counter()
+    for c in children:
+        opened = replay.state_at(c.id, hi)
+        if opened is None:
+            continue
+        ended_before = replay.state_at(c.id, lo) in ENDED
+        if ended_before:
+            continue
+        placement = replay.value_at(c.id, "placement", hi)
+        if placement == "placed_in_area":
+            placed[replay.value_at(c.id, "risk_level", hi) or "not_assessed"] += 1
+            authorities[replay.value_at(c.id, "placing_authority", hi) or "unknown"] += 1
+        elif placement == "placed_out_of_area":
+            out_of_area += 1
+    s.add("placed_in_area_at_risk", "Placed in the area by other LAs, at risk of exploitation",
+          sum(placed.values()))
+    s.add("placed_in_area_medium_high", "... of whom at medium or high concern",
+          placed["medium"] + placed["high"])
+    s.add("placed_out_of_area", "Our children placed out of the area, at risk", out_of_area)
+    s.tables.append(("Placing authorities", ("Authority", "Children"),
+                     sorted(authorities.items())))
+    return s
+
+
+def period_of(now: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The last complete April-to-March year before ``now`` (the reporting year)."""
+    today = london_date(now)
+    year = today.year - 1 if today.month >= 4 else today.year - 2
+    return dt.date(year, 4, 1), dt.date(year + 1, 3, 31)

@@ -1,0 +1,175 @@
+"""The annual report's query layer: read the rows the figures are computed from.
+
+Plain Core SELECTs over cases, events, deadlines, missing episodes and MACE tables, turned
+into frozen row tuples; nothing here computes a figure (that is :mod:`engine.apps.report.figures`)
+and nothing reads a personal field (names, dates of birth and addresses are dropped here).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from engine.core.store.models import (
+    Case,
+    CaseEvent,
+    Deadline,
+    MaceAction,
+    MaceDecision,
+    MaceMeeting,
+    MissingEpisode,
+)
+
+PERSONAL = frozenset({"child_name", "child_dob", "child_address"})
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: int
+    ref: str
+    workflow: str
+    state: str
+    area: str | None
+    opened_at: dt.datetime
+    data: dict[str, str]
+
+
+@dataclass(frozen=True)
+class EventRow:
+    case_id: int
+    seq: int
+    at: dt.datetime
+    trigger: str
+    from_state: str | None
+    to_state: str
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    case_id: int
+    name: str
+    cycle: int
+    status: str
+    due_at: dt.datetime
+    due_day: dt.date | None
+    met_at: dt.datetime | None
+    owner_role: str | None
+    started_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class EpisodeRow:
+    case_id: int
+    episode: str
+    returned_at: dt.datetime
+    rhi_outcome: str | None
+    rhi_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class MeetingRow:
+    case_id: int
+    meeting_id: int
+    agenda_children: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    meeting_id: int
+    case_id: int
+    decision: str
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    meeting_id: int
+    ref: str
+    due_on: dt.date
+    status: str
+    done_on: dt.date | None
+    created_at: dt.datetime
+
+
+@dataclass
+class ReportData:
+    """Everything the annual figures are computed from (any period)."""
+
+    cases: list[CaseRow] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    deadlines: list[DeadlineRow] = field(default_factory=list)
+    episodes: list[EpisodeRow] = field(default_factory=list)
+    meetings: list[MeetingRow] = field(default_factory=list)
+    decisions: list[DecisionRow] = field(default_factory=list)
+    actions: list[ActionRow] = field(default_factory=list)
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
+def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cerar",
+                                                          "mace_meeting")) -> ReportData:
+    """Read the report's rows for the given workflows (personal fields dropped)."""
+    case_t = Case.__table__  # type: ignore[attr-defined]
+    event_t = CaseEvent.__table__  # type: ignore[attr-defined]
+    deadline_t = Deadline.__table__  # type: ignore[attr-defined]
+    out = ReportData()
+    row: Any
+    for row in conn.execute(select(case_t.c.id, case_t.c.ref, case_t.c.workflow,
+                                   case_t.c.state, case_t.c.area, case_t.c.opened_at,
+                                   case_t.c.data).where(case_t.c.workflow.in_(workflows))
+                            .order_by(case_t.c.id)):
+        data = {k: str(v) for k, v in (row.data or {}).items() if k not in PERSONAL}
+        out.cases.append(CaseRow(row.id, row.ref, row.workflow, row.state, row.area,
+                                 _aware(row.opened_at), data))
+    if not out.cases:
+        return out
+    # A subquery, not a list of ids: SQLite caps the number of bound parameters.
+    ids = select(case_t.c.id).where(case_t.c.workflow.in_(workflows)).scalar_subquery()
+    for row in conn.execute(select(event_t.c.case_id, event_t.c.seq, event_t.c.at,
+                                   event_t.c.trigger, event_t.c.from_state,
+                                   event_t.c.to_state, event_t.c.changes)
+                            .where(event_t.c.case_id.in_(ids))
+                            .order_by(event_t.c.case_id, event_t.c.seq)):
+        changes = {k: v for k, v in (row.changes or {}).items() if k not in PERSONAL}
+        out.events.append(EventRow(row.case_id, row.seq, _aware(row.at), row.trigger,
+                                   row.from_state, row.to_state, changes))
+    for row in conn.execute(select(deadline_t.c.case_id, deadline_t.c.name,
+                                   deadline_t.c.cycle, deadline_t.c.status,
+                                   deadline_t.c.due_at, deadline_t.c.due_day,
+                                   deadline_t.c.met_at, deadline_t.c.owner_role,
+                                   deadline_t.c.started_at)
+                            .where(deadline_t.c.case_id.in_(ids))
+                            .order_by(deadline_t.c.case_id, deadline_t.c.id)):
+        out.deadlines.append(DeadlineRow(
+            row.case_id, row.name, row.cycle, row.status, _aware(row.due_at), row.due_day,
+            _aware(row.met_at) if row.met_at else None, row.owner_role,
+            _aware(row.started_at)))
+    ep_t = MissingEpisode.__table__  # type: ignore[attr-defined]
+    for row in conn.execute(select(ep_t.c.case_id, ep_t.c.episode, ep_t.c.returned_at,
+                                   ep_t.c.rhi_outcome, ep_t.c.rhi_at).order_by(ep_t.c.id)):
+        out.episodes.append(EpisodeRow(row.case_id, row.episode, _aware(row.returned_at),
+                                       row.rhi_outcome,
+                                       _aware(row.rhi_at) if row.rhi_at else None))
+    mt_t = MaceMeeting.__table__  # type: ignore[attr-defined]
+    for row in conn.execute(select(mt_t.c.case_id, mt_t.c.id, mt_t.c.agenda)
+                            .order_by(mt_t.c.id)):
+        agenda = row.agenda or {}
+        children = tuple(str(c.get("case_ref")) for c in agenda.get("children", [])
+                         if isinstance(c, dict) and c.get("case_ref"))
+        out.meetings.append(MeetingRow(row.case_id, row.id, children))
+    dec_t = MaceDecision.__table__  # type: ignore[attr-defined]
+    for row in conn.execute(select(dec_t.c.meeting_id, dec_t.c.case_id, dec_t.c.decision)
+                            .order_by(dec_t.c.id)):
+        out.decisions.append(DecisionRow(row.meeting_id, row.case_id, row.decision))
+    act_t = MaceAction.__table__  # type: ignore[attr-defined]
+    for row in conn.execute(select(act_t.c.meeting_id, act_t.c.ref, act_t.c.due_on,
+                                   act_t.c.status, act_t.c.done_on, act_t.c.created_at)
+                            .order_by(act_t.c.id)):
+        out.actions.append(ActionRow(row.meeting_id, row.ref, row.due_on, row.status,
+                                     row.done_on, _aware(row.created_at)))
+    return out

@@ -1,0 +1,24 @@
+"""The report commands over the engine: checked (and audited) through the engine's gate,
+then read in one transaction. ``annual_report`` is for partnership managers; the dashboard
+(:mod:`engine.apps.report.status`) is for anyone with a case role, showing what they may see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from engine.apps.report.figures import Report, annual, check_period
+from engine.apps.report.queries import load
+from engine.core.service import Engine
+
+REPORT_ROLES = ("partnership_manager",)
+
+
+def annual_report(engine: Engine, actor: str, start: dt.date, end: dt.date,
+                  command: str | None = "report annual") -> Report:
+    """The annual report's figures for ``[start, end]`` (partnership managers only)."""
+    check_period(start, end)
+    engine.authorize(actor, REPORT_ROLES, "report.annual", command)
+    with engine.db.begin_read() as conn:
+        data = load(conn)
+    return annual(data, start, end)

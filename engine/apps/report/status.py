@@ -1,0 +1,190 @@
+"""`safeguard status`: the morning dashboard. What is due this week and overdue (by workflow
+and owner role), alerts not yet delivered, the next MACE meeting and whether its agenda is
+out, practice reviews past their 6-month publication target, dead-lettered notifications.
+
+Only what the actor may see: the cases come from :meth:`Engine.cases` (which applies the
+actor's roles, areas and involvement, and audits the listing); outbox rows that belong to
+no case, and dead letters, only for business support and partnership managers. Text is
+laid out for 80 columns. No personal data: references, deadline names and dates only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.core.clock import end_of_day, london_date, show_instant
+from engine.core.service import Engine
+from engine.core.store.models import Case, Deadline, MaceMeeting, OutboxMessage
+
+STATUS_ROLES = ("partnership_manager", "business_support", "case_review_member",
+                "case_review_chair", "independent_reviewer", "cerar_coordinator",
+                "cerar_manager", "mace_chair", "mace_member")
+OUTBOX_ROLES = ("partnership_manager", "business_support")
+WIDTH = 80
+
+
+@dataclass
+class Dashboard:
+    now: dt.datetime
+    week_end: dt.date
+    overdue: list[dict[str, Any]] = field(default_factory=list)
+    due_this_week: list[dict[str, Any]] = field(default_factory=list)
+    undelivered: list[dict[str, Any]] = field(default_factory=list)
+    next_meeting: dict[str, Any] | None = None
+    past_target: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    sees_outbox: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"now": show_instant(self.now), "today": london_date(self.now).isoformat(),
+                "week_ends": self.week_end.isoformat(),
+                "overdue": self.overdue, "due_this_week": self.due_this_week,
+                "overdue_by_workflow_owner": _grouped(self.overdue),
+                "due_by_workflow_owner": _grouped(self.due_this_week),
+                "undelivered_alerts": self.undelivered if self.sees_outbox else None,
+                "next_mace_meeting": self.next_meeting,
+                "past_publication_target": self.past_target,
+                "dead_letters": self.dead_letters if self.sees_outbox else None}
+
+
+def _grouped(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    counts = Counter((i["workflow"], i["owner"] or "-") for i in items)
+    return [{"workflow": w, "owner": o, "count": n} for (w, o), n in sorted(counts.items())]
+
+
+def _due_text(d: Deadline) -> str:
+    return d.due_day.isoformat() if d.due_day else show_instant(d.due_at)
+
+
+def dashboard(engine: Engine, actor: str, command: str | None = "status") -> Dashboard:
+    engine.authorize(actor, STATUS_ROLES, "status.show", command)
+    visible = {(c.workflow, c.ref) for c in engine.cases(actor, command=command)}
+    now = engine.clock.now()
+    today = london_date(now)
+    week_end = today + dt.timedelta(days=6 - today.weekday())
+    board = Dashboard(now, week_end)
+    with engine.db.read() as session:
+        principal = engine.gate.principal(session.connection(), actor)
+        board.sees_outbox = any(r in principal.grants for r in OUTBOX_ROLES)
+        rows = session.execute(
+            select(Deadline, Case.ref, Case.workflow)  # type: ignore[call-overload]
+            .join(Case, Case.id == Deadline.case_id)
+            .where(Deadline.status == "open", Deadline.due_at < end_of_day(week_end))
+            .order_by(Deadline.due_at, Deadline.id))
+        for d, ref, workflow in rows:
+            if (workflow, ref) not in visible:
+                continue
+            item = {"workflow": workflow, "owner": d.owner_role, "ref": ref,
+                    "deadline": d.name + (f" {d.key}" if d.key else ""),
+                    "due": _due_text(d)}
+            (board.overdue if d.due_at <= now else board.due_this_week).append(item)
+        late = session.execute(
+            select(Deadline, Case.ref)  # type: ignore[call-overload]
+            .join(Case, Case.id == Deadline.case_id)
+            .where(Case.workflow == "practice_review", Deadline.name == "publication",
+                   Deadline.met_at.is_(None),  # type: ignore[union-attr]
+                   Deadline.status.in_(["open", "breached"]),  # type: ignore[attr-defined]
+                   Deadline.due_at <= now)
+            .order_by(Deadline.due_at))
+        for d, ref in late:
+            if ("practice_review", ref) in visible:
+                board.past_target.append({"ref": ref, "due": _due_text(d),
+                                          "days_past": (today - (d.due_day or today)).days})
+        meetings = session.execute(
+            select(MaceMeeting, Case)
+            .join(Case, Case.id == MaceMeeting.case_id)  # type: ignore[arg-type]
+            .where(Case.state.in_(["scheduled", "rescheduled",  # type: ignore[attr-defined]
+                                   "agenda_published"])))
+        upcoming = sorted(((case.data["starts_at"], meeting, case) for meeting, case in meetings
+                           if case.data.get("meeting_on", "") >= today.isoformat()
+                           and ("mace_meeting", case.ref) in visible),
+                          key=lambda t: t[0])
+        if upcoming:
+            _, meeting, case = upcoming[0]
+            agenda_due = session.scalar(select(Deadline).where(
+                Deadline.case_id == case.id, Deadline.name == "agenda"))  # type: ignore[arg-type]
+            published = case.state == "agenda_published"
+            board.next_meeting = {
+                "ref": case.ref, "meeting_on": case.data["meeting_on"],
+                "starts_at": case.data["starts_at"], "agenda_out": published,
+                "agenda_due": _due_text(agenda_due) if agenda_due else None,
+                "agenda_overdue": bool(not published and agenda_due is not None
+                                       and agenda_due.status == "open"
+                                       and agenda_due.due_at <= now),
+                "children_on_agenda": len((meeting.agenda or {}).get("children", []))
+                if published else None}
+        if board.sees_outbox:
+            refs = {row[0]: row[1] for row in session.execute(
+                select(Case.id, Case.ref))}  # type: ignore[call-overload]
+            messages = session.scalars(
+                select(OutboxMessage).where(OutboxMessage.status.in_(  # type: ignore[attr-defined]
+                    ["pending", "sending", "failed"])).order_by(
+                    OutboxMessage.id))  # type: ignore[arg-type]
+            for m in messages:
+                ref = refs.get(m.case_id) if m.case_id else None
+                item = {"id": m.id, "ref": ref, "template": m.template, "to": m.to_address,
+                        "attempts": m.attempts, "status": m.status,
+                        "last_error": m.last_error}
+                (board.dead_letters if m.status == "failed" else board.undelivered).append(
+                    item)
+    return board
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "~"
+
+
+def _lines(items: list[dict[str, Any]], limit: int = 12) -> list[str]:
+    out = []
+    for i in items[:limit]:
+        out.append(_cut(f"    {i['due']:<25} {i['ref']:<24} {i['deadline']}", WIDTH))
+    if len(items) > limit:
+        out.append(f"    ... and {len(items) - limit} more ('safeguard status --json')")
+    return out
+
+
+def dashboard_text(board: Dashboard) -> str:
+    today = london_date(board.now)
+    out = [f"safeguard status, {today:%A %d %B %Y} (week to {board.week_end.isoformat()})",
+           "=" * 64]
+    for title, items in (("Overdue", board.overdue),
+                         ("Due this week", board.due_this_week)):
+        out.append(f"\n{title}: {len(items)}")
+        for group in _grouped(items):
+            out.append(_cut(f"  {group['workflow']:<16} owner {group['owner']:<22} "
+                            f"{group['count']:>4}", WIDTH))
+            out += _lines([i for i in items if i["workflow"] == group["workflow"]
+                           and (i["owner"] or "-") == group["owner"]], 5)
+    out.append("\nNext MACE meeting:")
+    m = board.next_meeting
+    if m is None:
+        out.append("  none scheduled that you may see")
+    else:
+        start = show_instant(dt.datetime.fromisoformat(m["starts_at"])).replace("T", " ")[:16]
+        agenda = (f"agenda out ({m['children_on_agenda']} children)" if m["agenda_out"]
+                  else f"agenda NOT out (due {m['agenda_due']}"
+                  + (", OVERDUE)" if m["agenda_overdue"] else ")"))
+        out.append(_cut(f"  {m['ref']}  {start}  {agenda}", WIDTH))
+    out.append(f"\nReviews past their 6-month publication target: {len(board.past_target)}")
+    out += [f"  {p['ref']:<24} due {p['due']}  ({p['days_past']} days ago)"
+            for p in board.past_target]
+    if board.sees_outbox:
+        out.append(f"\nAlerts not yet delivered: {len(board.undelivered)}")
+        for u in board.undelivered[:8]:
+            out.append(_cut(f"  #{u['id']:<6} {u['ref'] or '-':<24} {u['template']:<11} "
+                            f"{u['to']}", WIDTH))
+        if len(board.undelivered) > 8:
+            out.append(f"  ... and {len(board.undelivered) - 8} more "
+                       "('safeguard notifications list --status pending')")
+        out.append(f"\nDead-lettered notifications: {len(board.dead_letters)}")
+        for f_ in board.dead_letters[:8]:
+            out.append(_cut(f"  #{f_['id']:<6} {f_['to']:<30} {f_['last_error'] or ''}",
+                            WIDTH))
+        if board.dead_letters:
+            out.append("  put them back with 'safeguard notifications retry --all-failed'")
+    return "\n".join(out)

@@ -1,0 +1,171 @@
+"""Users, roles and areas, managed by administrators; and who the actor of a command is.
+
+Every change here is audited. ``init`` on a database with no users registers the operating-
+system login running it as the first administrator. ``--as USER`` is honoured only for an
+administrator, or when the settings enable demo mode; otherwise it is refused, and the refusal
+is audited.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Connection
+
+from engine.core.access import ADMINISTRATOR, PARTNERSHIP_WIDE, require_role
+from engine.core.clock import Clock
+from engine.core.errors import (
+    PermissionDeniedError,
+    UsageError,
+    did_you_mean,
+    one_of,
+)
+from engine.core.gate import Gate
+from engine.core.roles import ROLES
+from engine.core.store.access_store import AccessStore, UserView
+from engine.core.store.database import Database
+
+LOGIN = re.compile(r"^[a-z_][a-z0-9_.-]{0,63}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Admin:
+    def __init__(self, db: Database, clock: Clock, gate: Gate) -> None:
+        self.db, self.clock, self.gate = db, clock, gate
+
+    def _admin_command(self, actor: str, action: str, detail: dict[str, str | None],
+                       change: object) -> None:
+        with self.gate.guarded(self.db, actor, action), self.db.begin() as conn:
+            principal = self.gate.principal(conn, actor)
+            require_role(principal, ADMINISTRATOR, action.replace(".", " "))
+            change(conn)  # type: ignore[operator]
+            self.gate.record(conn, actor, action, detail=detail)
+
+    # -- who is acting -----------------------------------------------------------------
+    def bootstrap(self, login: str) -> bool:
+        """Register ``login`` as the first administrator of an empty database."""
+        with self.db.begin() as conn:
+            store = AccessStore(conn)
+            if store.user_count():
+                return False
+            now = self.clock.now()
+            store.add_user(login, login, f"{login}@localhost", "(administration)", now)
+            user_id = store.user_id(login)
+            assert user_id is not None
+            store.grant(user_id, ADMINISTRATOR, None, "init", now)
+            self.gate.record(conn, login, "user.bootstrap", detail={"login": login,
+                                                                    "role": ADMINISTRATOR})
+        self.gate.flush()
+        return True
+
+    def resolve_actor(self, os_login: str, requested: str | None, demo_mode: bool) -> str:
+        """The registered user a command runs as."""
+        if requested is None or requested == os_login:
+            return os_login
+        if demo_mode:
+            return requested
+        with self.db.begin() as conn:
+            principal = AccessStore(conn).principal(os_login)
+        if principal is not None and not principal.disabled and principal.holds(ADMINISTRATOR):
+            return requested
+        reason = (f"{os_login} may not act as {requested}: --as is for administrators (or a "
+                  "demo database with [access] demo_mode = true)")
+        self.gate.record_refusal(self.db, os_login, "act_as", reason)
+        raise PermissionDeniedError(os_login, f"act as {requested}",
+                                    "--as is for administrators, or demo mode")
+
+    # -- users -------------------------------------------------------------------------
+    def add_user(self, actor: str, login: str, display_name: str, email: str,
+                 agency: str) -> None:
+        if not LOGIN.match(login):
+            raise UsageError(f"'{login}' is not a usable login: lower-case letters, digits, "
+                             "'.', '_' and '-'")
+        if not EMAIL.match(email):
+            raise UsageError(f"'{email}' is not an email address")
+
+        def change(conn: Connection) -> None:
+            store = AccessStore(conn)
+            if store.user_exists(login):
+                raise UsageError(f"user '{login}' already exists")
+            store.add_user(login, display_name, email, agency, self.clock.now())
+
+        self._admin_command(actor, "user.add", {"login": login, "agency": agency}, change)
+
+    def users(self, actor: str) -> list[UserView]:
+        result: list[UserView] = []
+
+        def change(conn: Connection) -> None:
+            result.extend(AccessStore(conn).users())
+
+        self._admin_command(actor, "user.list", {}, change)
+        return result
+
+    def _user_id(self, store: AccessStore, login: str) -> int:
+        user_id = store.user_id(login)
+        if user_id is None:
+            raise UsageError(f"no user '{login}'; 'safeguard user list' shows them")
+        return user_id
+
+    def _check_role_area(self, conn: Connection, role: str, area: str | None) -> None:
+        if role not in ROLES:
+            raise UsageError(f"unknown role '{role}'{did_you_mean(role, ROLES)}; roles: "
+                             f"{one_of(ROLES)}")
+        if role in PARTNERSHIP_WIDE and area is not None:
+            raise UsageError(f"{role} is a partnership-wide role: grant it without --area")
+        if area is not None:
+            areas = [code for code, _ in AccessStore(conn).areas()]
+            if area not in areas:
+                raise UsageError(f"unknown area '{area}'{did_you_mean(area, areas)}; areas: "
+                                 f"{one_of(areas)}")
+
+    def grant(self, actor: str, login: str, role: str, area: str | None) -> None:
+        def change(conn: Connection) -> None:
+            self._check_role_area(conn, role, area)
+            store = AccessStore(conn)
+            if not store.grant(self._user_id(store, login), role, area, actor,
+                               self.clock.now()):
+                raise UsageError(f"{login} already holds {role} "
+                                 f"{'in ' + area if area else 'for all areas'}")
+
+        self._admin_command(actor, "user.grant", {"login": login, "role": role, "area": area},
+                            change)
+
+    def revoke(self, actor: str, login: str, role: str, area: str | None) -> None:
+        def change(conn: Connection) -> None:
+            self._check_role_area(conn, role, area)
+            store = AccessStore(conn)
+            if not store.revoke(self._user_id(store, login), role, area, actor,
+                                self.clock.now()):
+                raise UsageError(f"{login} does not hold {role} "
+                                 f"{'in ' + area if area else 'for all areas'}")
+
+        self._admin_command(actor, "user.revoke", {"login": login, "role": role,
+                                                   "area": area}, change)
+
+    def disable(self, actor: str, login: str) -> None:
+        if login == actor:
+            raise UsageError("you cannot disable yourself; ask another administrator")
+
+        def change(conn: Connection) -> None:
+            store = AccessStore(conn)
+            store.disable(self._user_id(store, login), self.clock.now())
+
+        self._admin_command(actor, "user.disable", {"login": login}, change)
+
+    # -- areas -------------------------------------------------------------------------
+    def add_area(self, actor: str, code: str, name: str) -> None:
+        if not LOGIN.match(code):
+            raise UsageError(f"'{code}' is not a usable area code: lower-case letters, digits "
+                             "and '_'")
+
+        def change(conn: Connection) -> None:
+            store = AccessStore(conn)
+            if code in [c for c, _ in store.areas()]:
+                raise UsageError(f"area '{code}' already exists")
+            store.add_area(code, name)
+
+        self._admin_command(actor, "area.add", {"code": code, "name": name}, change)
+
+    def areas(self) -> list[tuple[str, str]]:
+        with self.db.begin_read() as conn:
+            return AccessStore(conn).areas()

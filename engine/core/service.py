@@ -1,0 +1,660 @@
+"""The Engine: every command is one transaction over cases, their events and deadlines.
+
+A fire re-reads the case, checks its version, runs the transition on the workflow version the
+case was opened on, appends an event and applies the deadline plan; the case row's UPDATE
+carries ``WHERE version = :seen`` so a concurrent change makes it fail cleanly, writing
+nothing. The engine never reads the wall clock (a :class:`Clock` is injected) and never
+prints. SQL lives in :mod:`engine.core.store.cases`; deadline rules in :mod:`engine.core.deadlines`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session as ModelSession
+
+from engine.core.access import (
+    INVOLVEMENT_ROLES,
+    Principal,
+    needs_text,
+    permits,
+    permits_case,
+    require,
+)
+from engine.core.alerts import done_rungs, next_alert_for
+from engine.core.calendar import WorkingCalendar
+from engine.core.clock import Clock
+from engine.core.deadlines import (
+    OPEN,
+    CloseDeadline,
+    DeadlineOp,
+    DeadlineSnapshot,
+    Reschedule,
+    StartDeadline,
+    effective_status,
+    plan_deadlines,
+)
+from engine.core.definition import CORRECT_TRIGGER, OPEN_TRIGGER, WorkflowDef
+from engine.core.errors import (
+    CaseNotFoundError,
+    ConcurrencyError,
+    DefinitionError,
+    DuplicateCaseError,
+    GuardFailedError,
+    PermissionDeniedError,
+    Problem,
+    TransitionNotAllowedError,
+    UnknownWorkflowError,
+    UsageError,
+    did_you_mean,
+    one_of,
+)
+from engine.core.fields import parse_values
+from engine.core.gate import PERSONAL_MARK, RESTRICTED_MARK, Gate
+from engine.core.loader import WorkflowRegistry, load_text
+from engine.core.machine import CaseAdapter, MachineError, WorkflowMachine, guard_passes
+from engine.core.store.access_store import AccessStore
+from engine.core.store.cases import CASES, DEADLINES, CaseRecord, CaseStore, DeadlineRecord
+from engine.core.store.database import Database
+from engine.core.views import CaseSummary, CaseView, DeadlineView, EventView, TriggerInfo
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CaseEventNotice:
+    """A fire that its transition says people should hear about (references only)."""
+
+    case_id: int
+    ref: str
+    workflow: str
+    definition: WorkflowDef
+    area: str | None
+    state: str
+    trigger: str
+    seq: int
+    roles: tuple[str, ...]
+
+
+def _check_ref(ref: str) -> None:
+    if not REF_PATTERN.match(ref):
+        raise UsageError(f"'{ref}' is not a usable case reference: use letters, digits "
+                         "and . _ / - (at most 64 characters)")
+
+
+def _connection(source: Connection | OrmSession) -> Connection:
+    """The Core connection of a caller's transaction, whether it holds a session or not."""
+    return source.connection() if isinstance(source, OrmSession) else source
+REF_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+
+
+class Engine:
+    def __init__(self, db: Database, registry: WorkflowRegistry, clock: Clock,
+                 calendar: WorkingCalendar, audit_head_file: Path | None = None,
+                 audit_key: bytes | None = None) -> None:
+        self.db = db
+        self.gate = Gate(clock, audit_head_file, audit_key)
+        # Told of fires whose transition names roles to notify, inside the fire's transaction
+        # (the notifications package enqueues the emails there).
+        self.on_event: Callable[[Connection, CaseEventNotice], object] | None = None
+        self.registry = registry
+        self.clock = clock
+        self.calendar = calendar
+        self._definitions: dict[tuple[str, int], WorkflowDef] = {}
+        self._machines: dict[tuple[str, int], WorkflowMachine] = {}
+        self._registered: set[tuple[str, int, str]] = set()
+
+    # -- definitions -------------------------------------------------------------------
+    def definition(self, source: CaseStore | Connection | OrmSession, name: str,
+                   version: int) -> WorkflowDef:
+        """The definition a case runs on: the stored text of its version, parsed once."""
+        key = (name, version)
+        if key not in self._definitions:
+            if isinstance(source, OrmSession):
+                store = CaseStore(source.connection())
+            elif isinstance(source, Connection):
+                store = CaseStore(source)
+            else:
+                store = source
+            current = self.registry.get(name) if name in self.registry.names() else None
+            stored = store.workflow_version(name, version)
+            if current is not None and current.version == version and (
+                    stored is None or stored[0] == current.digest):
+                self._definitions[key] = current
+            elif stored is not None:
+                self._definitions[key] = load_text(stored[1], f"{name} version {version} "
+                                                   "(stored)")
+            else:
+                raise UnknownWorkflowError(name, self.registry.names(), version)
+        return self._definitions[key]
+
+    def machine(self, definition: WorkflowDef) -> WorkflowMachine:
+        key = (definition.name, definition.version)
+        if key not in self._machines:
+            self._machines[key] = WorkflowMachine(definition)
+        return self._machines[key]
+
+    def _register(self, store: CaseStore, definition: WorkflowDef) -> None:
+        """Record the definition text new cases run on, once per version."""
+        key = (definition.name, definition.version, definition.digest)
+        if key in self._registered:
+            return
+        stored = store.workflow_version(definition.name, definition.version)
+        if stored is None:
+            with open(definition.source, encoding="utf-8") as handle:
+                text = handle.read()
+            if not store.record_workflow_version(definition.name, definition.version,
+                                                 definition.digest, text, self.clock.now()):
+                stored = store.workflow_version(definition.name, definition.version)
+        if stored is not None and stored[0] != definition.digest:
+            raise DefinitionError([Problem(
+                definition.source, "version",
+                f"{definition.name} version {definition.version} is already in use with "
+                "different content", "bump 'version' whenever the file changes, so cases "
+                "already open keep the definition they started on")])
+        self._definitions[(definition.name, definition.version)] = definition
+        self._registered.add(key)
+
+    # -- the gate ----------------------------------------------------------------------
+    def _run(self, actor: str, action: str, command: str | None, case_ref: str | None,
+             workflow: str | None, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one transaction; audit a refusal on its own after the rollback."""
+        with self.gate.guarded(self.db, actor, action, command, case_ref, workflow), \
+                self.db.begin() as conn:
+            if self.db.dialect == "postgresql":  # the chain first: no lock-order deadlock
+                AccessStore(conn).lock_head()
+            return work(conn)
+
+    def area_for_new_case(self, source: Connection | OrmSession, area: str | None) -> str:
+        """``area`` checked, or the only area there is; else a usage error asking for one."""
+        return self._area_for_new_case(_connection(source), area)
+
+    def _area_for_new_case(self, conn: Connection, area: str | None) -> str:
+        known = [code for code, _ in AccessStore(conn).areas()]
+        if area is None:
+            if len(known) == 1:
+                return known[0]
+            if not known:
+                raise UsageError("no partnership areas are set up: an administrator adds one "
+                                 "with 'safeguard area add CODE --name NAME'")
+            raise UsageError(f"choose the case's area: add --area ({one_of(known)})")
+        if area not in known:
+            raise UsageError(f"unknown area '{area}'{did_you_mean(area, known)}; areas: "
+                             f"{one_of(known)}")
+        return area
+
+    def _may(self, conn: Connection, principal: Principal, roles: Sequence[str],
+             case: CaseRecord) -> bool:
+        if permits(principal, roles, case.area, involved=False):
+            return True
+        if not any(r in INVOLVEMENT_ROLES and principal.holds(r, case.area) for r in roles):
+            return False
+        # Only a role that needs involvement is left: that costs a query.
+        kinds = AccessStore(conn).involvement_kinds(principal.login).get(case.id, set())
+        return permits_case(principal, roles, case.area, kinds, case.closed_at is None)
+
+    def _require_on_case(self, conn: Connection, principal: Principal, roles: Sequence[str],
+                         case: CaseRecord, action: str) -> None:
+        if not self._may(conn, principal, roles, case):
+            require(principal, roles, case.area, False, action)  # raises with the message
+
+    @contextmanager
+    def transaction(self, actor: str, action: str, command: str | None = None,
+                    ) -> Iterator[ModelSession]:
+        """A write transaction for services that fire on several cases at once (CERAR, MACE):
+        like :meth:`_run`, a refusal inside it rolls everything back and is then audited, and
+        the audit head is mirrored after the commit."""
+        with self.gate.guarded(self.db, actor, action, command), \
+                self.db.write() as session:
+            if self.db.dialect == "postgresql":  # the chain first: no lock-order deadlock
+                AccessStore(session.connection()).lock_head()
+            yield session
+
+    def find_checked(self, source: Connection | OrmSession, ref: str, workflow: str | None,
+                     actor: str) -> CaseRecord:
+        """The case, if the actor may read it: what services use before they look at it."""
+        conn = _connection(source)
+        principal = self.gate.principal(conn, actor)
+        case, _ = self._find_with_deadlines(CaseStore(conn), ref, workflow, principal)
+        return case
+
+    def require_roles(self, source: Connection | OrmSession, actor: str, roles: Sequence[str],
+                      action: str, command: str | None = None) -> None:
+        """Inside a caller's transaction: the actor holds one of ``roles`` somewhere
+        (a command about a register, not one case); audited with the transaction."""
+        conn = _connection(source)
+        principal = self.gate.principal(conn, actor)
+        if not any(role in principal.grants for role in roles):
+            raise PermissionDeniedError(actor, action.replace(".", " "),
+                                        needs_text(roles, None), principal.describe())
+        self.gate.record(conn, actor, action, command=command)
+
+    def authorize(self, actor: str, roles: Sequence[str], action: str,
+                  command: str | None = None) -> None:
+        """For commands about the system rather than one case (the outbox, the scheduler):
+        the actor must hold one of ``roles`` in some area. Audited, refusals too."""
+        self._run(actor, action, command, None, None,
+                  lambda conn: self.require_roles(conn, actor, roles, action, command))
+
+    # -- commands ----------------------------------------------------------------------
+    def open_case(self, workflow: str, ref: str, values: Mapping[str, str], actor: str,
+                  note: str | None = None, command: str | None = None,
+                  area: str | None = None) -> CaseView:
+        definition = self.registry.get(workflow)
+        _check_ref(ref)
+        data = parse_values(definition.fields, values, definition.open_requires,
+                            definition.open_accepts, f"opening a {workflow} case")
+
+        def work(conn: Connection) -> CaseView:
+            return self.open_in(conn, definition, ref, data, actor, note, command, area)
+
+        return self._run(actor, "case.open", command, ref, workflow, work)
+
+    def open_in(self, source: Connection | OrmSession, definition: WorkflowDef, ref: str,
+                data: dict[str, str], actor: str, note: str | None = None,
+                command: str | None = None, area: str | None = None) -> CaseView:
+        """Open a case inside the caller's transaction (``data`` already parsed); checked
+        and audited like :meth:`open_case`."""
+        conn = _connection(source)
+        workflow = definition.name
+        _check_ref(ref)
+        principal = self.gate.principal(conn, actor)
+        case_area = self._area_for_new_case(conn, area)
+        require(principal, definition.open_roles, case_area, False,
+                f"open a {workflow} case in area {case_area}")
+        now = self.clock.now()
+        state = definition.initial_state
+        store = CaseStore(conn)
+        self._register(store, definition)
+        case_id = store.insert_case(ref, workflow, definition.version, state, data, now,
+                                    case_area)
+        if case_id is None:
+            raise DuplicateCaseError(ref, workflow)
+        case = CaseRecord(case_id, ref, workflow, definition.version, state, {}, 0, now,
+                          now, case_area)
+        ops = plan_deadlines(definition, OPEN_TRIGGER, state, state, {}, data, [], now,
+                             self.calendar)
+        deadlines = self._apply(store, case_id, ops, [], now, definition)
+        changes = {k: [None, v] for k, v in data.items()}
+        store.add_event(case_id=case_id, seq=1, at=now, actor=actor, trigger=OPEN_TRIGGER,
+                        from_state=None, to_state=state,
+                        changes=self._safe_changes(definition, changes), note=note,
+                        command=command)
+        self._involve(conn, definition, case_id, {}, data, now)
+        self.gate.record(conn, actor, "case.open", case_ref=ref, workflow=workflow,
+                         command=command, detail={"area": case_area, "fields": sorted(data)})
+        return self._view(definition, case, state, data, 1, now, deadlines, now,
+                          self._may(conn, principal, definition.access.personal, case))
+
+    def fire(self, ref: str, trigger: str, values: Mapping[str, str], actor: str,
+             note: str | None = None, workflow: str | None = None,
+             expected_version: int | None = None, command: str | None = None) -> CaseView:
+        def work(conn: Connection) -> CaseView:
+            return self.fire_in(conn, ref, trigger, values, actor, note, workflow,
+                                expected_version, command)
+
+        return self._run(actor, f"case.fire.{trigger}", command, ref, workflow, work)
+
+    def fire_in(self, source: Connection | OrmSession, ref: str, trigger: str,
+                values: Mapping[str, str], actor: str, note: str | None = None,
+                workflow: str | None = None, expected_version: int | None = None,
+                command: str | None = None) -> CaseView:
+        """Fire inside the caller's transaction (checked and audited like :meth:`fire`):
+        several fires, on several cases, commit or roll back together (recording a MACE
+        meeting updates each child's case with it)."""
+        conn = _connection(source)
+        principal = self.gate.principal(conn, actor)
+        store = CaseStore(conn)
+        case, rows = self._find_with_deadlines(store, ref, workflow, principal)
+        if expected_version is not None and case.version != expected_version:
+            raise ConcurrencyError(ref, expected_version, case.version)
+        definition = self.definition(store, case.workflow, case.workflow_version)
+        machine = self.machine(definition)
+        transition = definition.transition_for(case.state, trigger)
+        if transition is None:
+            raise TransitionNotAllowedError(ref, trigger, case.state,
+                                            machine.allowed(case.state))
+        self._require_on_case(conn, principal, transition.roles, case,
+                              f"fire '{trigger}' on {case.workflow} case {ref} "
+                              f"(area {case.area})")
+        parsed = parse_values(definition.fields, values, transition.requires,
+                              transition.accepts, f"'{trigger}'")
+        if not parsed and transition.accepts and not transition.requires:
+            raise UsageError(f"'{trigger}' records something: add at least one of "
+                             + ", ".join(f"--set {name}=..." for name in transition.accepts))
+        adapter = CaseAdapter(state=case.state, data={**case.data, **parsed})
+        try:
+            moved = machine.fire(adapter, trigger)
+        except MachineError:
+            raise TransitionNotAllowedError(ref, trigger, case.state,
+                                            machine.allowed(case.state)) from None
+        if not moved:
+            guard = definition.guards[adapter.failed_guard or transition.guards[0]]
+            raise GuardFailedError(ref, trigger, guard.name, guard.description)
+        entered = None if transition.internal else adapter.state
+        now = self.clock.now()
+        view = self._commit(store, case, rows, definition, trigger, adapter.state, entered,
+                            dict(adapter.data), actor, note, command, now,
+                            self._may(conn, principal, definition.access.personal, case))
+        self._involve(conn, definition, case.id, case.data, adapter.data, now)
+        if transition.notify and self.on_event is not None:
+            self.on_event(conn, CaseEventNotice(
+                case.id, ref, case.workflow, definition, case.area, adapter.state, trigger,
+                case.version + 1, transition.notify))
+        self.gate.record(conn, actor, f"case.fire.{trigger}", case_ref=ref,
+                         workflow=case.workflow, command=command,
+                         detail={"from": case.state, "to": adapter.state,
+                                 "fields": sorted(parsed)})
+        return view
+
+    def correct(self, ref: str, values: Mapping[str, str], actor: str, note: str,
+                workflow: str | None = None, command: str | None = None) -> CaseView:
+        """Correct recorded fields (a wrong date, say); deadlines counted from them move."""
+        if not note or not note.strip():
+            raise UsageError("a correction needs a reason: add --note '...'")
+        if not values:
+            raise UsageError("nothing to correct: add --set FIELD=VALUE")
+
+        def work(conn: Connection) -> CaseView:
+            principal = self.gate.principal(conn, actor)
+            store = CaseStore(conn)
+            case, rows = self._find_with_deadlines(store, ref, workflow, principal)
+            definition = self.definition(store, case.workflow, case.workflow_version)
+            self._require_on_case(conn, principal, definition.access.correct, case,
+                                  f"correct {case.workflow} case {ref} (area {case.area})")
+            keyed = {c.keyed_by for c in definition.clocks.values() if c.keyed_by} | {
+                c.rule.anchor for c in definition.clocks.values() if c.keyed_by and c.rule.anchor}
+            for name in values:
+                if name in keyed:
+                    raise UsageError(f"'{name}' belongs to one of several records (an episode, "
+                                     "an action): correct it with that record's own command")
+            settable = [name for name in definition.fields if name in case.data]
+            parsed = parse_values(definition.fields, values, (), settable,
+                                  f"correcting case '{ref}' (only fields already recorded)")
+            new_data = {**case.data, **parsed}
+            if new_data == case.data:
+                raise UsageError("those are the values already recorded; nothing changed")
+            now = self.clock.now()
+            view = self._commit(store, case, rows, definition, CORRECT_TRIGGER, case.state,
+                                None, new_data, actor, note, command, now,
+                                self._may(conn, principal, definition.access.personal, case))
+            self._involve(conn, definition, case.id, case.data, new_data, now)
+            self.gate.record(conn, actor, "case.correct", case_ref=ref, workflow=case.workflow,
+                             command=command, detail={"fields": sorted(parsed)})
+            return view
+
+        return self._run(actor, "case.correct", command, ref, workflow, work)
+
+    def _commit(self, store: CaseStore, case: CaseRecord, rows: Sequence[DeadlineRecord],
+                definition: WorkflowDef, trigger: str, to_state: str, entered: str | None,
+                new_data: dict[str, str], actor: str, note: str | None, command: str | None,
+                now: dt.datetime, personal: bool = False) -> CaseView:
+        final = definition.is_final(to_state)
+        # The version check makes the deadlines read with the case current: had anyone
+        # changed the case (and so its deadlines) since, this UPDATE would match no row.
+        if not store.bump_case(case.id, case.version, to_state, new_data, now, final):
+            raise ConcurrencyError(case.ref, case.version)
+        snapshots = [DeadlineSnapshot(d.id, d.name, d.cycle, d.status, d.anchor_value,
+                                      d.due_at, d.met_at, d.key) for d in rows]
+        ops = plan_deadlines(definition, trigger, entered, to_state, case.data, new_data,
+                             snapshots, now, self.calendar)
+        deadlines = self._apply(store, case.id, ops, rows, now, definition)
+        changes = {k: [case.data.get(k), v] for k, v in new_data.items()
+                   if case.data.get(k) != v}
+        store.add_event(case_id=case.id, seq=case.version + 1, at=now, actor=actor,
+                        trigger=trigger, from_state=case.state, to_state=to_state,
+                        changes=self._safe_changes(definition, changes), note=note,
+                        command=command)
+        return self._view(definition, case, to_state, new_data, case.version + 1, now,
+                          deadlines, now, personal)
+
+    def _apply(self, store: CaseStore, case_id: int, ops: Sequence[DeadlineOp],
+               rows: Sequence[DeadlineRecord], now: dt.datetime,
+               definition: WorkflowDef) -> list[DeadlineRecord]:
+        """Write the deadline operations; return the case's deadlines as they now are.
+
+        Each written deadline also gets its next alert time (its alert ladder's next rung
+        not yet raised; none once it is met or cancelled), so the sweep reads an index.
+        """
+        moved = [op.id for op in ops if isinstance(op, Reschedule) and op.status == OPEN]
+        done = done_rungs(store.conn, moved)
+        current = {d.id: d for d in rows}
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for op in ops:
+            if isinstance(op, StartDeadline):
+                inserts.append({
+                    "case_id": case_id, "name": op.name, "cycle": op.cycle, "rule": op.rule,
+                    "anchor_field": op.anchor_field, "anchor_value": op.anchor_value,
+                    "due_at": op.due.at, "due_day": op.due.day, "status": OPEN,
+                    "owner_role": op.owner, "started_at": now, "met_at": None,
+                    "closed_at": None, "key": op.key, "next_alert_at": next_alert_for(
+                        definition.clocks.get(op.name), OPEN, op.due.at, op.due.day, set(),
+                        self.calendar)})
+                continue
+            old = current[op.id]
+            if isinstance(op, CloseDeadline):
+                new = DeadlineRecord(old.id, old.case_id, old.name, old.cycle, old.rule,
+                                     old.anchor_value, old.due_at, old.due_day, op.status,
+                                     old.owner_role, old.started_at, op.met_at, old.key)
+                closed_at: dt.datetime | None = now
+            else:
+                assert isinstance(op, Reschedule)
+                new = DeadlineRecord(old.id, old.case_id, old.name, old.cycle,
+                                     op.rule or old.rule, op.anchor_value, op.due.at,
+                                     op.due.day, op.status, old.owner_role, old.started_at,
+                                     op.met_at, old.key)
+                closed_at = None if op.status == OPEN else now
+            current[op.id] = new
+            updates.append({"b_id": new.id, "rule": new.rule, "anchor_value": new.anchor_value,
+                            "due_at": new.due_at, "due_day": new.due_day,
+                            "status": new.status, "met_at": new.met_at,
+                            "closed_at": closed_at, "next_alert_at": next_alert_for(
+                                definition.clocks.get(new.name), new.status, new.due_at,
+                                new.due_day, done.get(new.id, set()), self.calendar)})
+        store.update_deadlines(updates)
+        store.insert_deadlines(inserts)
+        started = [DeadlineRecord(0, case_id, r["name"], r["cycle"], r["rule"],
+                                  r["anchor_value"], r["due_at"], r["due_day"], OPEN,
+                                  r["owner_role"], now, None, r["key"]) for r in inserts]
+        return list(current.values()) + started
+
+    # -- queries (each read of case data is audited) --------------------------------------
+    def case(self, ref: str, actor: str, workflow: str | None = None,
+             command: str | None = None) -> CaseView:
+        def work(conn: Connection) -> CaseView:
+            principal = self.gate.principal(conn, actor)
+            store = CaseStore(conn)
+            case, rows = self._find_with_deadlines(store, ref, workflow, principal)
+            definition = self.definition(store, case.workflow, case.workflow_version)
+            self.gate.record(conn, actor, "case.show", case_ref=ref, workflow=case.workflow,
+                             command=command)
+            return self._view(definition, case, case.state, case.data, case.version,
+                              case.updated_at, rows, self.clock.now(),
+                              self._may(conn, principal, definition.access.personal, case))
+
+        return self._run(actor, "case.show", command, ref, workflow, work)
+
+    def history(self, ref: str, actor: str, workflow: str | None = None,
+                command: str | None = None) -> list[EventView]:
+        def work(conn: Connection) -> list[EventView]:
+            principal = self.gate.principal(conn, actor)
+            store = CaseStore(conn)
+            case, _ = self._find_with_deadlines(store, ref, workflow, principal)
+            self.gate.record(conn, actor, "case.history", case_ref=ref,
+                             workflow=case.workflow, command=command)
+            return [EventView(e.seq, e.at, e.actor, e.trigger, e.from_state, e.to_state,
+                              dict(e.changes), e.note) for e in store.events(case.id)]
+
+        return self._run(actor, "case.history", command, ref, workflow, work)
+
+    def cases(self, actor: str, workflow: str | None = None, state: str | None = None,
+              overdue: bool = False, command: str | None = None) -> list[CaseSummary]:
+        """The cases the actor may read (others are not listed), with their next deadline."""
+        now = self.clock.now()
+        query = select(CASES.c.id, CASES.c.ref, CASES.c.workflow, CASES.c.workflow_version,
+                       CASES.c.state, CASES.c.version, CASES.c.updated_at, CASES.c.area,
+                       CASES.c.closed_at).order_by(CASES.c.workflow, CASES.c.ref)
+        if workflow:
+            self.registry.get(workflow)
+            query = query.where(CASES.c.workflow == workflow)
+        if state:
+            known = sorted({s for d in self.registry if not workflow or d.name == workflow
+                            for s in d.states})
+            if state not in known:
+                raise UsageError(f"no state '{state}'{did_you_mean(state, known)}; states: "
+                                 f"{one_of(known)}")
+            query = query.where(CASES.c.state == state)
+        if overdue:
+            query = query.where(CASES.c.id.in_(select(DEADLINES.c.case_id).where(
+                DEADLINES.c.status == OPEN, DEADLINES.c.due_at <= now)))
+
+        def work(conn: Connection) -> list[CaseSummary]:
+            principal = self.gate.principal(conn, actor)
+            kinds = AccessStore(conn).involvement_kinds(principal.login)
+            store = CaseStore(conn)
+            found = []
+            for c in conn.execute(query):
+                definition = self.definition(store, c.workflow, c.workflow_version)
+                if permits_case(principal, definition.access.read, c.area,
+                                kinds.get(c.id, set()), c.closed_at is None):
+                    found.append(c)
+            pending: dict[int, list[DeadlineView]] = {}
+            if found:
+                rows = conn.execute(
+                    select(*(DEADLINES.c[n] for n in DeadlineRecord.__dataclass_fields__))
+                    .where(DEADLINES.c.status == OPEN,
+                           DEADLINES.c.case_id.in_([c.id for c in found]))
+                    .order_by(DEADLINES.c.due_at))
+                for row in rows:
+                    record = DeadlineRecord(*row)
+                    pending.setdefault(record.case_id, []).append(
+                        self._deadline_view(record, now))
+            self.gate.record(conn, actor, "case.list", workflow=workflow, command=command,
+                             detail={"listed": len(found)})
+            out = []
+            for c in found:
+                mine = pending.get(c.id, [])
+                out.append(CaseSummary(c.ref, c.workflow, c.state, c.version, c.updated_at,
+                                       mine[0] if mine else None,
+                                       sum(1 for d in mine if d.status != OPEN)))
+            return out
+
+        return self._run(actor, "case.list", command, None, workflow, work)
+
+    def involve_in(self, source: Connection | OrmSession, refs: Sequence[tuple[str, str]],
+                   logins: Sequence[str], kind: str) -> None:
+        """Involve users in cases ((workflow, ref) pairs): e.g. the members invited to a MACE
+        meeting in the meeting and in each child on its agenda."""
+        conn = _connection(source)
+        store, access, now = CaseStore(conn), AccessStore(conn), self.clock.now()
+        for workflow, ref in refs:
+            for case in store.find(ref, workflow):
+                for login in logins:
+                    access.involve(case.id, login, kind, now)
+
+    def uninvolve_in(self, source: Connection | OrmSession, workflow: str, ref: str,
+                     login: str, kind: str) -> None:
+        conn = _connection(source)
+        for case in CaseStore(conn).find(ref, workflow):
+            AccessStore(conn).uninvolve(case.id, login, kind)
+
+    def find_in(self, source: Connection | OrmSession, ref: str, workflow: str | None = None,
+                ) -> CaseRecord:
+        """The case row ``ref`` inside the caller's transaction (no access check: for
+        services that have checked the command that reads it)."""
+        found = CaseStore(_connection(source)).find(ref, workflow)
+        if not found:
+            raise CaseNotFoundError(ref, workflow)
+        return found[0]
+
+    def case_in(self, source: Connection | OrmSession, ref: str, workflow: str | None = None,
+                ) -> CaseView:
+        """Case ``ref`` as the caller's transaction sees it (after its own fires); no access
+        check or audit (the caller's command has them). Personal fields are masked."""
+        store = CaseStore(_connection(source))
+        found = store.find_with_deadlines(ref, workflow)
+        if not found:
+            raise CaseNotFoundError(ref, workflow)
+        case, rows = found[0]
+        definition = self.definition(store, case.workflow, case.workflow_version)
+        return self._view(definition, case, case.state, case.data, case.version,
+                          case.updated_at, rows, self.clock.now())
+
+    # -- helpers -----------------------------------------------------------------------
+    def _find_with_deadlines(self, store: CaseStore, ref: str, workflow: str | None,
+                             principal: Principal) -> tuple[CaseRecord, list[DeadlineRecord]]:
+        """The case and its deadlines, if the actor may read it; the only way to a case."""
+        if workflow:
+            self.registry.get(workflow)
+        found = store.find_with_deadlines(ref, workflow)
+        if not found:
+            raise CaseNotFoundError(ref, workflow)
+        if len(found) > 1:
+            raise UsageError(f"'{ref}' names cases in several workflows "
+                             f"({', '.join(sorted(c.workflow for c, _ in found))}): "
+                             "add --workflow NAME")
+        case, rows = found[0]
+        definition = self.definition(store, case.workflow, case.workflow_version)
+        if not self._may(store.conn, principal, definition.access.read, case):
+            raise PermissionDeniedError(
+                principal.login, f"see {case.workflow} case {ref}",
+                needs_text(definition.access.read, case.area), principal.describe())
+        return case, rows
+
+    def _involve(self, conn: Connection, definition: WorkflowDef, case_id: int,
+                 old: Mapping[str, str], new: Mapping[str, str], now: dt.datetime) -> None:
+        """A field that names a user (e.g. the reviewer appointed) involves them in the case;
+        the user it named before (a replaced reviewer) is no longer involved that way."""
+        access = AccessStore(conn)
+        for field in definition.fields.values():
+            before, after = old.get(field.name), new.get(field.name)
+            if not field.involves or before == after:
+                continue
+            if before:
+                access.uninvolve(case_id, before, field.involves)
+            if after:
+                access.involve(case_id, after, field.involves, now)
+
+    @staticmethod
+    def _safe_changes(definition: WorkflowDef, changes: dict[str, list[str | None]],
+                      ) -> dict[str, list[str | None]]:
+        """Events never hold personal values: only that a personal field changed."""
+        personal = definition.personal_fields()
+        return {k: ([None if v[0] is None else PERSONAL_MARK,
+                     None if v[1] is None else PERSONAL_MARK] if k in personal else v)
+                for k, v in changes.items()}
+
+    @staticmethod
+    def _deadline_view(d: DeadlineRecord, now: dt.datetime) -> DeadlineView:
+        return DeadlineView(d.name, d.cycle, d.rule, d.due_at, d.due_day,
+                            effective_status(d.status, d.due_at, now), d.met_at,
+                            d.owner_role, d.started_at, d.key)
+
+    def _view(self, definition: WorkflowDef, case: CaseRecord, state: str,
+              data: dict[str, str], version: int, updated_at: dt.datetime,
+              deadlines: Sequence[DeadlineRecord], now: dt.datetime,
+              personal: bool = False) -> CaseView:
+        triggers = tuple(
+            TriggerInfo(t.trigger, t.dest, t.requires, t.accepts, t.description)
+            for t in definition.transitions_from(state)
+            if all(guard_passes(definition.guards[g], data) for g in t.guards))
+        state_def = definition.states[state]
+        hidden = definition.personal_fields()
+        ordered = sorted(deadlines, key=lambda d: (d.started_at, d.id or 1 << 62))
+        return CaseView(
+            ref=case.ref, workflow=case.workflow, workflow_version=case.workflow_version,
+            state=state, state_description=state_def.description, final=state_def.final,
+            data={k: (v if personal or k not in hidden else RESTRICTED_MARK)
+                  for k, v in data.items()},
+            version=version, opened_at=case.opened_at, updated_at=updated_at,
+            available_triggers=triggers,
+            deadlines=tuple(self._deadline_view(d, now) for d in ordered))

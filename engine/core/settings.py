@@ -1,0 +1,171 @@
+"""Settings: shipped defaults, then a TOML file of the partnership's, then the environment.
+
+This module reads files and the environment; nothing else in the engine does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.core.errors import UsageError
+
+DEFAULTS = Path(__file__).resolve().parents[2] / "config" / "default.toml"
+SHIPPED_WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
+
+
+def default_database_url() -> str:
+    from platformdirs import user_data_path
+
+    return f"sqlite:///{user_data_path('safeguard') / 'safeguard.db'}"
+
+
+def default_head_file(url: str) -> Path:
+    """Beside a SQLite database file; otherwise in the user's data directory, per database."""
+    import hashlib
+
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return Path(url.removeprefix("sqlite:///") + ".audit-head.json")
+    from platformdirs import user_data_path
+
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return user_data_path("safeguard") / f"audit-head-{digest}.json"
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    """[notifications] and [smtp] (issue 4). SMTP credentials come from the environment
+    (SAFEGUARD_SMTP_USER, SAFEGUARD_SMTP_PASSWORD) or the settings file; never the database."""
+
+    transport: str = "eml"  # eml (a folder of .eml files), smtp, memory
+    eml_dir: Path | None = None  # default: 'outbox' in the user's data directory
+    sender: str = "safeguard@localhost"
+    base_url: str = "http://localhost"
+    recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)  # role -> addresses
+    # "directory": users holding the role for the case's area, plus `recipients`;
+    # "settings": `recipients` alone.
+    recipients_from: str = "directory"
+    max_attempts: int = 10
+    backoff_seconds: int = 60
+    lease_seconds: int = 300
+    sweep_minutes: int = 5
+    digest_hour: int = 7
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str | None = field(default=None, repr=False)
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    sqlite_synchronous: str = "FULL"
+    subdivision: str = "ENG"
+    closure_days: tuple[dt.date, ...] = ()
+    workflows_dir: Path = SHIPPED_WORKFLOWS
+    demo_mode: bool = False
+    audit_head_file: Path | None = None
+    audit_key: bytes | None = field(default=None, repr=False)  # only from the environment
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise UsageError(f"cannot read configuration file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"configuration file {path} is not valid TOML: {exc}") from None
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(config_file: str | None = None, database_url: str | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    raw = _read_toml(DEFAULTS)
+    chosen = config_file or env.get("SAFEGUARD_CONFIG")
+    if chosen:
+        raw = _merge(raw, _read_toml(Path(chosen)))
+    database = raw.get("database", {})
+    calendar = raw.get("calendar", {})
+    workflows = raw.get("workflows", {})
+    url = database_url or env.get("SAFEGUARD_DATABASE_URL") or database.get("url") \
+        or default_database_url()
+    try:
+        closures = tuple(dt.date.fromisoformat(str(d)) for d in calendar.get("closure_days", []))
+    except ValueError as exc:
+        raise UsageError(f"calendar.closure_days: {exc}; use ISO dates") from None
+    folder = workflows.get("directory") or ""
+    head = str(raw.get("audit", {}).get("head_file") or "")
+    return Settings(
+        database_url=url,
+        sqlite_synchronous=str(database.get("sqlite_synchronous", "FULL")),
+        subdivision=str(calendar.get("subdivision", "ENG")),
+        closure_days=closures,
+        workflows_dir=Path(folder).expanduser() if folder else SHIPPED_WORKFLOWS,
+        demo_mode=bool(raw.get("access", {}).get("demo_mode", False)),
+        audit_head_file=Path(head).expanduser() if head else default_head_file(url),
+        audit_key=env["SAFEGUARD_AUDIT_KEY"].encode() if env.get("SAFEGUARD_AUDIT_KEY")
+        else None,
+        raw=raw,
+        notifications=_notifications(raw, env),
+    )
+
+
+def _choice(value: Any, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise UsageError(f"{name} '{value}': use {' or '.join(allowed)}")
+    return str(value)
+
+
+def _notifications(raw: dict[str, Any], env: Mapping[str, str]) -> NotificationSettings:
+    notes, smtp = raw.get("notifications", {}), raw.get("smtp", {})
+    table = notes.get("recipients", {})
+    if not isinstance(table, dict) or not all(
+            isinstance(v, list) and all(isinstance(a, str) for a in v) for v in table.values()):
+        raise UsageError("notifications.recipients must map a role to a list of addresses")
+    transport = str(env.get("SAFEGUARD_MAIL_TRANSPORT") or notes.get("transport", "eml"))
+    if transport not in ("eml", "smtp", "memory"):
+        raise UsageError(f"notifications.transport '{transport}': use eml, smtp or memory")
+    folder = str(env.get("SAFEGUARD_EML_DIR") or notes.get("eml_dir") or "")
+    try:
+        return NotificationSettings(
+            transport=transport,
+            eml_dir=Path(folder).expanduser() if folder else None,
+            sender=str(notes.get("sender", "safeguard@localhost")),
+            base_url=str(notes.get("base_url", "http://localhost")).rstrip("/"),
+            recipients={str(k): tuple(v) for k, v in table.items()},
+            recipients_from=_choice(notes.get("recipients_from", "directory"),
+                                    ("directory", "settings"), "notifications.recipients_from"),
+            max_attempts=int(notes.get("max_attempts", 10)),
+            backoff_seconds=int(notes.get("backoff_seconds", 60)),
+            lease_seconds=int(notes.get("lease_seconds", 300)),
+            sweep_minutes=int(notes.get("sweep_minutes", 5)),
+            digest_hour=int(notes.get("digest_hour", 7)),
+            smtp_host=str(env.get("SAFEGUARD_SMTP_HOST") or smtp.get("host", "localhost")),
+            smtp_port=int(env.get("SAFEGUARD_SMTP_PORT") or smtp.get("port", 25)),
+            smtp_starttls=bool(smtp.get("starttls", False)),
+            smtp_user=env.get("SAFEGUARD_SMTP_USER") or smtp.get("user") or None,
+            smtp_password=env.get("SAFEGUARD_SMTP_PASSWORD") or smtp.get("password") or None,
+            smtp_timeout=float(smtp.get("timeout", 30)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"[notifications]/[smtp] settings: {exc}") from None

@@ -1,0 +1,217 @@
+"""SQL for users, areas, role grants, case involvement and the audit chain (one transaction).
+
+Appending to the audit chain locks its head row (``FOR UPDATE`` on PostgreSQL; SQLite write
+transactions are already serial), so concurrent commands extend one chain, never fork it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from engine.core.access import Principal
+from engine.core.audit import AuditEntry, entry_hash
+from engine.core.store.models import (
+    Area,
+    AuditHead,
+    AuditRecord,
+    CaseInvolvement,
+    RoleGrant,
+    User,
+)
+
+USERS: Table = User.__table__  # type: ignore[attr-defined]
+AREAS: Table = Area.__table__  # type: ignore[attr-defined]
+GRANTS: Table = RoleGrant.__table__  # type: ignore[attr-defined]
+INVOLVEMENT: Table = CaseInvolvement.__table__  # type: ignore[attr-defined]
+AUDIT: Table = AuditRecord.__table__  # type: ignore[attr-defined]
+HEAD: Table = AuditHead.__table__  # type: ignore[attr-defined]
+
+
+_PRINCIPAL = (
+    select(USERS.c.disabled_at, GRANTS.c.role, GRANTS.c.area)
+    .select_from(USERS.outerjoin(GRANTS, and_(GRANTS.c.user_id == USERS.c.id,
+                                              GRANTS.c.revoked_at.is_(None))))
+    .where(USERS.c.login == bindparam("login"))
+)
+
+
+# Built once: statement construction costs more than running them on the hot path.
+_READ_HEAD = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)
+_LOCK_HEAD = _READ_HEAD.with_for_update()
+_INSERT_AUDIT = insert(AUDIT)
+_MOVE_HEAD = update(HEAD).where(HEAD.c.id == 1).values(seq=bindparam("seq"),
+                                                       hash=bindparam("hash"))
+
+
+@dataclass(frozen=True)
+class UserView:
+    login: str
+    display_name: str
+    email: str
+    agency: str
+    disabled: bool
+    roles: tuple[tuple[str, str | None], ...]  # (role, area or None for all areas)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"login": self.login, "display_name": self.display_name, "email": self.email,
+                "agency": self.agency, "disabled": self.disabled,
+                "roles": [{"role": r, "area": a} for r, a in self.roles]}
+
+
+class AccessStore:
+    def __init__(self, connection: Connection) -> None:
+        self.conn = connection
+
+    # -- users -------------------------------------------------------------------------
+    def user_count(self) -> int:
+        return int(self.conn.scalar(select(func.count()).select_from(USERS)) or 0)
+
+    def user_exists(self, login: str) -> bool:
+        return self.conn.scalar(select(USERS.c.id).where(USERS.c.login == login)) is not None
+
+    def principal(self, login: str) -> Principal | None:
+        """The user's live grants, read fresh in each transaction (a revocation bites now)."""
+        rows = self.conn.execute(_PRINCIPAL, {"login": login}).all()
+        if not rows:
+            return None
+        grants: dict[str, set[str | None]] = {}
+        for _, role, area in rows:
+            if role is not None:
+                grants.setdefault(role, set()).add(area)
+        return Principal(login, {r: frozenset(a) for r, a in grants.items()},
+                         disabled=rows[0][0] is not None)
+
+    def add_user(self, login: str, display_name: str, email: str, agency: str,
+                 now: dt.datetime) -> None:
+        self.conn.execute(insert(USERS), {"login": login, "display_name": display_name,
+                                          "email": email, "agency": agency, "created_at": now,
+                                          "disabled_at": None})
+
+    def users(self) -> list[UserView]:
+        roles: dict[int, list[tuple[str, str | None]]] = {}
+        for user_id, role, area in self.conn.execute(
+                select(GRANTS.c.user_id, GRANTS.c.role, GRANTS.c.area)
+                .where(GRANTS.c.revoked_at.is_(None)).order_by(GRANTS.c.role, GRANTS.c.area)):
+            roles.setdefault(user_id, []).append((role, area))
+        return [UserView(r.login, r.display_name, r.email, r.agency, r.disabled_at is not None,
+                         tuple(roles.get(r.id, [])))
+                for r in self.conn.execute(select(USERS).order_by(USERS.c.login))]
+
+    def user_id(self, login: str) -> int | None:
+        value = self.conn.scalar(select(USERS.c.id).where(USERS.c.login == login))
+        return int(value) if value is not None else None
+
+    def grant(self, user_id: int, role: str, area: str | None, by: str,
+              now: dt.datetime) -> bool:
+        """False if the user already holds that role there."""
+        held = self.conn.scalar(select(GRANTS.c.id).where(and_(
+            GRANTS.c.user_id == user_id, GRANTS.c.role == role,
+            GRANTS.c.area.is_(None) if area is None else GRANTS.c.area == area,
+            GRANTS.c.revoked_at.is_(None))))
+        if held is not None:
+            return False
+        self.conn.execute(insert(GRANTS), {"user_id": user_id, "role": role, "area": area,
+                                           "granted_at": now, "granted_by": by,
+                                           "revoked_at": None, "revoked_by": None})
+        return True
+
+    def revoke(self, user_id: int, role: str, area: str | None, by: str,
+               now: dt.datetime) -> int:
+        result = self.conn.execute(update(GRANTS).where(and_(
+            GRANTS.c.user_id == user_id, GRANTS.c.role == role,
+            GRANTS.c.area.is_(None) if area is None else GRANTS.c.area == area,
+            GRANTS.c.revoked_at.is_(None))).values(revoked_at=now, revoked_by=by))
+        return int(result.rowcount)
+
+    def disable(self, user_id: int, now: dt.datetime) -> None:
+        self.conn.execute(update(USERS).where(USERS.c.id == user_id).values(disabled_at=now))
+
+    # -- areas -------------------------------------------------------------------------
+    def areas(self) -> list[tuple[str, str]]:
+        return [(r.code, r.name) for r in self.conn.execute(select(AREAS).order_by(AREAS.c.code))]
+
+    def add_area(self, code: str, name: str) -> None:
+        self.conn.execute(insert(AREAS), {"code": code, "name": name})
+
+    # -- involvement -------------------------------------------------------------------
+    def involve(self, case_id: int, login: str, kind: str, now: dt.datetime) -> None:
+        exists = self.conn.scalar(select(INVOLVEMENT.c.id).where(and_(
+            INVOLVEMENT.c.case_id == case_id, INVOLVEMENT.c.login == login,
+            INVOLVEMENT.c.kind == kind)))
+        if exists is None:
+            self.conn.execute(insert(INVOLVEMENT), {"case_id": case_id, "login": login,
+                                                    "kind": kind, "since": now})
+
+    def uninvolve(self, case_id: int, login: str, kind: str) -> None:
+        self.conn.execute(delete(INVOLVEMENT).where(and_(
+            INVOLVEMENT.c.case_id == case_id, INVOLVEMENT.c.login == login,
+            INVOLVEMENT.c.kind == kind)))
+
+    def involvement_kinds(self, login: str) -> dict[int, set[str]]:
+        """case id -> the kinds of involvement ``login`` has in it."""
+        out: dict[int, set[str]] = {}
+        for case_id, kind in self.conn.execute(
+                select(INVOLVEMENT.c.case_id, INVOLVEMENT.c.kind)
+                .where(INVOLVEMENT.c.login == login)):
+            out.setdefault(int(case_id), set()).add(str(kind))
+        return out
+
+    def involvement_of(self, case_id: int) -> list[dict[str, Any]]:
+        return [{"login": r.login, "kind": r.kind, "since": r.since.isoformat()}
+                for r in self.conn.execute(select(INVOLVEMENT).where(
+                    INVOLVEMENT.c.case_id == case_id).order_by(INVOLVEMENT.c.id))]
+
+    # -- audit chain -------------------------------------------------------------------
+    def head(self) -> tuple[int, str] | None:
+        row = self.conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).first()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def lock_head(self) -> None:
+        """Take the chain's head row lock now (PostgreSQL): every audited write transaction
+        takes it first, so transactions that touch several cases cannot deadlock on it."""
+        self.conn.execute(_LOCK_HEAD).first()
+
+    def append_audit(self, actor: str, action: str, outcome: str, case_ref: str | None,
+                     workflow: str | None, command: str | None, detail: Mapping[str, Any],
+                     now: dt.datetime, key: bytes | None = None) -> tuple[int, str]:
+        locking = self.conn.dialect.name == "postgresql"
+        row = self.conn.execute(_LOCK_HEAD if locking else _READ_HEAD).first()
+        if row is None:
+            raise RuntimeError("the audit head row is missing: run 'safeguard audit verify'")
+        seq, prev = int(row[0]) + 1, str(row[1])
+        digest = entry_hash(seq, now, actor, action, outcome, case_ref, workflow, command,
+                            detail, prev, key)
+        self.conn.execute(_INSERT_AUDIT, {
+            "seq": seq, "at": now, "actor": actor, "action": action, "outcome": outcome,
+            "case_ref": case_ref, "workflow": workflow, "command": command,
+            "detail": dict(detail), "prev_hash": prev, "hash": digest})
+        self.conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest})
+        return seq, digest
+
+    def audit_entries(self, case_ref: str | None = None, actor: str | None = None,
+                      since: dt.datetime | None = None) -> list[AuditEntry]:
+        query = select(AUDIT).order_by(AUDIT.c.seq)
+        if case_ref is not None:
+            query = query.where(AUDIT.c.case_ref == case_ref)
+        if actor is not None:
+            query = query.where(AUDIT.c.actor == actor)
+        if since is not None:
+            query = query.where(AUDIT.c.at >= since)
+        return [AuditEntry(r.seq, r.at, r.actor, r.action, r.outcome, r.case_ref, r.workflow,
+                           r.command, dict(r.detail), r.prev_hash, r.hash)
+                for r in self.conn.execute(query)]

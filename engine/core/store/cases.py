@@ -1,0 +1,200 @@
+"""SQL for cases, their events and deadlines, on one Core connection (one transaction).
+
+This is the engine's hot path, so it uses prepared Core statements (compiled once, cached by
+SQLAlchemy) rather than ORM sessions; the tables are the SQLModel ones. Knows no workflow
+logic: it reads and writes rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from engine.core.store.models import Case, CaseEvent, Deadline, WorkflowVersion
+
+CASES: Table = Case.__table__  # type: ignore[attr-defined]
+EVENTS: Table = CaseEvent.__table__  # type: ignore[attr-defined]
+DEADLINES: Table = Deadline.__table__  # type: ignore[attr-defined]
+VERSIONS: Table = WorkflowVersion.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    id: int
+    ref: str
+    workflow: str
+    workflow_version: int
+    state: str
+    data: dict[str, str]
+    version: int
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    area: str | None = None
+    closed_at: dt.datetime | None = None
+    legal_hold: str | None = None
+    erased_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class DeadlineRecord:
+    id: int
+    case_id: int
+    name: str
+    cycle: int
+    rule: str
+    anchor_value: str
+    due_at: dt.datetime
+    due_day: dt.date | None
+    status: str
+    owner_role: str | None
+    started_at: dt.datetime
+    met_at: dt.datetime | None
+    key: str | None = None
+
+
+_CASE_COLUMNS = [CASES.c[name] for name in CaseRecord.__dataclass_fields__]
+_DEADLINE_COLUMNS = [DEADLINES.c[name] for name in DeadlineRecord.__dataclass_fields__]
+
+_FIND_BY_REF = select(*_CASE_COLUMNS).where(CASES.c.ref == bindparam("ref"))
+_FIND_BY_REF_IN = _FIND_BY_REF.where(CASES.c.workflow == bindparam("workflow"))
+_WITH_DEADLINES = (
+    select(*_CASE_COLUMNS, *_DEADLINE_COLUMNS)
+    .outerjoin(DEADLINES, DEADLINES.c.case_id == CASES.c.id)
+    .where(CASES.c.ref == bindparam("ref"))
+    .order_by(CASES.c.id, DEADLINES.c.started_at, DEADLINES.c.id)
+)
+_WITH_DEADLINES_IN = _WITH_DEADLINES.where(CASES.c.workflow == bindparam("workflow"))
+_BUMP_CASE = (
+    update(CASES)
+    .where(and_(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_seen")))
+    .values(state=bindparam("state"), data=bindparam("data"), version=bindparam("version"),
+            updated_at=bindparam("updated_at"), closed_at=bindparam("closed_at"))
+)
+_DEADLINES_OF = (select(*_DEADLINE_COLUMNS)
+                 .where(DEADLINES.c.case_id == bindparam("case_id"))
+                 .order_by(DEADLINES.c.started_at, DEADLINES.c.id))
+_INSERT_DEADLINE = insert(DEADLINES)
+_UPDATE_DEADLINE = (
+    update(DEADLINES).where(DEADLINES.c.id == bindparam("b_id"))
+    .values(rule=bindparam("rule"), anchor_value=bindparam("anchor_value"),
+            due_at=bindparam("due_at"),
+            due_day=bindparam("due_day"), status=bindparam("status"),
+            met_at=bindparam("met_at"), closed_at=bindparam("closed_at"),
+            next_alert_at=bindparam("next_alert_at"))
+)
+_INSERT_EVENT = insert(EVENTS)
+_INSERT_CASE = insert(CASES)
+
+
+class CaseStore:
+    """Row access for one transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.conn = connection
+
+    # -- cases -------------------------------------------------------------------------
+    def find(self, ref: str, workflow: str | None = None) -> list[CaseRecord]:
+        if workflow is None:
+            rows = self.conn.execute(_FIND_BY_REF, {"ref": ref})
+        else:
+            rows = self.conn.execute(_FIND_BY_REF_IN, {"ref": ref, "workflow": workflow})
+        return [CaseRecord(*row) for row in rows]
+
+    def find_with_deadlines(self, ref: str, workflow: str | None = None,
+                            ) -> list[tuple[CaseRecord, list[DeadlineRecord]]]:
+        """Cases with that reference and each one's deadlines, in one round trip."""
+        if workflow is None:
+            rows = self.conn.execute(_WITH_DEADLINES, {"ref": ref})
+        else:
+            rows = self.conn.execute(_WITH_DEADLINES_IN, {"ref": ref, "workflow": workflow})
+        width = len(_CASE_COLUMNS)
+        found: dict[int, tuple[CaseRecord, list[DeadlineRecord]]] = {}
+        for row in rows:
+            case_id = row[0]
+            if case_id not in found:
+                found[case_id] = (CaseRecord(*row[:width]), [])
+            if row[width] is not None:
+                found[case_id][1].append(DeadlineRecord(*row[width:]))
+        return list(found.values())
+
+    def insert_case(self, ref: str, workflow: str, workflow_version: int, state: str,
+                    data: dict[str, str], now: dt.datetime, area: str | None = None,
+                    ) -> int | None:
+        """The new case's id, or None if the reference is taken in that workflow."""
+        try:
+            with self.conn.begin_nested():
+                result = self.conn.execute(_INSERT_CASE, {
+                    "ref": ref, "workflow": workflow, "workflow_version": workflow_version,
+                    "state": state, "data": data, "version": 1, "opened_at": now,
+                    "updated_at": now, "closed_at": None, "area": area})
+        except IntegrityError:
+            return None
+        key = result.inserted_primary_key
+        return int(key[0]) if key else None
+
+    def bump_case(self, case_id: int, seen: int, state: str, data: dict[str, str],
+                  now: dt.datetime, closed: bool) -> bool:
+        """Write the case's new state if it is still at version ``seen``."""
+        result = self.conn.execute(_BUMP_CASE, {
+            "b_id": case_id, "b_seen": seen, "state": state, "data": data,
+            "version": seen + 1, "updated_at": now, "closed_at": now if closed else None})
+        return bool(result.rowcount == 1)
+
+    # -- deadlines ---------------------------------------------------------------------
+    def deadlines(self, case_id: int) -> list[DeadlineRecord]:
+        return [DeadlineRecord(*row) for row in self.conn.execute(
+            _DEADLINES_OF, {"case_id": case_id})]
+
+    def insert_deadlines(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(_INSERT_DEADLINE, list(rows))
+
+    def update_deadlines(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(_UPDATE_DEADLINE, list(rows))
+
+    # -- events ------------------------------------------------------------------------
+    def add_event(self, **values: Any) -> None:
+        self.conn.execute(_INSERT_EVENT, values)
+
+    def all_cases(self, workflow: str | None = None) -> list[CaseRecord]:
+        query = select(*_CASE_COLUMNS).order_by(CASES.c.workflow, CASES.c.ref)
+        if workflow is not None:
+            query = query.where(CASES.c.workflow == workflow)
+        return [CaseRecord(*row) for row in self.conn.execute(query)]
+
+    def set_hold(self, case_id: int, reason: str | None) -> None:
+        self.conn.execute(update(CASES).where(CASES.c.id == case_id).values(legal_hold=reason))
+
+    def erase(self, case_id: int, data: dict[str, str], now: dt.datetime) -> None:
+        self.conn.execute(update(CASES).where(CASES.c.id == case_id).values(
+            data=data, erased_at=now, version=CASES.c.version + 1, updated_at=now))
+
+    def events(self, case_id: int) -> Iterable[Any]:
+        return self.conn.execute(select(EVENTS).where(EVENTS.c.case_id == case_id)
+                                 .order_by(EVENTS.c.seq))
+
+    # -- workflow versions -------------------------------------------------------------
+    def workflow_version(self, name: str, version: int) -> tuple[str, str] | None:
+        """(digest, source text) of a recorded workflow version."""
+        row = self.conn.execute(
+            select(VERSIONS.c.digest, VERSIONS.c.source_text)
+            .where(and_(VERSIONS.c.name == name, VERSIONS.c.version == version))).first()
+        return (row[0], row[1]) if row else None
+
+    def record_workflow_version(self, name: str, version: int, digest: str, text: str,
+                                now: dt.datetime) -> bool:
+        """False if that version was recorded meanwhile (by another process)."""
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(VERSIONS), {
+                    "name": name, "version": version, "digest": digest, "source_text": text,
+                    "registered_at": now})
+        except IntegrityError:
+            return False
+        return True

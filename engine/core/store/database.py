@@ -1,0 +1,148 @@
+"""The database handle: engines, transactions and schema upgrades.
+
+* SQLite: WAL, foreign keys on, and write transactions begin IMMEDIATE so two writers queue
+  instead of failing half-way (a reader never blocks a writer).
+* PostgreSQL: READ COMMITTED; a write re-checks the case version in its UPDATE, so a
+  concurrent fire loses cleanly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from engine.core.errors import DatabaseNotReadyError, UsageError
+from engine.core.store import SCHEMA_REVISION
+
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+class Database:
+    def __init__(self, url: str, sqlite_synchronous: str = "FULL") -> None:
+        self.url = url
+        self._url = make_url(url)
+        self.is_sqlite = self._url.get_backend_name() == "sqlite"
+        self.dialect = self._url.get_backend_name()
+        if sqlite_synchronous.upper() not in SQLITE_SYNCHRONOUS:
+            raise UsageError(f"database.sqlite_synchronous '{sqlite_synchronous}': use one of "
+                             f"{', '.join(SQLITE_SYNCHRONOUS)}")
+        self._synchronous = sqlite_synchronous.upper()
+        self._read_engine: Engine | None = None
+        self._write_engine: Engine | None = None
+
+    # -- engines -------------------------------------------------------------------------
+    def _make_engine(self, immediate: bool) -> Engine:
+        if not self.is_sqlite:
+            return create_engine(self.url, pool_pre_ping=True)
+        engine = create_engine(self.url, connect_args={"check_same_thread": False})
+        synchronous = self._synchronous
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.close()
+
+        statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            # Straight to the driver: this runs once per transaction, on the hot path.
+            connection.connection.driver_connection.execute(statement)
+
+        return engine
+
+    @property
+    def read_engine(self) -> Engine:
+        if self._read_engine is None:
+            self._read_engine = self._make_engine(immediate=False)
+        return self._read_engine
+
+    @property
+    def write_engine(self) -> Engine:
+        if not self.is_sqlite:
+            return self.read_engine
+        if self._write_engine is None:
+            self._write_engine = self._make_engine(immediate=True)
+        return self._write_engine
+
+    def dispose(self) -> None:
+        for engine in (self._read_engine, self._write_engine):
+            if engine is not None:
+                engine.dispose()
+
+    # -- transactions --------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with Session(self.write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One write transaction on a Core connection (the engine's hot path)."""
+        with self.write_engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def begin_read(self) -> Iterator[Connection]:
+        with self.read_engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.read_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    # -- schema ----------------------------------------------------------------------------
+    def schema_revision(self) -> str | None:
+        try:
+            with self.read_engine.connect() as conn:
+                if not inspect(conn).has_table("alembic_version"):
+                    return None
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except OperationalError as exc:
+            raise DatabaseNotReadyError(
+                f"cannot open the database at {self.display_url}: {exc.orig}") from None
+
+    def ensure_current(self) -> None:
+        revision = self.schema_revision()
+        if revision is None:
+            raise DatabaseNotReadyError(
+                f"the database at {self.display_url} is not initialised: run 'safeguard init'")
+        if revision != SCHEMA_REVISION:
+            raise DatabaseNotReadyError(
+                f"the database schema is at '{revision}' but this safeguard needs "
+                f"'{SCHEMA_REVISION}': run 'safeguard init' to upgrade it")
+
+    def upgrade(self) -> str:
+        """Bring the schema to the latest revision (harmless when already there)."""
+        from alembic import command
+        from alembic.config import Config
+
+        if self.is_sqlite and self._url.database not in (None, "", ":memory:"):
+            Path(self._url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        config = Config()
+        config.set_main_option("script_location",
+                               str(Path(__file__).with_name("migrations")))
+        with self.write_engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        revision = self.schema_revision()
+        assert revision is not None
+        return revision
+
+    @property
+    def display_url(self) -> str:
+        return self._url.render_as_string(hide_password=True)

@@ -1,0 +1,1 @@
+"""The domains: practice review, CERAR, MACE. Built on the core; know no front end."""

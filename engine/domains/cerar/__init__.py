@@ -1,0 +1,1 @@
+"""CERAR: child-exploitation risk cases (pure rules and the coordinator's service)."""

@@ -1,0 +1,180 @@
+"""What the MACE services share: the constructor, finding series and meetings, turning rows
+into views and invitations. Database reads only; the commands are in
+:mod:`engine.domains.mace.series_service` (series) and :mod:`engine.domains.mace.service`
+(meetings).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Self
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from engine.core.calendar import WorkingCalendar
+from engine.core.clock import Clock, as_utc, london_date
+from engine.core.errors import EngineError, UsageError
+from engine.core.loader import WorkflowRegistry
+from engine.core.service import Engine
+from engine.core.store.cases import CaseRecord
+from engine.core.store.database import Database
+from engine.core.store.models import (
+    Case,
+    MaceAction,
+    MaceMeeting,
+    MaceSeries,
+)
+from engine.domains.cerar.rules import mentions_name
+from engine.domains.cerar.service import CerarService
+from engine.domains.mace import facts, ics
+from engine.domains.mace.views import ActionView, MeetingView
+
+WORKFLOW = "mace_meeting"
+
+
+@dataclass(frozen=True)
+class OutgoingInvitation:
+    """A meeting invitation to send: references and times only, never a child's details."""
+
+    ref: str
+    method: str  # REQUEST or CANCEL
+    ics: bytes
+    people: tuple[str, ...]  # the chair and members: logins, or addresses
+    starts_at: dt.datetime
+    sequence: int
+    state: str
+
+
+InvitationHook = Callable[[Session, OutgoingInvitation], object]
+NOT_HELD = ("scheduled", "rescheduled", "agenda_published")
+
+
+class SeriesNotFoundError(EngineError):
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__(f"no MACE series '{name}'; series: {', '.join(known) or '(none)'}: "
+                         "'safeguard mace series create' makes one")
+
+
+class MeetingNotFoundError(EngineError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"no MACE meeting '{ref}'; 'safeguard mace meetings' lists them")
+
+
+class OpenActionsError(EngineError):  # raised by MaceService.close
+    def __init__(self, ref: str, actions: Sequence[str]) -> None:
+        super().__init__(f"meeting '{ref}' still has open actions ({', '.join(actions)}): "
+                         "record them done with 'safeguard mace action done' first")
+
+
+def series_slug(name: str) -> str:
+    """A series name as it appears in meeting references and UIDs."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
+    if not slug:
+        raise UsageError(f"'{name}' is not a usable series name: use letters and digits")
+    return slug[:32]
+
+
+class MaceBase:
+    """Shared by :class:`~engine.domains.mace.series_service.SeriesService` and
+    :class:`~engine.domains.mace.service.MaceService`."""
+
+    def __init__(self, db: Database, clock: Clock, calendar: WorkingCalendar,
+                 registry: WorkflowRegistry, engine: Engine | None = None,
+                 email_domain: str = "safeguard.invalid",
+                 on_invitation: InvitationHook | None = None) -> None:
+        self.db, self.clock, self.calendar = db, clock, calendar
+        self.engine = engine or Engine(db, registry, clock, calendar)
+        self.cerar = CerarService.from_engine(self.engine)
+        self.email_domain = email_domain
+        self.on_invitation = on_invitation
+
+    @classmethod
+    def from_engine(cls, engine: Engine, email_domain: str = "safeguard.invalid",
+                    on_invitation: InvitationHook | None = None) -> Self:
+        return cls(engine.db, engine.clock, engine.calendar, engine.registry, engine,
+                   email_domain, on_invitation)
+
+    def _announce(self, session: Session, series: MaceSeries, meeting: MaceMeeting, ref: str,
+                  method: str) -> None:
+        """Hand the meeting's invitation (REQUEST) or cancellation (CANCEL) to whoever sends
+        it, inside this transaction: the outbox row commits with the change, or neither."""
+        if self.on_invitation is None:
+            return
+        case = self.engine.find_in(session, ref, WORKFLOW)
+        occurrence = self._occurrence(series, meeting, case)
+        self.on_invitation(session, OutgoingInvitation(
+            ref=ref, method=method, ics=ics.calendar([occurrence], method),
+            people=(series.chair, *series.members), starts_at=occurrence.starts_at,
+            sequence=meeting.sequence, state=case.state))
+
+    def _today(self) -> dt.date:
+        return london_date(self.clock.now())
+
+    # -- finding rows and viewing them ----------------------------------------------------
+    def _series(self, session: Session, name: str) -> MaceSeries:
+        series = session.scalar(select(MaceSeries).where(
+            MaceSeries.name == name))  # type: ignore[arg-type]
+        if not isinstance(series, MaceSeries):
+            known = list(session.scalars(select(MaceSeries.name)))  # type: ignore[call-overload]
+            raise SeriesNotFoundError(name, known)
+        return series
+
+    def _meeting(self, session: Session, ref: str) -> tuple[MaceMeeting, Case, MaceSeries]:
+        found = session.execute(select(MaceMeeting, Case, MaceSeries).join(
+            Case, Case.id == MaceMeeting.case_id).join(  # type: ignore[arg-type]
+            MaceSeries, MaceSeries.id == MaceMeeting.series_id).where(  # type: ignore[arg-type]
+            Case.ref == ref, Case.workflow == WORKFLOW)).first()  # type: ignore[arg-type]
+        if found is None:
+            raise MeetingNotFoundError(ref)
+        return found[0], found[1], found[2]
+
+    def _meetings(self, session: Session, series: MaceSeries,
+                  ) -> list[tuple[MaceMeeting, Case]]:
+        rows = session.execute(select(MaceMeeting, Case).join(
+            Case, Case.id == MaceMeeting.case_id).where(  # type: ignore[arg-type]
+            MaceMeeting.series_id == series.id).order_by(MaceMeeting.slot_on))  # type: ignore[arg-type]
+        return [(m, c) for m, c in rows]
+
+    def _meeting_view(self, session: Session, series: MaceSeries, meeting: MaceMeeting,
+                      case: Case | CaseRecord) -> MeetingView:
+        view = self.engine.case_in(session, case.ref, WORKFLOW)
+        return MeetingView(
+            ref=case.ref, series=series.name, state=view.state, slot_on=meeting.slot_on,
+            meeting_on=dt.date.fromisoformat(view.data["meeting_on"]),
+            starts_at=as_utc(dt.datetime.fromisoformat(view.data["starts_at"])),
+            uid=meeting.uid, sequence=meeting.sequence,
+            deadlines=tuple(d.to_json() for d in view.deadlines),
+            agenda_published_at=meeting.agenda_published_at)
+
+    def _action_view(self, meeting_ref: str, row: MaceAction, child_ref: str | None,
+                     ) -> ActionView:
+        return ActionView(meeting_ref, row.ref, child_ref, row.summary, row.owner, row.agency,
+                          row.due_on, row.status, row.done_on)
+
+    def _description(self, series: MaceSeries, ref: str | None) -> str:
+        what = f"Meeting {ref} of the MACE series {series.name}." if ref else \
+            f"The MACE series {series.name}."
+        return (f"{what} The agenda is published in safeguard before the meeting: "
+                "this invitation carries no case details.")
+
+    def _occurrence(self, series: MaceSeries, meeting: MaceMeeting, case: Case | CaseRecord,
+                    ) -> ics.Invitation:
+        return ics.Invitation(
+            uid=meeting.uid, summary=f"MACE meeting ({series.name})",
+            description=self._description(series, case.ref), location=series.location,
+            starts_at=as_utc(dt.datetime.fromisoformat(case.data["starts_at"])),
+            duration=dt.timedelta(minutes=series.duration_minutes),
+            organizer=ics.people([series.chair], self.email_domain)[0],
+            attendees=ics.people(series.members, self.email_domain),
+            stamp=self.clock.now(), sequence=meeting.sequence,
+            recurrence_id=meeting.slot_at)
+
+    def _check_no_names(self, session: Session, text: str) -> None:
+        """Refuse text that names a child on an open CERAR case: references only."""
+        if mentions_name(text, facts.child_names(session)) is not None:
+            raise UsageError("that text names a child: agendas, actions and invitations use "
+                             "references only (the child reference, e.g. C-1001)")

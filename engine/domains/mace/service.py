@@ -1,0 +1,362 @@
+"""The MACE service: series, meetings, agendas, records and invitations; one transaction per
+command.
+
+A meeting is a ``mace_meeting`` case (state, deadlines, history) plus a :class:`MaceMeeting`
+row (its series slot, iCalendar UID and SEQUENCE, the agenda as published). Recording a
+decision for a child fires on the child's ``cerar`` case in the same transaction as the
+meeting's own record, so both change or neither does. Never prints, never reads the wall
+clock, never sends mail (the notification issue sends what :meth:`invitation` returns).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from engine.core.calendar import add_months
+from engine.core.clock import as_utc, show_instant
+from engine.core.errors import UsageError
+from engine.core.store.models import (
+    Case,
+    MaceAction,
+    MaceAgendaItem,
+    MaceAttendance,
+    MaceDecision,
+    MaceMeeting,
+    MaceSeries,
+)
+from engine.domains.cerar.service import WORKFLOW as CERAR
+from engine.domains.mace import facts, ics
+from engine.domains.mace.agenda import Agenda, Item, build_agenda
+from engine.domains.mace.base import (
+    NOT_HELD,
+    WORKFLOW,
+    MeetingNotFoundError,
+    OpenActionsError,
+    SeriesNotFoundError,
+)
+from engine.domains.mace.series import (
+    parse_every,
+    parse_time,
+    slots,
+    start_instant,
+)
+from engine.domains.mace.series_service import SeriesService
+from engine.domains.mace.views import ActionView, MeetingView
+
+ITEM_KINDS = ("place", "person", "theme")
+DECISIONS = ("level_confirmed", "level_changed", "review_done", "step_down")
+
+
+class MaceService(SeriesService):
+    """Meetings: agenda, record, actions, invitations (and, inherited, the series)."""
+
+    # -- meetings ------------------------------------------------------------------------
+    def meetings(self, series: str | None = None, upcoming: bool = False) -> list[MeetingView]:
+        with self.db.read() as session:
+            chosen = [self._series(session, series)] if series else list(session.scalars(
+                select(MaceSeries).order_by(MaceSeries.name)))
+            out = []
+            for s in chosen:
+                for meeting, case in self._meetings(session, s):
+                    view = self._meeting_view(session, s, meeting, case)
+                    if upcoming and (view.meeting_on < self._today()
+                                     or case.state not in NOT_HELD):
+                        continue
+                    out.append(view)
+            return sorted(out, key=lambda m: (m.starts_at, m.ref))
+
+    def meeting(self, ref: str) -> MeetingView:
+        """One meeting with its record: attendance, decisions (by reference) and actions."""
+        with self.db.read() as session:
+            meeting, case, series = self._meeting(session, ref)
+            view = self._meeting_view(session, series, meeting, case)
+            attendance = tuple(
+                {"agency": a.agency, "person": a.person, "status": a.status}
+                for a in session.scalars(select(MaceAttendance).where(
+                    MaceAttendance.meeting_id == meeting.id)  # type: ignore[arg-type]
+                    .order_by(MaceAttendance.id)))  # type: ignore[arg-type]
+            decisions = tuple(
+                {"case": ref, "child_ref": facts.child_ref(session, d.case_id),
+                 "decision": d.decision, "risk_level": d.risk_level,
+                 "recorded_by": d.recorded_by}
+                for d, ref in session.execute(select(MaceDecision, col(Case.ref)).join(
+                    Case, Case.id == MaceDecision.case_id).where(  # type: ignore[arg-type]
+                    MaceDecision.meeting_id == meeting.id)  # type: ignore[arg-type]
+                    .order_by(MaceDecision.id)))  # type: ignore[arg-type]
+            actions = tuple(a.to_json() for a in self._actions(session, meeting=ref))
+            return replace(view, attendance=attendance, decisions=decisions, actions=actions)
+
+    def reschedule(self, ref: str, on: dt.date, actor: str, reason: str,
+                   time: str | None = None) -> MeetingView:
+        with self.engine.transaction(actor, "mace.reschedule", "mace reschedule") as session:
+            meeting, case, series = self._meeting(session, ref)
+            if not self.calendar.is_working_day(on):
+                raise UsageError(f"{on.isoformat()} is not a working day "
+                                 f"({self.calendar.holiday_name(on) or 'weekend'})")
+            starts = start_instant(on, parse_time(time) if time else series.start_time)
+            if starts <= self.clock.now():
+                raise UsageError("a meeting can only be moved to a time still to come")
+            self.engine.fire_in(session, ref, "reschedule", {
+                "meeting_on": on.isoformat(), "starts_at": starts.isoformat(),
+                "reschedule_reason": reason}, actor, None, WORKFLOW, command="mace reschedule")
+            meeting.sequence += 1
+            session.add(meeting)
+            session.flush()
+            self._announce(session, series, meeting, ref, "REQUEST")
+            return self._meeting_view(session, series, meeting, case)
+
+    def cancel(self, ref: str, actor: str, reason: str) -> MeetingView:
+        with self.engine.transaction(actor, "mace.cancel", "mace cancel") as session:
+            meeting, case, series = self._meeting(session, ref)
+            self.engine.fire_in(session, ref, "cancel", {"cancel_reason": reason}, actor, None,
+                                WORKFLOW, command="mace cancel")
+            meeting.sequence += 1
+            session.add(meeting)
+            session.flush()
+            self._announce(session, series, meeting, ref, "CANCEL")
+            return self._meeting_view(session, series, meeting, case)
+
+    # -- agenda --------------------------------------------------------------------------
+    def add_item(self, ref: str, kind: str, text: str, actor: str) -> dict[str, Any]:
+        if kind not in ITEM_KINDS:
+            raise UsageError(f"'{kind}' is not an agenda item kind: use {', '.join(ITEM_KINDS)}")
+        text = " ".join(text.split())
+        if not 3 <= len(text) <= 300:
+            raise UsageError("an agenda item is 3 to 300 characters")
+        with self.engine.transaction(actor, "mace.add_item", "mace add item") as session:
+            self.engine.require_roles(session, actor, ("cerar_coordinator", "mace_chair"),
+                                      "mace.item", "mace item")
+            meeting, case, _series = self._meeting(session, ref)
+            if case.state not in NOT_HELD:
+                raise UsageError(f"meeting '{ref}' is '{case.state}': items can be added "
+                                 "only before it is held")
+            self._check_no_names(session, text)
+            assert meeting.id is not None
+            session.add(MaceAgendaItem(meeting_id=meeting.id, kind=kind, text=text,
+                                       added_by=actor, added_at=self.clock.now()))
+            return self._agenda(session, meeting, case).to_json() | {"draft": True}
+
+    def agenda(self, ref: str) -> dict[str, Any]:
+        """The agenda as published, or (before publication) a draft from today's data."""
+        with self.db.read() as session:
+            meeting, case, _series = self._meeting(session, ref)
+            if meeting.agenda is not None:
+                return dict(meeting.agenda) | {"draft": False}
+            return self._agenda(session, meeting, case).to_json() | {"draft": True}
+
+    def publish(self, ref: str, actor: str) -> dict[str, Any]:
+        """Build the agenda from the data now, store it, and publish it (one transaction).
+        The invited members then see the children on it (need-to-know), while they are open.
+        """
+        with self.engine.transaction(actor, "mace.publish", "mace publish") as session:
+            meeting, case, series = self._meeting(session, ref)
+            agenda = self._agenda(session, meeting, case).to_json()
+            self.engine.involve_in(
+                session, [(CERAR, child["case_ref"]) for child in agenda["children"]],
+                [series.chair, *series.members], "mace_invitee")
+            self.engine.fire_in(session, ref, "publish_agenda", {
+                "agenda_published_on": self._today().isoformat()}, actor, None, WORKFLOW,
+                command="mace publish")
+            meeting.agenda, meeting.agenda_published_at = agenda, self.clock.now()
+            session.add(meeting)
+            return agenda | {"draft": False}
+
+    # -- recording the meeting -----------------------------------------------------------
+    def hold(self, ref: str, actor: str, present: Sequence[tuple[str, str]],
+             apologies: Sequence[str] = (), held_on: dt.date | None = None) -> MeetingView:
+        """Record the meeting held, with attendance by agency (agency, person)."""
+        if not present:
+            raise UsageError("record who attended: add --present AGENCY=USER (repeatable)")
+        with self.engine.transaction(actor, "mace.hold", "mace hold") as session:
+            meeting, case, series = self._meeting(session, ref)
+            day = held_on or self._today()
+            if day > self._today():
+                raise UsageError("a meeting cannot be recorded as held on a day to come")
+            self.engine.fire_in(session, ref, "hold", {"held_on": day.isoformat()}, actor,
+                                None, WORKFLOW, command="mace hold")
+            assert meeting.id is not None
+            for agency, person in present:
+                session.add(MaceAttendance(meeting_id=meeting.id, agency=agency, person=person,
+                                           status="present"))
+            for agency in apologies:
+                session.add(MaceAttendance(meeting_id=meeting.id, agency=agency,
+                                           status="apologies"))
+            return self._meeting_view(session, series, meeting, case)
+
+    def decide(self, ref: str, case_ref: str, decision: str, actor: str,
+               level: str | None = None, reason: str | None = None,
+               step_down_to: str | None = None, receiving_service: str | None = None,
+               ) -> dict[str, Any]:
+        """Record the meeting's decision for one child, and update the child's CERAR case
+        in the same transaction (a review, a level change, or a step down)."""
+        if decision not in DECISIONS:
+            raise UsageError(f"'{decision}' is not a decision: use {', '.join(DECISIONS)}")
+        with self.engine.transaction(actor, "mace.decide", "mace decide") as session:
+            meeting, case, _series = self._meeting(session, ref)
+            if case.state not in ("held", "minutes_circulated"):
+                raise UsageError(f"meeting '{ref}' is '{case.state}': record decisions once "
+                                 "it is held ('safeguard mace hold')")
+            held_on = case.data["held_on"]
+            child = self.engine.find_checked(session, case_ref, CERAR, actor)
+            note = f"decided at MACE {ref}"
+            if decision in ("level_confirmed", "review_done"):
+                review_note = "level confirmed at MACE" if decision == "level_confirmed" \
+                    else "reviewed at MACE"
+                self.cerar.fire_in(session, case_ref, "record_review", {
+                    "reviewed_on": held_on, "review_note": reason or review_note}, actor,
+                    note, command="mace decide")
+            elif decision == "level_changed":
+                if not level or not reason:
+                    raise UsageError("a level change needs --level and --reason")
+                self.cerar.fire_in(session, case_ref, "change_risk_level", {
+                    "risk_level": level, "level_change_reason": reason}, actor, note,
+                    command="mace decide")
+            else:
+                if not step_down_to or not receiving_service:
+                    raise UsageError("a step down needs --to and --service")
+                self.cerar.fire_in(session, case_ref, "step_down", {
+                    "stepped_down_on": held_on, "step_down_to": step_down_to,
+                    "receiving_service": receiving_service}, actor, note,
+                    command="mace decide")
+            self.engine.fire_in(session, ref, "record_decision", {
+                "decision_case": case_ref, "decision": decision}, actor, None, WORKFLOW,
+                command="mace decide")
+            assert meeting.id is not None and child.id is not None
+            session.add(MaceDecision(meeting_id=meeting.id, case_id=child.id,
+                                     decision=decision, risk_level=level,
+                                     note=reason, recorded_by=actor,
+                                     recorded_at=self.clock.now()))
+            session.flush()
+            return {"meeting": ref, "case": case_ref, "decision": decision,
+                    "child": self.cerar.engine.case_in(session, case_ref, CERAR).to_json()
+                    | {"data": {}}}
+
+    def add_action(self, ref: str, summary: str, owner: str, agency: str, due_on: dt.date,
+                   actor: str, child_case: str | None = None) -> ActionView:
+        summary = " ".join(summary.split())
+        if not 3 <= len(summary) <= 300:
+            raise UsageError("an action summary is 3 to 300 characters")
+        with self.engine.transaction(actor, "mace.add_action", "mace add action") as session:
+            meeting, case, _series = self._meeting(session, ref)
+            child_id, child_ref = None, None
+            if child_case:
+                child = self.engine.find_checked(session, child_case, CERAR, actor)
+                child_id, child_ref = child.id, child.data.get("child_ref")
+            self._check_no_names(session, summary)
+            assert meeting.id is not None
+            count = session.scalar(select(func.count()).select_from(MaceAction).where(
+                MaceAction.meeting_id == meeting.id)) or 0  # type: ignore[arg-type]
+            action_ref = f"A{count + 1}"
+            self.engine.fire_in(session, ref, "add_action", {
+                "action_ref": action_ref, "action_due_on": due_on.isoformat()}, actor,
+                None, WORKFLOW, command="mace action add")
+            row = MaceAction(meeting_id=meeting.id, ref=action_ref, case_id=child_id,
+                             summary=summary, owner=owner, agency=agency, due_on=due_on,
+                             created_at=self.clock.now())
+            session.add(row)
+            return self._action_view(case.ref, row, child_ref)
+
+    def complete_action(self, ref: str, action_ref: str, actor: str,
+                        done_on: dt.date | None = None) -> ActionView:
+        with self.engine.transaction(actor, "mace.complete_action",
+                                     "mace action done") as session:
+            meeting, case, _series = self._meeting(session, ref)
+            row = session.scalar(select(MaceAction).where(
+                MaceAction.meeting_id == meeting.id,  # type: ignore[arg-type]
+                MaceAction.ref == action_ref))  # type: ignore[arg-type]
+            if row is None:
+                raise UsageError(f"meeting '{ref}' has no action '{action_ref}'")
+            if row.status == "done":
+                raise UsageError(f"action {action_ref} of '{ref}' is already done")
+            day = done_on or self._today()
+            self.engine.fire_in(session, ref, "complete_action", {
+                "action_ref": action_ref, "action_done_on": day.isoformat()}, actor, None,
+                WORKFLOW, command="mace action done")
+            row.status, row.done_on = "done", day
+            session.add(row)
+            return self._action_view(case.ref, row, facts.child_ref(session, row.case_id))
+
+    def actions(self, open_only: bool = False, meeting: str | None = None) -> list[ActionView]:
+        with self.db.read() as session:
+            return self._actions(session, open_only, meeting)
+
+    def _actions(self, session: Session, open_only: bool = False,
+                 meeting: str | None = None) -> list[ActionView]:
+        query = select(MaceAction, col(Case.ref)).join(
+            MaceMeeting, MaceMeeting.id == MaceAction.meeting_id).join(  # type: ignore[arg-type]
+            Case, Case.id == MaceMeeting.case_id)  # type: ignore[arg-type]
+        if open_only:
+            query = query.where(MaceAction.status == "open")  # type: ignore[arg-type]
+        if meeting:
+            query = query.where(Case.ref == meeting)  # type: ignore[arg-type]
+        rows = list(session.execute(query.order_by(MaceAction.due_on, MaceAction.id)))  # type: ignore[arg-type]
+        return [self._action_view(ref, row, facts.child_ref(session, row.case_id))
+                for row, ref in rows]
+
+    def circulate(self, ref: str, actor: str, on: dt.date | None = None) -> MeetingView:
+        with self.engine.transaction(actor, "mace.circulate", "mace circulate") as session:
+            meeting, case, series = self._meeting(session, ref)
+            self.engine.fire_in(session, ref, "circulate_minutes", {
+                "minutes_circulated_on": (on or self._today()).isoformat()}, actor, None,
+                WORKFLOW, command="mace minutes")
+            return self._meeting_view(session, series, meeting, case)
+
+    def close(self, ref: str, actor: str) -> MeetingView:
+        with self.engine.transaction(actor, "mace.close", "mace close") as session:
+            meeting, case, series = self._meeting(session, ref)
+            still = list(session.scalars(select(MaceAction.ref).where(  # type: ignore[call-overload]
+                MaceAction.meeting_id == meeting.id, MaceAction.status == "open")))
+            if still:
+                raise OpenActionsError(ref, still)
+            self.engine.fire_in(session, ref, "close", {"closed_on": self._today().isoformat()},
+                                actor, None, WORKFLOW, command="mace close")
+            return self._meeting_view(session, series, meeting, case)
+
+    # -- invitations ---------------------------------------------------------------------
+    def invitation(self, ref: str) -> tuple[str, bytes]:
+        """(method, .ics bytes) for one meeting: REQUEST, or CANCEL once it is cancelled."""
+        with self.db.read() as session:
+            meeting, case, series = self._meeting(session, ref)
+            method = "CANCEL" if case.state == "cancelled" else "REQUEST"
+            return method, ics.calendar([self._occurrence(series, meeting, case)], method)
+
+    def _agenda(self, session: Session, meeting: MaceMeeting, case: Case) -> Agenda:
+        """Build the agenda of ``meeting`` from the data as it is now."""
+        now = self.clock.now()
+        others = [(m, c) for m, c in self._meetings(
+            session, session.get(MaceSeries, meeting.series_id))  # type: ignore[arg-type]
+            if c.state != "cancelled" and m.id != meeting.id]
+        this_day = dt.date.fromisoformat(case.data["meeting_on"])
+        before = [dt.date.fromisoformat(c.data["meeting_on"]) for _m, c in others
+                  if dt.date.fromisoformat(c.data["meeting_on"]) < this_day]
+        after = [dt.date.fromisoformat(c.data["meeting_on"]) for _m, c in others
+                 if dt.date.fromisoformat(c.data["meeting_on"]) > this_day]
+        series = session.get(MaceSeries, meeting.series_id)
+        assert series is not None
+        rule = parse_every(series.every)
+        if not after:
+            later = slots(series.anchor_on, rule, this_day + dt.timedelta(days=1),
+                          this_day + dt.timedelta(days=70))
+            after = later[:1]
+        # The first meeting of a series looks back one interval, as if one had been held.
+        since = max(before) if before else (
+            this_day - dt.timedelta(weeks=rule.count) if rule.unit == "w"
+            else add_months(this_day, -rule.count))
+        until = min(after) if after else None
+        items = [Item(i.kind, i.text) for i in session.scalars(select(MaceAgendaItem).where(
+            MaceAgendaItem.meeting_id == meeting.id).order_by(MaceAgendaItem.id))]  # type: ignore[arg-type]
+        assert meeting.id is not None
+        open_actions = facts.open_actions(session, exclude_meeting=meeting.id,
+                                          series_id=series.id)
+        return build_agenda(case.ref, series.name, this_day, show_instant(
+            as_utc(dt.datetime.fromisoformat(case.data["starts_at"]))), show_instant(now),
+            since, until, facts.child_facts(session, series.area), open_actions, items)
+
+
+__all__ = ["MaceService", "MeetingNotFoundError", "OpenActionsError", "SeriesNotFoundError"]
