@@ -17,6 +17,7 @@ from engine.core.clock import LONDON, london_date
 from engine.core.service import Engine
 from engine.core.settings import NotificationSettings
 from engine.core.store.access_store import USERS
+from engine.core.store.cases import CaseStore
 from engine.domains.mace.base import WORKFLOW, OutgoingInvitation
 from notifications.outbox import enqueue, row_values
 from notifications.render import alert_context, render
@@ -37,9 +38,9 @@ class InvitationMailer:
 
     def __call__(self, session: Session, invitation: OutgoingInvitation) -> int:
         now = self.engine.clock.now()
-        definition = self.engine.definition(session, WORKFLOW,
-                                            self.engine.find_in(session, invitation.ref,
-                                                                WORKFLOW).workflow_version)
+        store = CaseStore(session.connection())
+        definition = self.engine.definition(store, WORKFLOW, store.find(
+            invitation.ref, WORKFLOW)[0].workflow_version)
         when = invitation.starts_at.astimezone(LONDON)
         template = "cancellation" if invitation.method == "CANCEL" else "invitation"
         context = alert_context(

@@ -130,7 +130,7 @@ class Notifier:
             moves: list[dict[str, Any]] = []
             skipped = 0
             for row in claimed:
-                definition = self.engine.definition(session, row.workflow,
+                definition = self.engine.definition(CaseStore(session.connection()), row.workflow,
                                                     row.workflow_version)
                 clock = definition.clocks.get(row.name)
                 if row.status != OPEN or clock is None:  # re-checked under the lock
@@ -161,7 +161,7 @@ class Notifier:
             messages: list[dict[str, Any]] = []
             for row, send, recipients in sends:
                 alert_id = ids[(row.id, send.key)]
-                definition = self.engine.definition(session, row.workflow,
+                definition = self.engine.definition(CaseStore(session.connection()), row.workflow,
                                                     row.workflow_version)
                 for recipient in recipients:
                     context = alert_context(
@@ -260,7 +260,8 @@ class Notifier:
                 .where(Deadline.status == OPEN, Deadline.due_at <= until)
                 .order_by(Deadline.due_at))
             for deadline, ref, workflow, version, state, area in rows:
-                definition = self.engine.definition(session, workflow, version)
+                store = CaseStore(session.connection())
+                definition = self.engine.definition(store, workflow, version)
                 roles = (deadline.owner_role,) if deadline.owner_role else ()
                 for recipient in resolve(self.resolver, roles, workflow, ref, area):
                     context = alert_context(definition, ref, state, deadline.name,
@@ -356,7 +357,8 @@ class Notifier:
         self.engine.case(ref, actor, command="notifications preview")
         with self.db.read() as session:
             [case] = CaseStore(session.connection()).find(ref)
-            definition = self.engine.definition(session, case.workflow, case.workflow_version)
+            definition = self.engine.definition(CaseStore(session.connection()), case.workflow,
+                                                case.workflow_version)
             rows = list(session.scalars(select(Deadline).where(
                 Deadline.case_id == case.id).order_by(Deadline.due_at)))  # type: ignore[arg-type]
             chosen = [d for d in rows if d.name == deadline] if deadline else \

@@ -11,17 +11,20 @@ import datetime as dt
 import getpass
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from engine.app import App, build_app
 from engine.core.calendar import WorkingCalendar
-from engine.core.clock import LONDON, FixedClock
+from engine.core.clock import LONDON, Clock, FixedClock
 from engine.core.loader import WorkflowRegistry
 from engine.core.service import Engine
-from engine.core.settings import SHIPPED_WORKFLOWS
+from engine.core.settings import SHIPPED_WORKFLOWS, NotificationSettings, Settings
 from engine.core.store.database import Database
+from notifications.transports import Transport
 
 PG_ADMIN_URL = os.environ.get(
     "SAFEGUARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -143,7 +146,25 @@ def calendar() -> WorkingCalendar:
     return WorkingCalendar()
 
 
+def make_app(db: Database, clock: Clock, head_file: Path | None = None, *,
+             workflows_dir: Path = SHIPPED_WORKFLOWS,
+             notifications: NotificationSettings | None = None,
+             transport: Callable[[], Transport] | None = None,
+             audit_key: bytes | None = None, raw: dict[str, Any] | None = None) -> App:
+    """The application over a test database, built by the composition root as every front
+    end builds it (mail goes to an in-memory transport unless ``transport`` says)."""
+    settings = Settings(database_url=db.url, audit_head_file=head_file,
+                        workflows_dir=workflows_dir, audit_key=audit_key,
+                        notifications=notifications or NotificationSettings(transport="memory"),
+                        raw=raw or {})
+    return build_app(settings, clock, db=db, transport=transport)
+
+
 @pytest.fixture
-def engine(db: Database, registry: WorkflowRegistry, clock: FixedClock,
-           calendar: WorkingCalendar, tmp_path: Path) -> Engine:
-    return Engine(db, registry, clock, calendar, tmp_path / "audit-head.json")
+def app(db: Database, clock: FixedClock, tmp_path: Path) -> App:
+    return make_app(db, clock, tmp_path / "audit-head.json")
+
+
+@pytest.fixture
+def engine(app: App) -> Engine:
+    return app.engine

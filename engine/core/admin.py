@@ -9,10 +9,11 @@ is audited.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from engine.core.access import ADMINISTRATOR, PARTNERSHIP_WIDE, require_role
+from engine.core.access import ADMINISTRATOR, PARTNERSHIP_WIDE
 from engine.core.clock import Clock
 from engine.core.errors import (
     PermissionDeniedError,
@@ -24,6 +25,7 @@ from engine.core.gate import Gate
 from engine.core.roles import ROLES
 from engine.core.store.access_store import AccessStore, UserView
 from engine.core.store.database import Database
+from engine.core.unit import Units
 
 LOGIN = re.compile(r"^[a-z_][a-z0-9_.-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -32,14 +34,14 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class Admin:
     def __init__(self, db: Database, clock: Clock, gate: Gate) -> None:
         self.db, self.clock, self.gate = db, clock, gate
+        self.units = Units(db, gate)
 
     def _admin_command(self, actor: str, action: str, detail: dict[str, str | None],
-                       change: object) -> None:
-        with self.gate.guarded(self.db, actor, action), self.db.begin() as conn:
-            principal = self.gate.principal(conn, actor)
-            require_role(principal, ADMINISTRATOR, action.replace(".", " "))
-            change(conn)  # type: ignore[operator]
-            self.gate.record(conn, actor, action, detail=detail)
+                       change: Callable[[Connection], object]) -> None:
+        with self.units.begin(actor, action) as unit:
+            unit.require()
+            change(unit.conn)
+            unit.note(**detail)
 
     # -- who is acting -----------------------------------------------------------------
     def bootstrap(self, login: str) -> bool:
@@ -166,6 +168,7 @@ class Admin:
 
         self._admin_command(actor, "area.add", {"code": code, "name": name}, change)
 
-    def areas(self) -> list[tuple[str, str]]:
-        with self.db.begin_read() as conn:
-            return AccessStore(conn).areas()
+    def areas(self, actor: str) -> list[tuple[str, str]]:
+        """The partnership's areas (any registered user may list them)."""
+        with self.units.begin(actor, "area.list") as unit:
+            return unit.access.areas()

@@ -15,16 +15,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
-from engine.core.access import ADMINISTRATOR, require, require_role
+from engine.core.access import require
 from engine.core.calendar import add_months
 from engine.core.clock import london_date
 from engine.core.errors import UsageError
 from engine.core.gate import PERSONAL_MARK
 from engine.core.service import Engine
-from engine.core.store.access_store import AccessStore
-from engine.core.store.cases import DEADLINES, CaseStore
+from engine.core.store.cases import DEADLINES
 from engine.core.store.models import Alert, OutboxMessage
 
 ALERTS = Alert.__table__  # type: ignore[attr-defined]
@@ -54,21 +53,19 @@ class DataProtection:
     def export(self, ref: str, actor: str, workflow: str | None = None,
                command: str | None = None) -> dict[str, Any]:
         engine = self.engine
-
-        def work(conn: Connection) -> dict[str, Any]:
-            principal = engine.gate.principal(conn, actor)
-            store = CaseStore(conn)
-            case, _ = engine._find_with_deadlines(store, ref, workflow, principal)
+        with engine.unit(actor, "case.export", case_ref=ref, workflow=workflow,
+                         command=command) as unit:
+            conn, store = unit.conn, unit.cases
+            case = engine.find(unit, ref, workflow)
             definition = engine.definition(store, case.workflow, case.workflow_version)
-            engine._require_on_case(conn, principal, definition.access.personal, case,
-                                    f"export {case.workflow} case {ref} (it includes "
-                                    "personal data)")
-            engine.gate.record(conn, actor, "case.export", case_ref=ref,
-                               workflow=case.workflow, command=command)
+            engine.require_on_case(unit, definition.access.personal, case,
+                                   f"export {case.workflow} case {ref} (it includes "
+                                   "personal data)")
+            unit.record_now()  # the export lists its own record among the case's
             deadlines = [dict(row._mapping) for row in conn.execute(
                 select(DEADLINES).where(DEADLINES.c.case_id == case.id)
                 .order_by(DEADLINES.c.id))]
-            access = AccessStore(conn)
+            access = unit.access
             return {
                 "case": {"ref": case.ref, "workflow": case.workflow,
                          "workflow_version": case.workflow_version, "state": case.state,
@@ -87,8 +84,6 @@ class DataProtection:
                 "audit": [e.to_json() for e in access.audit_entries(case_ref=ref)],
             }
 
-        return engine._run(actor, "case.export", command, ref, workflow, work)
-
     def set_hold(self, ref: str, actor: str, reason: str | None,
                  workflow: str | None = None, command: str | None = None) -> None:
         """Place (reason given) or lift (None) a legal hold."""
@@ -96,28 +91,22 @@ class DataProtection:
         if reason is not None and not reason.strip():
             raise UsageError("a legal hold needs its reason, e.g. --reason 'public inquiry'")
         action = "case.hold" if reason is not None else "case.release"
-
-        def work(conn: Connection) -> None:
-            principal = engine.gate.principal(conn, actor)
-            store = CaseStore(conn)
-            case, _ = engine._find_with_deadlines(store, ref, workflow, principal)
-            require(principal, [PARTNERSHIP_MANAGER], case.area, False,
+        with engine.unit(actor, action, case_ref=ref, workflow=workflow,
+                         command=command) as unit:
+            case = engine.find(unit, ref, workflow)
+            require(unit.principal, [PARTNERSHIP_MANAGER], case.area, False,
                     f"{'place' if reason else 'lift'} a legal hold on case {ref}")
-            store.set_hold(case.id, reason)
-            engine.gate.record(conn, actor, action, case_ref=ref, workflow=case.workflow,
-                               command=command, detail={"reason": reason})
-
-        engine._run(actor, action, command, ref, workflow, work)
+            unit.cases.set_hold(case.id, reason)
+            unit.note(reason=reason)
 
     def retention_run(self, actor: str, dry_run: bool, command: str | None = None,
                       ) -> list[RetentionItem]:
         engine = self.engine
         today = london_date(engine.clock.now())
 
-        def work(conn: Connection) -> list[RetentionItem]:
-            require_role(engine.gate.principal(conn, actor), ADMINISTRATOR,
-                         "run the retention policy")
-            store = CaseStore(conn)
+        with engine.unit(actor, "retention.run", command=command) as unit:
+            unit.require()
+            store = unit.cases
             due: list[RetentionItem] = []
             for case in store.all_cases():
                 definition = engine.definition(store, case.workflow, case.workflow_version)
@@ -146,13 +135,9 @@ class DataProtection:
                                 to_state=case.state,
                                 changes={f: [PERSONAL_MARK, None] for f in personal},
                                 note=f"retention: {policy.years} years from "
-                                     f"{policy.from_field or 'closure'}", command=command)
-                engine.gate.record(conn, actor, "retention.erase", case_ref=case.ref,
-                                   workflow=case.workflow, command=command,
-                                   detail={"fields": list(personal)})
-            engine.gate.record(conn, actor, "retention.run", command=command,
-                               detail={"dry_run": dry_run, "expired": len(due),
-                                       "held": sum(1 for i in due if i.held)})
+                                     f"{policy.from_field or 'closure'}",
+                                command=unit.command)
+                unit.note(erased=[{"case": case.ref, "fields": list(personal)}])
+                unit.touch(case.ref, case.workflow)
+            unit.note(dry_run=dry_run, expired=len(due), held=sum(1 for i in due if i.held))
             return due
-
-        return engine._run(actor, "retention.run", command, None, None, work)

@@ -160,6 +160,11 @@ def load_text(text: str, source: str = "<text>") -> WorkflowDef:
     return definition
 
 
+# Parsed definitions by (source, content digest): a process loads each file's text once,
+# however many commands or engines ask (definitions are frozen, so sharing them is safe).
+_PARSED: dict[tuple[str, str], WorkflowDef] = {}
+
+
 def load_file(path: str | Path) -> WorkflowDef:
     path = Path(path)
     try:
@@ -167,7 +172,10 @@ def load_file(path: str | Path) -> WorkflowDef:
     except OSError as exc:
         raise DefinitionError([Problem(str(path), "(file)", f"cannot read: {exc.strerror}")]) \
             from None
-    return load_text(text, str(path))
+    key = (str(path), hashlib.sha256(text.encode("utf-8")).hexdigest())
+    if key not in _PARSED:
+        _PARSED[key] = load_text(text, str(path))
+    return _PARSED[key]
 
 
 def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | None:

@@ -18,12 +18,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
-from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session as ModelSession
 
 from engine.core.access import (
     INVOLVEMENT_ROLES,
-    Principal,
     needs_text,
     permits,
     permits_case,
@@ -61,9 +58,9 @@ from engine.core.fields import parse_values
 from engine.core.gate import PERSONAL_MARK, RESTRICTED_MARK, Gate
 from engine.core.loader import WorkflowRegistry, load_text
 from engine.core.machine import CaseAdapter, MachineError, WorkflowMachine, guard_passes
-from engine.core.store.access_store import AccessStore
 from engine.core.store.cases import CASES, DEADLINES, CaseRecord, CaseStore, DeadlineRecord
 from engine.core.store.database import Database
+from engine.core.unit import Unit, Units
 from engine.core.views import CaseSummary, CaseView, DeadlineView, EventView, TriggerInfo
 
 T = TypeVar("T")
@@ -90,9 +87,6 @@ def _check_ref(ref: str) -> None:
                          "and . _ / - (at most 64 characters)")
 
 
-def _connection(source: Connection | OrmSession) -> Connection:
-    """The Core connection of a caller's transaction, whether it holds a session or not."""
-    return source.connection() if isinstance(source, OrmSession) else source
 REF_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 
 
@@ -102,6 +96,7 @@ class Engine:
                  audit_key: bytes | None = None) -> None:
         self.db = db
         self.gate = Gate(clock, audit_head_file, audit_key)
+        self.units = Units(db, self.gate)
         # Told of fires whose transition names roles to notify, inside the fire's transaction
         # (the notifications package enqueues the emails there).
         self.on_event: Callable[[Connection, CaseEventNotice], object] | None = None
@@ -113,17 +108,10 @@ class Engine:
         self._registered: set[tuple[str, int, str]] = set()
 
     # -- definitions -------------------------------------------------------------------
-    def definition(self, source: CaseStore | Connection | OrmSession, name: str,
-                   version: int) -> WorkflowDef:
+    def definition(self, store: CaseStore, name: str, version: int) -> WorkflowDef:
         """The definition a case runs on: the stored text of its version, parsed once."""
         key = (name, version)
         if key not in self._definitions:
-            if isinstance(source, OrmSession):
-                store = CaseStore(source.connection())
-            elif isinstance(source, Connection):
-                store = CaseStore(source)
-            else:
-                store = source
             current = self.registry.get(name) if name in self.registry.names() else None
             stored = store.workflow_version(name, version)
             if current is not None and current.version == version and (
@@ -163,22 +151,30 @@ class Engine:
         self._definitions[(definition.name, definition.version)] = definition
         self._registered.add(key)
 
-    # -- the gate ----------------------------------------------------------------------
-    def _run(self, actor: str, action: str, command: str | None, case_ref: str | None,
-             workflow: str | None, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one transaction; audit a refusal on its own after the rollback."""
-        with self.gate.guarded(self.db, actor, action, command, case_ref, workflow), \
-                self.db.begin() as conn:
-            if self.db.dialect == "postgresql":  # the chain first: no lock-order deadlock
-                AccessStore(conn).lock_head()
-            return work(conn)
+    # -- units of work --------------------------------------------------------------------
+    @contextmanager
+    def unit(self, actor: str, action: str, *, case_ref: str | None = None,
+             workflow: str | None = None, command: str | None = None) -> Iterator[Unit]:
+        """One command's transaction as ``actor`` (see :class:`Units`)."""
+        with self.units.begin(actor, action, case_ref=case_ref, workflow=workflow,
+                              command=command) as unit:
+            yield unit
 
-    def area_for_new_case(self, source: Connection | OrmSession, area: str | None) -> str:
+    def _within(self, unit: Unit | None, actor: str, action: str, case_ref: str | None,
+                workflow: str | None, command: str | None, work: Callable[[Unit], T]) -> T:
+        """``work`` in the caller's unit (a step of a larger command), or in a unit of its
+        own (a command by itself)."""
+        if unit is not None:
+            if unit.actor != actor:
+                raise UsageError(f"a command run as {unit.actor} cannot act as {actor}")
+            return work(unit)
+        with self.unit(actor, action, case_ref=case_ref, workflow=workflow,
+                       command=command) as own:
+            return work(own)
+
+    def area_for_new_case(self, unit: Unit, area: str | None) -> str:
         """``area`` checked, or the only area there is; else a usage error asking for one."""
-        return self._area_for_new_case(_connection(source), area)
-
-    def _area_for_new_case(self, conn: Connection, area: str | None) -> str:
-        known = [code for code, _ in AccessStore(conn).areas()]
+        known = [code for code, _ in unit.access.areas()]
         if area is None:
             if len(known) == 1:
                 return known[0]
@@ -191,88 +187,56 @@ class Engine:
                              f"{one_of(known)}")
         return area
 
-    def _may(self, conn: Connection, principal: Principal, roles: Sequence[str],
-             case: CaseRecord) -> bool:
+    def may(self, unit: Unit, roles: Sequence[str], case: CaseRecord) -> bool:
+        """The unit's actor holds one of ``roles`` for this case (area, involvement)."""
+        principal = unit.principal
         if permits(principal, roles, case.area, involved=False):
             return True
         if not any(r in INVOLVEMENT_ROLES and principal.holds(r, case.area) for r in roles):
             return False
         # Only a role that needs involvement is left: that costs a query.
-        kinds = AccessStore(conn).involvement_kinds(principal.login).get(case.id, set())
+        kinds = unit.access.involvement_kinds(principal.login).get(case.id, set())
         return permits_case(principal, roles, case.area, kinds, case.closed_at is None)
 
-    def _require_on_case(self, conn: Connection, principal: Principal, roles: Sequence[str],
-                         case: CaseRecord, action: str) -> None:
-        if not self._may(conn, principal, roles, case):
-            require(principal, roles, case.area, False, action)  # raises with the message
+    def require_on_case(self, unit: Unit, roles: Sequence[str], case: CaseRecord,
+                        action: str) -> None:
+        if not self.may(unit, roles, case):
+            require(unit.principal, roles, case.area, False, action)  # raises with the message
 
-    @contextmanager
-    def transaction(self, actor: str, action: str, command: str | None = None,
-                    ) -> Iterator[ModelSession]:
-        """A write transaction for services that fire on several cases at once (CERAR, MACE):
-        like :meth:`_run`, a refusal inside it rolls everything back and is then audited, and
-        the audit head is mirrored after the commit."""
-        with self.gate.guarded(self.db, actor, action, command), \
-                self.db.write() as session:
-            if self.db.dialect == "postgresql":  # the chain first: no lock-order deadlock
-                AccessStore(session.connection()).lock_head()
-            yield session
-
-    def find_checked(self, source: Connection | OrmSession, ref: str, workflow: str | None,
-                     actor: str) -> CaseRecord:
-        """The case, if the actor may read it: what services use before they look at it."""
-        conn = _connection(source)
-        principal = self.gate.principal(conn, actor)
-        case, _ = self._find_with_deadlines(CaseStore(conn), ref, workflow, principal)
+    def find(self, unit: Unit, ref: str, workflow: str | None = None) -> CaseRecord:
+        """The case, if the unit's actor may read it (the read is noted on the unit)."""
+        case, _ = self._find_with_deadlines(unit, ref, workflow)
         return case
 
-    def require_roles(self, source: Connection | OrmSession, actor: str, roles: Sequence[str],
-                      action: str, command: str | None = None) -> None:
-        """Inside a caller's transaction: the actor holds one of ``roles`` somewhere
-        (a command about a register, not one case); audited with the transaction."""
-        conn = _connection(source)
-        principal = self.gate.principal(conn, actor)
-        if not any(role in principal.grants for role in roles):
-            raise PermissionDeniedError(actor, action.replace(".", " "),
-                                        needs_text(roles, None), principal.describe())
-        self.gate.record(conn, actor, action, command=command)
-
-    def authorize(self, actor: str, roles: Sequence[str], action: str,
-                  command: str | None = None) -> None:
-        """For commands about the system rather than one case (the outbox, the scheduler):
-        the actor must hold one of ``roles`` in some area. Audited, refusals too."""
-        self._run(actor, action, command, None, None,
-                  lambda conn: self.require_roles(conn, actor, roles, action, command))
+    def authorize(self, actor: str, action: str) -> None:
+        """A command about the system rather than one case (the outbox, the scheduler): the
+        actor holds one of its roles (:mod:`engine.core.policy`). Audited, refusals too."""
+        with self.unit(actor, action) as unit:
+            unit.require()
 
     # -- commands ----------------------------------------------------------------------
     def open_case(self, workflow: str, ref: str, values: Mapping[str, str], actor: str,
                   note: str | None = None, command: str | None = None,
-                  area: str | None = None) -> CaseView:
+                  area: str | None = None, *, unit: Unit | None = None) -> CaseView:
         definition = self.registry.get(workflow)
         _check_ref(ref)
         data = parse_values(definition.fields, values, definition.open_requires,
                             definition.open_accepts, f"opening a {workflow} case")
 
-        def work(conn: Connection) -> CaseView:
-            return self.open_in(conn, definition, ref, data, actor, note, command, area)
+        def work(u: Unit) -> CaseView:
+            return self._open(u, definition, ref, data, note, area)
 
-        return self._run(actor, "case.open", command, ref, workflow, work)
+        return self._within(unit, actor, "case.open", ref, workflow, command, work)
 
-    def open_in(self, source: Connection | OrmSession, definition: WorkflowDef, ref: str,
-                data: dict[str, str], actor: str, note: str | None = None,
-                command: str | None = None, area: str | None = None) -> CaseView:
-        """Open a case inside the caller's transaction (``data`` already parsed); checked
-        and audited like :meth:`open_case`."""
-        conn = _connection(source)
+    def _open(self, unit: Unit, definition: WorkflowDef, ref: str, data: dict[str, str],
+              note: str | None, area: str | None) -> CaseView:
         workflow = definition.name
-        _check_ref(ref)
-        principal = self.gate.principal(conn, actor)
-        case_area = self._area_for_new_case(conn, area)
-        require(principal, definition.open_roles, case_area, False,
+        case_area = self.area_for_new_case(unit, area)
+        require(unit.principal, definition.open_roles, case_area, False,
                 f"open a {workflow} case in area {case_area}")
         now = self.clock.now()
         state = definition.initial_state
-        store = CaseStore(conn)
+        store = unit.cases
         self._register(store, definition)
         case_id = store.insert_case(ref, workflow, definition.version, state, data, now,
                                     case_area)
@@ -284,47 +248,41 @@ class Engine:
                              self.calendar)
         deadlines = self._apply(store, case_id, ops, [], now, definition)
         changes = {k: [None, v] for k, v in data.items()}
-        store.add_event(case_id=case_id, seq=1, at=now, actor=actor, trigger=OPEN_TRIGGER,
-                        from_state=None, to_state=state,
+        store.add_event(case_id=case_id, seq=1, at=now, actor=unit.actor,
+                        trigger=OPEN_TRIGGER, from_state=None, to_state=state,
                         changes=self._safe_changes(definition, changes), note=note,
-                        command=command)
-        self._involve(conn, definition, case_id, {}, data, now)
-        self.gate.record(conn, actor, "case.open", case_ref=ref, workflow=workflow,
-                         command=command, detail={"area": case_area, "fields": sorted(data)})
+                        command=unit.command)
+        self._involve(unit, definition, case_id, {}, data, now)
+        unit.touch(ref, workflow, area=case_area, fields=sorted(data))
         return self._view(definition, case, state, data, 1, now, deadlines, now,
-                          self._may(conn, principal, definition.access.personal, case))
+                          self.may(unit, definition.access.personal, case))
 
     def fire(self, ref: str, trigger: str, values: Mapping[str, str], actor: str,
              note: str | None = None, workflow: str | None = None,
-             expected_version: int | None = None, command: str | None = None) -> CaseView:
-        def work(conn: Connection) -> CaseView:
-            return self.fire_in(conn, ref, trigger, values, actor, note, workflow,
-                                expected_version, command)
+             expected_version: int | None = None, command: str | None = None, *,
+             unit: Unit | None = None) -> CaseView:
+        """Fire ``trigger`` on case ``ref``: by itself (``case advance``), or as a step of a
+        larger command's unit (recording a MACE decision updates the child's case too)."""
+        def work(u: Unit) -> CaseView:
+            return self._fire(u, ref, trigger, values, note, workflow, expected_version)
 
-        return self._run(actor, f"case.fire.{trigger}", command, ref, workflow, work)
+        return self._within(unit, actor, "case.advance", ref, workflow, command, work)
 
-    def fire_in(self, source: Connection | OrmSession, ref: str, trigger: str,
-                values: Mapping[str, str], actor: str, note: str | None = None,
-                workflow: str | None = None, expected_version: int | None = None,
-                command: str | None = None) -> CaseView:
-        """Fire inside the caller's transaction (checked and audited like :meth:`fire`):
-        several fires, on several cases, commit or roll back together (recording a MACE
-        meeting updates each child's case with it)."""
-        conn = _connection(source)
-        principal = self.gate.principal(conn, actor)
-        store = CaseStore(conn)
-        case, rows = self._find_with_deadlines(store, ref, workflow, principal)
+    def _fire(self, unit: Unit, ref: str, trigger: str, values: Mapping[str, str],
+              note: str | None, workflow: str | None,
+              expected_version: int | None) -> CaseView:
+        case, rows = self._find_with_deadlines(unit, ref, workflow)
         if expected_version is not None and case.version != expected_version:
             raise ConcurrencyError(ref, expected_version, case.version)
-        definition = self.definition(store, case.workflow, case.workflow_version)
+        definition = self.definition(unit.cases, case.workflow, case.workflow_version)
         machine = self.machine(definition)
         transition = definition.transition_for(case.state, trigger)
         if transition is None:
             raise TransitionNotAllowedError(ref, trigger, case.state,
                                             machine.allowed(case.state))
-        self._require_on_case(conn, principal, transition.roles, case,
-                              f"fire '{trigger}' on {case.workflow} case {ref} "
-                              f"(area {case.area})")
+        self.require_on_case(unit, transition.roles, case,
+                             f"fire '{trigger}' on {case.workflow} case {ref} "
+                             f"(area {case.area})")
         parsed = parse_values(definition.fields, values, transition.requires,
                               transition.accepts, f"'{trigger}'")
         if not parsed and transition.accepts and not transition.requires:
@@ -341,18 +299,17 @@ class Engine:
             raise GuardFailedError(ref, trigger, guard.name, guard.description)
         entered = None if transition.internal else adapter.state
         now = self.clock.now()
-        view = self._commit(store, case, rows, definition, trigger, adapter.state, entered,
-                            dict(adapter.data), actor, note, command, now,
-                            self._may(conn, principal, definition.access.personal, case))
-        self._involve(conn, definition, case.id, case.data, adapter.data, now)
+        view = self._commit(unit, case, rows, definition, trigger, adapter.state, entered,
+                            dict(adapter.data), note, now,
+                            self.may(unit, definition.access.personal, case))
+        self._involve(unit, definition, case.id, case.data, adapter.data, now)
         if transition.notify and self.on_event is not None:
-            self.on_event(conn, CaseEventNotice(
+            self.on_event(unit.conn, CaseEventNotice(
                 case.id, ref, case.workflow, definition, case.area, adapter.state, trigger,
                 case.version + 1, transition.notify))
-        self.gate.record(conn, actor, f"case.fire.{trigger}", case_ref=ref,
-                         workflow=case.workflow, command=command,
-                         detail={"from": case.state, "to": adapter.state,
-                                 "fields": sorted(parsed)})
+        unit.touch(ref, case.workflow, steps=[{"case": ref, "trigger": trigger,
+                                               "from": case.state, "to": adapter.state,
+                                               "fields": sorted(parsed)}])
         return view
 
     def correct(self, ref: str, values: Mapping[str, str], actor: str, note: str,
@@ -363,13 +320,11 @@ class Engine:
         if not values:
             raise UsageError("nothing to correct: add --set FIELD=VALUE")
 
-        def work(conn: Connection) -> CaseView:
-            principal = self.gate.principal(conn, actor)
-            store = CaseStore(conn)
-            case, rows = self._find_with_deadlines(store, ref, workflow, principal)
-            definition = self.definition(store, case.workflow, case.workflow_version)
-            self._require_on_case(conn, principal, definition.access.correct, case,
-                                  f"correct {case.workflow} case {ref} (area {case.area})")
+        def work(unit: Unit) -> CaseView:
+            case, rows = self._find_with_deadlines(unit, ref, workflow)
+            definition = self.definition(unit.cases, case.workflow, case.workflow_version)
+            self.require_on_case(unit, definition.access.correct, case,
+                                 f"correct {case.workflow} case {ref} (area {case.area})")
             keyed = {c.keyed_by for c in definition.clocks.values() if c.keyed_by} | {
                 c.rule.anchor for c in definition.clocks.values() if c.keyed_by and c.rule.anchor}
             for name in values:
@@ -383,20 +338,20 @@ class Engine:
             if new_data == case.data:
                 raise UsageError("those are the values already recorded; nothing changed")
             now = self.clock.now()
-            view = self._commit(store, case, rows, definition, CORRECT_TRIGGER, case.state,
-                                None, new_data, actor, note, command, now,
-                                self._may(conn, principal, definition.access.personal, case))
-            self._involve(conn, definition, case.id, case.data, new_data, now)
-            self.gate.record(conn, actor, "case.correct", case_ref=ref, workflow=case.workflow,
-                             command=command, detail={"fields": sorted(parsed)})
+            view = self._commit(unit, case, rows, definition, CORRECT_TRIGGER, case.state,
+                                None, new_data, note, now,
+                                self.may(unit, definition.access.personal, case))
+            self._involve(unit, definition, case.id, case.data, new_data, now)
+            unit.touch(ref, case.workflow, fields=sorted(parsed))
             return view
 
-        return self._run(actor, "case.correct", command, ref, workflow, work)
+        return self._within(None, actor, "case.correct", ref, workflow, command, work)
 
-    def _commit(self, store: CaseStore, case: CaseRecord, rows: Sequence[DeadlineRecord],
+    def _commit(self, unit: Unit, case: CaseRecord, rows: Sequence[DeadlineRecord],
                 definition: WorkflowDef, trigger: str, to_state: str, entered: str | None,
-                new_data: dict[str, str], actor: str, note: str | None, command: str | None,
-                now: dt.datetime, personal: bool = False) -> CaseView:
+                new_data: dict[str, str], note: str | None, now: dt.datetime,
+                personal: bool = False) -> CaseView:
+        store = unit.cases
         final = definition.is_final(to_state)
         # The version check makes the deadlines read with the case current: had anyone
         # changed the case (and so its deadlines) since, this UPDATE would match no row.
@@ -409,10 +364,10 @@ class Engine:
         deadlines = self._apply(store, case.id, ops, rows, now, definition)
         changes = {k: [case.data.get(k), v] for k, v in new_data.items()
                    if case.data.get(k) != v}
-        store.add_event(case_id=case.id, seq=case.version + 1, at=now, actor=actor,
+        store.add_event(case_id=case.id, seq=case.version + 1, at=now, actor=unit.actor,
                         trigger=trigger, from_state=case.state, to_state=to_state,
                         changes=self._safe_changes(definition, changes), note=note,
-                        command=command)
+                        command=unit.command)
         return self._view(definition, case, to_state, new_data, case.version + 1, now,
                           deadlines, now, personal)
 
@@ -469,35 +424,28 @@ class Engine:
 
     # -- queries (each read of case data is audited) --------------------------------------
     def case(self, ref: str, actor: str, workflow: str | None = None,
-             command: str | None = None) -> CaseView:
-        def work(conn: Connection) -> CaseView:
-            principal = self.gate.principal(conn, actor)
-            store = CaseStore(conn)
-            case, rows = self._find_with_deadlines(store, ref, workflow, principal)
-            definition = self.definition(store, case.workflow, case.workflow_version)
-            self.gate.record(conn, actor, "case.show", case_ref=ref, workflow=case.workflow,
-                             command=command)
+             command: str | None = None, *, unit: Unit | None = None) -> CaseView:
+        def work(u: Unit) -> CaseView:
+            case, rows = self._find_with_deadlines(u, ref, workflow)
+            definition = self.definition(u.cases, case.workflow, case.workflow_version)
             return self._view(definition, case, case.state, case.data, case.version,
                               case.updated_at, rows, self.clock.now(),
-                              self._may(conn, principal, definition.access.personal, case))
+                              self.may(u, definition.access.personal, case))
 
-        return self._run(actor, "case.show", command, ref, workflow, work)
+        return self._within(unit, actor, "case.show", ref, workflow, command, work)
 
     def history(self, ref: str, actor: str, workflow: str | None = None,
                 command: str | None = None) -> list[EventView]:
-        def work(conn: Connection) -> list[EventView]:
-            principal = self.gate.principal(conn, actor)
-            store = CaseStore(conn)
-            case, _ = self._find_with_deadlines(store, ref, workflow, principal)
-            self.gate.record(conn, actor, "case.history", case_ref=ref,
-                             workflow=case.workflow, command=command)
+        def work(unit: Unit) -> list[EventView]:
+            case, _ = self._find_with_deadlines(unit, ref, workflow)
             return [EventView(e.seq, e.at, e.actor, e.trigger, e.from_state, e.to_state,
-                              dict(e.changes), e.note) for e in store.events(case.id)]
+                              dict(e.changes), e.note) for e in unit.cases.events(case.id)]
 
-        return self._run(actor, "case.history", command, ref, workflow, work)
+        return self._within(None, actor, "case.history", ref, workflow, command, work)
 
     def cases(self, actor: str, workflow: str | None = None, state: str | None = None,
-              overdue: bool = False, command: str | None = None) -> list[CaseSummary]:
+              overdue: bool = False, command: str | None = None, *,
+              unit: Unit | None = None, action: str = "case.list") -> list[CaseSummary]:
         """The cases the actor may read (others are not listed), with their next deadline."""
         now = self.clock.now()
         query = select(CASES.c.id, CASES.c.ref, CASES.c.workflow, CASES.c.workflow_version,
@@ -517,19 +465,18 @@ class Engine:
             query = query.where(CASES.c.id.in_(select(DEADLINES.c.case_id).where(
                 DEADLINES.c.status == OPEN, DEADLINES.c.due_at <= now)))
 
-        def work(conn: Connection) -> list[CaseSummary]:
-            principal = self.gate.principal(conn, actor)
-            kinds = AccessStore(conn).involvement_kinds(principal.login)
-            store = CaseStore(conn)
+        def work(u: Unit) -> list[CaseSummary]:
+            principal = u.principal
+            kinds = u.access.involvement_kinds(principal.login)
             found = []
-            for c in conn.execute(query):
-                definition = self.definition(store, c.workflow, c.workflow_version)
+            for c in u.conn.execute(query):
+                definition = self.definition(u.cases, c.workflow, c.workflow_version)
                 if permits_case(principal, definition.access.read, c.area,
                                 kinds.get(c.id, set()), c.closed_at is None):
                     found.append(c)
             pending: dict[int, list[DeadlineView]] = {}
             if found:
-                rows = conn.execute(
+                rows = u.conn.execute(
                     select(*(DEADLINES.c[n] for n in DeadlineRecord.__dataclass_fields__))
                     .where(DEADLINES.c.status == OPEN,
                            DEADLINES.c.case_id.in_([c.id for c in found]))
@@ -538,8 +485,7 @@ class Engine:
                     record = DeadlineRecord(*row)
                     pending.setdefault(record.case_id, []).append(
                         self._deadline_view(record, now))
-            self.gate.record(conn, actor, "case.list", workflow=workflow, command=command,
-                             detail={"listed": len(found)})
+            u.touch(None, workflow, listed=len(found))
             out = []
             for c in found:
                 mine = pending.get(c.id, [])
@@ -548,53 +494,31 @@ class Engine:
                                        sum(1 for d in mine if d.status != OPEN)))
             return out
 
-        return self._run(actor, "case.list", command, None, workflow, work)
+        return self._within(unit, actor, action, None, workflow, command, work)
 
-    def involve_in(self, source: Connection | OrmSession, refs: Sequence[tuple[str, str]],
-                   logins: Sequence[str], kind: str) -> None:
+    def involve(self, unit: Unit, refs: Sequence[tuple[str, str]], logins: Sequence[str],
+                kind: str) -> None:
         """Involve users in cases ((workflow, ref) pairs): e.g. the members invited to a MACE
         meeting in the meeting and in each child on its agenda."""
-        conn = _connection(source)
-        store, access, now = CaseStore(conn), AccessStore(conn), self.clock.now()
+        now = self.clock.now()
         for workflow, ref in refs:
-            for case in store.find(ref, workflow):
+            for case in unit.cases.find(ref, workflow):
                 for login in logins:
-                    access.involve(case.id, login, kind, now)
+                    unit.access.involve(case.id, login, kind, now)
 
-    def uninvolve_in(self, source: Connection | OrmSession, workflow: str, ref: str,
-                     login: str, kind: str) -> None:
-        conn = _connection(source)
-        for case in CaseStore(conn).find(ref, workflow):
-            AccessStore(conn).uninvolve(case.id, login, kind)
-
-    def find_in(self, source: Connection | OrmSession, ref: str, workflow: str | None = None,
-                ) -> CaseRecord:
-        """The case row ``ref`` inside the caller's transaction (no access check: for
-        services that have checked the command that reads it)."""
-        found = CaseStore(_connection(source)).find(ref, workflow)
-        if not found:
-            raise CaseNotFoundError(ref, workflow)
-        return found[0]
-
-    def case_in(self, source: Connection | OrmSession, ref: str, workflow: str | None = None,
-                ) -> CaseView:
-        """Case ``ref`` as the caller's transaction sees it (after its own fires); no access
-        check or audit (the caller's command has them). Personal fields are masked."""
-        store = CaseStore(_connection(source))
-        found = store.find_with_deadlines(ref, workflow)
-        if not found:
-            raise CaseNotFoundError(ref, workflow)
-        case, rows = found[0]
-        definition = self.definition(store, case.workflow, case.workflow_version)
-        return self._view(definition, case, case.state, case.data, case.version,
-                          case.updated_at, rows, self.clock.now())
+    def uninvolve(self, unit: Unit, workflow: str, ref: str, login: str, kind: str) -> None:
+        for case in unit.cases.find(ref, workflow):
+            unit.access.uninvolve(case.id, login, kind)
 
     # -- helpers -----------------------------------------------------------------------
-    def _find_with_deadlines(self, store: CaseStore, ref: str, workflow: str | None,
-                             principal: Principal) -> tuple[CaseRecord, list[DeadlineRecord]]:
-        """The case and its deadlines, if the actor may read it; the only way to a case."""
+    def _find_with_deadlines(self, unit: Unit, ref: str, workflow: str | None,
+                             ) -> tuple[CaseRecord, list[DeadlineRecord]]:
+        """The case and its deadlines, if the actor may read it; the only way to a case.
+        The read is noted on the unit (its audit record names the case)."""
         if workflow:
             self.registry.get(workflow)
+        store = unit.cases
+        principal = unit.principal
         found = store.find_with_deadlines(ref, workflow)
         if not found:
             raise CaseNotFoundError(ref, workflow)
@@ -604,17 +528,18 @@ class Engine:
                              "add --workflow NAME")
         case, rows = found[0]
         definition = self.definition(store, case.workflow, case.workflow_version)
-        if not self._may(store.conn, principal, definition.access.read, case):
+        if not self.may(unit, definition.access.read, case):
             raise PermissionDeniedError(
                 principal.login, f"see {case.workflow} case {ref}",
                 needs_text(definition.access.read, case.area), principal.describe())
+        unit.touch(ref, case.workflow)
         return case, rows
 
-    def _involve(self, conn: Connection, definition: WorkflowDef, case_id: int,
+    def _involve(self, unit: Unit, definition: WorkflowDef, case_id: int,
                  old: Mapping[str, str], new: Mapping[str, str], now: dt.datetime) -> None:
         """A field that names a user (e.g. the reviewer appointed) involves them in the case;
         the user it named before (a replaced reviewer) is no longer involved that way."""
-        access = AccessStore(conn)
+        access = unit.access
         for field in definition.fields.values():
             before, after = old.get(field.name), new.get(field.name)
             if not field.involves or before == after:

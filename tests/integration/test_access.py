@@ -16,8 +16,6 @@ from sqlalchemy import func, select
 
 from engine.core.access import PARTNERSHIP_WIDE
 from engine.core.admin import Admin
-from engine.core.auditing import AuditTrail
-from engine.core.calendar import WorkingCalendar
 from engine.core.clock import FixedClock
 from engine.core.dataprotection import DataProtection
 from engine.core.errors import CaseNotFoundError, PermissionDeniedError, UnknownUserError
@@ -27,7 +25,7 @@ from engine.core.roles import ROLES
 from engine.core.service import Engine
 from engine.core.store.database import Database
 from engine.core.store.models import AuditRecord, Case, CaseEvent, Deadline, RoleGrant, User
-from tests.conftest import london
+from tests.conftest import london, make_app
 
 OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-77", "label": "Matrix",
         "child_name": "Zed Quill", "child_dob": "2012-05-01"}
@@ -61,8 +59,8 @@ AREA_BOUND = {"show", "history", "advance", "correct", "export", "hold", "open"}
 def world(db: Database, registry: WorkflowRegistry, tmp_path: Path,
           ) -> Iterator[dict[str, Any]]:
     clock = FixedClock(london("2024-07-10 10:00"))
-    engine = Engine(db, registry, clock, WorkingCalendar(), tmp_path / "head.json")
-    admin = Admin(db, clock, engine.gate)
+    app = make_app(db, clock, tmp_path / "head.json")
+    engine, admin = app.engine, app.admin
     admin.add_area("amy", "north", "North")
     admin.add_area("amy", "south", "South")
     for role in ROLES:
@@ -74,7 +72,7 @@ def world(db: Database, registry: WorkflowRegistry, tmp_path: Path,
         for trigger, values in TO_REVIEW:
             engine.fire(f"PR-{area}", trigger, values, actor="amy")
     yield {"engine": engine, "admin": admin, "db": db, "clock": clock,
-           "dp": DataProtection(engine), "audit": AuditTrail(db, engine.gate)}
+           "dp": app.data_protection, "audit": app.audit}
 
 
 def _snapshot(db: Database) -> tuple[Any, ...]:
@@ -207,7 +205,8 @@ def test_export_holds_and_retention(world: dict[str, Any], db: Database) -> None
     assert [e["trigger"] for e in exported["events"]][:2] == ["open", "notify"]
     assert {i["kind"] for i in exported["involvement"]} == {"reviewer"}
     assert any(a["action"] == "case.export" for a in exported["audit"])
-    assert exported["alerts"] == [] and exported["notifications"] == []  # none raised yet
+    assert exported["alerts"] == []  # no alert raised yet; the emails are the events' own
+    assert {n["template"] for n in exported["notifications"]} == {"case_event"}
 
     world["clock"].set(london("2087-05-02 09:00"))  # 75 years after the child's birth
     dp.set_hold("PR-south", "amy", "public inquiry")

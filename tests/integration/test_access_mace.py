@@ -7,10 +7,9 @@ import datetime as dt
 
 import pytest
 
-from engine.core.admin import Admin
+from engine.app import App
 from engine.core.clock import FixedClock
 from engine.core.errors import PermissionDeniedError
-from engine.core.service import Engine
 from engine.domains.mace.service import MaceService
 from tests.conftest import london
 
@@ -23,13 +22,13 @@ def _child(mace: MaceService, clock: FixedClock, child: str, level: str) -> str:
     return ref
 
 
-def test_a_mace_member_sees_only_what_their_meetings_need(engine: Engine,
+def test_a_mace_member_sees_only_what_their_meetings_need(app: App,
                                                           clock: FixedClock) -> None:
-    admin = Admin(engine.db, clock, engine.gate)
+    engine, admin = app.engine, app.admin
     for login in ("mem", "other"):
         admin.add_user("amy", login, login, f"{login}@police.example", "Police")
         admin.grant("amy", login, "mace_member", "cumberland")
-    mace = MaceService.from_engine(engine)
+    mace = app.mace
     clock.set(london("2024-06-03 09:00"))
     high = _child(mace, clock, "C-HIGH", "high")
     _child(mace, clock, "C-LOW", "low")  # on the agenda as a new referral
@@ -60,11 +59,11 @@ def test_a_mace_member_sees_only_what_their_meetings_need(engine: Engine,
 
 
 def test_a_series_belongs_to_one_area_and_its_agendas_to_its_children(
-        engine: Engine, clock: FixedClock) -> None:
+        app: App, clock: FixedClock) -> None:
     from engine.core.errors import UsageError
 
-    Admin(engine.db, clock, engine.gate).add_area("amy", "westmorland", "Westmorland")
-    mace = MaceService.from_engine(engine)
+    app.admin.add_area("amy", "westmorland", "Westmorland")
+    mace = app.mace
     clock.set(london("2024-06-03 09:00"))
     today = clock.now().date().isoformat()
     refs = {}
@@ -79,23 +78,23 @@ def test_a_series_belongs_to_one_area_and_its_agendas_to_its_children(
     series = mace.create_series("West", "2w", "wednesday", "10:00", "chair", [], "coord",
                                 starts_on=dt.date(2024, 6, 3), horizon_days=20,
                                 area="westmorland")
-    agenda = mace.agenda(series.meetings[0].ref)
+    agenda = mace.agenda(series.meetings[0].ref, "coord")
     assert [c["case_ref"] for c in agenda["children"]] == [refs["westmorland"]]
 
 
 def test_changing_the_members_moves_need_to_know_and_the_invitations(
-        engine: Engine, clock: FixedClock) -> None:
+        app: App, clock: FixedClock) -> None:
     sent: list[tuple[str, str, tuple[str, ...]]] = []
-    mace = MaceService.from_engine(
-        engine, on_invitation=lambda _s, inv: sent.append((inv.ref, inv.method, inv.people)))
+    engine, mace = app.engine, app.mace
+    mace.on_invitation = lambda _s, inv: sent.append((inv.ref, inv.method, inv.people))
     clock.set(london("2024-06-03 09:00"))
     series = mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["amy"], "coord",
                                 starts_on=dt.date(2024, 6, 3), horizon_days=20)
     meeting = series.meetings[0].ref
-    Admin(engine.db, clock, engine.gate).add_user("amy", "newm", "N", "n@x.org", "Police")
-    Admin(engine.db, clock, engine.gate).grant("amy", "newm", "mace_member", None)
-    Admin(engine.db, clock, engine.gate).add_user("amy", "oldm", "O", "o@x.org", "Police")
-    Admin(engine.db, clock, engine.gate).grant("amy", "oldm", "mace_member", None)
+    app.admin.add_user("amy", "newm", "N", "n@x.org", "Police")
+    app.admin.grant("amy", "newm", "mace_member", None)
+    app.admin.add_user("amy", "oldm", "O", "o@x.org", "Police")
+    app.admin.grant("amy", "oldm", "mace_member", None)
     mace.change_series("North", "coord", members=["oldm"])
     assert engine.case(meeting, "oldm").ref == meeting
     sent.clear()

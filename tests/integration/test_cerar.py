@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from engine.app import App
 from engine.core.clock import FixedClock
 from engine.core.errors import FieldError, TransitionNotAllowedError, UsageError
-from engine.core.service import Engine
 from engine.core.store.database import Database
 from engine.core.store.models import CaseEvent, Deadline, MissingEpisode
 from engine.domains.cerar.service import CerarService, EpisodeNotFoundError
@@ -19,8 +19,8 @@ D = dt.date.fromisoformat
 
 
 @pytest.fixture
-def cerar(engine: Engine) -> CerarService:
-    return CerarService.from_engine(engine)
+def cerar(app: App) -> CerarService:
+    return app.cerar
 
 
 def _assessed(cerar: CerarService, clock: FixedClock, level: str = "medium",
@@ -52,7 +52,7 @@ def test_open_assess_review_and_level_change(cerar: CerarService, clock: FixedCl
     assert view.case.ref == "CE-C-1" and view.case.state == "screening"
     assert _due(view, "initial_assessment") == ["2024-06-17"]  # 10 working days
     ref = _assessed(cerar, clock, child="C-2")
-    view = cerar.show(ref)
+    view = cerar.show(ref, "amy")
     assert _due(view, "initial_assessment", "met") == ["2024-06-17"]
     assert _due(view, "review") == ["2024-07-17"]  # 6 weeks (medium) from 5 June
 
@@ -155,13 +155,13 @@ def test_children_list_orders_by_risk_and_hides_names(cerar: CerarService,
     _assessed(cerar, clock, "low", "C-LOW")
     _assessed(cerar, clock, "high", "C-HIGH")
     _assessed(cerar, clock, "medium", "C-MED")
-    rows = cerar.children()
+    rows = cerar.children("amy")
     assert [(r.child_ref, r.next_review) for r in rows] == [
         ("C-HIGH", "2024-07-03"), ("C-MED", "2024-07-17"), ("C-LOW", "2024-08-28")]
     assert "Jo Bloggs" not in str([r.to_json() for r in rows])
-    assert [r.child_ref for r in cerar.children(level="medium")] == ["C-MED"]
-    assert [r.child_ref for r in cerar.children(review_before=D("2024-07-17"))] == ["C-HIGH"]
-    assert "child_name" not in cerar.show("CE-C-LOW").to_json()["data"]
+    assert [r.child_ref for r in cerar.children("amy", level="medium")] == ["C-MED"]
+    assert [r.child_ref for r in cerar.children("amy", review_before=D("2024-07-17"))] == ["C-HIGH"]
+    assert "child_name" not in cerar.show("CE-C-LOW", "amy").to_json()["data"]
 
 
 def test_bad_input_names_the_problem(cerar: CerarService, clock: FixedClock) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from icalendar import Calendar
@@ -10,19 +11,19 @@ from sqlalchemy import func, select
 
 from engine.core.clock import LONDON, FixedClock
 from engine.core.errors import TransitionNotAllowedError, UsageError
-from engine.core.service import Engine
 from engine.core.store.database import Database
 from engine.core.store.models import CaseEvent, MaceDecision
 from engine.domains.cerar.service import CerarService
 from engine.domains.mace.service import MaceService, OpenActionsError, SeriesNotFoundError
-from tests.conftest import london
+from tests.conftest import london, make_app
 
 D = dt.date.fromisoformat
 
 
 @pytest.fixture
-def mace(engine: Engine) -> MaceService:
-    return MaceService.from_engine(engine, email_domain="cumbria.example")
+def mace(db: Database, clock: FixedClock, tmp_path: Path) -> MaceService:
+    return make_app(db, clock, tmp_path / "audit-head.json",
+                    raw={"mace": {"email_domain": "cumbria.example"}}).mace
 
 
 def _child(mace: MaceService, clock: FixedClock, child: str, level: str) -> str:
@@ -55,14 +56,14 @@ def test_monthly_series_moves_or_skips_bank_holidays(mace: MaceService,
                                  starts_on=D("2024-05-01"), horizon_days=60, on_holiday="skip")
     assert [m.meeting_on.isoformat() for m in skipped.meetings] == ["2024-06-03"]
     assert skipped.skipped == (D("2024-05-06"),)
-    cal = Calendar.from_ical(mace.series_invitation("Skip"))
+    cal = Calendar.from_ical(mace.series_invitation("Skip", "amy"))
     [event] = cal.walk("VEVENT")
     assert event["RRULE"]["BYDAY"] == ["1MO"]
     assert [d.dt for d in event["EXDATE"].dts] == [
         dt.datetime(2024, 5, 6, 10, 0, tzinfo=LONDON)]
 
     # The moving series' invitation carries the master and the moved occurrence.
-    cal = Calendar.from_ical(mace.series_invitation("Mondays"))
+    cal = Calendar.from_ical(mace.series_invitation("Mondays", "amy"))
     master, override = cal.walk("VEVENT")
     assert str(master["UID"]) == str(override["UID"]) == first.uid
     assert override["RECURRENCE-ID"].dt == dt.datetime(2024, 5, 6, 10, 0, tzinfo=LONDON)
@@ -92,7 +93,7 @@ def test_frequency_change_affects_future_meetings_only(mace: MaceService,
     new_uid = next(m.uid for m in view.meetings if m.slot_on == D("2024-06-26"))
     old_uid = next(m.uid for m in view.meetings if m.slot_on == D("2024-05-01"))
     assert new_uid != old_uid and new_uid == view.uid
-    method, payload = mace.invitation("MACE-North-2024-05-29")
+    method, payload = mace.invitation("MACE-North-2024-05-29", "amy")
     assert method == "CANCEL"
     event = Calendar.from_ical(payload).walk("VEVENT")[0]
     assert (str(event["UID"]), int(event["SEQUENCE"])) == (old_uid, 1)
@@ -140,12 +141,12 @@ def test_recording_a_meeting(mace: MaceService, clock: FixedClock, db: Database)
                       reason="linked to county lines")
     assert [d["due"] for d in out["child"]["deadlines"]
             if d["name"] == "review" and d["status"] == "open"] == ["2024-07-03"]
-    assert mace.cerar.show(medium).case.data["risk_level"] == "high"
+    assert mace.cerar.show(medium, "amy").case.data["risk_level"] == "high"
 
     action = mace.add_action(meeting, "Share school attendance", "amy", "education",
                              D("2024-06-12"), "coord", child_case=high)
     assert (action.ref, action.child_ref) == ("A1", "C-1")
-    view = mace.meeting(meeting)
+    view = mace.meeting(meeting, "amy")
     assert {(d["name"], d["key"]) for d in view.deadlines if d["status"] == "open"} == {
         ("minutes", None), ("action", "A1")}
     mace.circulate(meeting, "coord")
@@ -156,7 +157,7 @@ def test_recording_a_meeting(mace: MaceService, clock: FixedClock, db: Database)
     assert done.status == "done"
     view = mace.close(meeting, "coord")
     assert view.state == "closed"
-    record = mace.meeting(meeting)
+    record = mace.meeting(meeting, "amy")
     assert [(a["agency"], a["person"], a["status"]) for a in record.attendance] == [
         ("police", "bob", "present"), ("social care", "amy", "present"),
         ("health", None, "apologies")]
@@ -177,7 +178,7 @@ def test_cancel_and_reschedule_one_meeting(mace: MaceService, clock: FixedClock)
     moved = mace.reschedule(second, D("2024-06-20"), "coord", "chair on leave", "14:00")
     assert (moved.state, moved.meeting_on, moved.sequence) == ("rescheduled", D("2024-06-20"), 1)
     assert [d["due"] for d in moved.deadlines] == ["2024-06-18"]  # agenda recomputed
-    event = Calendar.from_ical(mace.invitation(second)[1]).walk("VEVENT")[0]
+    event = Calendar.from_ical(mace.invitation(second, "amy")[1]).walk("VEVENT")[0]
     assert event["DTSTART"].dt == dt.datetime(2024, 6, 20, 14, 0, tzinfo=LONDON)
     assert event["RECURRENCE-ID"].dt == dt.datetime(2024, 6, 19, 10, 0, tzinfo=LONDON)
     with pytest.raises(UsageError, match="not a working day"):
@@ -185,13 +186,13 @@ def test_cancel_and_reschedule_one_meeting(mace: MaceService, clock: FixedClock)
 
     cancelled = mace.cancel(first, "coord", "no quorum")
     assert (cancelled.state, cancelled.sequence) == ("cancelled", 1)
-    method, payload = mace.invitation(first)
+    method, payload = mace.invitation(first, "amy")
     event = Calendar.from_ical(payload).walk("VEVENT")[0]
     assert (method, str(event["STATUS"])) == ("CANCEL", "CANCELLED")
     with pytest.raises(TransitionNotAllowedError):
         mace.publish(first, "coord")
     with pytest.raises(SeriesNotFoundError, match="North"):
-        mace.series("South")
+        mace.series("South", "amy")
 
 
 def test_published_agenda_is_a_snapshot(mace: MaceService, clock: FixedClock) -> None:
@@ -200,13 +201,13 @@ def test_published_agenda_is_a_snapshot(mace: MaceService, clock: FixedClock) ->
     series = mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["amy"],
                                 "coord", horizon_days=30)
     first, second = series.meetings[0].ref, series.meetings[1].ref
-    assert mace.agenda(first)["draft"] is True
+    assert mace.agenda(first, "amy")["draft"] is True
     published = mace.publish(first, "coord")
     late = _child(mace, clock, "C-2", "medium")  # arrives after publication
-    stored = mace.agenda(first)
+    stored = mace.agenda(first, "amy")
     assert stored == published and stored["draft"] is False
     assert [c["child_ref"] for c in stored["children"]] == ["C-1"]
-    draft = mace.agenda(second)  # the next meeting's draft sees the new child
+    draft = mace.agenda(second, "amy")  # the next meeting's draft sees the new child
     assert draft["draft"] is True and late in [c["case_ref"] for c in draft["children"]]
 
 
@@ -217,7 +218,7 @@ def test_member_change_updates_future_invitations(mace: MaceService,
                        horizon_days=30)
     view = mace.change_series("North", "coord", members=["amy", "bob"])
     assert [m.sequence for m in view.meetings] == [1, 1, 1]
-    event = Calendar.from_ical(mace.invitation(view.meetings[0].ref)[1]).walk("VEVENT")[0]
+    event = Calendar.from_ical(mace.invitation(view.meetings[0].ref, "amy")[1]).walk("VEVENT")[0]
     assert sorted(str(a) for a in event["ATTENDEE"]) == [
         "mailto:amy@cumbria.example", "mailto:bob@cumbria.example"]
     assert int(event["SEQUENCE"]) == 1
@@ -235,19 +236,19 @@ def test_a_decision_is_all_or_nothing(mace: MaceService, clock: FixedClock,
     mace.publish(meeting, "coord")
     clock.set(london("2024-06-05 12:00"))
     mace.hold(meeting, "coord", [("police", "bob")])
-    before = mace.cerar.show(child).case
-    real = mace.engine.fire_in
+    before = mace.cerar.show(child, "amy").case
+    real = mace.engine.fire
 
-    def failing(session: object, ref: str, trigger: str, *args: object, **kw: object) -> object:
+    def failing(ref: str, trigger: str, *args: object, **kw: object) -> object:
         if trigger == "record_decision":
             raise ConcurrencyError(ref, 1)
-        return real(session, ref, trigger, *args, **kw)  # type: ignore[arg-type]
+        return real(ref, trigger, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(mace.engine, "fire_in", failing)
+    monkeypatch.setattr(mace.engine, "fire", failing)
     with pytest.raises(ConcurrencyError):
         mace.decide(meeting, child, "review_done", "chair")
     monkeypatch.undo()
-    after = mace.cerar.show(child).case
+    after = mace.cerar.show(child, "amy").case
     assert (after.version, after.data, after.deadlines) == (
         before.version, before.data, before.deadlines)
-    assert mace.meeting(meeting).decisions == ()
+    assert mace.meeting(meeting, "amy").decisions == ()

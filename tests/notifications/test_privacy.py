@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from engine.core.clock import FixedClock
 from engine.core.service import Engine
+from engine.core.store.cases import CaseStore
 from engine.core.store.database import Database
 from engine.core.store.models import Case, OutboxMessage
 from notifications.outbox import build_message
@@ -29,7 +30,8 @@ def _fill_with_markers(db: Database, engine: Engine) -> list[str]:
     markers = []
     with db.write() as session:
         for case in session.scalars(select(Case)):
-            definition = engine.definition(session, case.workflow, case.workflow_version)
+            definition = engine.definition(CaseStore(session.connection()), case.workflow,
+                                           case.workflow_version)
             data = dict(case.data)
             for name in definition.fields:
                 marker = f"MARKER{case.id}x{name}"

@@ -27,10 +27,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.app import App
 from engine.core.clock import FixedClock
 from engine.core.service import Engine
-from engine.domains.cerar.service import CerarService
-from engine.domains.mace.service import MaceService
 from tests.conftest import london
 
 START, END = dt.date(2024, 4, 1), dt.date(2025, 3, 31)
@@ -54,7 +53,8 @@ def _pr(engine: Engine, clock: FixedClock, ref: str, aware: str,
         engine.fire(ref, trigger, values, "chair")
 
 
-def build(engine: Engine, clock: FixedClock) -> Built:
+def build(app: App, clock: FixedClock) -> Built:
+    engine = app.engine
     out = Built()
     _pr(engine, clock, "PR-A", "2024-06-03", [
         ("2024-06-07", "notify", {"notified_on": "2024-06-07"}),
@@ -103,7 +103,7 @@ def build(engine: Engine, clock: FixedClock) -> Built:
         ("2025-03-26", "notify", {"notified_on": "2025-03-26"}),
     ])
 
-    cerar = CerarService.from_engine(engine)
+    cerar = app.cerar
 
     def child(ref: str, day: str, level: str | None, extra: dict[str, str] | None = None,
               ) -> None:
@@ -126,7 +126,7 @@ def build(engine: Engine, clock: FixedClock) -> Built:
     clock.set(london("2024-09-10 09:00"))
     cerar.open("K4", "2024-09-10", "school", "cumberland", "coord", ref="CE-K4")
 
-    mace = MaceService.from_engine(engine)
+    mace = app.mace
     clock.set(london("2024-09-06 12:00"))
     view = mace.create_series("Test", "2w", "monday", "10:00", "chair", ["amy"], "coord",
                               starts_on=D("2024-09-16"), horizon_days=30)

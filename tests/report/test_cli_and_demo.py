@@ -58,17 +58,11 @@ def test_report_formats(url: str) -> None:
 
 
 def test_report_is_for_partnership_managers(url: str) -> None:
-    from engine.core.admin import Admin
-    from engine.core.calendar import WorkingCalendar
     from engine.core.clock import SystemClock
-    from engine.core.loader import WorkflowRegistry
-    from engine.core.service import Engine
-    from engine.core.settings import SHIPPED_WORKFLOWS
+    from tests.conftest import make_app
 
     database = Database(url)
-    engine = Engine(database, WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS),
-                    SystemClock(), WorkingCalendar())
-    admin = Admin(database, engine.clock, engine.gate)
+    admin = make_app(database, SystemClock()).admin
     admin.add_user("amy", "clerk", "Clerk", "clerk@example.org", "Partnership")
     admin.grant("amy", "clerk", "business_support", None)
     database.dispose()

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from engine.app import App
 from engine.apps.report.figures import rag_status
 from engine.apps.report.render import render
 from engine.apps.report.service import annual_report
@@ -20,8 +21,9 @@ from tests.report.dataset import END, START, D, build
 
 
 @pytest.fixture
-def known(engine: Engine, clock: FixedClock) -> tuple[Engine, object]:
-    built = build(engine, clock)
+def known(app: App, clock: FixedClock) -> tuple[Engine, object]:
+    built = build(app, clock)
+    engine = app.engine
     clock.set(london("2025-04-07 09:00"))
     return engine, built
 
@@ -93,10 +95,8 @@ def test_renderers_carry_the_figures_and_no_personal_data(
         assert "child_name" not in rendered and "C-9A" not in rendered
 
 
-def test_only_partnership_managers_and_a_sane_period(engine: Engine) -> None:
-    from engine.core.admin import Admin
-
-    admin = Admin(engine.db, engine.clock, engine.gate)
+def test_only_partnership_managers_and_a_sane_period(app: App) -> None:
+    engine, admin = app.engine, app.admin
     admin.add_user("amy", "clerk", "Clerk", "clerk@example.org", "Partnership")
     admin.grant("amy", "clerk", "business_support", None)
     with pytest.raises(PermissionDeniedError):

@@ -22,16 +22,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from engine.app import build_app
 from engine.apps.demo import reviews as demo_reviews
-from engine.core.admin import Admin
-from engine.core.calendar import WorkingCalendar
 from engine.core.clock import LONDON, FixedClock, london_date
-from engine.core.loader import WorkflowRegistry
-from engine.core.service import Engine
-from engine.core.settings import SHIPPED_WORKFLOWS, NotificationSettings, default_head_file
-from engine.core.store.database import Database
-from engine.domains.cerar.service import CerarService
-from engine.domains.mace.service import MaceService
+from engine.core.settings import NotificationSettings, Settings, default_head_file
 
 START = dt.date(2023, 4, 3)  # the first Monday of the reporting year 2023-24
 END = dt.date(2024, 4, 15)  # the demo's "today": a fortnight after the year ends
@@ -74,24 +68,26 @@ class DemoResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+def demo_settings(url: str, eml_dir: Path) -> Settings:
+    """The demo database's deployment: its own SQLite file, emails as .eml files."""
+    return Settings(
+        database_url=url, sqlite_synchronous="NORMAL", audit_head_file=default_head_file(url),
+        notifications=NotificationSettings(
+            transport="eml", eml_dir=eml_dir, sender="safeguard@partnership.example",
+            base_url="https://safeguard.partnership.example"),
+        raw={"mace": {"email_domain": "partnership.example"}})
+
+
 class Year:
     """The simulation: a clock, the services, and a queue of dated tasks."""
 
     def __init__(self, url: str, eml_dir: Path, you: str, seed: int) -> None:
-        from notifications.service import Notifier, make_transport
-
-        self.db = Database(url, "NORMAL")
-        self.db.upgrade()
         self.clock = FixedClock(_at(START, "08:00"))
-        self.cal = WorkingCalendar()
-        self.engine = Engine(self.db, WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS),
-                             self.clock, self.cal, default_head_file(url))
-        self.cerar = CerarService.from_engine(self.engine)
-        self.mace = MaceService.from_engine(self.engine, email_domain="partnership.example")
-        settings = NotificationSettings(transport="eml", eml_dir=eml_dir,
-                                        sender="safeguard@partnership.example",
-                                        base_url="https://safeguard.partnership.example")
-        self.notifier = Notifier(self.engine, settings, lambda: make_transport(settings))
+        self.app = build_app(demo_settings(url, eml_dir), self.clock, check_schema=False)
+        self.db = self.app.db
+        self.db.upgrade()
+        self.engine, self.cal = self.app.engine, self.app.engine.calendar
+        self.cerar, self.mace, self.notifier = self.app.cerar, self.app.mace, self.app.notifier
         self.rng = random.Random(seed)
         self.you = you
         self.tasks: list[tuple[dt.datetime, int, Callable[[], object]]] = []
@@ -132,7 +128,7 @@ class Year:
 
     # -- people ---------------------------------------------------------------------------
     def people(self) -> None:
-        admin = Admin(self.db, self.clock, self.engine.gate)
+        admin = self.app.admin
         admin.bootstrap(self.you)
         admin.add_area(self.you, *AREAS[0])
         admin.grant(self.you, self.you, "partnership_manager", None)
@@ -224,7 +220,7 @@ class Year:
             self._plan_low_review(ref)
 
     def _review_due(self, ref: str) -> dt.date | None:
-        view = self.cerar.show(ref)
+        view = self.cerar.show(ref, "cerar.coord")
         due = [d.due_day for d in view.case.deadlines if d.name == "review"
                and d.status in ("open", "breached") and d.met_at is None]
         return due[0] if due else None
@@ -348,7 +344,7 @@ class Year:
     def _decide(self, meeting: str, child: str) -> None:
         level = self.level[child]
         roll = self.rng.random()
-        opened = self.cerar.show(child).case.opened_at
+        opened = self.cerar.show(child, "cerar.coord").case.opened_at
         if roll < 0.12 and (self.clock.now() - opened).days > 120:
             self.mace.decide(meeting, child, "step_down", "mace.chair",
                              step_down_to=self.rng.choice(("single_agency", "early_help")),
@@ -404,12 +400,10 @@ def run_demo(folder: str | None, echo: Callable[[str], None], you: str = "demo",
     echo(f"Building a demonstration year ({START.isoformat()} to {END.isoformat()}, "
          f"seed {seed}) in {base} ...")
     result = build_year(base, you, seed)
-    db = Database(result.url)
-    clock = FixedClock(_at(END, "18:30"))
-    engine = Engine(db, WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS), clock,
-                    WorkingCalendar(), default_head_file(result.url))
+    app = build_app(demo_settings(result.url, result.emails), FixedClock(_at(END, "18:30")))
+    engine = app.engine
     try:
-        report = annual_report(engine, you, *YEAR, command="demo")
+        report = annual_report(engine, you, *YEAR)
         flat = report.flat()
         echo(f"The year {YEAR[0].isoformat()} to {YEAR[1].isoformat()}: "
              f"{flat['rapid_reviews.held']} rapid reviews, "
@@ -418,9 +412,9 @@ def run_demo(folder: str | None, echo: Callable[[str], None], you: str = "demo",
              f"{flat['missing.episodes']} missing episodes, "
              f"{flat['mace.held']} MACE meetings; {result.counts['alerts']} alerts raised, "
              f"{result.counts['emails']} emails sent.\n")
-        echo(dashboard_text(dashboard(engine, you, command="demo")))
+        echo(dashboard_text(dashboard(engine, you)))
     finally:
-        db.dispose()
+        app.close()
     echo(f"\nEmails (.eml files): {result.emails}")
     echo(f"Database: {result.url}")
     now = f"--now {END.isoformat()}T18:30"

@@ -11,14 +11,12 @@ from engine.apps.report.figures import Report, annual, check_period
 from engine.apps.report.queries import load
 from engine.core.service import Engine
 
-REPORT_ROLES = ("partnership_manager",)
 
-
-def annual_report(engine: Engine, actor: str, start: dt.date, end: dt.date,
-                  command: str | None = "report annual") -> Report:
+def annual_report(engine: Engine, actor: str, start: dt.date, end: dt.date) -> Report:
     """The annual report's figures for ``[start, end]`` (partnership managers only)."""
     check_period(start, end)
-    engine.authorize(actor, REPORT_ROLES, "report.annual", command)
-    with engine.db.begin_read() as conn:
-        data = load(conn)
+    with engine.unit(actor, "report.annual") as unit:
+        unit.require()
+        unit.note(period=[start.isoformat(), end.isoformat()])
+        data = load(unit.conn)
     return annual(data, start, end)

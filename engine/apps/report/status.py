@@ -16,15 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from engine.core.clock import end_of_day, london_date, show_instant
+from engine.core.policy import MAIL_READERS, areas_for
 from engine.core.service import Engine
 from engine.core.store.models import Case, Deadline, MaceMeeting, OutboxMessage
+from engine.core.unit import Unit
 
-STATUS_ROLES = ("partnership_manager", "business_support", "case_review_member",
-                "case_review_chair", "independent_reviewer", "cerar_coordinator",
-                "cerar_manager", "mace_chair", "mace_member")
-OUTBOX_ROLES = ("partnership_manager", "business_support")
 WIDTH = 80
 
 
@@ -61,77 +60,86 @@ def _due_text(d: Deadline) -> str:
     return d.due_day.isoformat() if d.due_day else show_instant(d.due_at)
 
 
-def dashboard(engine: Engine, actor: str, command: str | None = "status") -> Dashboard:
-    engine.authorize(actor, STATUS_ROLES, "status.show", command)
-    visible = {(c.workflow, c.ref) for c in engine.cases(actor, command=command)}
+def dashboard(engine: Engine, actor: str) -> Dashboard:
+    """The dashboard as ``actor`` may see it: one unit of work, checked and audited."""
+    with engine.unit(actor, "status") as unit:
+        unit.require()
+        return _dashboard(engine, unit)
+
+
+def _dashboard(engine: Engine, unit: Unit) -> Dashboard:
+    visible = {(c.workflow, c.ref) for c in engine.cases(unit.actor, unit=unit)}
     now = engine.clock.now()
     today = london_date(now)
     week_end = today + dt.timedelta(days=6 - today.weekday())
     board = Dashboard(now, week_end)
-    with engine.db.read() as session:
-        principal = engine.gate.principal(session.connection(), actor)
-        board.sees_outbox = any(r in principal.grants for r in OUTBOX_ROLES)
-        rows = session.execute(
-            select(Deadline, Case.ref, Case.workflow)  # type: ignore[call-overload]
-            .join(Case, Case.id == Deadline.case_id)
-            .where(Deadline.status == "open", Deadline.due_at < end_of_day(week_end))
-            .order_by(Deadline.due_at, Deadline.id))
-        for d, ref, workflow in rows:
-            if (workflow, ref) not in visible:
+    session = unit.session
+    principal = unit.principal
+    board.sees_outbox = any(r in principal.grants for r in MAIL_READERS)
+    mail_areas = areas_for(principal, MAIL_READERS)
+    rows = session.execute(
+        select(Deadline, Case.ref, Case.workflow)  # type: ignore[call-overload]
+        .join(Case, Case.id == Deadline.case_id)
+        .where(Deadline.status == "open", Deadline.due_at < end_of_day(week_end))
+        .order_by(Deadline.due_at, Deadline.id))
+    for d, ref, workflow in rows:
+        if (workflow, ref) not in visible:
+            continue
+        item = {"workflow": workflow, "owner": d.owner_role, "ref": ref,
+                "deadline": d.name + (f" {d.key}" if d.key else ""),
+                "due": _due_text(d)}
+        (board.overdue if d.due_at <= now else board.due_this_week).append(item)
+    late = session.execute(
+        select(Deadline, Case.ref)  # type: ignore[call-overload]
+        .join(Case, Case.id == Deadline.case_id)
+        .where(Case.workflow == "practice_review", Deadline.name == "publication",
+               Deadline.met_at.is_(None),  # type: ignore[union-attr]
+               Deadline.status.in_(["open", "breached"]),  # type: ignore[attr-defined]
+               Deadline.due_at <= now)
+        .order_by(Deadline.due_at))
+    for d, ref in late:
+        if ("practice_review", ref) in visible:
+            board.past_target.append({"ref": ref, "due": _due_text(d),
+                                      "days_past": (today - (d.due_day or today)).days})
+    meetings = session.execute(
+        select(MaceMeeting, Case)
+        .join(Case, Case.id == MaceMeeting.case_id)  # type: ignore[arg-type]
+        .where(Case.state.in_(["scheduled", "rescheduled",  # type: ignore[attr-defined]
+                               "agenda_published"])))
+    upcoming = sorted(((case.data["starts_at"], meeting, case) for meeting, case in meetings
+                       if case.data.get("meeting_on", "") >= today.isoformat()
+                       and ("mace_meeting", case.ref) in visible),
+                      key=lambda t: t[0])
+    if upcoming:
+        _, meeting, case = upcoming[0]
+        agenda_due = session.scalar(select(Deadline).where(
+            Deadline.case_id == case.id, Deadline.name == "agenda"))  # type: ignore[arg-type]
+        published = case.state == "agenda_published"
+        board.next_meeting = {
+            "ref": case.ref, "meeting_on": case.data["meeting_on"],
+            "starts_at": case.data["starts_at"], "agenda_out": published,
+            "agenda_due": _due_text(agenda_due) if agenda_due else None,
+            "agenda_overdue": bool(not published and agenda_due is not None
+                                   and agenda_due.status == "open"
+                                   and agenda_due.due_at <= now),
+            "children_on_agenda": len((meeting.agenda or {}).get("children", []))
+            if published else None}
+    if board.sees_outbox:
+        # Only mail about cases in the reader's areas (none about no case unless they
+        # read mail for every area), as 'notifications list' shows it.
+        messages = session.execute(
+            select(OutboxMessage, Case.ref, Case.area)  # type: ignore[call-overload]
+            .outerjoin(Case, Case.id == OutboxMessage.case_id)
+            .where(col(OutboxMessage.status).in_(["pending", "sending", "failed"]))
+            .order_by(OutboxMessage.id))
+        for m, ref, area in messages:
+            if mail_areas is not None and (ref is None or area not in mail_areas):
                 continue
-            item = {"workflow": workflow, "owner": d.owner_role, "ref": ref,
-                    "deadline": d.name + (f" {d.key}" if d.key else ""),
-                    "due": _due_text(d)}
-            (board.overdue if d.due_at <= now else board.due_this_week).append(item)
-        late = session.execute(
-            select(Deadline, Case.ref)  # type: ignore[call-overload]
-            .join(Case, Case.id == Deadline.case_id)
-            .where(Case.workflow == "practice_review", Deadline.name == "publication",
-                   Deadline.met_at.is_(None),  # type: ignore[union-attr]
-                   Deadline.status.in_(["open", "breached"]),  # type: ignore[attr-defined]
-                   Deadline.due_at <= now)
-            .order_by(Deadline.due_at))
-        for d, ref in late:
-            if ("practice_review", ref) in visible:
-                board.past_target.append({"ref": ref, "due": _due_text(d),
-                                          "days_past": (today - (d.due_day or today)).days})
-        meetings = session.execute(
-            select(MaceMeeting, Case)
-            .join(Case, Case.id == MaceMeeting.case_id)  # type: ignore[arg-type]
-            .where(Case.state.in_(["scheduled", "rescheduled",  # type: ignore[attr-defined]
-                                   "agenda_published"])))
-        upcoming = sorted(((case.data["starts_at"], meeting, case) for meeting, case in meetings
-                           if case.data.get("meeting_on", "") >= today.isoformat()
-                           and ("mace_meeting", case.ref) in visible),
-                          key=lambda t: t[0])
-        if upcoming:
-            _, meeting, case = upcoming[0]
-            agenda_due = session.scalar(select(Deadline).where(
-                Deadline.case_id == case.id, Deadline.name == "agenda"))  # type: ignore[arg-type]
-            published = case.state == "agenda_published"
-            board.next_meeting = {
-                "ref": case.ref, "meeting_on": case.data["meeting_on"],
-                "starts_at": case.data["starts_at"], "agenda_out": published,
-                "agenda_due": _due_text(agenda_due) if agenda_due else None,
-                "agenda_overdue": bool(not published and agenda_due is not None
-                                       and agenda_due.status == "open"
-                                       and agenda_due.due_at <= now),
-                "children_on_agenda": len((meeting.agenda or {}).get("children", []))
-                if published else None}
-        if board.sees_outbox:
-            refs = {row[0]: row[1] for row in session.execute(
-                select(Case.id, Case.ref))}  # type: ignore[call-overload]
-            messages = session.scalars(
-                select(OutboxMessage).where(OutboxMessage.status.in_(  # type: ignore[attr-defined]
-                    ["pending", "sending", "failed"])).order_by(
-                    OutboxMessage.id))  # type: ignore[arg-type]
-            for m in messages:
-                ref = refs.get(m.case_id) if m.case_id else None
-                item = {"id": m.id, "ref": ref, "template": m.template, "to": m.to_address,
-                        "attempts": m.attempts, "status": m.status,
-                        "last_error": m.last_error}
-                (board.dead_letters if m.status == "failed" else board.undelivered).append(
-                    item)
+            item = {"id": m.id, "ref": ref, "template": m.template, "to": m.to_address,
+                    "attempts": m.attempts, "status": m.status,
+                    "last_error": m.last_error}
+            (board.dead_letters if m.status == "failed" else board.undelivered).append(
+                item)
     return board
 
 

@@ -16,17 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
 
-from engine.core.calendar import WorkingCalendar
-from engine.core.clock import Clock, as_utc, london_date, show_instant
+from engine.core.clock import as_utc, london_date, show_instant
 from engine.core.deadlines import OPEN
 from engine.core.errors import EngineError, UsageError
-from engine.core.loader import WorkflowRegistry
 from engine.core.service import Engine
 from engine.core.store.cases import CaseRecord
-from engine.core.store.database import Database
 from engine.core.store.models import Case, Deadline, MissingEpisode
+from engine.core.unit import Unit
 from engine.core.views import CaseView
 from engine.domains.cerar.rules import (
     DEFAULT_EPISODES,
@@ -96,14 +93,12 @@ class ChildRow:
 
 
 class CerarService:
-    def __init__(self, db: Database, clock: Clock, calendar: WorkingCalendar,
-                 registry: WorkflowRegistry, engine: Engine | None = None) -> None:
-        self.db, self.clock, self.calendar = db, clock, calendar
-        self.engine = engine or Engine(db, registry, clock, calendar)
+    """Every method takes the acting user and runs as one unit of work (or as a step of the
+    caller's unit, for MACE decisions), checked and audited there."""
 
-    @classmethod
-    def from_engine(cls, engine: Engine) -> CerarService:
-        return cls(engine.db, engine.clock, engine.calendar, engine.registry, engine)
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.clock = engine.clock
 
     # -- commands ------------------------------------------------------------------------
     def open(self, child_ref: str, concern_received_on: str, referring_agency: str, area: str,
@@ -111,21 +106,23 @@ class CerarService:
              note: str | None = None) -> ChildView:
         values = {"child_ref": child_ref, "concern_received_on": concern_received_on,
                   "referring_agency": referring_agency, "area": area, **(extra or {})}
-        view = self.engine.open_case(WORKFLOW, ref or f"CE-{child_ref}", values, actor, note,
-                                     command="cerar open", area=area)
-        return ChildView(view)
+        case_ref = ref or f"CE-{child_ref}"
+        with self.engine.unit(actor, "cerar.open", case_ref=case_ref, workflow=WORKFLOW) as u:
+            return ChildView(self.engine.open_case(WORKFLOW, case_ref, values, actor, note,
+                                                   area=area, unit=u))
 
     def fire(self, ref: str, trigger: str, values: Mapping[str, str], actor: str,
              note: str | None = None) -> ChildView:
         """A plain CERAR fire (screen, assess, review, flag, placement, step down, close)."""
-        with self.engine.transaction(actor, f"cerar.{trigger}", f"cerar {trigger}") as session:
-            view = self.fire_in(session, ref, trigger, values, actor, note)
-            return ChildView(view, self._episodes(session, view.ref))
+        with self.engine.unit(actor, f"cerar.{trigger}", case_ref=ref,
+                              workflow=WORKFLOW) as unit:
+            view = self.fire_step(unit, ref, trigger, values, note)
+            return ChildView(view, self._episodes(unit, view.ref))
 
-    def fire_in(self, session: Session, ref: str, trigger: str, values: Mapping[str, str],
-                actor: str, note: str | None = None, command: str | None = None) -> CaseView:
-        """Fire on a CERAR case inside the caller's transaction (MACE decisions use this)."""
-        case = self.engine.find_checked(session, ref, WORKFLOW, actor)  # before looking at it
+    def fire_step(self, unit: Unit, ref: str, trigger: str, values: Mapping[str, str],
+                  note: str | None = None) -> CaseView:
+        """Fire on a CERAR case as a step of the caller's unit (MACE decisions use this)."""
+        case = self.engine.find(unit, ref, WORKFLOW)  # checked before looking at it
         if trigger == "change_risk_level" and \
                 case.data.get("risk_level") == values.get("risk_level"):
             raise UsageError(f"case '{ref}' is already at level "
@@ -133,8 +130,7 @@ class CerarService:
         if trigger in ("record_rhi", "record_missing_episode"):
             raise UsageError(f"'{trigger}' keeps episode records: use 'safeguard cerar "
                              f"{'rhi' if trigger == 'record_rhi' else 'missing'}'")
-        return self.engine.fire_in(session, ref, trigger, values, actor, note, WORKFLOW,
-                                   command=command or f"cerar {trigger}")
+        return self.engine.fire(ref, trigger, values, unit.actor, note, WORKFLOW, unit=unit)
 
     def record_missing(self, ref: str, missing_from: str, returned_at: str, actor: str,
                        note: str | None = None) -> ChildView:
@@ -150,37 +146,37 @@ class CerarService:
         if back > now:
             raise UsageError(f"returned at {show_instant(back)} is in the future (now is "
                              f"{show_instant(now)}): record the episode once the child is back")
-        with self.engine.transaction(actor, "cerar.missing", "cerar missing") as session:
-            case = self.engine.find_checked(session, ref, WORKFLOW, actor)
-            rows = self._episode_rows(session, case)
+        with self.engine.unit(actor, "cerar.missing", case_ref=ref,
+                              workflow=WORKFLOW) as unit:
+            session = unit.session
+            case = self.engine.find(unit, ref, WORKFLOW)
+            rows = self._episode_rows(unit, case)
             episode = next_episode_ref(r.episode for r in rows)
-            self.engine.fire_in(session, ref, "record_missing_episode", {
+            self.engine.fire(ref, "record_missing_episode", {
                 "episode": episode, "missing_from": went.isoformat(),
-                "returned_at": back.isoformat()}, actor, note, WORKFLOW,
-                command="cerar missing")
-            assert case.id is not None
+                "returned_at": back.isoformat()}, actor, note, WORKFLOW, unit=unit)
             session.add(MissingEpisode(case_id=case.id, episode=episode, missing_from=went,
                                        returned_at=back, recorded_at=now))
             raised: tuple[str, ...] = ()
-            if self._strategy_meeting_due(session, case, [r.returned_at for r in rows] + [back]):
-                self.engine.fire_in(session, ref, "raise_strategy_meeting", {
+            if self._strategy_meeting_due(unit, case, [r.returned_at for r in rows] + [back]):
+                self.engine.fire(ref, "raise_strategy_meeting", {
                     "strategy_meeting_raised_on": london_date(back).isoformat(),
                     "mace_flag": "yes", "mace_flag_reason": "repeated missing episodes"},
-                    actor, "raised by the repeated-missing rule", WORKFLOW,
-                    command="cerar missing")
+                    actor, "raised by the repeated-missing rule", WORKFLOW, unit=unit)
                 raised = ("strategy_meeting",)
-            session.flush()
-            return ChildView(self.engine.case_in(session, ref, WORKFLOW),
-                             self._episodes(session, ref), raised)
+            unit.flush()
+            return ChildView(self.engine.case(ref, actor, WORKFLOW, unit=unit),
+                             self._episodes(unit, ref), raised)
 
     def record_rhi(self, ref: str, episode: str, outcome: str, at: str, actor: str,
                    reason: str | None = None) -> ChildView:
         """Record the return home interview of one episode: held, or declined (with why)."""
         if outcome == "declined" and not (reason and reason.strip()):
             raise UsageError("a declined return home interview needs the reason: add --note")
-        with self.engine.transaction(actor, "cerar.rhi", "cerar rhi") as session:
-            case = self.engine.find_checked(session, ref, WORKFLOW, actor)
-            rows = {r.episode: r for r in self._episode_rows(session, case)}
+        with self.engine.unit(actor, "cerar.rhi", case_ref=ref, workflow=WORKFLOW) as unit:
+            session = unit.session
+            case = self.engine.find(unit, ref, WORKFLOW)
+            rows = {r.episode: r for r in self._episode_rows(unit, case)}
             row = rows.get(episode)
             if row is None:
                 raise EpisodeNotFoundError(ref, episode, list(rows))
@@ -191,31 +187,35 @@ class CerarService:
             values = {"episode": episode, "rhi_outcome": outcome, "rhi_at": at}
             if reason:
                 values["rhi_note"] = reason
-            view = self.engine.fire_in(session, ref, "record_rhi", values, actor, None,
-                                       WORKFLOW, command="cerar rhi")
+            view = self.engine.fire(ref, "record_rhi", values, actor, None, WORKFLOW,
+                                    unit=unit)
             row.rhi_outcome = outcome
             row.rhi_at = as_utc(dt.datetime.fromisoformat(view.data["rhi_at"]))
             row.rhi_note = reason
             session.add(row)
-            session.flush()
-            return ChildView(view, self._episodes(session, ref))
+            unit.flush()
+            return ChildView(view, self._episodes(unit, ref))
 
     # -- queries -------------------------------------------------------------------------
-    def show(self, ref: str) -> ChildView:
-        with self.db.read() as session:
-            return ChildView(self.engine.case_in(session, ref, WORKFLOW),
-                             self._episodes(session, ref))
+    def show(self, ref: str, actor: str) -> ChildView:
+        with self.engine.unit(actor, "cerar.show", case_ref=ref, workflow=WORKFLOW) as unit:
+            return ChildView(self.engine.case(ref, actor, WORKFLOW, unit=unit),
+                             self._episodes(unit, ref))
 
-    def children(self, include_closed: bool = False, level: str | None = None,
+    def children(self, actor: str, include_closed: bool = False, level: str | None = None,
                  review_before: dt.date | None = None) -> list[ChildRow]:
-        """Every CERAR case (open ones unless asked), by level of concern, then next review;
-        only those at ``level``, or with a review due before ``review_before``, if given."""
+        """The CERAR cases the actor may read (open ones unless asked), by level of concern,
+        then next review; only those at ``level``, or with a review due before
+        ``review_before``, if given."""
         now = self.clock.now()
-        with self.db.read() as session:
+        with self.engine.unit(actor, "cerar.list", workflow=WORKFLOW) as unit:
+            unit.require()
+            visible = {c.ref for c in self.engine.cases(actor, WORKFLOW, unit=unit)}
+            session = unit.session
             query = select(Case).where(Case.workflow == WORKFLOW)  # type: ignore[arg-type]
             if not include_closed:
                 query = query.where(Case.closed_at.is_(None))  # type: ignore[union-attr]
-            cases = list(session.scalars(query))
+            cases = [c for c in session.scalars(query) if c.ref in visible]
             ids = [c.id for c in cases]
             deadlines: dict[int, list[Deadline]] = {}
             if ids:
@@ -248,21 +248,19 @@ class CerarService:
             return rows
 
     # -- helpers -------------------------------------------------------------------------
-    def _case(self, session: Session, ref: str) -> CaseRecord:
-        return self.engine.find_in(session, ref, WORKFLOW)
-
-    def _episode_rows(self, session: Session, case: Case | CaseRecord) -> list[MissingEpisode]:
-        return list(session.scalars(select(MissingEpisode).where(
+    def _episode_rows(self, unit: Unit, case: CaseRecord) -> list[MissingEpisode]:
+        return list(unit.session.scalars(select(MissingEpisode).where(
             MissingEpisode.case_id == case.id).order_by(MissingEpisode.id)))  # type: ignore[arg-type]
 
-    def _episodes(self, session: Session, ref: str) -> tuple[EpisodeView, ...]:
-        case = self._case(session, ref)
+    def _episodes(self, unit: Unit, ref: str) -> tuple[EpisodeView, ...]:
+        case = self.engine.find(unit, ref, WORKFLOW)
         return tuple(EpisodeView(r.episode, r.missing_from, r.returned_at, r.rhi_outcome,
-                                 r.rhi_at) for r in self._episode_rows(session, case))
+                                 r.rhi_at) for r in self._episode_rows(unit, case))
 
-    def _strategy_meeting_due(self, session: Session, case: Case | CaseRecord,
+    def _strategy_meeting_due(self, unit: Unit, case: CaseRecord,
                               returns: list[dt.datetime]) -> bool:
-        definition = self.engine.definition(session, WORKFLOW, case.workflow_version)
+        session = unit.session
+        definition = self.engine.definition(unit.cases, WORKFLOW, case.workflow_version)
         episodes = definition.parameters.get("strategy_meeting_episodes", DEFAULT_EPISODES)
         window = definition.parameters.get("strategy_meeting_window_days",
                                            DEFAULT_WINDOW_DAYS)

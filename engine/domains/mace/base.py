@@ -10,24 +10,21 @@ import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Self
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from engine.core.calendar import WorkingCalendar
-from engine.core.clock import Clock, as_utc, london_date
+from engine.core.clock import as_utc, london_date
 from engine.core.errors import EngineError, UsageError
-from engine.core.loader import WorkflowRegistry
 from engine.core.service import Engine
 from engine.core.store.cases import CaseRecord
-from engine.core.store.database import Database
 from engine.core.store.models import (
     Case,
     MaceAction,
     MaceMeeting,
     MaceSeries,
 )
+from engine.core.unit import Unit
 from engine.domains.cerar.rules import mentions_name
 from engine.domains.cerar.service import CerarService
 from engine.domains.mace import facts, ics
@@ -82,29 +79,22 @@ class MaceBase:
     """Shared by :class:`~engine.domains.mace.series_service.SeriesService` and
     :class:`~engine.domains.mace.service.MaceService`."""
 
-    def __init__(self, db: Database, clock: Clock, calendar: WorkingCalendar,
-                 registry: WorkflowRegistry, engine: Engine | None = None,
+    def __init__(self, engine: Engine, cerar: CerarService,
                  email_domain: str = "safeguard.invalid",
                  on_invitation: InvitationHook | None = None) -> None:
-        self.db, self.clock, self.calendar = db, clock, calendar
-        self.engine = engine or Engine(db, registry, clock, calendar)
-        self.cerar = CerarService.from_engine(self.engine)
+        self.engine, self.cerar = engine, cerar
+        self.clock, self.calendar = engine.clock, engine.calendar
         self.email_domain = email_domain
         self.on_invitation = on_invitation
 
-    @classmethod
-    def from_engine(cls, engine: Engine, email_domain: str = "safeguard.invalid",
-                    on_invitation: InvitationHook | None = None) -> Self:
-        return cls(engine.db, engine.clock, engine.calendar, engine.registry, engine,
-                   email_domain, on_invitation)
-
-    def _announce(self, session: Session, series: MaceSeries, meeting: MaceMeeting, ref: str,
+    def _announce(self, unit: Unit, series: MaceSeries, meeting: MaceMeeting, ref: str,
                   method: str) -> None:
         """Hand the meeting's invitation (REQUEST) or cancellation (CANCEL) to whoever sends
         it, inside this transaction: the outbox row commits with the change, or neither."""
+        session = unit.session
         if self.on_invitation is None:
             return
-        case = self.engine.find_in(session, ref, WORKFLOW)
+        case = self.engine.find(unit, ref, WORKFLOW)
         occurrence = self._occurrence(series, meeting, case)
         self.on_invitation(session, OutgoingInvitation(
             ref=ref, method=method, ics=ics.calendar([occurrence], method),
@@ -115,7 +105,8 @@ class MaceBase:
         return london_date(self.clock.now())
 
     # -- finding rows and viewing them ----------------------------------------------------
-    def _series(self, session: Session, name: str) -> MaceSeries:
+    def _series(self, unit: Unit, name: str) -> MaceSeries:
+        session = unit.session
         series = session.scalar(select(MaceSeries).where(
             MaceSeries.name == name))  # type: ignore[arg-type]
         if not isinstance(series, MaceSeries):
@@ -123,25 +114,28 @@ class MaceBase:
             raise SeriesNotFoundError(name, known)
         return series
 
-    def _meeting(self, session: Session, ref: str) -> tuple[MaceMeeting, Case, MaceSeries]:
+    def _meeting(self, unit: Unit, ref: str) -> tuple[MaceMeeting, Case, MaceSeries]:
+        session = unit.session
         found = session.execute(select(MaceMeeting, Case, MaceSeries).join(
             Case, Case.id == MaceMeeting.case_id).join(  # type: ignore[arg-type]
             MaceSeries, MaceSeries.id == MaceMeeting.series_id).where(  # type: ignore[arg-type]
             Case.ref == ref, Case.workflow == WORKFLOW)).first()  # type: ignore[arg-type]
         if found is None:
             raise MeetingNotFoundError(ref)
+        self.engine.find(unit, ref, WORKFLOW)  # the actor may see it (read noted on the unit)
         return found[0], found[1], found[2]
 
-    def _meetings(self, session: Session, series: MaceSeries,
+    def _meetings(self, unit: Unit, series: MaceSeries,
                   ) -> list[tuple[MaceMeeting, Case]]:
+        session = unit.session
         rows = session.execute(select(MaceMeeting, Case).join(
             Case, Case.id == MaceMeeting.case_id).where(  # type: ignore[arg-type]
             MaceMeeting.series_id == series.id).order_by(MaceMeeting.slot_on))  # type: ignore[arg-type]
         return [(m, c) for m, c in rows]
 
-    def _meeting_view(self, session: Session, series: MaceSeries, meeting: MaceMeeting,
+    def _meeting_view(self, unit: Unit, series: MaceSeries, meeting: MaceMeeting,
                       case: Case | CaseRecord) -> MeetingView:
-        view = self.engine.case_in(session, case.ref, WORKFLOW)
+        view = self.engine.case(case.ref, unit.actor, WORKFLOW, unit=unit)
         return MeetingView(
             ref=case.ref, series=series.name, state=view.state, slot_on=meeting.slot_on,
             meeting_on=dt.date.fromisoformat(view.data["meeting_on"]),
@@ -173,8 +167,9 @@ class MaceBase:
             stamp=self.clock.now(), sequence=meeting.sequence,
             recurrence_id=meeting.slot_at)
 
-    def _check_no_names(self, session: Session, text: str) -> None:
+    def _check_no_names(self, unit: Unit, text: str) -> None:
         """Refuse text that names a child on an open CERAR case: references only."""
+        session = unit.session
         if mentions_name(text, facts.child_names(session)) is not None:
             raise UsageError("that text names a child: agendas, actions and invitations use "
                              "references only (the child reference, e.g. C-1001)")

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from engine.core.clock import as_utc
 from engine.core.errors import UsageError
@@ -18,6 +17,7 @@ from engine.core.store.models import (
     MaceMeeting,
     MaceSeries,
 )
+from engine.core.unit import Unit
 from engine.domains.mace import ics
 from engine.domains.mace.base import NOT_HELD, WORKFLOW, MaceBase, series_slug
 from engine.domains.mace.series import (
@@ -54,14 +54,14 @@ class SeriesService(MaceBase):
             raise UsageError("a series needs a chair: add --chair USER")
         anchor = first_on_or_after(starts_on or self._today(), day)
         now = self.clock.now()
-        with self.engine.transaction(actor, "mace.create_series", "mace create series") as session:
-            self.engine.require_roles(session, actor, ("cerar_coordinator",),
-                                      "mace.create_series", "mace create series")
+        with self.engine.unit(actor, "mace.series.create") as unit:
+            session = unit.session
+            unit.require()
             if session.scalar(select(MaceSeries.id).where(  # type: ignore[call-overload]
                     MaceSeries.name == name)) is not None:
                 raise UsageError(f"a MACE series '{name}' already exists; choose another name")
             series = MaceSeries(
-                area=self.engine.area_for_new_case(session, area),
+                area=self.engine.area_for_new_case(unit, area),
                 name=name, every=rule.text, weekday=day, start_time=at,
                 duration_minutes=duration_minutes, chair=chair,
                 members=list(dict.fromkeys(members)), location=location, anchor_on=anchor,
@@ -72,8 +72,8 @@ class SeriesService(MaceBase):
                 session.flush()
             except IntegrityError:
                 raise UsageError(f"a MACE series '{name}' already exists") from None
-            self._generate(session, series, actor)
-            return self._series_view(session, series)
+            self._generate(unit, series, actor)
+            return self._series_view(unit, series)
 
     def change_series(self, name: str, actor: str, every: str | None = None,
                       weekday: str | None = None, time: str | None = None,
@@ -82,10 +82,10 @@ class SeriesService(MaceBase):
         """Change the rule from ``from_date`` (default today): meetings before it, and
         meetings already held, are untouched; later ones not on the new rule are cancelled
         and the new rule's meetings generated (a new iCalendar series for the new rule)."""
-        with self.engine.transaction(actor, "mace.change_series", "mace change series") as session:
-            self.engine.require_roles(session, actor, ("cerar_coordinator",),
-                                      "mace.change_series", "mace change series")
-            series = self._series(session, name)
+        with self.engine.unit(actor, "mace.series.change") as unit:
+            session = unit.session
+            unit.require()
+            series = self._series(unit, name)
             rule = parse_every(every) if every else parse_every(series.every)
             day = parse_weekday(weekday) if weekday else series.weekday
             at = parse_time(time) if time else series.start_time
@@ -96,18 +96,19 @@ class SeriesService(MaceBase):
                 series.members = list(dict.fromkeys(members))
             if people != (series.chair, list(series.members)):  # the invitations change
                 gone = {people[0], *people[1]} - {series.chair, *series.members}
-                for meeting, case in self._meetings(session, series):
+                for meeting, case in self._meetings(unit, series):
                     if case.state in NOT_HELD and meeting.slot_on >= self._today():
                         meeting.sequence += 1
                         session.add(meeting)
                         session.flush()
                         # Need-to-know follows the invitation: who left loses the meeting.
                         for login in gone:
-                            self.engine.uninvolve_in(session, WORKFLOW, case.ref, login,
+                            self.engine.uninvolve(unit, WORKFLOW, case.ref, login,
                                                      "mace_invitee")
-                        self.engine.involve_in(session, [(WORKFLOW, case.ref)],
+                        self.engine.involve(
+                unit, [(WORKFLOW, case.ref)],
                                                [series.chair, *series.members], "mace_invitee")
-                        self._announce(session, series, meeting, case.ref, "REQUEST")
+                        self._announce(unit, series, meeting, case.ref, "REQUEST")
             timing_changed = (rule.text, day, at) != (series.every, series.weekday,
                                                       series.start_time)
             if timing_changed:
@@ -118,56 +119,62 @@ class SeriesService(MaceBase):
                     else set()
                 series.every, series.weekday, series.start_time = rule.text, day, at
                 series.anchor_on, series.uid = anchor, self._series_uid(name, anchor)
-                for meeting, case in self._meetings(session, series):
+                for meeting, case in self._meetings(unit, series):
                     if meeting.slot_on < start or case.state not in NOT_HELD:
                         continue
                     if meeting.slot_on in keep:
                         meeting.uid, meeting.sequence = series.uid, meeting.sequence + 1
                         session.add(meeting)
                         session.flush()
-                        self._announce(session, series, meeting, case.ref, "REQUEST")
+                        self._announce(unit, series, meeting, case.ref, "REQUEST")
                     else:
-                        self.engine.fire_in(session, case.ref, "cancel", {
+                        self.engine.fire(case.ref, "cancel", {
                             "cancel_reason": f"series changed to every {rule.text}"},
-                            actor, None, WORKFLOW, command="mace series change")
+                            actor, None, WORKFLOW, unit=unit)
                         meeting.sequence += 1
                         session.add(meeting)
                         session.flush()
-                        self._announce(session, series, meeting, case.ref, "CANCEL")
+                        self._announce(unit, series, meeting, case.ref, "CANCEL")
             series.version += 1
             series.updated_at = self.clock.now()
             session.add(series)
-            self._generate(session, series, actor)
-            return self._series_view(session, series)
+            self._generate(unit, series, actor)
+            return self._series_view(unit, series)
 
     def generate(self, actor: str, name: str | None = None) -> list[MeetingView]:
         """Generate every series' meetings up to its horizon (idempotent); the new ones."""
-        with self.engine.transaction(actor, "mace.generate", "mace generate") as session:
+        with self.engine.unit(actor, "mace.generate") as unit:
+            session = unit.session
+            unit.require()
             query = select(MaceSeries).order_by(MaceSeries.name)
             if name:
-                query = query.where(MaceSeries.name == self._series(session, name).name)  # type: ignore[arg-type]
+                query = query.where(MaceSeries.name == self._series(unit, name).name)  # type: ignore[arg-type]
             made: list[MeetingView] = []
             for series in list(session.scalars(query)):
-                made += self._generate(session, series, actor)
+                made += self._generate(unit, series, actor)
             return made
 
-    def series(self, name: str) -> SeriesView:
-        with self.db.read() as session:
-            return self._series_view(session, self._series(session, name))
+    def series(self, name: str, actor: str) -> SeriesView:
+        with self.engine.unit(actor, "mace.series.show") as unit:
+            unit.require()
+            return self._series_view(unit, self._series(unit, name))
 
-    def all_series(self) -> list[SeriesView]:
-        with self.db.read() as session:
-            return [self._series_view(session, s) for s in session.scalars(
+    def all_series(self, actor: str) -> list[SeriesView]:
+        with self.engine.unit(actor, "mace.series.list") as unit:
+            unit.require()
+            return [self._series_view(unit, s) for s in unit.session.scalars(
                 select(MaceSeries).order_by(MaceSeries.name))]
 
-    def series_invitation(self, name: str) -> bytes:
+    def series_invitation(self, name: str, actor: str) -> bytes:
         """The series as one iCalendar object: the RRULE event (skipped and cancelled slots
         as EXDATEs) and an override for every meeting moved off its slot."""
-        with self.db.read() as session:
-            series = self._series(session, name)
+        with self.engine.unit(actor, "mace.series.invite") as unit:
+            unit.require()
+            series = self._series(unit, name)
+            unit.touch(None, WORKFLOW, series=name)
             rule = parse_every(series.every)
             end = self._today() + dt.timedelta(days=series.horizon_days)
-            mine = [(m, c) for m, c in self._meetings(session, series) if m.uid == series.uid]
+            mine = [(m, c) for m, c in self._meetings(unit, series) if m.uid == series.uid]
             exdates = [start_instant(d, series.start_time)
                        for d in slots(series.anchor_on, rule, series.anchor_on, end)
                        if place(d, self.calendar, series.on_holiday) is None]
@@ -191,12 +198,12 @@ class SeriesService(MaceBase):
     def _series_uid(name: str, anchor: dt.date) -> str:
         return f"mace-{series_slug(name).lower()}-{anchor:%Y%m%d}@safeguard"
 
-    def _generate(self, session: Session, series: MaceSeries, actor: str) -> list[MeetingView]:
+    def _generate(self, unit: Unit, series: MaceSeries, actor: str) -> list[MeetingView]:
+        session = unit.session
         today = self._today()
         end = today + dt.timedelta(days=series.horizon_days)
         rule: Every = parse_every(series.every)
-        have = {m.slot_on for m, _c in self._meetings(session, series)}
-        definition = self.engine.registry.get(WORKFLOW)
+        have = {m.slot_on for m, _c in self._meetings(unit, series)}
         made: list[MeetingView] = []
         for slot in slots(series.anchor_on, rule, max(series.anchor_on, today), end):
             if slot in have:
@@ -206,14 +213,15 @@ class SeriesService(MaceBase):
                 continue
             starts = start_instant(day, series.start_time)
             ref = f"MACE-{series_slug(series.name)}-{slot.isoformat()}"
-            view = self.engine.open_in(session, definition, ref, {
+            view = self.engine.open_case(WORKFLOW, ref, {
                 "series": series.name, "meeting_on": day.isoformat(),
                 "starts_at": starts.isoformat()}, actor,
                 None if day == slot else f"moved from {slot.isoformat()} "
                 f"({self.calendar.holiday_name(slot) or 'not a working day'})",
-                command="mace generate", area=series.area)
-            case = self.engine.find_in(session, view.ref, WORKFLOW)
-            self.engine.involve_in(session, [(WORKFLOW, view.ref)],
+                area=series.area, unit=unit)
+            case = self.engine.find(unit, view.ref, WORKFLOW)
+            self.engine.involve(
+                unit, [(WORKFLOW, view.ref)],
                                    [series.chair, *series.members], "mace_invitee")
             assert case.id is not None and series.id is not None
             meeting = MaceMeeting(case_id=case.id, series_id=series.id, slot_on=slot,
@@ -221,17 +229,17 @@ class SeriesService(MaceBase):
                                   uid=series.uid)
             session.add(meeting)
             session.flush()
-            self._announce(session, series, meeting, view.ref, "REQUEST")
-            made.append(self._meeting_view(session, series, meeting, case))
+            self._announce(unit, series, meeting, view.ref, "REQUEST")
+            made.append(self._meeting_view(unit, series, meeting, case))
         return made
 
-    def _series_view(self, session: Session, series: MaceSeries) -> SeriesView:
+    def _series_view(self, unit: Unit, series: MaceSeries) -> SeriesView:
         rule = parse_every(series.every)
         end = self._today() + dt.timedelta(days=series.horizon_days)
         skipped = tuple(d for d in slots(series.anchor_on, rule, series.anchor_on, end)
                         if place(d, self.calendar, series.on_holiday) is None)
-        meetings = tuple(self._meeting_view(session, series, m, c)
-                         for m, c in self._meetings(session, series))
+        meetings = tuple(self._meeting_view(unit, series, m, c)
+                         for m, c in self._meetings(unit, series))
         return SeriesView(series.name, series.every, series.weekday, series.start_time,
                           series.duration_minutes, series.chair, tuple(series.members),
                           series.location, series.anchor_on, series.horizon_days,

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from engine.core.calendar import add_months
 from engine.core.clock import as_utc, show_instant
@@ -30,6 +30,7 @@ from engine.core.store.models import (
     MaceMeeting,
     MaceSeries,
 )
+from engine.core.unit import Unit
 from engine.domains.cerar.service import WORKFLOW as CERAR
 from engine.domains.mace import facts, ics
 from engine.domains.mace.agenda import Agenda, Item, build_agenda
@@ -57,25 +58,33 @@ class MaceService(SeriesService):
     """Meetings: agenda, record, actions, invitations (and, inherited, the series)."""
 
     # -- meetings ------------------------------------------------------------------------
-    def meetings(self, series: str | None = None, upcoming: bool = False) -> list[MeetingView]:
-        with self.db.read() as session:
-            chosen = [self._series(session, series)] if series else list(session.scalars(
+    def meetings(self, actor: str, series: str | None = None,
+                 upcoming: bool = False) -> list[MeetingView]:
+        """The meetings the actor may see (a member: those they are invited to)."""
+        with self.engine.unit(actor, "mace.meetings", workflow=WORKFLOW) as unit:
+            unit.require()
+            visible = {c.ref for c in self.engine.cases(actor, WORKFLOW, unit=unit)}
+            session = unit.session
+            chosen = [self._series(unit, series)] if series else list(session.scalars(
                 select(MaceSeries).order_by(MaceSeries.name)))
             out = []
             for s in chosen:
-                for meeting, case in self._meetings(session, s):
-                    view = self._meeting_view(session, s, meeting, case)
+                for meeting, case in self._meetings(unit, s):
+                    if case.ref not in visible:
+                        continue
+                    view = self._meeting_view(unit, s, meeting, case)
                     if upcoming and (view.meeting_on < self._today()
                                      or case.state not in NOT_HELD):
                         continue
                     out.append(view)
             return sorted(out, key=lambda m: (m.starts_at, m.ref))
 
-    def meeting(self, ref: str) -> MeetingView:
+    def meeting(self, ref: str, actor: str) -> MeetingView:
         """One meeting with its record: attendance, decisions (by reference) and actions."""
-        with self.db.read() as session:
-            meeting, case, series = self._meeting(session, ref)
-            view = self._meeting_view(session, series, meeting, case)
+        with self.engine.unit(actor, "mace.show", case_ref=ref, workflow=WORKFLOW) as unit:
+            session = unit.session
+            meeting, case, series = self._meeting(unit, ref)
+            view = self._meeting_view(unit, series, meeting, case)
             attendance = tuple(
                 {"agency": a.agency, "person": a.person, "status": a.status}
                 for a in session.scalars(select(MaceAttendance).where(
@@ -89,38 +98,40 @@ class MaceService(SeriesService):
                     Case, Case.id == MaceDecision.case_id).where(  # type: ignore[arg-type]
                     MaceDecision.meeting_id == meeting.id)  # type: ignore[arg-type]
                     .order_by(MaceDecision.id)))  # type: ignore[arg-type]
-            actions = tuple(a.to_json() for a in self._actions(session, meeting=ref))
+            actions = tuple(a.to_json() for a in self._actions(unit, meeting=ref))
             return replace(view, attendance=attendance, decisions=decisions, actions=actions)
 
     def reschedule(self, ref: str, on: dt.date, actor: str, reason: str,
                    time: str | None = None) -> MeetingView:
-        with self.engine.transaction(actor, "mace.reschedule", "mace reschedule") as session:
-            meeting, case, series = self._meeting(session, ref)
+        with self.engine.unit(actor, "mace.reschedule") as unit:
+            session = unit.session
+            meeting, case, series = self._meeting(unit, ref)
             if not self.calendar.is_working_day(on):
                 raise UsageError(f"{on.isoformat()} is not a working day "
                                  f"({self.calendar.holiday_name(on) or 'weekend'})")
             starts = start_instant(on, parse_time(time) if time else series.start_time)
             if starts <= self.clock.now():
                 raise UsageError("a meeting can only be moved to a time still to come")
-            self.engine.fire_in(session, ref, "reschedule", {
+            self.engine.fire(ref, "reschedule", {
                 "meeting_on": on.isoformat(), "starts_at": starts.isoformat(),
-                "reschedule_reason": reason}, actor, None, WORKFLOW, command="mace reschedule")
+                "reschedule_reason": reason}, actor, None, WORKFLOW, unit=unit)
             meeting.sequence += 1
             session.add(meeting)
             session.flush()
-            self._announce(session, series, meeting, ref, "REQUEST")
-            return self._meeting_view(session, series, meeting, case)
+            self._announce(unit, series, meeting, ref, "REQUEST")
+            return self._meeting_view(unit, series, meeting, case)
 
     def cancel(self, ref: str, actor: str, reason: str) -> MeetingView:
-        with self.engine.transaction(actor, "mace.cancel", "mace cancel") as session:
-            meeting, case, series = self._meeting(session, ref)
-            self.engine.fire_in(session, ref, "cancel", {"cancel_reason": reason}, actor, None,
-                                WORKFLOW, command="mace cancel")
+        with self.engine.unit(actor, "mace.cancel") as unit:
+            session = unit.session
+            meeting, case, series = self._meeting(unit, ref)
+            self.engine.fire(ref, "cancel", {"cancel_reason": reason}, actor, None,
+                                WORKFLOW, unit=unit)
             meeting.sequence += 1
             session.add(meeting)
             session.flush()
-            self._announce(session, series, meeting, ref, "CANCEL")
-            return self._meeting_view(session, series, meeting, case)
+            self._announce(unit, series, meeting, ref, "CANCEL")
+            return self._meeting_view(unit, series, meeting, case)
 
     # -- agenda --------------------------------------------------------------------------
     def add_item(self, ref: str, kind: str, text: str, actor: str) -> dict[str, Any]:
@@ -129,40 +140,42 @@ class MaceService(SeriesService):
         text = " ".join(text.split())
         if not 3 <= len(text) <= 300:
             raise UsageError("an agenda item is 3 to 300 characters")
-        with self.engine.transaction(actor, "mace.add_item", "mace add item") as session:
-            self.engine.require_roles(session, actor, ("cerar_coordinator", "mace_chair"),
-                                      "mace.item", "mace item")
-            meeting, case, _series = self._meeting(session, ref)
+        with self.engine.unit(actor, "mace.item") as unit:
+            session = unit.session
+            unit.require()
+            meeting, case, _series = self._meeting(unit, ref)
             if case.state not in NOT_HELD:
                 raise UsageError(f"meeting '{ref}' is '{case.state}': items can be added "
                                  "only before it is held")
-            self._check_no_names(session, text)
+            self._check_no_names(unit, text)
             assert meeting.id is not None
             session.add(MaceAgendaItem(meeting_id=meeting.id, kind=kind, text=text,
                                        added_by=actor, added_at=self.clock.now()))
-            return self._agenda(session, meeting, case).to_json() | {"draft": True}
+            return self._agenda(unit, meeting, case).to_json() | {"draft": True}
 
-    def agenda(self, ref: str) -> dict[str, Any]:
-        """The agenda as published, or (before publication) a draft from today's data."""
-        with self.db.read() as session:
-            meeting, case, _series = self._meeting(session, ref)
+    def agenda(self, ref: str, actor: str) -> dict[str, Any]:
+        """The agenda as published, or (before publication, for MACE staff only) a draft
+        from today's data."""
+        with self.engine.unit(actor, "mace.agenda", case_ref=ref, workflow=WORKFLOW) as unit:
+            meeting, case, _series = self._meeting(unit, ref)
             if meeting.agenda is not None:
                 return dict(meeting.agenda) | {"draft": False}
-            return self._agenda(session, meeting, case).to_json() | {"draft": True}
+            unit.require("mace.agenda.draft")  # children not yet on a published agenda
+            return self._agenda(unit, meeting, case).to_json() | {"draft": True}
 
     def publish(self, ref: str, actor: str) -> dict[str, Any]:
         """Build the agenda from the data now, store it, and publish it (one transaction).
         The invited members then see the children on it (need-to-know), while they are open.
         """
-        with self.engine.transaction(actor, "mace.publish", "mace publish") as session:
-            meeting, case, series = self._meeting(session, ref)
-            agenda = self._agenda(session, meeting, case).to_json()
-            self.engine.involve_in(
-                session, [(CERAR, child["case_ref"]) for child in agenda["children"]],
+        with self.engine.unit(actor, "mace.publish") as unit:
+            session = unit.session
+            meeting, case, series = self._meeting(unit, ref)
+            agenda = self._agenda(unit, meeting, case).to_json()
+            self.engine.involve(
+                unit, [(CERAR, child["case_ref"]) for child in agenda["children"]],
                 [series.chair, *series.members], "mace_invitee")
-            self.engine.fire_in(session, ref, "publish_agenda", {
-                "agenda_published_on": self._today().isoformat()}, actor, None, WORKFLOW,
-                command="mace publish")
+            self.engine.fire(ref, "publish_agenda", {
+                "agenda_published_on": self._today().isoformat()}, actor, None, WORKFLOW, unit=unit)
             meeting.agenda, meeting.agenda_published_at = agenda, self.clock.now()
             session.add(meeting)
             return agenda | {"draft": False}
@@ -173,13 +186,14 @@ class MaceService(SeriesService):
         """Record the meeting held, with attendance by agency (agency, person)."""
         if not present:
             raise UsageError("record who attended: add --present AGENCY=USER (repeatable)")
-        with self.engine.transaction(actor, "mace.hold", "mace hold") as session:
-            meeting, case, series = self._meeting(session, ref)
+        with self.engine.unit(actor, "mace.hold") as unit:
+            session = unit.session
+            meeting, case, series = self._meeting(unit, ref)
             day = held_on or self._today()
             if day > self._today():
                 raise UsageError("a meeting cannot be recorded as held on a day to come")
-            self.engine.fire_in(session, ref, "hold", {"held_on": day.isoformat()}, actor,
-                                None, WORKFLOW, command="mace hold")
+            self.engine.fire(ref, "hold", {"held_on": day.isoformat()}, actor,
+                                None, WORKFLOW, unit=unit)
             assert meeting.id is not None
             for agency, person in present:
                 session.add(MaceAttendance(meeting_id=meeting.id, agency=agency, person=person,
@@ -187,7 +201,7 @@ class MaceService(SeriesService):
             for agency in apologies:
                 session.add(MaceAttendance(meeting_id=meeting.id, agency=agency,
                                            status="apologies"))
-            return self._meeting_view(session, series, meeting, case)
+            return self._meeting_view(unit, series, meeting, case)
 
     def decide(self, ref: str, case_ref: str, decision: str, actor: str,
                level: str | None = None, reason: str | None = None,
@@ -197,36 +211,34 @@ class MaceService(SeriesService):
         in the same transaction (a review, a level change, or a step down)."""
         if decision not in DECISIONS:
             raise UsageError(f"'{decision}' is not a decision: use {', '.join(DECISIONS)}")
-        with self.engine.transaction(actor, "mace.decide", "mace decide") as session:
-            meeting, case, _series = self._meeting(session, ref)
+        with self.engine.unit(actor, "mace.decide") as unit:
+            session = unit.session
+            meeting, case, _series = self._meeting(unit, ref)
             if case.state not in ("held", "minutes_circulated"):
                 raise UsageError(f"meeting '{ref}' is '{case.state}': record decisions once "
                                  "it is held ('safeguard mace hold')")
             held_on = case.data["held_on"]
-            child = self.engine.find_checked(session, case_ref, CERAR, actor)
+            child = self.engine.find(unit, case_ref, CERAR)
             note = f"decided at MACE {ref}"
             if decision in ("level_confirmed", "review_done"):
                 review_note = "level confirmed at MACE" if decision == "level_confirmed" \
                     else "reviewed at MACE"
-                self.cerar.fire_in(session, case_ref, "record_review", {
-                    "reviewed_on": held_on, "review_note": reason or review_note}, actor,
-                    note, command="mace decide")
+                self.cerar.fire_step(unit, case_ref, "record_review", {
+                    "reviewed_on": held_on, "review_note": reason or review_note}, note)
             elif decision == "level_changed":
                 if not level or not reason:
                     raise UsageError("a level change needs --level and --reason")
-                self.cerar.fire_in(session, case_ref, "change_risk_level", {
-                    "risk_level": level, "level_change_reason": reason}, actor, note,
-                    command="mace decide")
+                self.cerar.fire_step(unit, case_ref, "change_risk_level", {
+                    "risk_level": level, "level_change_reason": reason}, note)
             else:
                 if not step_down_to or not receiving_service:
                     raise UsageError("a step down needs --to and --service")
-                self.cerar.fire_in(session, case_ref, "step_down", {
+                self.cerar.fire_step(unit, case_ref, "step_down", {
                     "stepped_down_on": held_on, "step_down_to": step_down_to,
-                    "receiving_service": receiving_service}, actor, note,
-                    command="mace decide")
-            self.engine.fire_in(session, ref, "record_decision", {
+                    "receiving_service": receiving_service}, note)
+            self.engine.fire(ref, "record_decision", {
                 "decision_case": case_ref, "decision": decision}, actor, None, WORKFLOW,
-                command="mace decide")
+                unit=unit)
             assert meeting.id is not None and child.id is not None
             session.add(MaceDecision(meeting_id=meeting.id, case_id=child.id,
                                      decision=decision, risk_level=level,
@@ -234,7 +246,7 @@ class MaceService(SeriesService):
                                      recorded_at=self.clock.now()))
             session.flush()
             return {"meeting": ref, "case": case_ref, "decision": decision,
-                    "child": self.cerar.engine.case_in(session, case_ref, CERAR).to_json()
+                    "child": self.engine.case(case_ref, unit.actor, CERAR, unit=unit).to_json()
                     | {"data": {}}}
 
     def add_action(self, ref: str, summary: str, owner: str, agency: str, due_on: dt.date,
@@ -242,20 +254,21 @@ class MaceService(SeriesService):
         summary = " ".join(summary.split())
         if not 3 <= len(summary) <= 300:
             raise UsageError("an action summary is 3 to 300 characters")
-        with self.engine.transaction(actor, "mace.add_action", "mace add action") as session:
-            meeting, case, _series = self._meeting(session, ref)
+        with self.engine.unit(actor, "mace.action.add") as unit:
+            session = unit.session
+            meeting, case, _series = self._meeting(unit, ref)
             child_id, child_ref = None, None
             if child_case:
-                child = self.engine.find_checked(session, child_case, CERAR, actor)
+                child = self.engine.find(unit, child_case, CERAR)
                 child_id, child_ref = child.id, child.data.get("child_ref")
-            self._check_no_names(session, summary)
+            self._check_no_names(unit, summary)
             assert meeting.id is not None
             count = session.scalar(select(func.count()).select_from(MaceAction).where(
                 MaceAction.meeting_id == meeting.id)) or 0  # type: ignore[arg-type]
             action_ref = f"A{count + 1}"
-            self.engine.fire_in(session, ref, "add_action", {
+            self.engine.fire(ref, "add_action", {
                 "action_ref": action_ref, "action_due_on": due_on.isoformat()}, actor,
-                None, WORKFLOW, command="mace action add")
+                None, WORKFLOW, unit=unit)
             row = MaceAction(meeting_id=meeting.id, ref=action_ref, case_id=child_id,
                              summary=summary, owner=owner, agency=agency, due_on=due_on,
                              created_at=self.clock.now())
@@ -264,9 +277,9 @@ class MaceService(SeriesService):
 
     def complete_action(self, ref: str, action_ref: str, actor: str,
                         done_on: dt.date | None = None) -> ActionView:
-        with self.engine.transaction(actor, "mace.complete_action",
-                                     "mace action done") as session:
-            meeting, case, _series = self._meeting(session, ref)
+        with self.engine.unit(actor, "mace.action.done") as unit:
+            session = unit.session
+            meeting, case, _series = self._meeting(unit, ref)
             row = session.scalar(select(MaceAction).where(
                 MaceAction.meeting_id == meeting.id,  # type: ignore[arg-type]
                 MaceAction.ref == action_ref))  # type: ignore[arg-type]
@@ -275,19 +288,24 @@ class MaceService(SeriesService):
             if row.status == "done":
                 raise UsageError(f"action {action_ref} of '{ref}' is already done")
             day = done_on or self._today()
-            self.engine.fire_in(session, ref, "complete_action", {
+            self.engine.fire(ref, "complete_action", {
                 "action_ref": action_ref, "action_done_on": day.isoformat()}, actor, None,
-                WORKFLOW, command="mace action done")
+                WORKFLOW, unit=unit)
             row.status, row.done_on = "done", day
             session.add(row)
             return self._action_view(case.ref, row, facts.child_ref(session, row.case_id))
 
-    def actions(self, open_only: bool = False, meeting: str | None = None) -> list[ActionView]:
-        with self.db.read() as session:
-            return self._actions(session, open_only, meeting)
+    def actions(self, actor: str, open_only: bool = False,
+                meeting: str | None = None) -> list[ActionView]:
+        with self.engine.unit(actor, "mace.action.list", workflow=WORKFLOW) as unit:
+            unit.require()
+            if meeting:
+                self._meeting(unit, meeting)  # read-checked
+            return self._actions(unit, open_only, meeting)
 
-    def _actions(self, session: Session, open_only: bool = False,
+    def _actions(self, unit: Unit, open_only: bool = False,
                  meeting: str | None = None) -> list[ActionView]:
+        session = unit.session
         query = select(MaceAction, col(Case.ref)).join(
             MaceMeeting, MaceMeeting.id == MaceAction.meeting_id).join(  # type: ignore[arg-type]
             Case, Case.id == MaceMeeting.case_id)  # type: ignore[arg-type]
@@ -300,37 +318,39 @@ class MaceService(SeriesService):
                 for row, ref in rows]
 
     def circulate(self, ref: str, actor: str, on: dt.date | None = None) -> MeetingView:
-        with self.engine.transaction(actor, "mace.circulate", "mace circulate") as session:
-            meeting, case, series = self._meeting(session, ref)
-            self.engine.fire_in(session, ref, "circulate_minutes", {
+        with self.engine.unit(actor, "mace.minutes") as unit:
+            meeting, case, series = self._meeting(unit, ref)
+            self.engine.fire(ref, "circulate_minutes", {
                 "minutes_circulated_on": (on or self._today()).isoformat()}, actor, None,
-                WORKFLOW, command="mace minutes")
-            return self._meeting_view(session, series, meeting, case)
+                WORKFLOW, unit=unit)
+            return self._meeting_view(unit, series, meeting, case)
 
     def close(self, ref: str, actor: str) -> MeetingView:
-        with self.engine.transaction(actor, "mace.close", "mace close") as session:
-            meeting, case, series = self._meeting(session, ref)
+        with self.engine.unit(actor, "mace.close") as unit:
+            session = unit.session
+            meeting, case, series = self._meeting(unit, ref)
             still = list(session.scalars(select(MaceAction.ref).where(  # type: ignore[call-overload]
                 MaceAction.meeting_id == meeting.id, MaceAction.status == "open")))
             if still:
                 raise OpenActionsError(ref, still)
-            self.engine.fire_in(session, ref, "close", {"closed_on": self._today().isoformat()},
-                                actor, None, WORKFLOW, command="mace close")
-            return self._meeting_view(session, series, meeting, case)
+            self.engine.fire(ref, "close", {"closed_on": self._today().isoformat()},
+                                actor, None, WORKFLOW, unit=unit)
+            return self._meeting_view(unit, series, meeting, case)
 
     # -- invitations ---------------------------------------------------------------------
-    def invitation(self, ref: str) -> tuple[str, bytes]:
+    def invitation(self, ref: str, actor: str) -> tuple[str, bytes]:
         """(method, .ics bytes) for one meeting: REQUEST, or CANCEL once it is cancelled."""
-        with self.db.read() as session:
-            meeting, case, series = self._meeting(session, ref)
+        with self.engine.unit(actor, "mace.invite", case_ref=ref, workflow=WORKFLOW) as unit:
+            meeting, case, series = self._meeting(unit, ref)
             method = "CANCEL" if case.state == "cancelled" else "REQUEST"
             return method, ics.calendar([self._occurrence(series, meeting, case)], method)
 
-    def _agenda(self, session: Session, meeting: MaceMeeting, case: Case) -> Agenda:
+    def _agenda(self, unit: Unit, meeting: MaceMeeting, case: Case) -> Agenda:
         """Build the agenda of ``meeting`` from the data as it is now."""
+        session = unit.session
         now = self.clock.now()
         others = [(m, c) for m, c in self._meetings(
-            session, session.get(MaceSeries, meeting.series_id))  # type: ignore[arg-type]
+            unit, session.get(MaceSeries, meeting.series_id))  # type: ignore[arg-type]
             if c.state != "cancelled" and m.id != meeting.id]
         this_day = dt.date.fromisoformat(case.data["meeting_on"])
         before = [dt.date.fromisoformat(c.data["meeting_on"]) for _m, c in others

@@ -1,0 +1,80 @@
+"""Who may run each command: the one policy table. Pure.
+
+Commands about one case (open, advance, correct, show, history, export, hold) are governed by
+the case's workflow definition (its ``access:`` block and each transition's ``roles``), read by
+:mod:`engine.core.access`; the table below names the roles for every other command: registers,
+the outbox, the scheduler, reports, administration. A command's name is its audit action
+(``area.verb``), the same whichever front end runs it. A role is held for one area or all;
+where a command lists rows of several areas, :func:`areas_for` says which the actor may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from engine.core.access import ALL_AREAS, Principal, needs_text
+from engine.core.errors import PermissionDeniedError
+
+ADMINISTRATORS = ("administrator",)
+AUDITORS = ("auditor",)
+# Alerts and emails name case references and addresses (never personal data): the people who
+# work the outbox read them for their areas; administrators run delivery but read no mail.
+MAIL_READERS = ("business_support", "partnership_manager")
+OPERATIONS = ("administrator", *MAIL_READERS)
+COORDINATORS = ("cerar_coordinator",)
+MACE_STAFF = ("cerar_coordinator", "cerar_manager", "mace_chair", "partnership_manager")
+MACE_READERS = (*MACE_STAFF, "mace_member")
+CASE_ROLES = ("partnership_manager", "business_support", "case_review_member",
+              "case_review_chair", "independent_reviewer", "cerar_coordinator",
+              "cerar_manager", "mace_chair", "mace_member")
+REPORT_READERS = ("partnership_manager",)
+
+COMMANDS: Mapping[str, tuple[str, ...]] = {
+    # administration
+    "user.add": ADMINISTRATORS, "user.list": ADMINISTRATORS, "user.grant": ADMINISTRATORS,
+    "user.revoke": ADMINISTRATORS, "user.disable": ADMINISTRATORS,
+    "area.add": ADMINISTRATORS, "retention.run": ADMINISTRATORS,
+    "audit.log": AUDITORS, "audit.verify": (*AUDITORS, *ADMINISTRATORS),
+    # alerts, the outbox and the scheduler
+    "alerts.list": MAIL_READERS, "notifications.list": MAIL_READERS,
+    "notifications.show": MAIL_READERS, "notifications.dispatch": OPERATIONS,
+    "notifications.retry": OPERATIONS, "scheduler.run": ADMINISTRATORS,
+    # CERAR and MACE registers
+    "cerar.list": CASE_ROLES,
+    "mace.series.create": COORDINATORS, "mace.series.change": COORDINATORS,
+    "mace.generate": COORDINATORS, "mace.series.show": MACE_READERS,
+    "mace.series.list": MACE_READERS, "mace.series.invite": MACE_READERS,
+    "mace.meetings": MACE_READERS, "mace.agenda.draft": MACE_STAFF,
+    "mace.item": ("cerar_coordinator", "mace_chair"), "mace.action.list": MACE_STAFF,
+    # the partnership's figures
+    "status": CASE_ROLES, "report.annual": REPORT_READERS,
+}
+
+
+def roles_for(action: str) -> tuple[str, ...]:
+    try:
+        return COMMANDS[action]
+    except KeyError:  # a programming error: every command names its policy
+        raise KeyError(f"no policy for command '{action}'") from None
+
+
+def permitted(principal: Principal, action: str) -> bool:
+    """The actor holds one of the command's roles, in some area."""
+    return any(role in principal.grants for role in roles_for(action))
+
+
+def require_command(principal: Principal, action: str) -> None:
+    roles = roles_for(action)
+    if not any(role in principal.grants for role in roles):
+        raise PermissionDeniedError(principal.login, action.replace(".", " "),
+                                    needs_text(roles, None), principal.describe())
+
+
+def areas_for(principal: Principal, roles: Iterable[str]) -> frozenset[str] | None:
+    """The areas in which the actor holds one of ``roles``; None when that is all areas."""
+    areas: set[str | None] = set()
+    for role in roles:
+        areas |= principal.grants.get(role, frozenset())
+    if ALL_AREAS in areas:
+        return None
+    return frozenset(a for a in areas if a)
