@@ -16,6 +16,7 @@ from engine.core.auditing import AuditTrail
 from engine.core.clock import UTC
 from engine.core.service import Engine
 from engine.core.store.database import Database
+from tests.conftest import make_app
 
 OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-5", "label": "Chain"}
 
@@ -130,15 +131,13 @@ def test_audit_verify_command_exits_non_zero_on_tampering(tmp_path: Path) -> Non
 
 def test_with_a_key_a_record_forged_without_it_is_caught(
         db: Database, registry: object, clock: object, tmp_path: Path) -> None:
-    from engine.core.calendar import WorkingCalendar
-
-    keyed = Engine(db, registry, clock, WorkingCalendar(), tmp_path / "k.json",  # type: ignore[arg-type]
-                   audit_key=b"partnership secret")
-    keyed.open_case("practice_review", "PR-K", OPEN, actor="amy")
-    trail = AuditTrail(db, keyed.gate)
+    keyed = make_app(db, clock, tmp_path / "k.json",  # type: ignore[arg-type]
+                     audit_key=b"partnership secret")
+    keyed.engine.open_case("practice_review", "PR-K", OPEN, actor="amy")
+    trail = keyed.audit
     assert trail.verify("amy").ok
-    assert not AuditTrail(db, Engine(  # the same chain checked without the key fails
-        db, registry, clock, WorkingCalendar(), tmp_path / "k.json").gate).verify("amy").ok  # type: ignore[arg-type]
+    unkeyed = make_app(db, clock, tmp_path / "k.json")  # type: ignore[arg-type]
+    assert not unkeyed.audit.verify("amy").ok  # the same chain checked without the key fails
 
     def forge_at_the_end(conn: Connection) -> None:
         seq, prev = conn.execute(text("SELECT seq, hash FROM audit_head")).one()

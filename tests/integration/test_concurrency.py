@@ -15,15 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine.core.calendar import WorkingCalendar
 from engine.core.clock import FixedClock
 from engine.core.errors import EngineError
-from engine.core.loader import WorkflowRegistry
 from engine.core.service import Engine
-from engine.core.settings import SHIPPED_WORKFLOWS
 from engine.core.store.database import Database
 from engine.core.store.models import CaseEvent, Deadline
-from tests.conftest import london
+from tests.conftest import london, make_app
 
 OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-9", "label": "Race"}
 
@@ -37,8 +34,7 @@ def _fire_in_child(url: str, barrier: Any, actor: str, expect: int | None, out: 
 
     Engine._commit = slow_commit  # type: ignore[method-assign]
     db = Database(url)
-    engine = Engine(db, WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS),
-                    FixedClock(london("2024-06-07 10:00")), WorkingCalendar())
+    engine = make_app(db, FixedClock(london("2024-06-07 10:00"))).engine
     barrier.wait()
     try:
         engine.fire("PR-RACE", "notify", {"notified_on": "2024-06-07"}, actor=actor,

@@ -20,7 +20,7 @@ from engine.core.loader import WorkflowRegistry
 from engine.core.service import Engine
 from engine.core.store.database import Database
 from engine.core.store.models import Case, CaseEvent, Deadline
-from tests.conftest import london
+from tests.conftest import london, make_app
 
 TO_PUBLISHED = [("notify", {"notified_on": "2024-06-07"}),
                 ("submit_rapid_review", {"rr_submitted_on": "2024-06-20"}),
@@ -149,7 +149,7 @@ def test_a_case_keeps_its_workflow_version_when_the_file_changes(
     changed = text.replace("version: 1", "version: 2").replace(
         "rule: 5 working days after became_aware_on", "rule: 3 working days after became_aware_on")
     (folder / "practice_review.yaml").write_text(changed)
-    newer = Engine(db, WorkflowRegistry.from_directory(folder), clock, calendar)  # type: ignore[arg-type]
+    newer = make_app(db, clock, workflows_dir=folder).engine  # type: ignore[arg-type]
     fresh = newer.open_case("practice_review", "PR-NEW", OPEN_FIELDS, actor="amy")
     assert fresh.workflow_version == 2
     assert {d.name: d.due for d in fresh.deadlines}["notification"] == "2024-06-06"
@@ -160,7 +160,7 @@ def test_a_case_keeps_its_workflow_version_when_the_file_changes(
     # Changing the file without bumping its version is refused, not silently mixed.
     (folder / "practice_review.yaml").write_text(
         changed.replace("3 working days", "4 working days"))
-    sneaky = Engine(db, WorkflowRegistry.from_directory(folder), clock, calendar)  # type: ignore[arg-type]
+    sneaky = make_app(db, clock, workflows_dir=folder).engine  # type: ignore[arg-type]
     with pytest.raises(DefinitionError, match="already in use with different content"):
         sneaky.open_case("practice_review", "PR-X", OPEN_FIELDS, actor="amy")
 

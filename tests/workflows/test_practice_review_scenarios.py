@@ -11,13 +11,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from engine.core.calendar import WorkingCalendar
 from engine.core.clock import FixedClock
 from engine.core.loader import WorkflowRegistry
 from engine.core.service import Engine
 from engine.core.store.database import Database
 from engine.core.views import CaseView
-from tests.conftest import london, seed_access
+from tests.conftest import london, make_app, seed_access
 
 REF = "PR-2024-007"
 OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-4471", "label": "Scenario"}
@@ -109,7 +108,7 @@ def fresh_engine(db_url: str, registry: WorkflowRegistry) -> Iterator[object]:
     def make(at: str) -> Engine:
         db = Database(db_url)
         databases.append(db)
-        return Engine(db, registry, FixedClock(london(at)), WorkingCalendar())
+        return make_app(db, FixedClock(london(at))).engine
 
     first = Database(db_url)
     databases.append(first)
