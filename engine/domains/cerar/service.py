@@ -35,6 +35,11 @@ from engine.domains.cerar.rules import (
 
 WORKFLOW = "cerar"
 FINAL_STATES = ("stepped_down", "closed")
+# The coordinator's command (its audit action, ``cerar.<verb>``) for each plain CERAR trigger.
+COMMAND_OF = {"screen": "screen", "assess": "assess", "change_risk_level": "level",
+              "record_review": "review", "flag_for_mace": "flag",
+              "record_strategy_meeting": "strategy_meeting", "set_placement": "placement",
+              "step_down": "step_down", "close": "close"}
 
 
 class EpisodeNotFoundError(EngineError):
@@ -114,7 +119,7 @@ class CerarService:
     def fire(self, ref: str, trigger: str, values: Mapping[str, str], actor: str,
              note: str | None = None) -> ChildView:
         """A plain CERAR fire (screen, assess, review, flag, placement, step down, close)."""
-        with self.engine.unit(actor, f"cerar.{trigger}", case_ref=ref,
+        with self.engine.unit(actor, f"cerar.{COMMAND_OF.get(trigger, trigger)}", case_ref=ref,
                               workflow=WORKFLOW) as unit:
             view = self.fire_step(unit, ref, trigger, values, note)
             return ChildView(view, self._episodes(unit, view.ref))
