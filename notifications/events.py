@@ -1,7 +1,8 @@
 """Workflow-event emails: a transition that names roles to ``notify`` (in its YAML) sends each
 person holding one of them for the case's area a ``case_event`` email, enqueued in the fire's
 own transaction (:attr:`engine.core.service.Engine.on_event`). One email per event and address,
-ever; the case reference, the new stage and a link only.
+ever; the case reference, the new stage and a link only. It works from the
+:class:`~engine.core.notices.CaseEventNotice` and the resolver; it runs no SQL of its own.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from engine.core.clock import london_date
-from engine.core.service import CaseEventNotice, Engine
+from engine.core.notices import CaseEventNotice
+from engine.core.service import Engine
 from engine.core.settings import NotificationSettings
 from notifications.outbox import enqueue, row_values
 from notifications.recipients import RecipientResolver, resolve

@@ -6,19 +6,21 @@ with the change or not at all. Each invitee gets one message per (meeting, seque
 whatever happens (the outbox's de-duplication key), sent as a ``text/calendar; method=REQUEST``
 (or ``CANCEL``) alternative plus an ``invite.ics`` attachment with the meeting's stable UID.
 Like every email it carries a meeting reference, a day and a link, never a child's details.
+
+It works from the :class:`~engine.core.notices.OutgoingInvitation` alone (with the directory
+for a member's email): it must not import the MACE domain nor read its tables or the cases.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from engine.core.clock import LONDON, london_date
+from engine.core.notices import OutgoingInvitation
 from engine.core.service import Engine
 from engine.core.settings import NotificationSettings
-from engine.core.store.access_store import USERS
 from engine.core.store.cases import CaseStore
-from engine.domains.mace.base import WORKFLOW, OutgoingInvitation
+from engine.core.store.directory import Directory
 from notifications.outbox import enqueue, row_values
 from notifications.render import alert_context, render
 
@@ -28,19 +30,16 @@ class InvitationMailer:
                  email_domain: str) -> None:
         self.engine, self.settings, self.email_domain = engine, settings, email_domain
 
-    def _address(self, session: Session, person: str) -> str:
+    def _address(self, directory: Directory, person: str) -> str:
         """A registered user's email; an address as given; else USER@email_domain."""
         if "@" in person:
             return person
-        email = session.connection().scalar(select(USERS.c.email).where(
-            USERS.c.login == person))
-        return str(email) if email else f"{person}@{self.email_domain}"
+        return directory.email_of(person) or f"{person}@{self.email_domain}"
 
     def __call__(self, session: Session, invitation: OutgoingInvitation) -> int:
         now = self.engine.clock.now()
-        store = CaseStore(session.connection())
-        definition = self.engine.definition(store, WORKFLOW, store.find(
-            invitation.ref, WORKFLOW)[0].workflow_version)
+        definition = self.engine.definition(CaseStore(session.connection()),
+                                            invitation.workflow, invitation.workflow_version)
         when = invitation.starts_at.astimezone(LONDON)
         template = "cancellation" if invitation.method == "CANCEL" else "invitation"
         context = alert_context(
@@ -54,8 +53,9 @@ class InvitationMailer:
         rendered = render(template, context)
         payload = invitation.ics.decode()
         rows = []
+        directory = Directory(session.connection())
         for person in dict.fromkeys(invitation.people):
-            address = self._address(session, person)
+            address = self._address(directory, person)
             key = (f"invite:{invitation.ref}:{invitation.sequence}:{invitation.method}:"
                    f"{address.lower()}")
             rows.append(row_values(key, template, address, rendered, now, self.settings.sender,

@@ -9,6 +9,12 @@
   ``failed`` (the dead letter) after the last attempt or a permanent refusal. A process
   killed between sending and marking leaves the row ``sending``; when its lease ends it is
   claimed and sent again, once, with the same Message-ID (receivers can de-duplicate on it).
+* :func:`listing`, :func:`get`, :func:`counts` and :func:`requeue_failed` back the
+  ``notifications`` commands.
+
+The outbox is the notifier's own table and this is the only module with SQL on it. It must not
+query the engine's tables: a message's case area comes from
+:class:`~engine.core.store.directory.Directory`.
 """
 
 from __future__ import annotations
@@ -16,16 +22,18 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from engine.core.errors import NotificationNotFoundError, UsageError
 from engine.core.store.database import Database
+from engine.core.store.directory import Directory
 from engine.core.store.models import OutboxMessage
 from notifications.render import Rendered
 
@@ -119,6 +127,62 @@ def release(db: Database, rows: Sequence[OutboxMessage]) -> None:
                 .execution_options(synchronize_session=False))
 
 
+def listing(db: Database, statuses: Sequence[str], limit: int,
+            areas: Collection[str] | None = None) -> list[OutboxMessage]:
+    """Newest first; ``areas``: only messages about cases in those areas (none about no case)."""
+    with db.read() as session:
+        query = select(OutboxMessage).order_by(
+            OutboxMessage.id.desc()).limit(limit)  # type: ignore[union-attr]
+        if statuses:
+            query = query.where(OutboxMessage.status.in_(  # type: ignore[attr-defined]
+                list(statuses)))
+        if areas is not None:
+            query = query.where(col(OutboxMessage.case_id).in_(Directory.cases_in(areas)))
+        return list(session.scalars(query))
+
+
+def get(db: Database, ident: int, areas: Collection[str] | None = None,
+        ) -> OutboxMessage | None:
+    """Message ``ident``; with ``areas``, None unless it is about a case in one of them."""
+    with db.read() as session:
+        row = session.get(OutboxMessage, ident)
+        if row is not None and areas is not None:
+            area = Directory(session.connection()).area_of_case(row.case_id) \
+                if row.case_id else None
+            if area is None or area not in areas:
+                return None  # not theirs to see: as if it did not exist
+        return row
+
+
+def counts(db: Database) -> dict[str, int]:
+    with db.read() as session:
+        return {status: int(n) for status, n in session.execute(
+            select(col(OutboxMessage.status), func.count()).group_by(
+                col(OutboxMessage.status)))}
+
+
+def requeue_failed(db: Database, now: dt.datetime, ident: int | None = None) -> int:
+    """Put failed messages (or failed message ``ident``) back as pending, attempts reset."""
+    with db.write() as session:
+        query = select(OutboxMessage).where(
+            OutboxMessage.status == FAILED)  # type: ignore[arg-type]
+        if ident is not None:
+            row = session.get(OutboxMessage, ident)
+            if row is None:
+                raise NotificationNotFoundError(ident)
+            if row.status != FAILED:
+                raise UsageError(f"notification {ident} is {row.status}, not failed: "
+                                 "only failed ones are retried")
+            query = query.where(OutboxMessage.id == ident)  # type: ignore[arg-type]
+        count = 0
+        for row in session.scalars(query):
+            row.status, row.attempts, row.next_attempt_at = PENDING, 0, now
+            row.lease_until = None
+            session.add(row)
+            count += 1
+        return count
+
+
 def build_message(row: OutboxMessage, sender: str, now: dt.datetime) -> EmailMessage:
     """The email of an outbox row: text and HTML alternatives, and an invitation if any."""
     # Headers up to RFC 5322's 998 characters: folding a subject at 78 made some readers
@@ -141,4 +205,5 @@ def build_message(row: OutboxMessage, sender: str, now: dt.datetime) -> EmailMes
 
 
 __all__ = ["FAILED", "PENDING", "SENDING", "SENT", "STATUSES", "build_message", "claim",
-           "enqueue", "finish", "message_id", "release", "row_values"]
+           "counts", "enqueue", "finish", "get", "listing", "message_id", "release",
+           "requeue_failed", "row_values"]

@@ -4,6 +4,9 @@
 the role for the case's area (or for all areas), plus any addresses the settings add for that
 role in ``[notifications.recipients]`` (a shared mailbox, say). :class:`SettingsRecipients`
 uses the settings alone. Anything with the :class:`RecipientResolver` shape can replace them.
+
+The directory is read through :class:`~engine.core.store.directory.Directory`: this module
+runs no SQL of its own and must not write anything.
 """
 
 from __future__ import annotations
@@ -11,11 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from sqlalchemy import and_, select
-
-from engine.core.store.access_store import GRANTS, USERS
-from engine.core.store.cases import CASES
 from engine.core.store.database import Database
+from engine.core.store.directory import Directory
 
 
 class RecipientResolver(Protocol):
@@ -56,14 +56,10 @@ class DirectoryRecipients:
     def _load(self) -> dict[str, list[tuple[str | None, str]]]:
         """role -> [(area or None for all areas, email)] of active users' live grants."""
         if self._holders is None:
-            query = (select(GRANTS.c.role, GRANTS.c.area, USERS.c.email)
-                     .join(USERS, GRANTS.c.user_id == USERS.c.id)
-                     .where(GRANTS.c.revoked_at.is_(None), USERS.c.disabled_at.is_(None))
-                     .order_by(USERS.c.login))
             holders: dict[str, list[tuple[str | None, str]]] = {}
             with self.db.begin_read() as conn:
-                for role, area, email in conn.execute(query):
-                    holders.setdefault(str(role), []).append((area, str(email)))
+                for holder in Directory(conn).role_holders():
+                    holders.setdefault(holder.role, []).append((holder.area, holder.email))
             self._holders = holders
         return self._holders
 
@@ -71,8 +67,7 @@ class DirectoryRecipients:
                   area: str | None = None) -> Sequence[str]:
         if area is None:  # the sweep knows it; a one-off lookup asks
             with self.db.begin_read() as conn:
-                area = conn.scalar(select(CASES.c.area).where(and_(
-                    CASES.c.workflow == workflow, CASES.c.ref == case_ref)))
+                area = Directory(conn).case_area(workflow, case_ref)
         found = [email for where, email in self._load().get(role, [])
                  if where is None or where == area]
         return list(dict.fromkeys([*found, *self.extra.addresses(role, workflow, case_ref)]))

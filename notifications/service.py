@@ -7,7 +7,10 @@ writes the alert rows (unique per deadline and rung) and their rendered outbox r
 same transaction, moves each deadline's ``next_alert_at`` on, and returns counts. Running it
 twice, or in several processes at once, raises nothing twice.
 
-Time comes from the injected clock; this module never reads the wall clock.
+Time comes from the injected clock; this module never reads the wall clock. It runs no SQL of
+its own: the engine's tables are reached through :class:`~engine.core.store.alert_store.
+AlertStore` (claiming, recording, the listings) and the directory, the outbox through
+:mod:`notifications.outbox`; it must not import a domain.
 """
 
 from __future__ import annotations
@@ -18,10 +21,6 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlmodel import col
-
-from engine.core.alerts import done_rungs
 from engine.core.clock import end_of_day, london_date
 from engine.core.deadlines import OPEN
 from engine.core.errors import DeliveryError, NotificationNotFoundError, UsageError
@@ -35,8 +34,9 @@ from engine.core.ladder import (
 )
 from engine.core.service import Engine
 from engine.core.settings import NotificationSettings
+from engine.core.store.alert_store import AlertStore, CaseDeadline, NewAlert
 from engine.core.store.cases import CaseStore
-from engine.core.store.models import Alert, Case, Deadline, OutboxMessage
+from engine.core.store.models import OutboxMessage
 from notifications import outbox
 from notifications.recipients import (
     DirectoryRecipients,
@@ -111,30 +111,21 @@ class Notifier:
         today = london_date(now)
         cal = self.engine.calendar
         with self.db.write() as session:
-            query = (select(col(Deadline.id), col(Deadline.case_id), col(Deadline.name),
-                            col(Deadline.status), col(Deadline.due_at),
-                            col(Deadline.due_day), col(Deadline.owner_role),
-                            col(Deadline.rule), col(Case.ref), col(Case.workflow),
-                            col(Case.workflow_version), col(Case.state), col(Case.area))
-                     .join(Case, col(Case.id) == col(Deadline.case_id))
-                     .where(col(Deadline.next_alert_at) <= now)
-                     .order_by(col(Deadline.next_alert_at)).limit(batch))
-            if not self.db.is_sqlite:
-                query = query.with_for_update(of=Deadline, skip_locked=True)
-            claimed = list(session.execute(query))
+            store = AlertStore(session.connection())
+            claimed = store.claim_due(now, batch)  # locked until the commit (PostgreSQL)
             if not claimed:
                 return SweepResult()
-            done = done_rungs(session, [row.id for row in claimed])
-            alerts: list[dict[str, Any]] = []
-            sends: list[tuple[Any, Any, list[dict[str, str]]]] = []
-            moves: list[dict[str, Any]] = []
+            done = store.done_rungs([row.id for row in claimed])
+            alerts: list[NewAlert] = []
+            sends: list[tuple[CaseDeadline, PlannedRung, list[dict[str, str]]]] = []
+            moves: list[tuple[int, dt.datetime | None]] = []
             skipped = 0
             for row in claimed:
                 definition = self.engine.definition(CaseStore(session.connection()), row.workflow,
                                                     row.workflow_version)
                 clock = definition.clocks.get(row.name)
                 if row.status != OPEN or clock is None:  # re-checked under the lock
-                    moves.append({"b_id": row.id, "b_next": None})
+                    moves.append((row.id, None))
                     continue
                 planned = plan_rungs(clock.alerts, row.due_at, row.due_day, cal)
                 seen = done[row.id]
@@ -150,14 +141,8 @@ class Notifier:
                     alerts.append(_alert_row(row, send, "raised", now, recipients))
                     sends.append((row, send, recipients))
                     seen.add(send.key)
-                moves.append({"b_id": row.id, "b_next": next_alert_at(planned, seen)})
-            ids: dict[tuple[int, str], int] = {}
-            if alerts:
-                inserted = session.execute(
-                    insert(Alert).returning(col(Alert.id), col(Alert.deadline_id),
-                                            col(Alert.rung), sort_by_parameter_order=True),
-                    alerts)
-                ids = {(deadline_id, rung): ident for ident, deadline_id, rung in inserted}
+                moves.append((row.id, next_alert_at(planned, seen)))
+            ids = store.record_alerts(alerts)  # a rung recorded twice rolls all this back
             messages: list[dict[str, Any]] = []
             for row, send, recipients in sends:
                 alert_id = ids[(row.id, send.key)]
@@ -172,11 +157,8 @@ class Notifier:
                         f"alert:{alert_id}:{recipient['address']}", send.rung.kind,
                         recipient["address"], render(send.rung.kind, context), now,
                         self.settings.sender, alert_id, row.case_id))
-            table = Deadline.__table__  # type: ignore[attr-defined]  # core UPDATE, one executemany
-            session.execute(
-                update(table).where(table.c.id == bindparam("b_id"))
-                .values(next_alert_at=bindparam("b_next")), moves)
-            written = outbox.enqueue(session, messages)
+            store.move_next_alerts(moves)
+            written = outbox.enqueue(session, messages)  # same transaction as the alerts
             return SweepResult(len(claimed), len(sends), skipped, written,
                                sum(1 for _, _, r in sends if not r))
 
@@ -219,24 +201,7 @@ class Notifier:
         """Put dead-lettered messages back in the queue with a fresh set of attempts."""
         if ident is None and not all_failed:
             raise UsageError("say which: a notification ID, or --all-failed")
-        with self.db.write() as session:
-            query = select(OutboxMessage).where(
-                OutboxMessage.status == outbox.FAILED)  # type: ignore[arg-type]
-            if ident is not None:
-                row = session.get(OutboxMessage, ident)
-                if row is None:
-                    raise NotificationNotFoundError(ident)
-                if row.status != outbox.FAILED:
-                    raise UsageError(f"notification {ident} is {row.status}, not failed: "
-                                     "only failed ones are retried")
-                query = query.where(OutboxMessage.id == ident)  # type: ignore[arg-type]
-            count = 0
-            for row in session.scalars(query):
-                row.status, row.attempts, row.next_attempt_at = outbox.PENDING, 0, self.now()
-                row.lease_until = None
-                session.add(row)
-                count += 1
-            return count
+        return outbox.requeue_failed(self.db, self.now(), ident)
 
     # -- the morning digest --------------------------------------------------------------------
     def digest(self, horizon: int = 5) -> int:
@@ -253,21 +218,15 @@ class Notifier:
         if refresh is not None:
             refresh()
         with self.db.write() as session:
-            rows = session.execute(
-                select(Deadline, Case.ref, Case.workflow,  # type: ignore[call-overload]
-                       Case.workflow_version, Case.state, Case.area)
-                .join(Case, Case.id == Deadline.case_id)
-                .where(Deadline.status == OPEN, Deadline.due_at <= until)
-                .order_by(Deadline.due_at))
-            for deadline, ref, workflow, version, state, area in rows:
-                store = CaseStore(session.connection())
-                definition = self.engine.definition(store, workflow, version)
-                roles = (deadline.owner_role,) if deadline.owner_role else ()
-                for recipient in resolve(self.resolver, roles, workflow, ref, area):
-                    context = alert_context(definition, ref, state, deadline.name,
-                                            _due_day(deadline), today, "digest",
+            for d in AlertStore(session.connection()).open_deadlines_due_by(until):
+                definition = self.engine.definition(CaseStore(session.connection()), d.workflow,
+                                                    d.workflow_version)
+                roles = (d.owner_role,) if d.owner_role else ()
+                for recipient in resolve(self.resolver, roles, d.workflow, d.ref, d.area):
+                    context = alert_context(definition, d.ref, d.state, d.name,
+                                            due_day_of(d.due_at, d.due_day), today, "digest",
                                             recipient["role"], self.settings.base_url, cal,
-                                            deadline.rule)
+                                            d.rule)
                     items[recipient["address"]].append(context)
             messages = []
             for address, entries in sorted(items.items()):
@@ -289,33 +248,16 @@ class Notifier:
             if status not in outbox.STATUSES:
                 raise UsageError(f"unknown status '{status}'; one of "
                                  f"{', '.join(outbox.STATUSES)}")
-        with self.db.read() as session:
-            query = select(OutboxMessage).order_by(
-                OutboxMessage.id.desc()).limit(limit)  # type: ignore[union-attr]
-            if statuses:
-                query = query.where(OutboxMessage.status.in_(  # type: ignore[attr-defined]
-                    list(statuses)))
-            if areas is not None:
-                query = query.join(Case, Case.id == OutboxMessage.case_id).where(  # type: ignore[arg-type]
-                    col(Case.area).in_(list(areas)))
-            return list(session.scalars(query))
+        return outbox.listing(self.db, statuses, limit, areas)
 
     def message(self, ident: int, areas: Collection[str] | None = None) -> OutboxMessage:
-        with self.db.read() as session:
-            row = session.get(OutboxMessage, ident)
-            if row is not None and areas is not None:
-                case = session.get(Case, row.case_id) if row.case_id else None
-                if case is None or case.area not in areas:
-                    row = None  # not theirs to see: as if it did not exist
-            if row is None:
-                raise NotificationNotFoundError(ident)
-            return row  # type: ignore[no-any-return]
+        row = outbox.get(self.db, ident, areas)
+        if row is None:
+            raise NotificationNotFoundError(ident)
+        return row
 
     def counts(self) -> dict[str, int]:
-        with self.db.read() as session:
-            return {status: int(n) for status, n in session.execute(
-                select(col(OutboxMessage.status), func.count()).group_by(
-                    col(OutboxMessage.status)))}
+        return outbox.counts(self.db)
 
     def alerts(self, due: bool = False, overdue: bool = False,
                areas: Collection[str] | None = None) -> list[dict[str, Any]]:
@@ -324,31 +266,16 @@ class Notifier:
         ``areas``: only cases in those areas."""
         now = self.now()
         with self.db.read() as session:
+            store = AlertStore(session.connection())
             if due:
-                due_query = (
-                    select(Deadline, Case.ref).join(  # type: ignore[call-overload]
-                        Case, Case.id == Deadline.case_id)
-                    .where(col(Deadline.next_alert_at) <= now)
-                    .order_by(Deadline.next_alert_at))
-                if areas is not None:
-                    due_query = due_query.where(col(Case.area).in_(list(areas)))
-                rows = session.execute(due_query)
-                return [{"case": ref, "deadline": d.name, "next_alert_at": d.next_alert_at,
-                         "due_at": d.due_at, "due": d.due_day.isoformat() if d.due_day
-                         else None, "status": "due"} for d, ref in rows]
-            query = (select(Alert, Case.ref, Deadline.name)  # type: ignore[call-overload]
-                     .join(Case, Case.id == Alert.case_id)
-                     .join(Deadline, Deadline.id == Alert.deadline_id)
-                     .where(Alert.status == "raised")
-                     .order_by(col(Alert.raised_at).desc(), col(Alert.id).desc()).limit(500))
-            if overdue:
-                query = query.where(Deadline.status == OPEN, Deadline.due_at <= now)
-            if areas is not None:
-                query = query.where(col(Case.area).in_(list(areas)))
-            return [{"id": a.id, "case": ref, "deadline": name, "rung": a.rung,
+                return [{"case": d.case, "deadline": d.deadline,
+                         "next_alert_at": d.next_alert_at, "due_at": d.due_at,
+                         "due": d.due_day.isoformat() if d.due_day else None, "status": "due"}
+                        for d in store.due_rungs(now, areas)]
+            return [{"id": a.id, "case": a.case, "deadline": a.deadline, "rung": a.rung,
                      "kind": a.kind, "raised_at": a.raised_at, "due_at": a.due_at,
                      "recipients": [r["address"] for r in a.recipients]}
-                    for a, ref, name in session.execute(query)]
+                    for a in store.raised_alerts(now, overdue, areas)]
 
     def preview(self, template: str, ref: str, actor: str, deadline: str | None = None) -> Any:
         """Render ``template`` for case ``ref`` (with its first open deadline, or ``deadline``)
@@ -356,18 +283,18 @@ class Notifier:
         now = self.now()
         self.engine.case(ref, actor, command="notifications preview")
         with self.db.read() as session:
-            [case] = CaseStore(session.connection()).find(ref)
-            definition = self.engine.definition(CaseStore(session.connection()), case.workflow,
-                                                case.workflow_version)
-            rows = list(session.scalars(select(Deadline).where(
-                Deadline.case_id == case.id).order_by(Deadline.due_at)))  # type: ignore[arg-type]
+            store = CaseStore(session.connection())
+            [case] = store.find(ref)
+            definition = self.engine.definition(store, case.workflow, case.workflow_version)
+            rows = sorted(store.deadlines(case.id), key=lambda d: d.due_at)
             chosen = [d for d in rows if d.name == deadline] if deadline else \
                 [d for d in rows if d.status == OPEN] or rows
             if not chosen:
                 raise UsageError(f"case '{ref}' has no deadline"
                                  + (f" '{deadline}'" if deadline else "") + " to preview")
             d = chosen[0]
-            context = alert_context(definition, case.ref, case.state, d.name, _due_day(d),
+            context = alert_context(definition, case.ref, case.state, d.name,
+                                    due_day_of(d.due_at, d.due_day),
                                     london_date(now), template, d.owner_role or "owner",
                                     self.settings.base_url, self.engine.calendar, d.rule)
             if template == "digest":
@@ -376,17 +303,11 @@ class Notifier:
             return render(template, context)
 
 
-def _alert_row(row: Any, rung: PlannedRung, status: str, now: dt.datetime,
-               recipients: list[dict[str, str]]) -> dict[str, Any]:
-    return {"deadline_id": row.id, "case_id": row.case_id, "rung": rung.key,
-            "kind": rung.rung.kind, "status": status, "fire_at": rung.at,
-            "due_at": row.due_at, "raised_at": now, "recipients": recipients}
-
-
-def _due_day(deadline: Deadline) -> dt.date:
-    from engine.core.ladder import due_day_of
-
-    return due_day_of(deadline.due_at, deadline.due_day)
+def _alert_row(row: CaseDeadline, rung: PlannedRung, status: str, now: dt.datetime,
+               recipients: list[dict[str, str]]) -> NewAlert:
+    return NewAlert(deadline_id=row.id, case_id=row.case_id, rung=rung.key,
+                    kind=rung.rung.kind, status=status, fire_at=rung.at, due_at=row.due_at,
+                    raised_at=now, recipients=recipients)
 
 
 def make_transport(settings: NotificationSettings, default_folder: Any = None) -> Transport:

@@ -18,27 +18,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
-from sqlmodel import col
 
 from engine.core.calendar import WorkingCalendar
 from engine.core.deadlines import OPEN
 from engine.core.definition import ClockDef
 from engine.core.ladder import next_alert_at, plan_rungs
-from engine.core.store.models import Alert
+from engine.core.store.alert_store import AlertStore
 
 
 def done_rungs(conn: Connection | Session, deadline_ids: Iterable[int]) -> dict[int, set[str]]:
     """The rungs already raised or skipped, per deadline."""
-    ids = list(deadline_ids)
-    out: dict[int, set[str]] = {i: set() for i in ids}
-    if ids:
-        for deadline_id, rung in conn.execute(
-                select(col(Alert.deadline_id), col(Alert.rung)).where(
-                    col(Alert.deadline_id).in_(ids))):
-            out[deadline_id].add(rung)
-    return out
+    connection = conn.connection() if isinstance(conn, Session) else conn
+    return AlertStore(connection).done_rungs(deadline_ids)
 
 
 def next_alert_for(clock: ClockDef | None, status: str, due_at: dt.datetime,

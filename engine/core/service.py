@@ -13,7 +13,6 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -58,27 +57,13 @@ from engine.core.fields import parse_values
 from engine.core.gate import PERSONAL_MARK, RESTRICTED_MARK, Gate
 from engine.core.loader import WorkflowRegistry, load_text
 from engine.core.machine import CaseAdapter, MachineError, WorkflowMachine, guard_passes
+from engine.core.notices import CaseEventNotice
 from engine.core.store.cases import CASES, DEADLINES, CaseRecord, CaseStore, DeadlineRecord
 from engine.core.store.database import Database
 from engine.core.unit import Unit, Units
 from engine.core.views import CaseSummary, CaseView, DeadlineView, EventView, TriggerInfo
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class CaseEventNotice:
-    """A fire that its transition says people should hear about (references only)."""
-
-    case_id: int
-    ref: str
-    workflow: str
-    definition: WorkflowDef
-    area: str | None
-    state: str
-    trigger: str
-    seq: int
-    roles: tuple[str, ...]
 
 
 def _check_ref(ref: str) -> None:

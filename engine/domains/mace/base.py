@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlmodel import Session
 
 from engine.core.clock import as_utc, london_date
 from engine.core.errors import EngineError, UsageError
+from engine.core.notices import InvitationHook, OutgoingInvitation
 from engine.core.service import Engine
 from engine.core.store.cases import CaseRecord
 from engine.core.store.models import (
@@ -33,20 +32,6 @@ from engine.domains.mace.views import ActionView, MeetingView
 WORKFLOW = "mace_meeting"
 
 
-@dataclass(frozen=True)
-class OutgoingInvitation:
-    """A meeting invitation to send: references and times only, never a child's details."""
-
-    ref: str
-    method: str  # REQUEST or CANCEL
-    ics: bytes
-    people: tuple[str, ...]  # the chair and members: logins, or addresses
-    starts_at: dt.datetime
-    sequence: int
-    state: str
-
-
-InvitationHook = Callable[[Session, OutgoingInvitation], object]
 NOT_HELD = ("scheduled", "rescheduled", "agenda_published")
 
 
@@ -99,7 +84,8 @@ class MaceBase:
         self.on_invitation(session, OutgoingInvitation(
             ref=ref, method=method, ics=ics.calendar([occurrence], method),
             people=(series.chair, *series.members), starts_at=occurrence.starts_at,
-            sequence=meeting.sequence, state=case.state))
+            sequence=meeting.sequence, state=case.state, workflow=case.workflow,
+            workflow_version=case.workflow_version))
 
     def _today(self) -> dt.date:
         return london_date(self.clock.now())

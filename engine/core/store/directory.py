@@ -1,0 +1,71 @@
+"""Directory look-ups for whoever addresses mail: who holds which role where, and with what
+email; which area a case belongs to. One Core connection (one transaction); reads only.
+
+The notifier resolves a case's roles to addresses with these, so it never reads the user,
+grant or case tables itself. Must not decide who may see what (that is
+:mod:`engine.core.access`) nor write anything; users and grants are changed through
+:class:`~engine.core.store.access_store.AccessStore`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Select, and_, bindparam, select
+
+from engine.core.store.access_store import GRANTS, USERS
+from engine.core.store.cases import CASES
+
+
+@dataclass(frozen=True)
+class RoleHolder:
+    """An active user's live grant: ``area`` None means the role is held for every area."""
+
+    role: str
+    area: str | None
+    email: str
+
+
+_HOLDERS = (select(GRANTS.c.role, GRANTS.c.area, USERS.c.email)
+            .join(USERS, GRANTS.c.user_id == USERS.c.id)
+            .where(GRANTS.c.revoked_at.is_(None), USERS.c.disabled_at.is_(None))
+            .order_by(USERS.c.login))
+_AREA_BY_REF = select(CASES.c.area).where(and_(CASES.c.workflow == bindparam("workflow"),
+                                               CASES.c.ref == bindparam("ref")))
+_AREA_BY_ID = select(CASES.c.area).where(CASES.c.id == bindparam("case_id"))
+_EMAIL = select(USERS.c.email).where(USERS.c.login == bindparam("login"))
+
+
+class Directory:
+    def __init__(self, connection: Connection) -> None:
+        self.conn = connection
+
+    def role_holders(self) -> list[RoleHolder]:
+        """Every live grant of every active user, with the user's email (by login)."""
+        return [RoleHolder(str(role), area, str(email))
+                for role, area, email in self.conn.execute(_HOLDERS)]
+
+    def email_of(self, login: str) -> str | None:
+        """The registered email of user ``login`` (None: no such user, or no email)."""
+        email = self.conn.scalar(_EMAIL, {"login": login})
+        return str(email) if email else None
+
+    def case_area(self, workflow: str, ref: str) -> str | None:
+        """The area of case ``ref`` in ``workflow`` (None: no such case, or no area)."""
+        area = self.conn.scalar(_AREA_BY_REF, {"workflow": workflow, "ref": ref})
+        return str(area) if area is not None else None
+
+    def area_of_case(self, case_id: int) -> str | None:
+        """The area of the case with that id (None: no such case, or no area)."""
+        area = self.conn.scalar(_AREA_BY_ID, {"case_id": case_id})
+        return str(area) if area is not None else None
+
+    @staticmethod
+    def cases_in(areas: Collection[str]) -> Select[tuple[int]]:
+        """The ids of the cases in ``areas``, as a subquery for a caller's own statement
+        (``... WHERE case_id IN (...)``): a listing filtered by area stays one query."""
+        return select(CASES.c.id).where(CASES.c.area.in_(list(areas)))
+
+
+__all__ = ["Directory", "RoleHolder"]
