@@ -127,60 +127,56 @@ def release(db: Database, rows: Sequence[OutboxMessage]) -> None:
                 .execution_options(synchronize_session=False))
 
 
-def listing(db: Database, statuses: Sequence[str], limit: int,
+def listing(session: Session, statuses: Sequence[str], limit: int,
             areas: Collection[str] | None = None) -> list[OutboxMessage]:
     """Newest first; ``areas``: only messages about cases in those areas (none about no case)."""
-    with db.read() as session:
-        query = select(OutboxMessage).order_by(
-            OutboxMessage.id.desc()).limit(limit)  # type: ignore[union-attr]
-        if statuses:
-            query = query.where(OutboxMessage.status.in_(  # type: ignore[attr-defined]
-                list(statuses)))
-        if areas is not None:
-            query = query.where(col(OutboxMessage.case_id).in_(Directory.cases_in(areas)))
-        return list(session.scalars(query))
+    query = select(OutboxMessage).order_by(
+        OutboxMessage.id.desc()).limit(limit)  # type: ignore[union-attr]
+    if statuses:
+        query = query.where(OutboxMessage.status.in_(  # type: ignore[attr-defined]
+            list(statuses)))
+    if areas is not None:
+        query = query.where(col(OutboxMessage.case_id).in_(Directory.cases_in(areas)))
+    return list(session.scalars(query))
 
 
-def get(db: Database, ident: int, areas: Collection[str] | None = None,
+def get(session: Session, ident: int, areas: Collection[str] | None = None,
         ) -> OutboxMessage | None:
     """Message ``ident``; with ``areas``, None unless it is about a case in one of them."""
-    with db.read() as session:
-        row = session.get(OutboxMessage, ident)
-        if row is not None and areas is not None:
-            area = Directory(session.connection()).area_of_case(row.case_id) \
-                if row.case_id else None
-            if area is None or area not in areas:
-                return None  # not theirs to see: as if it did not exist
-        return row
+    row = session.get(OutboxMessage, ident)
+    if row is not None and areas is not None:
+        area = Directory(session.connection()).area_of_case(row.case_id) \
+            if row.case_id else None
+        if area is None or area not in areas:
+            return None  # not theirs to see: as if it did not exist
+    return row
 
 
-def counts(db: Database) -> dict[str, int]:
-    with db.read() as session:
-        return {status: int(n) for status, n in session.execute(
-            select(col(OutboxMessage.status), func.count()).group_by(
-                col(OutboxMessage.status)))}
+def counts(session: Session) -> dict[str, int]:
+    return {status: int(n) for status, n in session.execute(
+        select(col(OutboxMessage.status), func.count()).group_by(
+            col(OutboxMessage.status)))}
 
 
-def requeue_failed(db: Database, now: dt.datetime, ident: int | None = None) -> int:
+def requeue_failed(session: Session, now: dt.datetime, ident: int | None = None) -> int:
     """Put failed messages (or failed message ``ident``) back as pending, attempts reset."""
-    with db.write() as session:
-        query = select(OutboxMessage).where(
-            OutboxMessage.status == FAILED)  # type: ignore[arg-type]
-        if ident is not None:
-            row = session.get(OutboxMessage, ident)
-            if row is None:
-                raise NotificationNotFoundError(ident)
-            if row.status != FAILED:
-                raise UsageError(f"notification {ident} is {row.status}, not failed: "
-                                 "only failed ones are retried")
-            query = query.where(OutboxMessage.id == ident)  # type: ignore[arg-type]
-        count = 0
-        for row in session.scalars(query):
-            row.status, row.attempts, row.next_attempt_at = PENDING, 0, now
-            row.lease_until = None
-            session.add(row)
-            count += 1
-        return count
+    query = select(OutboxMessage).where(
+        OutboxMessage.status == FAILED)  # type: ignore[arg-type]
+    if ident is not None:
+        row = session.get(OutboxMessage, ident)
+        if row is None:
+            raise NotificationNotFoundError(ident)
+        if row.status != FAILED:
+            raise UsageError(f"notification {ident} is {row.status}, not failed: "
+                             "only failed ones are retried")
+        query = query.where(OutboxMessage.id == ident)  # type: ignore[arg-type]
+    count = 0
+    for row in session.scalars(query):
+        row.status, row.attempts, row.next_attempt_at = PENDING, 0, now
+        row.lease_until = None
+        session.add(row)
+        count += 1
+    return count
 
 
 def build_message(row: OutboxMessage, sender: str, now: dt.datetime) -> EmailMessage:

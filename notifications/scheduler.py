@@ -47,7 +47,10 @@ def build_scheduler(notifier: Notifier, echo: Callable[[str], None]) -> Any:
     return scheduler
 
 
-def run_forever(notifier: Notifier, echo: Callable[[str], None]) -> None:
+def run_forever(notifier: Notifier, actor: str, echo: Callable[[str], None]) -> None:
+    """Run the scheduler as ``actor`` (an administrator: checked and audited once, at the
+    start); its passes are the service's own work, not a user's command each."""
+    notifier.engine.authorize(actor, "scheduler.run")
     scheduler = build_scheduler(notifier, echo)
     echo("scheduler: running (Ctrl-C to stop)")
     _guarded("sweep", notifier.sweep, echo)()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from engine.core.ladder import (
     plan_rungs,
     roles_for,
 )
+from engine.core.policy import MAIL_READERS, areas_for
 from engine.core.service import Engine
 from engine.core.settings import NotificationSettings
 from engine.core.store.alert_store import AlertStore, CaseDeadline, NewAlert
@@ -197,11 +198,26 @@ class Notifier:
             transport.close()
         return DispatchResult(sent, retrying, failed, released)
 
-    def retry(self, ident: int | None = None, all_failed: bool = False) -> int:
+    def retry(self, actor: str, ident: int | None = None, all_failed: bool = False) -> int:
         """Put dead-lettered messages back in the queue with a fresh set of attempts."""
         if ident is None and not all_failed:
             raise UsageError("say which: a notification ID, or --all-failed")
-        return outbox.requeue_failed(self.db, self.now(), ident)
+        with self.engine.unit(actor, "notifications.retry") as unit:
+            unit.require()
+            count = outbox.requeue_failed(unit.session, self.now(), ident)
+            unit.note(message=ident, requeued=count)
+            return count
+
+    # -- the scheduler's passes, run by a user ---------------------------------------------
+    def run_once(self, actor: str, batch: int = 500) -> tuple[SweepResult, DispatchResult]:
+        """One sweep and one delivery pass (``scheduler run --once``), as ``actor``."""
+        self.engine.authorize(actor, "scheduler.run")
+        return self.sweep(batch), self.dispatch(min(batch, 100))
+
+    def deliver(self, actor: str, batch: int = 100) -> DispatchResult:
+        """Deliver what is due in the outbox now (``notifications dispatch``)."""
+        self.engine.authorize(actor, "notifications.dispatch")
+        return self.dispatch(batch)
 
     # -- the morning digest --------------------------------------------------------------------
     def digest(self, horizon: int = 5) -> int:
@@ -237,36 +253,48 @@ class Notifier:
                                                   self.settings.sender))
             return outbox.enqueue(session, messages)
 
-    # -- queries -------------------------------------------------------------------------------
-    def messages(self, statuses: Sequence[str] = (), limit: int = 200,
-                 areas: Collection[str] | None = None) -> list[OutboxMessage]:
-        """Newest first; ``areas``: only messages about cases in those areas (and none about
-        no case), for someone whose role is granted for some areas only."""
+    # -- queries: each takes the acting user, checks and audits ------------------------------
+    def messages(self, actor: str, statuses: Sequence[str] = (),
+                 limit: int = 200) -> list[OutboxMessage]:
+        """Newest first; only messages about cases in the areas where the actor reads mail
+        (and none about no case unless that is every area)."""
         if limit < 1:
             raise UsageError("--limit must be at least 1")
         for status in statuses:
             if status not in outbox.STATUSES:
                 raise UsageError(f"unknown status '{status}'; one of "
                                  f"{', '.join(outbox.STATUSES)}")
-        return outbox.listing(self.db, statuses, limit, areas)
+        with self.engine.unit(actor, "notifications.list") as unit:
+            unit.require()
+            rows = outbox.listing(unit.session, statuses, limit,
+                                  areas_for(unit.principal, MAIL_READERS))
+            unit.note(listed=len(rows))
+            return rows
 
-    def message(self, ident: int, areas: Collection[str] | None = None) -> OutboxMessage:
-        row = outbox.get(self.db, ident, areas)
-        if row is None:
-            raise NotificationNotFoundError(ident)
-        return row
+    def message(self, ident: int, actor: str) -> OutboxMessage:
+        with self.engine.unit(actor, "notifications.show") as unit:
+            unit.require()
+            row = outbox.get(unit.session, ident, areas_for(unit.principal, MAIL_READERS))
+            if row is None:
+                raise NotificationNotFoundError(ident)
+            unit.note(message=ident)
+            return row
 
     def counts(self) -> dict[str, int]:
-        return outbox.counts(self.db)
-
-    def alerts(self, due: bool = False, overdue: bool = False,
-               areas: Collection[str] | None = None) -> list[dict[str, Any]]:
-        """Raised alerts (newest first); ``due``: rungs due now not yet raised (what the next
-        sweep will do); ``overdue``: raised alerts of deadlines past due and still open;
-        ``areas``: only cases in those areas."""
-        now = self.now()
+        """Messages by status (no case data: for the scheduler's log)."""
         with self.db.read() as session:
-            store = AlertStore(session.connection())
+            return outbox.counts(session)
+
+    def alerts(self, actor: str, due: bool = False,
+               overdue: bool = False) -> list[dict[str, Any]]:
+        """Raised alerts (newest first); ``due``: rungs due now not yet raised (what the next
+        sweep will do); ``overdue``: raised alerts of deadlines past due and still open; only
+        cases in the areas where the actor reads mail."""
+        now = self.now()
+        with self.engine.unit(actor, "alerts.list") as unit:
+            unit.require()
+            areas = areas_for(unit.principal, MAIL_READERS)
+            store = AlertStore(unit.conn)
             if due:
                 return [{"case": d.case, "deadline": d.deadline,
                          "next_alert_at": d.next_alert_at, "due_at": d.due_at,
@@ -281,10 +309,9 @@ class Notifier:
         """Render ``template`` for case ``ref`` (with its first open deadline, or ``deadline``)
         without storing anything. The actor must be allowed to read the case (audited)."""
         now = self.now()
-        self.engine.case(ref, actor, command="notifications preview")
-        with self.db.read() as session:
-            store = CaseStore(session.connection())
-            [case] = store.find(ref)
+        with self.engine.unit(actor, "notifications.preview") as unit:
+            store = unit.cases
+            case = self.engine.find(unit, ref)  # the actor may read it; the read is noted
             definition = self.engine.definition(store, case.workflow, case.workflow_version)
             rows = sorted(store.deadlines(case.id), key=lambda d: d.due_at)
             chosen = [d for d in rows if d.name == deadline] if deadline else \

@@ -214,7 +214,7 @@ def test_smtp_refusing_some_recipients(engine: Engine, clock: FixedClock, db: Da
     clock.set(london("2024-06-13 08:00"))  # escalations: chair and manager
     produced = notifier.sweep().messages
     result = notifier.dispatch()
-    refused = notifier.messages(["failed"])
+    refused = notifier.messages("amy", ["failed"])
     print(f"SMTP refusing one address: produced {produced}, sent {result.sent}, "
           f"dead-lettered {result.failed}, lost {produced - result.sent - result.failed}")
     assert result.failed == len(refused) == 3
@@ -222,6 +222,6 @@ def test_smtp_refusing_some_recipients(engine: Engine, clock: FixedClock, db: Da
                for r in refused)
     assert result.sent == produced - 3 == len(smtp.box.messages)
     smtp.box.refuse.clear()  # the mailbox is fixed: put them back
-    assert notifier.retry(all_failed=True) == 3
+    assert notifier.retry("amy", all_failed=True) == 3
     assert notifier.dispatch().sent == 3
     assert notifier.counts() == {"sent": produced}

@@ -142,10 +142,10 @@ def test_retries_back_off_then_dead_letter_then_retry(engine: Engine, clock: Fix
     assert notifier.dispatch().retrying == 0
     clock.advance(dt.timedelta(seconds=1))
     assert notifier.dispatch().failed == 1  # third attempt: dead letter
-    [row] = notifier.messages(["failed"])
+    [row] = notifier.messages("amy", ["failed"])
     assert row.attempts == 3 and "cannot reach" in (row.last_error or "")
     memory.fail_with = None
-    assert notifier.retry(all_failed=True) == 1
+    assert notifier.retry("amy", all_failed=True) == 1
     assert notifier.dispatch().sent == 1
     assert [m["Message-ID"] for m in memory.sent] == [row.message_id]
 
