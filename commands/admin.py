@@ -39,8 +39,9 @@ def user_list(as_json: bool) -> None:
           ", ".join(f"{r}@{a or 'all'}" for r, a in u.roles)) for u in users]))
 
 
-def _role_command(name: str, verb: str) -> None:
-    @user.command(name)
+def _role_command(name: str, verb: str, summary: str) -> None:
+    # The help is given here: a docstring set after the decorator never reaches click.
+    @user.command(name, help=summary)
     @click.argument("login")
     @click.argument("role")
     @click.option("--area", help="One area (default: all areas).")
@@ -49,11 +50,9 @@ def _role_command(name: str, verb: str) -> None:
         getattr(runtime.admin(), name)(runtime.actor_name, login, role, area)
         click.echo(f"{verb} {role} {'in ' + area if area else 'for all areas'}: {login}.")
 
-    command.__doc__ = f"{verb} a role to or from a user, for one area or all."
 
-
-_role_command("grant", "Granted")
-_role_command("revoke", "Revoked")
+_role_command("grant", "Granted", "Grant ROLE to user LOGIN, in one area (--area) or all.")
+_role_command("revoke", "Revoked", "Revoke ROLE from user LOGIN, in one area (--area) or all.")
 
 
 @user.command("disable")
