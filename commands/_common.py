@@ -1,0 +1,98 @@
+"""What the command modules share: the runtime of the current command, printing (text or
+JSON), the options several groups take, and small checks made before anything is changed.
+
+Like every command module it imports only click (and the runtime) at the top: the engine,
+SQLAlchemy and the notifications package are imported inside the functions, so ``--help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from commands.runtime import Runtime
+
+if TYPE_CHECKING:
+    from engine.core.service import Engine
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _runtime() -> Runtime:
+    runtime = click.get_current_context().find_object(Runtime)
+    assert runtime is not None
+    return runtime
+
+
+def _emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        click.echo(text())
+
+
+def _assignments(pairs: Sequence[str]) -> dict[str, str]:
+    from engine.core.fields import parse_assignments
+
+    return parse_assignments(pairs)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+set_option = click.option("--set", "assignments", multiple=True, metavar="FIELD=VALUE",
+                          help="A case field value (repeatable).")
+workflow_option = click.option("--workflow", "-w", help="The workflow, when a reference is "
+                               "used in more than one.")
+
+
+def _engine_closing() -> Engine:
+    """The runtime's engine, its database closed when the command ends (no pooled
+    connections left behind when commands run in one process, as tests do)."""
+    engine = _runtime().engine()
+    ctx = click.get_current_context()
+    if not ctx.meta.get("safeguard.dispose"):
+        ctx.meta["safeguard.dispose"] = True
+        ctx.call_on_close(engine.db.dispose)
+    return engine
+
+
+def _check_case(ref: str, workflow: str, command: str) -> None:
+    """The actor may read this case (role, area, involvement); the read is audited. A case
+    that does not exist is left to the service, whose error names the right list."""
+    from engine.core.errors import CaseNotFoundError
+
+    runtime = _runtime()
+    with contextlib.suppress(CaseNotFoundError):
+        runtime.engine().case(ref, runtime.actor_name, workflow, command)
+
+
+def _day(text: str | None) -> Any:
+    """An ISO date option (None: the engine's today, Europe/London)."""
+    from engine.core.clock import london_date, parse_date
+
+    return parse_date(text) if text else london_date(_runtime().clock().now())
+
+
+def _check_writable(out: str | None) -> None:
+    """Refuse an output path that cannot be written before anything is changed or recorded."""
+    import os
+    from pathlib import Path
+
+    if out in (None, "-"):
+        return
+    folder = Path(str(out)).expanduser().resolve().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        from engine.core.errors import UsageError
+
+        raise UsageError(f"cannot write {out}: {folder} is not a folder you can write to")
+
+
+day_option = click.option("--on", "on", metavar="DATE", help="The day (default: today).")

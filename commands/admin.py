@@ -1,0 +1,90 @@
+"""``safeguard user`` and ``safeguard area``: users, their roles and the partnership areas
+(administrators)."""
+
+from __future__ import annotations
+
+import click
+
+from commands._common import _emit, _runtime, json_option
+
+
+@click.group()
+def user() -> None:
+    """Users and their roles (administrators)."""
+
+
+@user.command("add")
+@click.argument("login")
+@click.option("--name", "display_name", required=True, help="Display name.")
+@click.option("--email", required=True)
+@click.option("--agency", required=True, help="e.g. 'Cumberland Council', 'Police', 'ICB'.")
+def user_add(login: str, display_name: str, email: str, agency: str) -> None:
+    """Register a user."""
+    runtime = _runtime()
+    runtime.admin().add_user(runtime.actor_name, login, display_name, email, agency)
+    click.echo(f"Added user {login}.")
+
+
+@user.command("list")
+@json_option
+def user_list(as_json: bool) -> None:
+    """List users and their roles."""
+    from engine.core.present import table
+
+    runtime = _runtime()
+    users = runtime.admin().users(runtime.actor_name)
+    _emit(as_json, [u.to_json() for u in users], lambda: table(
+        ("LOGIN", "NAME", "AGENCY", "STATUS", "ROLES"),
+        [(u.login, u.display_name, u.agency, "disabled" if u.disabled else "active",
+          ", ".join(f"{r}@{a or 'all'}" for r, a in u.roles)) for u in users]))
+
+
+def _role_command(name: str, verb: str, summary: str) -> None:
+    # The help is given here: a docstring set after the decorator never reaches click.
+    @user.command(name, help=summary)
+    @click.argument("login")
+    @click.argument("role")
+    @click.option("--area", help="One area (default: all areas).")
+    def command(login: str, role: str, area: str | None) -> None:
+        runtime = _runtime()
+        getattr(runtime.admin(), name)(runtime.actor_name, login, role, area)
+        click.echo(f"{verb} {role} {'in ' + area if area else 'for all areas'}: {login}.")
+
+
+_role_command("grant", "Granted", "Grant ROLE to user LOGIN, in one area (--area) or all.")
+_role_command("revoke", "Revoked", "Revoke ROLE from user LOGIN, in one area (--area) or all.")
+
+
+@user.command("disable")
+@click.argument("login")
+def user_disable(login: str) -> None:
+    """Disable a user: they can do nothing more; their history remains."""
+    runtime = _runtime()
+    runtime.admin().disable(runtime.actor_name, login)
+    click.echo(f"Disabled {login}.")
+
+
+@click.group()
+def area() -> None:
+    """Partnership areas."""
+
+
+@area.command("add")
+@click.argument("code")
+@click.option("--name", required=True)
+def area_add(code: str, name: str) -> None:
+    """Add a partnership area (administrators)."""
+    runtime = _runtime()
+    runtime.admin().add_area(runtime.actor_name, code, name)
+    click.echo(f"Added area {code}.")
+
+
+@area.command("list")
+@json_option
+def area_list(as_json: bool) -> None:
+    """List the partnership areas."""
+    from engine.core.present import table
+
+    areas = _runtime().admin().areas()
+    _emit(as_json, [{"code": c, "name": n} for c, n in areas],
+          lambda: table(("CODE", "NAME"), areas))

@@ -1,0 +1,177 @@
+"""``safeguard alerts``, ``safeguard notifications`` and ``safeguard scheduler``: deadline
+alerts, the email outbox and the service that sweeps deadlines and delivers mail."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from commands._common import _emit, _runtime, json_option
+
+# Who may work the outbox and see alerts (which name cases and addresses, never personal data).
+OPERATIONS = ("administrator", "business_support", "partnership_manager")
+READERS_OF_MAIL = ("business_support", "partnership_manager")  # not administrators: case refs
+
+
+def _mail_areas() -> Any:
+    """The areas whose alerts and emails the actor may read (None: all of them)."""
+    from engine.core.store.access_store import AccessStore
+
+    runtime = _runtime()
+    with runtime.engine().db.begin_read() as conn:
+        principal = AccessStore(conn).principal(runtime.actor_name)
+    assert principal is not None  # authorize() has checked the actor already
+    areas = set().union(*(principal.grants.get(r, frozenset()) for r in READERS_OF_MAIL))
+    return None if None in areas else {a for a in areas if a}
+
+
+def _notifier(action: str | None = None, roles: Sequence[str] = OPERATIONS) -> Any:
+    """The notifier over the runtime's engine and settings (the transport per settings),
+    after the engine has checked (and audited) that the actor may run ``action``."""
+    from notifications.service import Notifier, make_transport
+
+    runtime = _runtime()
+    if action is not None:
+        runtime.engine().authorize(runtime.actor_name, roles, action,
+                                   action.replace(".", " "))
+    settings = runtime.settings.notifications
+    engine = runtime.engine()
+    click.get_current_context().call_on_close(engine.db.dispose)  # no pooled connection leaks
+    return Notifier(engine, settings, lambda: make_transport(settings))
+
+
+def _message_json(row: Any, full: bool = False) -> dict[str, Any]:
+    data = {"id": row.id, "status": row.status, "template": row.template,
+            "to": row.to_address, "subject": row.subject, "attempts": row.attempts,
+            "next_attempt_at": row.next_attempt_at, "sent_at": row.sent_at,
+            "message_id": row.message_id, "last_error": row.last_error}
+    if full:
+        data.update(text=row.body_text, html=row.body_html, ics=row.ics,
+                    created_at=row.created_at)
+    return data
+
+
+@click.group()
+def alerts() -> None:
+    """Deadline alerts: what has been raised, and what the next sweep will raise."""
+
+
+@alerts.command("list")
+@click.option("--due", is_flag=True, help="Rungs due now that the next sweep will raise.")
+@click.option("--overdue", is_flag=True, help="Alerts of deadlines past due and still open.")
+@json_option
+def alerts_list(due: bool, overdue: bool, as_json: bool) -> None:
+    """List alerts (newest first)."""
+    from engine.core.clock import show_instant
+    from engine.core.present import table
+
+    items = _notifier("alerts.list", READERS_OF_MAIL).alerts(due=due, overdue=overdue,
+                                                              areas=_mail_areas())
+    if due:
+        rows: list[tuple[Any, ...]] = [
+            (i["case"], i["deadline"], show_instant(i["next_alert_at"]),
+             i["due"] or show_instant(i["due_at"])) for i in items]
+        header: tuple[str, ...] = ("CASE", "DEADLINE", "ALERT DUE", "DEADLINE DUE")
+    else:
+        rows = [(i["id"], i["case"], i["deadline"], i["rung"], i["kind"],
+                 show_instant(i["raised_at"]), ", ".join(i["recipients"]) or "(no one)")
+                for i in items]
+        header = ("ID", "CASE", "DEADLINE", "RUNG", "KIND", "RAISED", "TO")
+    _emit(as_json, items, lambda: table(header, rows))
+
+
+@click.group()
+def notifications() -> None:
+    """Email notifications: the outbox, delivery, retries, previews."""
+
+
+@notifications.command("list")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["pending", "sending", "sent", "failed"]),
+              help="Only this status (repeatable).")
+@click.option("--limit", default=200, show_default=True, help="At most this many.")
+@json_option
+def notifications_list(statuses: Sequence[str], limit: int, as_json: bool) -> None:
+    """List outbox messages, newest first."""
+    from engine.core.present import table
+
+    rows = _notifier("notifications.list", READERS_OF_MAIL).messages(statuses, limit,
+                                                                      _mail_areas())
+    _emit(as_json, [_message_json(r) for r in rows], lambda: table(
+        ("ID", "STATUS", "TRIES", "TO", "SUBJECT"),
+        [(r.id, r.status, r.attempts, r.to_address, r.subject) for r in rows]))
+
+
+@notifications.command("show")
+@click.argument("ident", metavar="ID", type=int)
+@json_option
+def notifications_show(ident: int, as_json: bool) -> None:
+    """Show one message: headers, state and its text part."""
+    row = _notifier("notifications.show", READERS_OF_MAIL).message(ident, _mail_areas())
+    data = _message_json(row, full=True)
+    _emit(as_json, data, lambda: "\n".join(
+        [f"{k}: {data[k]}" for k in ("id", "status", "template", "to", "subject",
+                                     "message_id", "attempts", "sent_at", "last_error")]
+        + ["", row.body_text]))
+
+
+@notifications.command("preview")
+@click.argument("template")
+@click.option("--case", "ref", required=True, help="The case reference.")
+@click.option("--deadline", help="The deadline (default: the case's first open one).")
+@click.option("--html", "as_html", is_flag=True, help="Print the HTML part, not the text.")
+def notifications_preview(template: str, ref: str, deadline: str | None,
+                          as_html: bool) -> None:
+    """Render TEMPLATE for a case without storing or sending anything."""
+    rendered = _notifier().preview(template, ref, _runtime().actor_name, deadline)
+    click.echo(f"Subject: {rendered.subject}\n")
+    click.echo(rendered.html if as_html else rendered.text)
+
+
+@notifications.command("dispatch")
+def notifications_dispatch() -> None:
+    """Deliver what is due in the outbox now (one pass)."""
+    result = _notifier("notifications.dispatch").dispatch()
+    click.echo(f"sent {result.sent}, retrying {result.retrying}, failed {result.failed}"
+               + (f", put back {result.released}" if result.released else ""))
+
+
+@notifications.command("retry")
+@click.argument("ident", metavar="ID", type=int, required=False)
+@click.option("--all-failed", is_flag=True, help="Every failed (dead-lettered) message.")
+def notifications_retry(ident: int | None, all_failed: bool) -> None:
+    """Put a failed message (or all) back in the queue with fresh attempts."""
+    count = _notifier("notifications.retry").retry(ident, all_failed)
+    click.echo(f"{count} message(s) queued again")
+
+
+@click.group()
+def scheduler() -> None:
+    """The scheduler service: deadline sweep, delivery, morning digest."""
+
+
+@scheduler.command("run")
+@click.option("--once", is_flag=True,
+              help="One sweep and one delivery pass, then exit (honours --now).")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1),
+              help="Deadlines claimed per sweep transaction.")
+def scheduler_run(once: bool, batch: int) -> None:
+    """Run the scheduler in the foreground (or once, for cron and tests)."""
+    runtime = _runtime()
+    notifier = _notifier("scheduler.run", ("administrator",))
+    if once:
+        swept = notifier.sweep(batch)
+        sent = notifier.dispatch(min(batch, 100))
+        click.echo(json.dumps({
+            "deadlines": swept.deadlines, "raised": swept.raised, "skipped": swept.skipped,
+            "messages": swept.messages, "unaddressed": swept.unaddressed,
+            "sent": sent.sent, "retrying": sent.retrying, "failed": sent.failed}))
+        return
+    if runtime.now:
+        raise click.UsageError("--now needs --once: a running scheduler follows the clock")
+    from notifications.scheduler import run_forever
+
+    run_forever(notifier, click.echo)

@@ -1,0 +1,35 @@
+"""``safeguard init`` (create or upgrade the database) and ``safeguard demo`` (the
+demonstration year)."""
+
+from __future__ import annotations
+
+import click
+
+from commands._common import _runtime
+
+
+@click.command()
+def init() -> None:
+    """Create the database or upgrade it to the latest schema (safe to repeat)."""
+    runtime = _runtime()
+    db = runtime.database()
+    before = db.schema_revision()
+    after = db.upgrade()
+    state = "already at" if before == after else "upgraded to" if before else "created at"
+    click.echo(f"Database {db.display_url}: {state} schema {after}.")
+    if runtime.admin().bootstrap(runtime.os_login):
+        click.echo(f"Registered {runtime.os_login} as the first administrator: add users with "
+                   "'safeguard user add' and grant roles with 'safeguard user grant'.")
+
+
+@click.command()
+@click.option("--out", "folder", type=click.Path(file_okay=False), default=None,
+              help="Folder for the demo database and its emails (default: your data "
+                   "directory).")
+@click.option("--seed", default=2023, show_default=True, type=int,
+              help="The same seed builds the same year.")
+def demo(folder: str | None, seed: int) -> None:
+    """Build a fresh demo database holding a partnership year, then show the dashboard."""
+    from engine.apps.demo.year import run_demo
+
+    run_demo(folder, click.echo, _runtime().os_login, seed)
