@@ -8,7 +8,6 @@ stays fast.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -19,7 +18,7 @@ import click
 from commands.runtime import Runtime
 
 if TYPE_CHECKING:
-    from engine.core.service import Engine
+    from engine.app import App
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -53,25 +52,9 @@ workflow_option = click.option("--workflow", "-w", help="The workflow, when a re
                                "used in more than one.")
 
 
-def _engine_closing() -> Engine:
-    """The runtime's engine, its database closed when the command ends (no pooled
-    connections left behind when commands run in one process, as tests do)."""
-    engine = _runtime().engine()
-    ctx = click.get_current_context()
-    if not ctx.meta.get("safeguard.dispose"):
-        ctx.meta["safeguard.dispose"] = True
-        ctx.call_on_close(engine.db.dispose)
-    return engine
-
-
-def _check_case(ref: str, workflow: str, command: str) -> None:
-    """The actor may read this case (role, area, involvement); the read is audited. A case
-    that does not exist is left to the service, whose error names the right list."""
-    from engine.core.errors import CaseNotFoundError
-
-    runtime = _runtime()
-    with contextlib.suppress(CaseNotFoundError):
-        runtime.engine().case(ref, runtime.actor_name, workflow, command)
+def _app() -> App:
+    """The current command's application (closed by the root group when the command ends)."""
+    return _runtime().app()
 
 
 def _day(text: str | None) -> Any:

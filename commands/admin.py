@@ -21,7 +21,7 @@ def user() -> None:
 def user_add(login: str, display_name: str, email: str, agency: str) -> None:
     """Register a user."""
     runtime = _runtime()
-    runtime.admin().add_user(runtime.actor_name, login, display_name, email, agency)
+    runtime.app().admin.add_user(runtime.actor_name, login, display_name, email, agency)
     click.echo(f"Added user {login}.")
 
 
@@ -32,7 +32,7 @@ def user_list(as_json: bool) -> None:
     from engine.core.present import table
 
     runtime = _runtime()
-    users = runtime.admin().users(runtime.actor_name)
+    users = runtime.app().admin.users(runtime.actor_name)
     _emit(as_json, [u.to_json() for u in users], lambda: table(
         ("LOGIN", "NAME", "AGENCY", "STATUS", "ROLES"),
         [(u.login, u.display_name, u.agency, "disabled" if u.disabled else "active",
@@ -47,7 +47,7 @@ def _role_command(name: str, verb: str, summary: str) -> None:
     @click.option("--area", help="One area (default: all areas).")
     def command(login: str, role: str, area: str | None) -> None:
         runtime = _runtime()
-        getattr(runtime.admin(), name)(runtime.actor_name, login, role, area)
+        getattr(runtime.app().admin, name)(runtime.actor_name, login, role, area)
         click.echo(f"{verb} {role} {'in ' + area if area else 'for all areas'}: {login}.")
 
 
@@ -60,7 +60,7 @@ _role_command("revoke", "Revoked", "Revoke ROLE from user LOGIN, in one area (--
 def user_disable(login: str) -> None:
     """Disable a user: they can do nothing more; their history remains."""
     runtime = _runtime()
-    runtime.admin().disable(runtime.actor_name, login)
+    runtime.app().admin.disable(runtime.actor_name, login)
     click.echo(f"Disabled {login}.")
 
 
@@ -75,7 +75,7 @@ def area() -> None:
 def area_add(code: str, name: str) -> None:
     """Add a partnership area (administrators)."""
     runtime = _runtime()
-    runtime.admin().add_area(runtime.actor_name, code, name)
+    runtime.app().admin.add_area(runtime.actor_name, code, name)
     click.echo(f"Added area {code}.")
 
 
@@ -85,6 +85,7 @@ def area_list(as_json: bool) -> None:
     """List the partnership areas."""
     from engine.core.present import table
 
-    areas = _runtime().admin().areas()
+    runtime = _runtime()
+    areas = runtime.app().admin.areas(runtime.actor_name)
     _emit(as_json, [{"code": c, "name": n} for c, n in areas],
           lambda: table(("CODE", "NAME"), areas))

@@ -21,13 +21,11 @@ def audit() -> None:
 def audit_log(case_ref: str | None, user_login: str | None, since: str | None,
               as_json: bool) -> None:
     """Show audit records."""
-    from engine.core.auditing import AuditTrail
     from engine.core.clock import parse_instant, show_instant
     from engine.core.present import table
 
     runtime = _runtime()
-    engine = runtime.engine()
-    entries = AuditTrail(engine.db, engine.gate).log(
+    entries = runtime.app().audit.log(
         runtime.actor_name, case_ref, user_login, parse_instant(since) if since else None)
     _emit(as_json, [e.to_json() for e in entries], lambda: table(
         ("#", "AT (LONDON)", "ACTOR", "ACTION", "OUTCOME", "CASE"),
@@ -38,11 +36,8 @@ def audit_log(case_ref: str | None, user_login: str | None, since: str | None,
 @audit.command("verify")
 def audit_verify() -> None:
     """Walk the chain; report the first record changed, removed or inserted (exit 1)."""
-    from engine.core.auditing import AuditTrail
-
     runtime = _runtime()
-    engine = runtime.engine()
-    verdict = AuditTrail(engine.db, engine.gate).verify(runtime.actor_name)
+    verdict = runtime.app().audit.verify(runtime.actor_name)
     if not verdict.ok:
         _fail(f"audit trail broken: {verdict.message}", 1)
     click.echo(verdict.message)
@@ -58,12 +53,11 @@ def retention() -> None:
 @json_option
 def retention_run(dry_run: bool, as_json: bool) -> None:
     """Erase the personal fields of cases past their retention period (not on legal hold)."""
-    from engine.core.dataprotection import DataProtection
     from engine.core.present import table
 
     runtime = _runtime()
-    items = DataProtection(runtime.engine()).retention_run(runtime.actor_name, dry_run,
-                                                          "retention run")
+    items = runtime.app().data_protection.retention_run(runtime.actor_name, dry_run,
+                                                        "retention run")
     verb = "would erase" if dry_run else "erased"
 
     def text() -> str:

@@ -127,12 +127,10 @@ def case_history(ref: str, workflow: str | None, as_json: bool) -> None:
 @workflow_option
 def case_export(ref: str, out: str | None, workflow: str | None) -> None:
     """Everything held about case REF, as JSON (subject access requests, transfers)."""
-    from engine.core.dataprotection import DataProtection
-
     runtime = _runtime()
     _check_writable(out)
-    data = DataProtection(runtime.engine()).export(ref, runtime.actor_name, workflow,
-                                                   "case export")
+    data = runtime.app().data_protection.export(ref, runtime.actor_name, workflow,
+                                                "case export")
     text = json.dumps(data, indent=2, default=str)
     if out:
         with open(out, "w", encoding="utf-8") as handle:
@@ -148,11 +146,9 @@ def case_export(ref: str, out: str | None, workflow: str | None) -> None:
 @workflow_option
 def case_hold(ref: str, reason: str, workflow: str | None) -> None:
     """Place a legal hold on case REF: nothing of it may be erased while held."""
-    from engine.core.dataprotection import DataProtection
-
     runtime = _runtime()
-    DataProtection(runtime.engine()).set_hold(ref, runtime.actor_name, reason, workflow,
-                                              "case hold")
+    runtime.app().data_protection.set_hold(ref, runtime.actor_name, reason, workflow,
+                                           "case hold")
     click.echo(f"Case {ref} is on legal hold.")
 
 
@@ -161,9 +157,7 @@ def case_hold(ref: str, reason: str, workflow: str | None) -> None:
 @workflow_option
 def case_release(ref: str, workflow: str | None) -> None:
     """Lift the legal hold on case REF."""
-    from engine.core.dataprotection import DataProtection
-
     runtime = _runtime()
-    DataProtection(runtime.engine()).set_hold(ref, runtime.actor_name, None, workflow,
-                                              "case release")
+    runtime.app().data_protection.set_hold(ref, runtime.actor_name, None, workflow,
+                                           "case release")
     click.echo(f"Case {ref} is no longer on legal hold.")

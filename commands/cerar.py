@@ -9,10 +9,9 @@ from typing import Any
 import click
 
 from commands._common import (
-    _check_case,
+    _app,
     _day,
     _emit,
-    _engine_closing,
     _runtime,
     day_option,
     json_option,
@@ -20,9 +19,7 @@ from commands._common import (
 
 
 def _cerar() -> Any:
-    from engine.domains.cerar.service import CerarService
-
-    return CerarService.from_engine(_engine_closing())
+    return _app().cerar
 
 
 def _emit_child(as_json: bool, view: Any) -> None:
@@ -208,8 +205,7 @@ def cerar_close(ref: str, reason: str, on: str | None, as_json: bool) -> None:
 @json_option
 def cerar_show(ref: str, as_json: bool) -> None:
     """Show a CERAR case with its deadlines and missing episodes."""
-    _check_case(ref, "cerar", "cerar show")
-    _emit_child(as_json, _cerar().show(ref))
+    _emit_child(as_json, _cerar().show(ref, _runtime().actor_name))
 
 
 @cerar.command("list")
@@ -222,10 +218,6 @@ def cerar_list(include_closed: bool, level: str | None, review_before: str | Non
     """The children, by level of concern and next review."""
     from engine.domains.mace.present import children_text
 
-    runtime = _runtime()
-    visible = {c.ref for c in runtime.engine().cases(runtime.actor_name, "cerar",
-                                                     command="cerar list")}
-    rows = [r for r in _cerar().children(include_closed, level,
-                                         _day(review_before) if review_before else None)
-            if r.ref in visible]
+    rows = _cerar().children(_runtime().actor_name, include_closed, level,
+                             _day(review_before) if review_before else None)
     _emit(as_json, [r.to_json() for r in rows], lambda: children_text(rows))

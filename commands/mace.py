@@ -9,38 +9,22 @@ from typing import Any
 import click
 
 from commands._common import (
-    _check_case,
+    _app,
     _check_writable,
     _day,
     _emit,
-    _engine_closing,
     _runtime,
     day_option,
     json_option,
 )
 
-# Who may see the CERAR/MACE registers; who runs them. The engine checks and audits both.
-MACE_READERS = ("cerar_coordinator", "cerar_manager", "mace_chair", "mace_member",
-                "partnership_manager")
-MACE_STAFF = ("cerar_coordinator", "cerar_manager", "mace_chair", "partnership_manager")
-COORDINATORS = ("cerar_coordinator",)
-
-
-def _check_roles(roles: Sequence[str], command: str) -> None:
-    runtime = _runtime()
-    runtime.engine().authorize(runtime.actor_name, roles, command.replace(" ", "."), command)
-
 
 def _mace() -> Any:
-    from engine.domains.mace.service import MaceService
+    return _app().mace
 
-    runtime = _runtime()
-    domain = str(runtime.settings.raw.get("mace", {}).get("email_domain") or "safeguard.invalid")
-    from notifications.invitations import InvitationMailer
 
-    engine = _engine_closing()
-    mailer = InvitationMailer(engine, runtime.settings.notifications, domain)
-    return MaceService.from_engine(engine, email_domain=domain, on_invitation=mailer)
+def _actor() -> str:
+    return _runtime().actor_name
 
 
 def _write_ics(out: str, payload: bytes) -> None:
@@ -89,7 +73,6 @@ def mace_series_create(name: str, every: str, weekday: str, at: str, chair: str,
     """Create a recurring MACE series and generate its meetings ahead."""
     from engine.domains.mace.present import series_text
 
-    _check_roles(COORDINATORS, "mace series create")
     view = _mace().create_series(
         name, every, weekday, at, chair, members, _runtime().actor_name,
         _day(starts_on) if starts_on else None, duration, location, horizon_days, on_holiday,
@@ -113,7 +96,6 @@ def mace_series_change(name: str, every: str | None, weekday: str | None, at: st
     """Change a series; meetings before the change, and held ones, are untouched."""
     from engine.domains.mace.present import series_text
 
-    _check_roles(COORDINATORS, "mace series change")
     view = _mace().change_series(name, _runtime().actor_name, every, weekday, at,
                                  _day(from_date) if from_date else None, chair,
                                  list(members) if members else None)
@@ -127,8 +109,7 @@ def mace_series_show(name: str, as_json: bool) -> None:
     """Show a series and its meetings."""
     from engine.domains.mace.present import series_text
 
-    _check_roles(MACE_READERS, "mace series show")
-    view = _mace().series(name)
+    view = _mace().series(name, _actor())
     _emit(as_json, view.to_json(), lambda: series_text(view))
 
 
@@ -136,8 +117,7 @@ def mace_series_show(name: str, as_json: bool) -> None:
 @json_option
 def mace_series_list(as_json: bool) -> None:
     """List the series."""
-    _check_roles(MACE_READERS, "mace series list")
-    views = _mace().all_series()
+    views = _mace().all_series(_actor())
     _emit(as_json, [v.to_json() for v in views], lambda: "\n".join(
         f"{v.name}: every {v.every}, {len(v.meetings)} meeting(s)" for v in views)
         or "No series.")
@@ -148,8 +128,7 @@ def mace_series_list(as_json: bool) -> None:
 @click.option("--out", required=True, metavar="FILE.ics", help="Where to write it ('-': stdout).")
 def mace_series_invite(name: str, out: str) -> None:
     """Write the series invitation (RRULE, skipped days, moved meetings) as iCalendar."""
-    _check_roles(MACE_READERS, "mace series invite")
-    _write_ics(out, _mace().series_invitation(name))
+    _write_ics(out, _mace().series_invitation(name, _actor()))
     if out != "-":
         click.echo(f"Wrote {out} (METHOD:REQUEST)")
 
@@ -161,7 +140,6 @@ def mace_generate(series: str | None, as_json: bool) -> None:
     """Generate meetings up to each series' horizon (safe to repeat)."""
     from engine.domains.mace.present import meetings_text
 
-    _check_roles(COORDINATORS, "mace generate")
     made = _mace().generate(_runtime().actor_name, series)
     _emit(as_json, [m.to_json() for m in made],
           lambda: meetings_text(made) if made else "No new meetings.")
@@ -175,11 +153,7 @@ def mace_meetings(series: str | None, upcoming: bool, as_json: bool) -> None:
     """List meetings."""
     from engine.domains.mace.present import meetings_text
 
-    _check_roles(MACE_READERS, "mace meetings")
-    runtime = _runtime()
-    visible = {c.ref for c in runtime.engine().cases(runtime.actor_name, "mace_meeting",
-                                                     command="mace meetings")}
-    views = [m for m in _mace().meetings(series, upcoming) if m.ref in visible]
+    views = _mace().meetings(_actor(), series, upcoming)
     _emit(as_json, [m.to_json() for m in views], lambda: meetings_text(views))
 
 
@@ -190,8 +164,7 @@ def mace_show(meeting: str, as_json: bool) -> None:
     """Show a meeting: state, time, deadlines, invitation."""
     from engine.domains.mace.present import meeting_text
 
-    _check_case(meeting, "mace_meeting", "mace show")
-    view = _mace().meeting(meeting)
+    view = _mace().meeting(meeting, _actor())
     _emit(as_json, view.to_json(), lambda: meeting_text(view))
 
 
@@ -202,10 +175,7 @@ def mace_agenda(meeting: str, as_json: bool) -> None:
     """Print the agenda: as published, or a draft from today's data (references only)."""
     from engine.domains.mace.agenda import agenda_text
 
-    _check_case(meeting, "mace_meeting", "mace agenda")
-    data = _mace().agenda(meeting)
-    if data["draft"]:  # children not yet on a published agenda: staff only
-        _check_roles(MACE_STAFF, "mace agenda draft")
+    data = _mace().agenda(meeting, _actor())
     _emit(as_json, data, lambda: ("DRAFT (not yet published)\n" if data["draft"] else "")
           + agenda_text(data))
 
@@ -216,7 +186,6 @@ def mace_agenda(meeting: str, as_json: bool) -> None:
 @click.option("--text", required=True, help="The item (references, never a child's name).")
 def mace_item(meeting: str, kind: str, text: str) -> None:
     """Add a place, person of concern or theme to a meeting's agenda."""
-    _check_roles(("cerar_coordinator", "mace_chair"), "mace item")
     _mace().add_item(meeting, kind, text, _runtime().actor_name)
     click.echo(f"Added a {kind} to the agenda of {meeting}.")
 
@@ -320,8 +289,7 @@ def mace_action_list(open_only: bool, meeting: str | None, as_json: bool) -> Non
     """List actions, by due date."""
     from engine.domains.mace.present import actions_text
 
-    _check_roles(MACE_STAFF, "mace action list")
-    views = _mace().actions(open_only, meeting)
+    views = _mace().actions(_actor(), open_only, meeting)
     _emit(as_json, [a.to_json() for a in views], lambda: actions_text(views))
 
 
@@ -361,7 +329,7 @@ def mace_cancel(meeting: str, reason: str, out: str | None, as_json: bool) -> No
     service = _mace()
     view = service.cancel(meeting, _runtime().actor_name, reason)
     if out:
-        _write_ics(out, service.invitation(meeting)[1])
+        _write_ics(out, service.invitation(meeting, _actor())[1])
     _emit(as_json, view.to_json(), lambda: meeting_text(view))
 
 
@@ -381,7 +349,7 @@ def mace_reschedule(meeting: str, on: str, at: str | None, reason: str, out: str
     service = _mace()
     view = service.reschedule(meeting, _day(on), _runtime().actor_name, reason, at)
     if out:
-        _write_ics(out, service.invitation(meeting)[1])
+        _write_ics(out, service.invitation(meeting, _actor())[1])
     _emit(as_json, view.to_json(), lambda: meeting_text(view))
 
 
@@ -390,8 +358,7 @@ def mace_reschedule(meeting: str, on: str, at: str | None, reason: str, out: str
 @click.option("--out", required=True, metavar="FILE.ics", help="Where to write it ('-': stdout).")
 def mace_invite(meeting: str, out: str) -> None:
     """Write MEETING's invitation (REQUEST; CANCEL once cancelled) as iCalendar."""
-    _check_case(meeting, "mace_meeting", "mace invite")
-    method, payload = _mace().invitation(meeting)
+    method, payload = _mace().invitation(meeting, _actor())
     _write_ics(out, payload)
     if out != "-":
         click.echo(f"Wrote {out} (METHOD:{method})")

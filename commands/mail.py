@@ -11,36 +11,13 @@ import click
 
 from commands._common import _emit, _runtime, json_option
 
-# Who may work the outbox and see alerts (which name cases and addresses, never personal data).
-OPERATIONS = ("administrator", "business_support", "partnership_manager")
-READERS_OF_MAIL = ("business_support", "partnership_manager")  # not administrators: case refs
+
+def _notifier() -> Any:
+    return _runtime().app().notifier
 
 
-def _mail_areas() -> Any:
-    """The areas whose alerts and emails the actor may read (None: all of them)."""
-    from engine.core.store.access_store import AccessStore
-
-    runtime = _runtime()
-    with runtime.engine().db.begin_read() as conn:
-        principal = AccessStore(conn).principal(runtime.actor_name)
-    assert principal is not None  # authorize() has checked the actor already
-    areas = set().union(*(principal.grants.get(r, frozenset()) for r in READERS_OF_MAIL))
-    return None if None in areas else {a for a in areas if a}
-
-
-def _notifier(action: str | None = None, roles: Sequence[str] = OPERATIONS) -> Any:
-    """The notifier over the runtime's engine and settings (the transport per settings),
-    after the engine has checked (and audited) that the actor may run ``action``."""
-    from notifications.service import Notifier, make_transport
-
-    runtime = _runtime()
-    if action is not None:
-        runtime.engine().authorize(runtime.actor_name, roles, action,
-                                   action.replace(".", " "))
-    settings = runtime.settings.notifications
-    engine = runtime.engine()
-    click.get_current_context().call_on_close(engine.db.dispose)  # no pooled connection leaks
-    return Notifier(engine, settings, lambda: make_transport(settings))
+def _actor() -> str:
+    return _runtime().actor_name
 
 
 def _message_json(row: Any, full: bool = False) -> dict[str, Any]:
@@ -68,8 +45,7 @@ def alerts_list(due: bool, overdue: bool, as_json: bool) -> None:
     from engine.core.clock import show_instant
     from engine.core.present import table
 
-    items = _notifier("alerts.list", READERS_OF_MAIL).alerts(due=due, overdue=overdue,
-                                                              areas=_mail_areas())
+    items = _notifier().alerts(_actor(), due=due, overdue=overdue)
     if due:
         rows: list[tuple[Any, ...]] = [
             (i["case"], i["deadline"], show_instant(i["next_alert_at"]),
@@ -98,8 +74,7 @@ def notifications_list(statuses: Sequence[str], limit: int, as_json: bool) -> No
     """List outbox messages, newest first."""
     from engine.core.present import table
 
-    rows = _notifier("notifications.list", READERS_OF_MAIL).messages(statuses, limit,
-                                                                      _mail_areas())
+    rows = _notifier().messages(_actor(), statuses, limit)
     _emit(as_json, [_message_json(r) for r in rows], lambda: table(
         ("ID", "STATUS", "TRIES", "TO", "SUBJECT"),
         [(r.id, r.status, r.attempts, r.to_address, r.subject) for r in rows]))
@@ -110,7 +85,7 @@ def notifications_list(statuses: Sequence[str], limit: int, as_json: bool) -> No
 @json_option
 def notifications_show(ident: int, as_json: bool) -> None:
     """Show one message: headers, state and its text part."""
-    row = _notifier("notifications.show", READERS_OF_MAIL).message(ident, _mail_areas())
+    row = _notifier().message(ident, _actor())
     data = _message_json(row, full=True)
     _emit(as_json, data, lambda: "\n".join(
         [f"{k}: {data[k]}" for k in ("id", "status", "template", "to", "subject",
@@ -134,7 +109,7 @@ def notifications_preview(template: str, ref: str, deadline: str | None,
 @notifications.command("dispatch")
 def notifications_dispatch() -> None:
     """Deliver what is due in the outbox now (one pass)."""
-    result = _notifier("notifications.dispatch").dispatch()
+    result = _notifier().deliver(_actor())
     click.echo(f"sent {result.sent}, retrying {result.retrying}, failed {result.failed}"
                + (f", put back {result.released}" if result.released else ""))
 
@@ -144,7 +119,7 @@ def notifications_dispatch() -> None:
 @click.option("--all-failed", is_flag=True, help="Every failed (dead-lettered) message.")
 def notifications_retry(ident: int | None, all_failed: bool) -> None:
     """Put a failed message (or all) back in the queue with fresh attempts."""
-    count = _notifier("notifications.retry").retry(ident, all_failed)
+    count = _notifier().retry(_actor(), ident, all_failed)
     click.echo(f"{count} message(s) queued again")
 
 
@@ -161,17 +136,16 @@ def scheduler() -> None:
 def scheduler_run(once: bool, batch: int) -> None:
     """Run the scheduler in the foreground (or once, for cron and tests)."""
     runtime = _runtime()
-    notifier = _notifier("scheduler.run", ("administrator",))
+    if runtime.now and not once:
+        raise click.UsageError("--now needs --once: a running scheduler follows the clock")
+    notifier = _notifier()
     if once:
-        swept = notifier.sweep(batch)
-        sent = notifier.dispatch(min(batch, 100))
+        swept, sent = notifier.run_once(_actor(), batch)
         click.echo(json.dumps({
             "deadlines": swept.deadlines, "raised": swept.raised, "skipped": swept.skipped,
             "messages": swept.messages, "unaddressed": swept.unaddressed,
             "sent": sent.sent, "retrying": sent.retrying, "failed": sent.failed}))
         return
-    if runtime.now:
-        raise click.UsageError("--now needs --once: a running scheduler follows the clock")
     from notifications.scheduler import run_forever
 
-    run_forever(notifier, click.echo)
+    run_forever(notifier, _actor(), click.echo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from commands._common import _emit, _engine_closing, _runtime, json_option
+from commands._common import _app, _emit, _runtime, json_option
 
 
 @click.command()
@@ -15,7 +15,7 @@ def status(as_json: bool) -> None:
     from engine.apps.report.status import dashboard, dashboard_text
 
     runtime = _runtime()
-    board = dashboard(_engine_closing(), runtime.actor_name)
+    board = dashboard(_app().engine, runtime.actor_name)
     _emit(as_json, board.to_json(), lambda: dashboard_text(board))
 
 
@@ -41,5 +41,5 @@ def report_annual(from_date: str, to_date: str, fmt: str) -> None:
 
     start, end = parse_date(from_date), parse_date(to_date)
     check_period(start, end)
-    result = annual_report(_engine_closing(), _runtime().actor_name, start, end)
+    result = annual_report(_app().engine, _runtime().actor_name, start, end)
     click.echo(render(result, fmt), nl=False)

@@ -12,12 +12,13 @@ from commands._common import _runtime
 def init() -> None:
     """Create the database or upgrade it to the latest schema (safe to repeat)."""
     runtime = _runtime()
-    db = runtime.database()
+    app = runtime.app(check_schema=False)
+    db = app.db
     before = db.schema_revision()
     after = db.upgrade()
     state = "already at" if before == after else "upgraded to" if before else "created at"
     click.echo(f"Database {db.display_url}: {state} schema {after}.")
-    if runtime.admin().bootstrap(runtime.os_login):
+    if app.admin.bootstrap(runtime.os_login):
         click.echo(f"Registered {runtime.os_login} as the first administrator: add users with "
                    "'safeguard user add' and grant roles with 'safeguard user grant'.")
 

@@ -39,8 +39,7 @@ COMMANDS: Mapping[str, tuple[str, ...]] = {
     "alerts.list": MAIL_READERS, "notifications.list": MAIL_READERS,
     "notifications.show": MAIL_READERS, "notifications.dispatch": OPERATIONS,
     "notifications.retry": OPERATIONS, "scheduler.run": ADMINISTRATORS,
-    # CERAR and MACE registers
-    "cerar.list": CASE_ROLES,
+    # MACE registers (the CERAR register lists the cases the actor may read, by workflow)
     "mace.series.create": COORDINATORS, "mace.series.change": COORDINATORS,
     "mace.generate": COORDINATORS, "mace.series.show": MACE_READERS,
     "mace.series.list": MACE_READERS, "mace.series.invite": MACE_READERS,

@@ -183,9 +183,9 @@ def test_access_is_checked_and_the_audit_chain_stays_whole(run: Any, db_url: str
     verified = as_user("aud", "audit", "verify")
     assert verified.exit_code == 0 and "intact" in verified.output, verified.output
     log = json.loads(as_user("aud", "audit", "log", "--json").output)
-    assert {"case.show", "case.fire.assess"} <= {e["action"] for e in log}
+    assert {"cerar.show", "cerar.assess"} <= {e["action"] for e in log}
     refusals = {e["action"] for e in log if e["outcome"] == "refused" and e["actor"] == "aud"}
-    assert {"cerar.change_risk_level", "mace.cancel", "mace.item"} <= refusals
+    assert {"cerar.level", "mace.cancel", "mace.item"} <= refusals
 
 
 def test_invitations_and_cancellations_go_out_by_email(run: Any, db_url: str,

@@ -214,7 +214,6 @@ class CerarService:
         ``review_before``, if given."""
         now = self.clock.now()
         with self.engine.unit(actor, "cerar.list", workflow=WORKFLOW) as unit:
-            unit.require()
             visible = {c.ref for c in self.engine.cases(actor, WORKFLOW, unit=unit)}
             session = unit.session
             query = select(Case).where(Case.workflow == WORKFLOW)  # type: ignore[arg-type]

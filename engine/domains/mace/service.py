@@ -135,14 +135,15 @@ class MaceService(SeriesService):
 
     # -- agenda --------------------------------------------------------------------------
     def add_item(self, ref: str, kind: str, text: str, actor: str) -> dict[str, Any]:
-        if kind not in ITEM_KINDS:
-            raise UsageError(f"'{kind}' is not an agenda item kind: use {', '.join(ITEM_KINDS)}")
-        text = " ".join(text.split())
-        if not 3 <= len(text) <= 300:
-            raise UsageError("an agenda item is 3 to 300 characters")
         with self.engine.unit(actor, "mace.item") as unit:
             session = unit.session
-            unit.require()
+            unit.require()  # who may, before what they sent is looked at
+            if kind not in ITEM_KINDS:
+                raise UsageError(f"'{kind}' is not an agenda item kind: use "
+                                 f"{', '.join(ITEM_KINDS)}")
+            text = " ".join(text.split())
+            if not 3 <= len(text) <= 300:
+                raise UsageError("an agenda item is 3 to 300 characters")
             meeting, case, _series = self._meeting(unit, ref)
             if case.state not in NOT_HELD:
                 raise UsageError(f"meeting '{ref}' is '{case.state}': items can be added "
