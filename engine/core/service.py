@@ -61,6 +61,7 @@ from engine.core.fields import parse_values
 from engine.core.gate import PERSONAL_MARK, RESTRICTED_MARK, Gate
 from engine.core.loader import WorkflowRegistry, load_text
 from engine.core.machine import CaseAdapter, MachineError, WorkflowMachine, guard_passes
+from engine.core.routes import check_generic_route, owning_command
 from engine.core.store.access_store import AccessStore
 from engine.core.store.cases import CASES, DEADLINES, CaseRecord, CaseStore, DeadlineRecord
 from engine.core.store.database import Database
@@ -306,10 +307,14 @@ class Engine:
     def fire_in(self, source: Connection | OrmSession, ref: str, trigger: str,
                 values: Mapping[str, str], actor: str, note: str | None = None,
                 workflow: str | None = None, expected_version: int | None = None,
-                command: str | None = None) -> CaseView:
+                command: str | None = None, via_domain: bool = False) -> CaseView:
         """Fire inside the caller's transaction (checked and audited like :meth:`fire`):
         several fires, on several cases, commit or roll back together (recording a MACE
-        meeting updates each child's case with it)."""
+        meeting updates each child's case with it).
+
+        A trigger that a domain service owns (``via:`` in the workflow) is refused unless
+        ``via_domain`` is set: only that service, which keeps its records, sets it.
+        """
         conn = _connection(source)
         principal = self.gate.principal(conn, actor)
         store = CaseStore(conn)
@@ -317,6 +322,8 @@ class Engine:
         if expected_version is not None and case.version != expected_version:
             raise ConcurrencyError(ref, expected_version, case.version)
         definition = self.definition(store, case.workflow, case.workflow_version)
+        if not via_domain:
+            check_generic_route(self.registry, definition, trigger)
         machine = self.machine(definition)
         transition = definition.transition_for(case.state, trigger)
         if transition is None:
@@ -644,7 +651,8 @@ class Engine:
               deadlines: Sequence[DeadlineRecord], now: dt.datetime,
               personal: bool = False) -> CaseView:
         triggers = tuple(
-            TriggerInfo(t.trigger, t.dest, t.requires, t.accepts, t.description)
+            TriggerInfo(t.trigger, t.dest, t.requires, t.accepts, t.description,
+                        owning_command(self.registry, definition, t.trigger))
             for t in definition.transitions_from(state)
             if all(guard_passes(definition.guards[g], data) for g in t.guards))
         state_def = definition.states[state]

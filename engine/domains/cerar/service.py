@@ -38,6 +38,9 @@ from engine.domains.cerar.rules import (
 
 WORKFLOW = "cerar"
 FINAL_STATES = ("stepped_down", "closed")
+# The domain-owned triggers (``via:`` in cerar.yaml) whose rules :meth:`CerarService.fire_in`
+# applies: a level change must change the level.
+RULED_HERE = frozenset({"change_risk_level"})
 
 
 class EpisodeNotFoundError(EngineError):
@@ -124,17 +127,19 @@ class CerarService:
 
     def fire_in(self, session: Session, ref: str, trigger: str, values: Mapping[str, str],
                 actor: str, note: str | None = None, command: str | None = None) -> CaseView:
-        """Fire on a CERAR case inside the caller's transaction (MACE decisions use this)."""
+        """Fire on a CERAR case inside the caller's transaction (MACE decisions use this).
+
+        It is the domain route only for the triggers whose rules it applies here
+        (:data:`RULED_HERE`); the engine refuses the other domain-owned ones (missing
+        episodes, return home interviews) and names their command."""
         case = self.engine.find_checked(session, ref, WORKFLOW, actor)  # before looking at it
         if trigger == "change_risk_level" and \
                 case.data.get("risk_level") == values.get("risk_level"):
             raise UsageError(f"case '{ref}' is already at level "
                              f"'{values.get('risk_level')}': to confirm it, record a review")
-        if trigger in ("record_rhi", "record_missing_episode"):
-            raise UsageError(f"'{trigger}' keeps episode records: use 'safeguard cerar "
-                             f"{'rhi' if trigger == 'record_rhi' else 'missing'}'")
         return self.engine.fire_in(session, ref, trigger, values, actor, note, WORKFLOW,
-                                   command=command or f"cerar {trigger}")
+                                   command=command or f"cerar {trigger}",
+                                   via_domain=trigger in RULED_HERE)
 
     def record_missing(self, ref: str, missing_from: str, returned_at: str, actor: str,
                        note: str | None = None) -> ChildView:
@@ -157,7 +162,7 @@ class CerarService:
             self.engine.fire_in(session, ref, "record_missing_episode", {
                 "episode": episode, "missing_from": went.isoformat(),
                 "returned_at": back.isoformat()}, actor, note, WORKFLOW,
-                command="cerar missing")
+                command="cerar missing", via_domain=True)
             assert case.id is not None
             session.add(MissingEpisode(case_id=case.id, episode=episode, missing_from=went,
                                        returned_at=back, recorded_at=now))
@@ -192,7 +197,7 @@ class CerarService:
             if reason:
                 values["rhi_note"] = reason
             view = self.engine.fire_in(session, ref, "record_rhi", values, actor, None,
-                                       WORKFLOW, command="cerar rhi")
+                                       WORKFLOW, command="cerar rhi", via_domain=True)
             row.rhi_outcome = outcome
             row.rhi_at = as_utc(dt.datetime.fromisoformat(view.data["rhi_at"]))
             row.rhi_note = reason

@@ -129,7 +129,8 @@ class SeriesService(MaceBase):
                     else:
                         self.engine.fire_in(session, case.ref, "cancel", {
                             "cancel_reason": f"series changed to every {rule.text}"},
-                            actor, None, WORKFLOW, command="mace series change")
+                            actor, None, WORKFLOW, command="mace series change",
+                            via_domain=True)
                         meeting.sequence += 1
                         session.add(meeting)
                         session.flush()

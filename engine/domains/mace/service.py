@@ -104,7 +104,8 @@ class MaceService(SeriesService):
                 raise UsageError("a meeting can only be moved to a time still to come")
             self.engine.fire_in(session, ref, "reschedule", {
                 "meeting_on": on.isoformat(), "starts_at": starts.isoformat(),
-                "reschedule_reason": reason}, actor, None, WORKFLOW, command="mace reschedule")
+                "reschedule_reason": reason}, actor, None, WORKFLOW, command="mace reschedule",
+                via_domain=True)
             meeting.sequence += 1
             session.add(meeting)
             session.flush()
@@ -115,7 +116,7 @@ class MaceService(SeriesService):
         with self.engine.transaction(actor, "mace.cancel", "mace cancel") as session:
             meeting, case, series = self._meeting(session, ref)
             self.engine.fire_in(session, ref, "cancel", {"cancel_reason": reason}, actor, None,
-                                WORKFLOW, command="mace cancel")
+                                WORKFLOW, command="mace cancel", via_domain=True)
             meeting.sequence += 1
             session.add(meeting)
             session.flush()
@@ -162,7 +163,7 @@ class MaceService(SeriesService):
                 [series.chair, *series.members], "mace_invitee")
             self.engine.fire_in(session, ref, "publish_agenda", {
                 "agenda_published_on": self._today().isoformat()}, actor, None, WORKFLOW,
-                command="mace publish")
+                command="mace publish", via_domain=True)
             meeting.agenda, meeting.agenda_published_at = agenda, self.clock.now()
             session.add(meeting)
             return agenda | {"draft": False}
@@ -179,7 +180,7 @@ class MaceService(SeriesService):
             if day > self._today():
                 raise UsageError("a meeting cannot be recorded as held on a day to come")
             self.engine.fire_in(session, ref, "hold", {"held_on": day.isoformat()}, actor,
-                                None, WORKFLOW, command="mace hold")
+                                None, WORKFLOW, command="mace hold", via_domain=True)
             assert meeting.id is not None
             for agency, person in present:
                 session.add(MaceAttendance(meeting_id=meeting.id, agency=agency, person=person,
@@ -226,7 +227,7 @@ class MaceService(SeriesService):
                     command="mace decide")
             self.engine.fire_in(session, ref, "record_decision", {
                 "decision_case": case_ref, "decision": decision}, actor, None, WORKFLOW,
-                command="mace decide")
+                command="mace decide", via_domain=True)
             assert meeting.id is not None and child.id is not None
             session.add(MaceDecision(meeting_id=meeting.id, case_id=child.id,
                                      decision=decision, risk_level=level,
@@ -255,7 +256,7 @@ class MaceService(SeriesService):
             action_ref = f"A{count + 1}"
             self.engine.fire_in(session, ref, "add_action", {
                 "action_ref": action_ref, "action_due_on": due_on.isoformat()}, actor,
-                None, WORKFLOW, command="mace action add")
+                None, WORKFLOW, command="mace action add", via_domain=True)
             row = MaceAction(meeting_id=meeting.id, ref=action_ref, case_id=child_id,
                              summary=summary, owner=owner, agency=agency, due_on=due_on,
                              created_at=self.clock.now())
@@ -277,7 +278,7 @@ class MaceService(SeriesService):
             day = done_on or self._today()
             self.engine.fire_in(session, ref, "complete_action", {
                 "action_ref": action_ref, "action_done_on": day.isoformat()}, actor, None,
-                WORKFLOW, command="mace action done")
+                WORKFLOW, command="mace action done", via_domain=True)
             row.status, row.done_on = "done", day
             session.add(row)
             return self._action_view(case.ref, row, facts.child_ref(session, row.case_id))
@@ -315,7 +316,7 @@ class MaceService(SeriesService):
             if still:
                 raise OpenActionsError(ref, still)
             self.engine.fire_in(session, ref, "close", {"closed_on": self._today().isoformat()},
-                                actor, None, WORKFLOW, command="mace close")
+                                actor, None, WORKFLOW, command="mace close", via_domain=True)
             return self._meeting_view(session, series, meeting, case)
 
     # -- invitations ---------------------------------------------------------------------
