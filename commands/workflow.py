@@ -39,7 +39,7 @@ def workflow_show(name: str, as_json: bool) -> None:
                     "final": s.final} for s in definition.states.values()],
         "transitions": [{"trigger": t.trigger, "from": list(t.sources), "to": t.dest,
                          "requires": list(t.requires), "accepts": list(t.accepts),
-                         "guards": list(t.guards), "roles": list(t.roles)}
+                         "guards": list(t.guards), "roles": list(t.roles), "via": t.via}
                         for t in definition.transitions],
         "clocks": [{"name": c.name, "rule": c.rule.text, "owner": c.owner}
                    for c in definition.clocks.values()],

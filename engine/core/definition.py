@@ -59,6 +59,10 @@ class TransitionDef:
     roles: tuple[str, ...] = ()
     description: str = ""
     notify: tuple[str, ...] = ()  # roles told by email when it happens (case_event)
+    # The command of the domain service that owns this trigger (``via:`` in the YAML), e.g.
+    # "safeguard mace decide": the domain keeps records or rules of its own for it, so the
+    # generic route (``case advance``) refuses it and names this command instead.
+    via: str | None = None
 
     @property
     def internal(self) -> bool:
@@ -232,6 +236,10 @@ class WorkflowDef:
 
     def transition_for(self, state: str, trigger: str) -> TransitionDef | None:
         return next((t for t in self.transitions_from(state) if t.trigger == trigger), None)
+
+    def via_for(self, trigger: str) -> str | None:
+        """The domain command that owns ``trigger`` (from any state), or None if generic."""
+        return next((t.via for t in self.transitions if t.trigger == trigger and t.via), None)
 
     def is_final(self, state: str) -> bool:
         return self.states[state].final

@@ -7,7 +7,8 @@ single ``Error: ...`` line in one place; nothing below it prints.
     EngineError
     ├── UsageError                 bad input: a value, an option (CLI exit 2)
     │   ├── FieldError             missing, unknown or malformed case field
-    │   └── BadDateError           an unparseable date or datetime
+    │   ├── BadDateError           an unparseable date or datetime
+    │   └── DomainOwnedError       a trigger a domain command owns, fired on the generic route
     ├── DefinitionError            a workflow definition is invalid (carries Problems)
     ├── UnknownWorkflowError       no workflow by that name or version
     ├── CaseNotFoundError          no case with that reference
@@ -66,6 +67,16 @@ class FieldError(UsageError):
 
 class BadDateError(UsageError):
     pass
+
+
+class DomainOwnedError(UsageError):
+    """A trigger whose domain keeps records or rules of its own (``via:`` in the workflow),
+    fired on the generic route: the message names the command that records it."""
+
+    def __init__(self, trigger: str, via: str) -> None:
+        super().__init__(f"'{trigger}' is recorded through '{via}', which also keeps the "
+                         "records and checks that go with it: use that command")
+        self.trigger, self.via = trigger, via
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,10 @@ _FIELD_KEYS = {"type", "description", "choices", "personal", "max_length", "patt
 _STATE_KEYS = {"description", "initial", "final"}
 _TRANSITION_KEYS = {
     "trigger", "from", "to", "internal", "requires", "accepts", "guards", "roles", "description",
-    "notify",
+    "notify", "via",
 }
+# ``via:`` names the command of the domain service that owns a trigger: a few words, one line.
+_VIA = re.compile(r"^[a-z][a-z0-9_-]*( [a-z][a-z0-9_-]*)+$")
 _CLOCK_KEYS = {
     "rule", "starts", "met", "cancelled", "met_on", "owner", "description", "alerts",
     "keyed_by", "first_from",
@@ -401,8 +403,28 @@ def _transitions(raw: Any, check: _Checker, states: Mapping[str, StateDef],
             trigger=trigger, sources=sources, dest=None if internal else str(dest),
             requires=requires, accepts=accepts, guards=guard_names, roles=roles,
             description=str(spec.get("description") or ""), notify=notify,
+            via=_via(spec, check, path, trigger, out),
         ))
     return out
+
+
+def _via(spec: Mapping[str, Any], check: _Checker, path: str, trigger: str,
+         earlier: list[TransitionDef]) -> str | None:
+    """The domain command that owns a trigger: the same on every transition of the trigger
+    (the generic route refuses the trigger whatever state the case is in)."""
+    via = spec.get("via")
+    if via is not None and (not isinstance(via, str) or not _VIA.match(via)):
+        check.problem(f"{path}.via", f"'via' must name the command that records '{trigger}' "
+                      f"(found {via!r})", 'e.g. via: "safeguard mace decide" (lower-case '
+                      "words on one line)")
+        return None
+    other = next((t for t in earlier if t.trigger == trigger), None)
+    if other is not None and other.via != via:
+        check.problem(f"{path}.via" if via is not None else path,
+                      f"trigger '{trigger}' is owned by '{other.via or '(no command)'}' on "
+                      f"another transition but by '{via or '(no command)'}' here",
+                      "give every transition of a trigger the same 'via'")
+    return via
 
 
 def _check_graph(check: _Checker, states: Mapping[str, StateDef],

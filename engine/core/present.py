@@ -50,6 +50,9 @@ def case_text(view: CaseView) -> str:
     if not view.available_triggers:
         lines.append("  (none)")
     for t in view.available_triggers:
+        if t.via:  # recorded by a domain command, with options of its own
+            lines.append(f"  {t.name} (via {t.via})")
+            continue
         where = "records, stays" if t.to is None else f"-> {t.to}"
         needs = f"  needs {', '.join(t.requires)}" if t.requires else ""
         lines.append(f"  {t.name} ({where}){needs}")

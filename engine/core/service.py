@@ -58,6 +58,7 @@ from engine.core.gate import PERSONAL_MARK, RESTRICTED_MARK, Gate
 from engine.core.loader import WorkflowRegistry, load_text
 from engine.core.machine import CaseAdapter, MachineError, WorkflowMachine, guard_passes
 from engine.core.notices import CaseEventNotice
+from engine.core.routes import check_generic_route, owning_command
 from engine.core.store.cases import CASES, DEADLINES, CaseRecord, CaseStore, DeadlineRecord
 from engine.core.store.database import Database
 from engine.core.unit import Unit, Units
@@ -245,21 +246,28 @@ class Engine:
     def fire(self, ref: str, trigger: str, values: Mapping[str, str], actor: str,
              note: str | None = None, workflow: str | None = None,
              expected_version: int | None = None, command: str | None = None, *,
-             unit: Unit | None = None) -> CaseView:
+             unit: Unit | None = None, via_domain: bool = False) -> CaseView:
         """Fire ``trigger`` on case ``ref``: by itself (``case advance``), or as a step of a
-        larger command's unit (recording a MACE decision updates the child's case too)."""
+        larger command's unit (recording a MACE decision updates the child's case too).
+
+        A trigger that a domain service owns (``via:`` in the workflow) is refused unless
+        ``via_domain`` is set: only that service, which keeps its records, sets it.
+        """
         def work(u: Unit) -> CaseView:
-            return self._fire(u, ref, trigger, values, note, workflow, expected_version)
+            return self._fire(u, ref, trigger, values, note, workflow, expected_version,
+                              via_domain)
 
         return self._within(unit, actor, "case.advance", ref, workflow, command, work)
 
     def _fire(self, unit: Unit, ref: str, trigger: str, values: Mapping[str, str],
-              note: str | None, workflow: str | None,
-              expected_version: int | None) -> CaseView:
+              note: str | None, workflow: str | None, expected_version: int | None,
+              via_domain: bool) -> CaseView:
         case, rows = self._find_with_deadlines(unit, ref, workflow)
         if expected_version is not None and case.version != expected_version:
             raise ConcurrencyError(ref, expected_version, case.version)
         definition = self.definition(unit.cases, case.workflow, case.workflow_version)
+        if not via_domain:
+            check_generic_route(self.registry, definition, trigger)
         machine = self.machine(definition)
         transition = definition.transition_for(case.state, trigger)
         if transition is None:
@@ -554,7 +562,8 @@ class Engine:
               deadlines: Sequence[DeadlineRecord], now: dt.datetime,
               personal: bool = False) -> CaseView:
         triggers = tuple(
-            TriggerInfo(t.trigger, t.dest, t.requires, t.accepts, t.description)
+            TriggerInfo(t.trigger, t.dest, t.requires, t.accepts, t.description,
+                        owning_command(self.registry, definition, t.trigger))
             for t in definition.transitions_from(state)
             if all(guard_passes(definition.guards[g], data) for g in t.guards))
         state_def = definition.states[state]

@@ -20,11 +20,14 @@ class TriggerInfo:
     requires: tuple[str, ...]
     accepts: tuple[str, ...]
     description: str
+    # The domain command that records it ("safeguard mace decide"): a front end links to
+    # that form; the generic route refuses it. None: a plain step.
+    via: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "to": self.to, "internal": self.to is None,
                 "requires": list(self.requires), "accepts": list(self.accepts),
-                "description": self.description}
+                "description": self.description, "via": self.via}
 
 
 @dataclass(frozen=True)

@@ -227,3 +227,126 @@ def test_invitations_and_cancellations_go_out_by_email(run: Any, db_url: str,
     assert str(event["UID"]) == str(original["UID"])  # the same event, now cancelled
     assert int(event["SEQUENCE"]) > int(original["SEQUENCE"])
     assert not any("Jo Bloggs" in m.as_string() for m in sent)
+
+
+def _snapshot(run: Any, now: str) -> list[Any]:
+    """What the generic route could have changed, as the commands show it."""
+    out: list[Any] = []
+    for ref in ("MACE-North-2024-06-05", "MACE-North-2024-06-19", "CE-C-1"):
+        out.append(json.loads(run(now, "case", "show", ref, "--json").output))
+        out.append(json.loads(run(now, "case", "history", ref, "--json").output))
+    for args in (("mace", "show", "MACE-North-2024-06-05"), ("mace", "action", "list"),
+                 ("cerar", "show", "CE-C-1")):
+        out.append(json.loads(run(now, *args, "--json").output))
+    return out
+
+
+# `case advance` with the fields the transition needs, and the command it is refused for.
+GENERIC = [
+    (("MACE-North-2024-06-05", "record_decision", "decision_case=CE-C-9999",
+      "decision=review_done"), "safeguard mace decide"),
+    (("MACE-North-2024-06-05", "add_action", "action_ref=A2", "action_due_on=2024-06-20"),
+     "safeguard mace action add"),
+    (("MACE-North-2024-06-05", "complete_action", "action_ref=A1",
+      "action_done_on=2024-06-05"), "safeguard mace action done"),
+    (("MACE-North-2024-06-19", "publish_agenda", "agenda_published_on=2024-06-05"),
+     "safeguard mace publish"),
+    (("MACE-North-2024-06-19", "cancel", "cancel_reason=room"), "safeguard mace cancel"),
+    (("MACE-North-2024-06-19", "reschedule", "meeting_on=2024-06-20",
+      "starts_at=2024-06-20T09:00:00+00:00", "reschedule_reason=room"),
+     "safeguard mace reschedule"),
+    (("MACE-North-2024-06-19", "hold", "held_on=2024-06-05"), "safeguard mace hold"),
+    (("MACE-North-2024-06-05", "close", "closed_on=2024-06-05"), "safeguard mace close"),
+    (("CE-C-1", "record_missing_episode", "episode=M1", "missing_from=2024-06-01T22:00",
+      "returned_at=2024-06-02T09:00"), "safeguard cerar missing"),
+    (("CE-C-1", "record_rhi", "episode=M1", "rhi_outcome=held", "rhi_at=2024-06-03T11:00"),
+     "safeguard cerar rhi"),
+    (("CE-C-1", "change_risk_level", "risk_level=low", "level_change_reason=x"),
+     "safeguard cerar level"),
+]
+
+
+def test_case_advance_refuses_what_a_domain_command_records(run: Any) -> None:
+    _setup(run)
+    now = "2024-06-05T12:30"
+    run("2024-06-03T13:00", "mace", "publish", "MACE-North-2024-06-05")
+    run("2024-06-05T12:00", "mace", "hold", "MACE-North-2024-06-05", "--present", "police=bob")
+    run("2024-06-05T12:10", "mace", "action", "add", "MACE-North-2024-06-05", "--summary",
+        "Refer to youth service", "--owner", "amy", "--agency", "social care", "--due",
+        "2024-06-14", "--child", "CE-C-1")
+    before = _snapshot(run, now)
+    for (ref, trigger, *values), command in GENERIC:
+        sets = [arg for value in values for arg in ("--set", value)]
+        result = run(now, "case", "advance", ref, trigger, *sets, code=2)
+        assert result.output == (f"Error: '{trigger}' is recorded through '{command}', which "
+                                 "also keeps the records and checks that go with it: use that "
+                                 "command\n"), result.output
+    assert _snapshot(run, now) == before
+
+    # The commands themselves still record them.
+    out = json.loads(run(now, "mace", "decide", "MACE-North-2024-06-05", "CE-C-1",
+                         "--decision", "level_changed", "--level", "medium", "--reason",
+                         "engaging", "--json").output)
+    assert out["decision"] == "level_changed"
+    run(now, "cerar", "missing", "CE-C-1", "--from", "2024-06-01T22:00", "--returned",
+        "2024-06-02T09:00")
+    shown = json.loads(run(now, "cerar", "show", "CE-C-1", "--json").output)
+    assert shown["data"]["risk_level"] == "medium"
+    assert [e["episode"] for e in shown["episodes"]] == ["M1"]
+
+
+def test_case_show_lists_a_domain_owned_step_with_its_command(run: Any) -> None:
+    _setup(run)
+    text = run("2024-06-03T12:00", "case", "show", "CE-C-1").output
+    assert "  record_missing_episode (via safeguard cerar missing)\n" in text
+    assert "  change_risk_level (via safeguard cerar level)\n" in text
+    assert "  record_review (records, stays)  needs reviewed_on\n" in text
+    triggers = json.loads(run("2024-06-03T12:00", "case", "show", "CE-C-1", "--json").output)[
+        "triggers"]
+    assert {t["name"]: t["via"] for t in triggers}["record_rhi"] == "safeguard cerar rhi"
+    assert {t["name"]: t["via"] for t in triggers}["record_review"] is None
+    shown = json.loads(run("2024-06-03T12:00", "workflow", "show", "mace_meeting",
+                           "--json").output)
+    assert {t["trigger"]: t["via"] for t in shown["transitions"]}["hold"] == \
+        "safeguard mace hold"
+
+
+def test_every_via_names_a_command_that_exists() -> None:
+    import click
+
+    from engine.core.loader import WorkflowRegistry
+    from engine.core.settings import SHIPPED_WORKFLOWS
+
+    found = []
+    for definition in WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS):
+        for t in definition.transitions:
+            if t.via is None:
+                continue
+            first, *words = t.via.split()
+            assert first == "safeguard", t.via
+            command: click.Command = main
+            for word in words:
+                assert isinstance(command, click.Group), t.via
+                found_command = command.get_command(click.Context(command), word)
+                assert found_command is not None, f"{t.via}: no command '{word}'"
+                command = found_command
+            assert not isinstance(command, click.Group), t.via
+            found.append(t.via)
+    assert len(found) == 11
+
+
+@pytest.mark.parametrize("args", [
+    ("mace", "decide", "MACE-North-2024-06-05", "CE-C-9999", "--decision", "review_done"),
+    ("mace", "action", "add", "MACE-North-2024-06-05", "--summary", "Refer to youth service",
+     "--owner", "amy", "--agency", "social care", "--due", "2024-06-14", "--child",
+     "CE-C-9999"),
+], ids=["decide", "action add"])
+def test_a_child_that_does_not_exist_is_refused(run: Any, args: tuple[str, ...]) -> None:
+    _setup(run)
+    run("2024-06-03T13:00", "mace", "publish", "MACE-North-2024-06-05")
+    run("2024-06-05T12:00", "mace", "hold", "MACE-North-2024-06-05", "--present", "police=bob")
+    before = _snapshot(run, "2024-06-05T12:30")
+    result = run("2024-06-05T12:30", *args, code=1)
+    assert result.output == ("Error: no case 'CE-C-9999' in workflow 'cerar'; 'safeguard case "
+                             "list' shows the cases\n")
+    assert _snapshot(run, "2024-06-05T12:30") == before

@@ -161,3 +161,67 @@ def test_the_rapid_review_anchor_is_configurable_as_data() -> None:
                          dt.datetime(2024, 6, 7, 9, tzinfo=dt.UTC), WorkingCalendar())
     [start] = [o for o in ops if isinstance(o, StartDeadline)]
     assert (start.name, start.due.day) == ("rapid_review", dt.date(2024, 6, 28))
+
+
+def test_via_names_the_domain_command_that_owns_a_trigger() -> None:
+    text = GOOD.replace("    requires: [done_on]\n",
+                        '    requires: [done_on]\n    via: "safeguard tiny finish"\n')
+    definition = load_text(text, "tiny.yaml")
+    assert definition.transitions[0].via == "safeguard tiny finish"
+    assert definition.via_for("finish") == "safeguard tiny finish"
+    assert definition.via_for("nothing") is None
+    assert load_text(GOOD, "tiny.yaml").via_for("finish") is None  # generic by default
+
+
+@pytest.mark.parametrize("value", ["3", "[safeguard, tiny]", '""', '"finish"',
+                                   '"safeguard tiny\\nfinish"', '"Safeguard Tiny Finish"'])
+def test_a_bad_via_is_reported_with_file_and_line(value: str) -> None:
+    text = GOOD.replace("    requires: [done_on]\n",
+                        f"    requires: [done_on]\n    via: {value}\n")
+    [problem] = problems(text)
+    assert problem.path == "transitions[0].via"
+    assert problem.line == 16
+    assert str(problem).startswith("tiny.yaml:16: transitions[0].via: 'via' must name the "
+                                   "command that records 'finish'")
+    assert "safeguard mace decide" in problem.hint
+
+
+def test_every_transition_of_a_trigger_has_the_same_via() -> None:
+    text = GOOD.replace("  waiting: {initial: true, description: waiting}\n",
+                        "  waiting: {initial: true, description: waiting}\n"
+                        "  paused: {description: paused}\n").replace(
+        "    requires: [done_on]\n",
+        '    requires: [done_on]\n    via: "safeguard tiny finish"\n'
+        "  - trigger: finish\n    from: paused\n    to: done\n    requires: [done_on]\n"
+        "  - trigger: pause\n    from: waiting\n    to: paused\n")
+    [problem] = problems(text)
+    assert problem.path == "transitions[1]" and problem.line == 18
+    assert "'finish' is owned by 'safeguard tiny finish' on another transition but by " \
+        "'(no command)' here" in problem.message
+
+
+# The triggers whose domain keeps records or rules beyond the case row, and their commands.
+DOMAIN_OWNED = {
+    "mace_meeting": {
+        "publish_agenda": "safeguard mace publish",
+        "reschedule": "safeguard mace reschedule",
+        "cancel": "safeguard mace cancel",
+        "hold": "safeguard mace hold",
+        "record_decision": "safeguard mace decide",
+        "add_action": "safeguard mace action add",
+        "complete_action": "safeguard mace action done",
+        "close": "safeguard mace close",
+    },
+    "cerar": {
+        "change_risk_level": "safeguard cerar level",
+        "record_missing_episode": "safeguard cerar missing",
+        "record_rhi": "safeguard cerar rhi",
+    },
+    "practice_review": {},
+}
+
+
+def test_the_shipped_workflows_mark_exactly_the_domain_owned_triggers() -> None:
+    for name, owned in DOMAIN_OWNED.items():
+        definition = load_file(SHIPPED_WORKFLOWS / f"{name}.yaml")
+        assert {t.trigger: t.via for t in definition.transitions if t.via} == owned, name

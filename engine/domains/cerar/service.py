@@ -35,6 +35,9 @@ from engine.domains.cerar.rules import (
 
 WORKFLOW = "cerar"
 FINAL_STATES = ("stepped_down", "closed")
+# The domain-owned triggers (``via:`` in cerar.yaml) whose rules :meth:`fire_step` applies:
+# a level change must change the level.
+RULED_HERE = frozenset({"change_risk_level"})
 # The coordinator's command (its audit action, ``cerar.<verb>``) for each plain CERAR trigger.
 COMMAND_OF = {"screen": "screen", "assess": "assess", "change_risk_level": "level",
               "record_review": "review", "flag_for_mace": "flag",
@@ -132,10 +135,10 @@ class CerarService:
                 case.data.get("risk_level") == values.get("risk_level"):
             raise UsageError(f"case '{ref}' is already at level "
                              f"'{values.get('risk_level')}': to confirm it, record a review")
-        if trigger in ("record_rhi", "record_missing_episode"):
-            raise UsageError(f"'{trigger}' keeps episode records: use 'safeguard cerar "
-                             f"{'rhi' if trigger == 'record_rhi' else 'missing'}'")
-        return self.engine.fire(ref, trigger, values, unit.actor, note, WORKFLOW, unit=unit)
+        # The domain route only for the triggers whose rules apply here: the engine refuses
+        # the other domain-owned ones (episodes, interviews) and names their command.
+        return self.engine.fire(ref, trigger, values, unit.actor, note, WORKFLOW, unit=unit,
+                                via_domain=trigger in RULED_HERE)
 
     def record_missing(self, ref: str, missing_from: str, returned_at: str, actor: str,
                        note: str | None = None) -> ChildView:
@@ -159,7 +162,8 @@ class CerarService:
             episode = next_episode_ref(r.episode for r in rows)
             self.engine.fire(ref, "record_missing_episode", {
                 "episode": episode, "missing_from": went.isoformat(),
-                "returned_at": back.isoformat()}, actor, note, WORKFLOW, unit=unit)
+                "returned_at": back.isoformat()}, actor, note, WORKFLOW, unit=unit,
+                via_domain=True)
             session.add(MissingEpisode(case_id=case.id, episode=episode, missing_from=went,
                                        returned_at=back, recorded_at=now))
             raised: tuple[str, ...] = ()
@@ -193,7 +197,7 @@ class CerarService:
             if reason:
                 values["rhi_note"] = reason
             view = self.engine.fire(ref, "record_rhi", values, actor, None, WORKFLOW,
-                                    unit=unit)
+                                    unit=unit, via_domain=True)
             row.rhi_outcome = outcome
             row.rhi_at = as_utc(dt.datetime.fromisoformat(view.data["rhi_at"]))
             row.rhi_note = reason

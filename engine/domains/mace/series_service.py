@@ -130,7 +130,7 @@ class SeriesService(MaceBase):
                     else:
                         self.engine.fire(case.ref, "cancel", {
                             "cancel_reason": f"series changed to every {rule.text}"},
-                            actor, None, WORKFLOW, unit=unit)
+                            actor, None, WORKFLOW, unit=unit, via_domain=True)
                         meeting.sequence += 1
                         session.add(meeting)
                         session.flush()

@@ -114,7 +114,8 @@ class MaceService(SeriesService):
                 raise UsageError("a meeting can only be moved to a time still to come")
             self.engine.fire(ref, "reschedule", {
                 "meeting_on": on.isoformat(), "starts_at": starts.isoformat(),
-                "reschedule_reason": reason}, actor, None, WORKFLOW, unit=unit)
+                "reschedule_reason": reason}, actor, None, WORKFLOW, unit=unit,
+                via_domain=True)
             meeting.sequence += 1
             session.add(meeting)
             session.flush()
@@ -126,7 +127,7 @@ class MaceService(SeriesService):
             session = unit.session
             meeting, case, series = self._meeting(unit, ref)
             self.engine.fire(ref, "cancel", {"cancel_reason": reason}, actor, None,
-                                WORKFLOW, unit=unit)
+                                WORKFLOW, unit=unit, via_domain=True)
             meeting.sequence += 1
             session.add(meeting)
             session.flush()
@@ -176,7 +177,8 @@ class MaceService(SeriesService):
                 unit, [(CERAR, child["case_ref"]) for child in agenda["children"]],
                 [series.chair, *series.members], "mace_invitee")
             self.engine.fire(ref, "publish_agenda", {
-                "agenda_published_on": self._today().isoformat()}, actor, None, WORKFLOW, unit=unit)
+                "agenda_published_on": self._today().isoformat()}, actor, None, WORKFLOW,
+                unit=unit, via_domain=True)
             meeting.agenda, meeting.agenda_published_at = agenda, self.clock.now()
             session.add(meeting)
             return agenda | {"draft": False}
@@ -194,7 +196,7 @@ class MaceService(SeriesService):
             if day > self._today():
                 raise UsageError("a meeting cannot be recorded as held on a day to come")
             self.engine.fire(ref, "hold", {"held_on": day.isoformat()}, actor,
-                                None, WORKFLOW, unit=unit)
+                                None, WORKFLOW, unit=unit, via_domain=True)
             assert meeting.id is not None
             for agency, person in present:
                 session.add(MaceAttendance(meeting_id=meeting.id, agency=agency, person=person,
@@ -239,7 +241,7 @@ class MaceService(SeriesService):
                     "receiving_service": receiving_service}, note)
             self.engine.fire(ref, "record_decision", {
                 "decision_case": case_ref, "decision": decision}, actor, None, WORKFLOW,
-                unit=unit)
+                unit=unit, via_domain=True)
             assert meeting.id is not None and child.id is not None
             session.add(MaceDecision(meeting_id=meeting.id, case_id=child.id,
                                      decision=decision, risk_level=level,
@@ -269,7 +271,7 @@ class MaceService(SeriesService):
             action_ref = f"A{count + 1}"
             self.engine.fire(ref, "add_action", {
                 "action_ref": action_ref, "action_due_on": due_on.isoformat()}, actor,
-                None, WORKFLOW, unit=unit)
+                None, WORKFLOW, unit=unit, via_domain=True)
             row = MaceAction(meeting_id=meeting.id, ref=action_ref, case_id=child_id,
                              summary=summary, owner=owner, agency=agency, due_on=due_on,
                              created_at=self.clock.now())
@@ -291,7 +293,7 @@ class MaceService(SeriesService):
             day = done_on or self._today()
             self.engine.fire(ref, "complete_action", {
                 "action_ref": action_ref, "action_done_on": day.isoformat()}, actor, None,
-                WORKFLOW, unit=unit)
+                WORKFLOW, unit=unit, via_domain=True)
             row.status, row.done_on = "done", day
             session.add(row)
             return self._action_view(case.ref, row, facts.child_ref(session, row.case_id))
@@ -335,7 +337,7 @@ class MaceService(SeriesService):
             if still:
                 raise OpenActionsError(ref, still)
             self.engine.fire(ref, "close", {"closed_on": self._today().isoformat()},
-                                actor, None, WORKFLOW, unit=unit)
+                                actor, None, WORKFLOW, unit=unit, via_domain=True)
             return self._meeting_view(unit, series, meeting, case)
 
     # -- invitations ---------------------------------------------------------------------
