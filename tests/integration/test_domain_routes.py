@@ -12,16 +12,14 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from engine.core.calendar import WorkingCalendar
+from engine.app import App
 from engine.core.clock import FixedClock
 from engine.core.errors import CaseNotFoundError, DomainOwnedError
-from engine.core.loader import WorkflowRegistry
 from engine.core.service import Engine
 from engine.core.settings import SHIPPED_WORKFLOWS
 from engine.core.store.database import Database
-from engine.domains.cerar.service import CerarService
 from engine.domains.mace.service import MaceService
-from tests.conftest import london
+from tests.conftest import london, make_app
 
 D = dt.date.fromisoformat
 # Everything a fire or a domain command could write, except the audit trail.
@@ -32,8 +30,8 @@ CHILD = "CE-C-1"
 
 
 @pytest.fixture
-def mace(engine: Engine) -> MaceService:
-    return MaceService.from_engine(engine, email_domain="cumbria.example")
+def mace(app: App) -> MaceService:
+    return app.mace
 
 
 def _rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
@@ -107,10 +105,9 @@ def test_the_generic_fire_refuses_every_domain_owned_trigger_and_writes_nothing(
         assert str(caught.value).startswith(f"'{trigger}' is recorded through '{command}'")
         assert _rows(db) == before, trigger
         assert _audit(db) == audit  # a usage error, like a missing field: not audited
-        # The same inside a caller's transaction: fire_in is generic unless told otherwise.
-        with pytest.raises(DomainOwnedError), \
-                engine.transaction("coord", "test.fire", "test") as session:
-            engine.fire_in(session, ref, trigger, values, "coord")
+        # The same as a step of a caller's unit: generic unless told otherwise.
+        with pytest.raises(DomainOwnedError), engine.unit("coord", "test.fire") as unit:
+            engine.fire(ref, trigger, values, "coord", unit=unit)
         assert _rows(db) == before, trigger
     # Plain steps stay on the generic route.
     assert {t.name: t.via for t in engine.case(CHILD, "coord").available_triggers}[
@@ -122,7 +119,7 @@ def test_the_domain_services_still_record_them(mace: MaceService, engine: Engine
                                                db: Database, clock: FixedClock) -> None:
     _world(mace, clock)
     out = mace.decide(A, CHILD, "level_changed", "chair", level="medium", reason="engaging")
-    assert out["child"]["data"] == {} and mace.cerar.show(CHILD).case.data[
+    assert out["child"]["data"] == {} and mace.cerar.show(CHILD, "coord").case.data[
         "risk_level"] == "medium"
     assert mace.complete_action(A, "A1", "amy").status == "done"
     assert mace.close(A, "coord").state == "closed"
@@ -148,19 +145,19 @@ def test_a_decision_or_an_action_about_an_unknown_child_is_refused(
     with pytest.raises(CaseNotFoundError, match=f"no case '{B}' in workflow 'cerar'"):
         mace.decide(A, B, "review_done", "chair")  # a case, but not a child's
     assert _rows(db) == before
-    assert mace.meeting(A).decisions == () and [a.ref for a in mace.actions()] == ["A1"]
+    assert mace.meeting(A, "coord").decisions == ()
+    assert [a.ref for a in mace.actions("coord")] == ["A1"]
 
 
 def test_a_case_opened_before_its_domain_claimed_the_trigger_is_refused_too(
-        engine: Engine, db: Database, clock: FixedClock, calendar: WorkingCalendar,
-        tmp_path: Path) -> None:
+        app: App, db: Database, clock: FixedClock, tmp_path: Path) -> None:
+    engine = app.engine
     folder = tmp_path / "older"
     folder.mkdir()
     for path in SHIPPED_WORKFLOWS.glob("*.yaml"):
         text = re.sub(r"(?m)^    via: .*\n", "", path.read_text(encoding="utf-8"))
         (folder / path.name).write_text(re.sub(r"(?m)^version: \d+$", "version: 1", text))
-    older = CerarService.from_engine(Engine(db, WorkflowRegistry.from_directory(folder), clock,
-                                            calendar))
+    older = make_app(db, clock, workflows_dir=folder).cerar
     older.open("C-1", "2024-06-03", "police", "cumberland", "amy")
     before = _rows(db)
     with pytest.raises(DomainOwnedError, match="safeguard cerar missing"):
@@ -168,6 +165,6 @@ def test_a_case_opened_before_its_domain_claimed_the_trigger_is_refused_too(
             "episode": "M1", "missing_from": "2024-06-01T22:00",
             "returned_at": "2024-06-02T09:00"}, "coord")
     assert _rows(db) == before
-    view = CerarService.from_engine(engine).record_missing(
+    view = app.cerar.record_missing(
         CHILD, "2024-06-01T22:00", "2024-06-02T09:00", "coord")
     assert view.case.workflow_version == 1 and [e.episode for e in view.episodes] == ["M1"]
