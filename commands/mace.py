@@ -326,10 +326,9 @@ def mace_cancel(meeting: str, reason: str, out: str | None, as_json: bool) -> No
     from engine.domains.mace.present import meeting_text
 
     _check_writable(out)
-    service = _mace()
-    view = service.cancel(meeting, _runtime().actor_name, reason)
-    if out:
-        _write_ics(out, service.invitation(meeting, _actor())[1])
+    view = _mace().cancel(meeting, _actor(), reason)
+    if out and view.ics:
+        _write_ics(out, view.ics)
     _emit(as_json, view.to_json(), lambda: meeting_text(view))
 
 
@@ -346,10 +345,9 @@ def mace_reschedule(meeting: str, on: str, at: str | None, reason: str, out: str
     from engine.domains.mace.present import meeting_text
 
     _check_writable(out)
-    service = _mace()
-    view = service.reschedule(meeting, _day(on), _runtime().actor_name, reason, at)
-    if out:
-        _write_ics(out, service.invitation(meeting, _actor())[1])
+    view = _mace().reschedule(meeting, _day(on), _actor(), reason, at)
+    if out and view.ics:
+        _write_ics(out, view.ics)
     _emit(as_json, view.to_json(), lambda: meeting_text(view))
 
 

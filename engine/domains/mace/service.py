@@ -120,7 +120,7 @@ class MaceService(SeriesService):
             session.add(meeting)
             session.flush()
             self._announce(unit, series, meeting, ref, "REQUEST")
-            return self._meeting_view(unit, series, meeting, case)
+            return self._with_invitation(unit, series, meeting, case, "REQUEST")
 
     def cancel(self, ref: str, actor: str, reason: str) -> MeetingView:
         with self.engine.unit(actor, "mace.cancel") as unit:
@@ -132,7 +132,15 @@ class MaceService(SeriesService):
             session.add(meeting)
             session.flush()
             self._announce(unit, series, meeting, ref, "CANCEL")
-            return self._meeting_view(unit, series, meeting, case)
+            return self._with_invitation(unit, series, meeting, case, "CANCEL")
+
+    def _with_invitation(self, unit: Unit, series: MaceSeries, meeting: MaceMeeting,
+                         case: Case, method: str) -> MeetingView:
+        """The meeting's view with the invitation the change sent (the command may write it
+        to a file: the same unit, the same audit record)."""
+        fresh = self.engine.find(unit, case.ref, WORKFLOW)
+        payload = ics.calendar([self._occurrence(series, meeting, fresh)], method)
+        return replace(self._meeting_view(unit, series, meeting, case), ics=payload)
 
     # -- agenda --------------------------------------------------------------------------
     def add_item(self, ref: str, kind: str, text: str, actor: str) -> dict[str, Any]:

@@ -25,6 +25,8 @@ class MeetingView:
     attendance: tuple[dict[str, Any], ...] = ()
     decisions: tuple[dict[str, Any], ...] = ()
     actions: tuple[dict[str, Any], ...] = ()
+    # The invitation (REQUEST) or cancellation (CANCEL) a change sent, as .ics bytes.
+    ics: bytes | None = None
 
     @property
     def moved(self) -> bool:
