@@ -28,11 +28,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.core.calendar import WorkingCalendar  # noqa: E402
+from engine.app import build_app  # noqa: E402
 from engine.core.clock import LONDON, FixedClock  # noqa: E402
-from engine.core.loader import WorkflowRegistry  # noqa: E402
-from engine.core.service import Engine  # noqa: E402
-from engine.core.settings import SHIPPED_WORKFLOWS  # noqa: E402
+from engine.core.settings import NotificationSettings, Settings  # noqa: E402
 from engine.core.store.database import Database  # noqa: E402
 
 OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-1", "label": "bench"}
@@ -93,8 +91,12 @@ def preload(path: str, count: int) -> None:
 
 def run_engine(path: str, cases: int, sync: str) -> float:
     db = Database(f"sqlite:///{path}", sync)
-    engine = Engine(db, WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS), FixedClock(NOW),
-                    WorkingCalendar())
+    # The application as a deployment builds it; workflow-event emails go to no one here
+    # (recipients from settings, none configured), since the baseline writes no outbox rows.
+    settings = Settings(database_url=db.url, sqlite_synchronous=sync,
+                        notifications=NotificationSettings(transport="memory",
+                                                           recipients_from="settings"))
+    engine = build_app(settings, FixedClock(NOW), db=db).engine
     start = time.perf_counter()
     for i in range(cases):
         ref = f"PR-{i}"

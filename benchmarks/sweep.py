@@ -34,11 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import delete, insert, select, text, update
 
-from engine.core.calendar import WorkingCalendar
+from engine.app import build_app
 from engine.core.clock import LONDON, FixedClock, end_of_day
-from engine.core.loader import WorkflowRegistry
 from engine.core.service import Engine
-from engine.core.settings import SHIPPED_WORKFLOWS, NotificationSettings
+from engine.core.settings import NotificationSettings, Settings
 from engine.core.store.database import Database
 from engine.core.store.models import Alert, Case, Deadline, OutboxMessage
 from notifications.service import Notifier
@@ -172,14 +171,14 @@ def main() -> None:
     db = Database(url, sqlite_synchronous="NORMAL")
     db.upgrade()
     clock = FixedClock(NOW)
-    engine = Engine(db, WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS), clock,
-                    WorkingCalendar())
+    notes = NotificationSettings(recipients=RECIPIENTS, transport="memory")
+    app = build_app(Settings(database_url=url, notifications=notes), clock, db=db)
+    engine = app.engine
     started = time.perf_counter()
     due = populate(db, engine, args.deadlines)
     populate_s = time.perf_counter() - started
     due_day_end = end_of_day(engine.calendar.add_working_days(NOW.date(), 2))
-    notifier = Notifier(engine, NotificationSettings(recipients=RECIPIENTS,
-                                                     transport="memory"), lambda: None)  # type: ignore[arg-type,return-value]
+    notifier = app.notifier
 
     reset(db, due_day_end)
     started = time.perf_counter()
