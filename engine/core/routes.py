@@ -4,7 +4,7 @@ A transition whose domain keeps records or rules beyond the case row (a MACE dec
 missing episode) declares its command in the YAML (``via: "safeguard mace decide"``). The
 generic fire (``Engine.fire``, ``case advance``, later a web form or the JSON API) refuses
 such a trigger and names that command; the domain services fire it on their explicit route
-(``Engine.fire_in(..., via_domain=True)``). Pure: no database, no I/O.
+(``Engine.fire(..., via_domain=True)``). Pure: no database, no I/O.
 """
 
 from __future__ import annotations
