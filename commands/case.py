@@ -96,15 +96,20 @@ def case_show(ref: str, workflow: str | None, as_json: bool) -> None:
 @click.option("--workflow", "-w", help="Only this workflow.")
 @click.option("--state", "-s", help="Only cases in this state.")
 @click.option("--overdue", is_flag=True, help="Only cases with an open deadline past due.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="At most this many cases (one page).")
+@click.option("--offset", type=click.IntRange(min=0), default=0,
+              help="Skip this many cases first (the next page: --offset 50).")
 @json_option
-def case_list(workflow: str | None, state: str | None, overdue: bool, as_json: bool) -> None:
-    """List cases with their next deadline."""
-    from engine.core.present import cases_text
+def case_list(workflow: str | None, state: str | None, overdue: bool, limit: int, offset: int,
+              as_json: bool) -> None:
+    """List cases with their next deadline, a page at a time (the total is shown)."""
+    from engine.core.present import case_page_text
 
     runtime = _runtime()
-    summaries = runtime.engine().cases(runtime.actor_name, workflow, state, overdue,
-                                       "case list")
-    _emit(as_json, [s.to_json() for s in summaries], lambda: cases_text(summaries))
+    page = runtime.engine().case_page(runtime.actor_name, workflow, state, overdue,
+                                      "case list", limit=limit, offset=offset)
+    _emit(as_json, page.to_json(), lambda: case_page_text(page))
 
 
 @case.command("history")

@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.core.clock import show_instant
 from engine.core.definition import WorkflowDef
-from engine.core.views import CaseSummary, CaseView, DeadlineView, EventView
+from engine.core.views import CasePage, CaseSummary, CaseView, DeadlineView, EventView
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "") -> str:
@@ -67,6 +67,17 @@ def cases_text(summaries: Sequence[CaseSummary]) -> str:
              s.next_deadline.due if s.next_deadline else "",
              s.overdue or "") for s in summaries]
     return table(("REF", "WORKFLOW", "STATE", "NEXT DEADLINE", "DUE", "OVERDUE"), rows)
+
+
+def case_page_text(page: CasePage) -> str:
+    """A page of cases, then which of how many it shows and how to see the next."""
+    if not page.cases:
+        return "No cases." if not page.total else \
+            f"No cases at offset {page.offset} (there are {page.total})."
+    last = page.offset + len(page.cases)
+    more = f"; the next page: --offset {last}" if last < page.total else ""
+    return (f"{cases_text(page.cases)}\n"
+            f"Cases {page.offset + 1} to {last} of {page.total}{more}")
 
 
 def history_text(events: Sequence[EventView]) -> str:

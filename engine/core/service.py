@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, func, select
 
 from engine.core.access import (
     INVOLVEMENT_ROLES,
@@ -61,8 +61,10 @@ from engine.core.notices import CaseEventNotice
 from engine.core.routes import check_generic_route, owning_command
 from engine.core.store.cases import CASES, DEADLINES, CaseRecord, CaseStore, DeadlineRecord
 from engine.core.store.database import Database
+from engine.core.store.visibility import readable as readable_cases
+from engine.core.store.visibility import stored_versions
 from engine.core.unit import Unit, Units
-from engine.core.views import CaseSummary, CaseView, DeadlineView, EventView, TriggerInfo
+from engine.core.views import CasePage, CaseSummary, CaseView, DeadlineView, EventView, TriggerInfo
 
 T = TypeVar("T")
 
@@ -440,40 +442,58 @@ class Engine:
               overdue: bool = False, command: str | None = None, *,
               unit: Unit | None = None, action: str = "case.list") -> list[CaseSummary]:
         """The cases the actor may read (others are not listed), with their next deadline."""
+        return self.case_page(actor, workflow, state, overdue, command, unit=unit,
+                              action=action).cases
+
+    def readable(self, unit: Unit) -> ColumnElement[bool]:
+        """The cases the unit's actor may read, as a condition on the ``case`` table."""
+        readers = {(name, version): self.definition(unit.cases, name, version).access.read
+                   for name, version in stored_versions(unit.conn)}
+        return readable_cases(unit.principal, readers)
+
+    def case_page(self, actor: str, workflow: str | None = None, state: str | None = None,
+                  overdue: bool = False, command: str | None = None, *,
+                  limit: int | None = None, offset: int = 0, unit: Unit | None = None,
+                  action: str = "case.list") -> CasePage:
+        """One page of the cases the actor may read, in (workflow, ref) order, and how many
+        there are: filtered and counted in the database (reads only the page's rows)."""
+        if (limit is not None and limit < 1) or offset < 0:
+            raise UsageError("--limit must be at least 1 and --offset at least 0")
         now = self.clock.now()
-        query = select(CASES.c.id, CASES.c.ref, CASES.c.workflow, CASES.c.workflow_version,
-                       CASES.c.state, CASES.c.version, CASES.c.updated_at, CASES.c.area,
-                       CASES.c.closed_at).order_by(CASES.c.workflow, CASES.c.ref)
+        conditions: list[ColumnElement[bool]] = []
         if workflow:
             self.registry.get(workflow)
-            query = query.where(CASES.c.workflow == workflow)
+            conditions.append(CASES.c.workflow == workflow)
         if state:
             known = sorted({s for d in self.registry if not workflow or d.name == workflow
                             for s in d.states})
             if state not in known:
                 raise UsageError(f"no state '{state}'{did_you_mean(state, known)}; states: "
                                  f"{one_of(known)}")
-            query = query.where(CASES.c.state == state)
+            conditions.append(CASES.c.state == state)
         if overdue:
-            query = query.where(CASES.c.id.in_(select(DEADLINES.c.case_id).where(
+            # A subquery from the (status, due_at) index: the overdue are few.
+            conditions.append(CASES.c.id.in_(select(DEADLINES.c.case_id).where(
                 DEADLINES.c.status == OPEN, DEADLINES.c.due_at <= now)))
 
-        def work(u: Unit) -> list[CaseSummary]:
-            principal = u.principal
-            kinds = u.access.involvement_kinds(principal.login)
-            found = []
-            for c in u.conn.execute(query):
-                definition = self.definition(u.cases, c.workflow, c.workflow_version)
-                if permits_case(principal, definition.access.read, c.area,
-                                kinds.get(c.id, set()), c.closed_at is None):
-                    found.append(c)
+        def work(u: Unit) -> CasePage:
+            where = and_(self.readable(u), *conditions)
+            total = int(u.conn.scalar(select(func.count()).select_from(CASES).where(where))
+                        or 0)
+            query = (select(CASES.c.id, CASES.c.ref, CASES.c.workflow, CASES.c.state,
+                            CASES.c.version, CASES.c.updated_at)
+                     .where(where).order_by(CASES.c.workflow, CASES.c.ref).offset(offset))
+            if limit is not None:
+                query = query.limit(limit)
+            found = u.conn.execute(query).all()
             pending: dict[int, list[DeadlineView]] = {}
             if found:
+                page = query.with_only_columns(CASES.c.id).subquery()
                 rows = u.conn.execute(
                     select(*(DEADLINES.c[n] for n in DeadlineRecord.__dataclass_fields__))
                     .where(DEADLINES.c.status == OPEN,
-                           DEADLINES.c.case_id.in_([c.id for c in found]))
-                    .order_by(DEADLINES.c.due_at))
+                           DEADLINES.c.case_id.in_(select(page.c.id)))
+                    .order_by(DEADLINES.c.due_at, DEADLINES.c.id))
                 for row in rows:
                     record = DeadlineRecord(*row)
                     pending.setdefault(record.case_id, []).append(
@@ -485,7 +505,7 @@ class Engine:
                 out.append(CaseSummary(c.ref, c.workflow, c.state, c.version, c.updated_at,
                                        mine[0] if mine else None,
                                        sum(1 for d in mine if d.status != OPEN)))
-            return out
+            return CasePage(out, total, offset, limit)
 
         return self._within(unit, actor, action, None, workflow, command, work)
 

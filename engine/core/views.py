@@ -105,6 +105,20 @@ class CaseSummary:
 
 
 @dataclass(frozen=True)
+class CasePage:
+    """One page of a case listing and how many cases match in all."""
+
+    cases: list[CaseSummary]
+    total: int
+    offset: int = 0
+    limit: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"total": self.total, "offset": self.offset, "limit": self.limit,
+                "cases": [c.to_json() for c in self.cases]}
+
+
+@dataclass(frozen=True)
 class EventView:
     seq: int
     at: dt.datetime

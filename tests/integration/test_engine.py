@@ -179,6 +179,17 @@ def test_list_filters_and_overdue(engine: Engine, clock: FixedClock) -> None:
     assert overdue[0].next_deadline.name == "notification"
 
 
+def test_list_pages_in_the_database_with_the_total(engine: Engine, clock: FixedClock) -> None:
+    for n in range(1, 6):
+        engine.open_case("practice_review", f"PR-{n}", OPEN_FIELDS, actor="amy")
+    clock.set(london("2024-06-12 09:00"))
+    first = engine.case_page("amy", limit=2)
+    assert ([c.ref for c in first.cases], first.total) == (["PR-1", "PR-2"], 5)
+    last = engine.case_page("amy", overdue=True, limit=2, offset=4)
+    assert ([c.ref for c in last.cases], last.total) == (["PR-5"], 5)
+    assert last.cases[0].next_deadline is not None and last.cases[0].overdue == 1
+
+
 def test_an_internal_record_with_nothing_to_record_is_refused(engine: Engine) -> None:
     engine.open_case("practice_review", "PR-1", OPEN_FIELDS, actor="amy")
     for trigger, values in TO_PUBLISHED:
