@@ -112,3 +112,21 @@ def test_rag() -> None:
     assert rag_status(D("2025-04-10"), None, end) == "amber"
     assert rag_status(D("2025-05-10"), None, end) == "green"
     assert rag_status(D("2025-03-01"), D("2025-04-02"), end) == "red"  # done after the end
+
+
+@pytest.mark.parametrize("period", [(START, END), (D("2024-03-01"), D("2024-03-10")),
+                                    (D("2025-04-01"), D("2026-03-31"))])
+def test_reading_only_the_cases_alive_in_the_period_changes_no_figure(
+        known: tuple[Engine, object], period: tuple[object, object]) -> None:
+    from engine.apps.report.figures import AMBER_DAYS, annual
+    from engine.apps.report.queries import load
+    from engine.core.clock import end_of_day, start_of_day
+
+    engine, _ = known
+    start, end = period
+    with engine.db.begin_read() as conn:
+        everything = annual(load(conn), start, end).to_json()  # type: ignore[arg-type]
+        bounds = (start_of_day(start), end_of_day(end), end)  # type: ignore[arg-type]
+        alive = annual(load(conn, period=bounds, amber_days=AMBER_DAYS),  # type: ignore[arg-type]
+                       start, end).to_json()  # type: ignore[arg-type]
+    assert alive == everything

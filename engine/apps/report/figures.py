@@ -259,6 +259,7 @@ def _actions(data: ReportData, reviews: list[CaseRow], replay: _Replay, hi: dt.d
             continue
         done = london_date(d.met_at) if d.met_at is not None and d.met_at < hi else None
         plan[rag_status(d.due_day, done, end)] += 1
+    plan.update(data.earlier_plan)  # reviews closed before the period, counted in SQL
     for key in RAG:
         s.add(f"review_rag_{key}", f"Review action-plan actions {key}"
               + (" (complete)" if key == "blue" else ""), plan[key])

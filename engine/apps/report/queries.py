@@ -3,15 +3,23 @@
 Plain Core SELECTs over cases, events, deadlines, missing episodes and MACE tables, turned
 into frozen row tuples; nothing here computes a figure (that is :mod:`engine.apps.report.figures`)
 and nothing reads a personal field (names, dates of birth and addresses are dropped here).
+
+Given a period, only the cases alive in it are read: open ones, and those closed (or last
+changed: a correction moves ``closed_at``) on or after its first day. A case closed before the
+period has no event, state or recorded date in it, so no figure of the period reads its rows;
+the one thing the figures count over all time, the practice reviews' action-plan actions by
+RAG status at the period's end, is counted for those cases in SQL (``earlier_plan``). So the
+report reads what its period holds, not every case ever stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select, true
 
 from engine.core.store.models import (
     Case,
@@ -105,23 +113,56 @@ class ReportData:
     meetings: list[MeetingRow] = field(default_factory=list)
     decisions: list[DecisionRow] = field(default_factory=list)
     actions: list[ActionRow] = field(default_factory=list)
+    # Action-plan actions (RAG at the period's end) of practice reviews closed before it.
+    earlier_plan: Counter[str] = field(default_factory=Counter)
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
+CASE_T = Case.__table__  # type: ignore[attr-defined]
+DEADLINE_T = Deadline.__table__  # type: ignore[attr-defined]
+
+
+def _earlier_plan(conn: Connection, earlier: ColumnElement[bool], hi: dt.datetime,
+                  end: dt.date, amber_days: int) -> Counter[str]:
+    """RAG counts of the 'action' deadlines of practice reviews closed before the period,
+    as :func:`engine.apps.report.figures.rag_status` gives them, in one aggregate."""
+    d = DEADLINE_T
+    rag = case((and_(d.c.met_at.is_not(None), d.c.met_at < hi), "blue"),
+               (d.c.due_day < end, "red"),
+               (d.c.due_day <= end + dt.timedelta(days=amber_days), "amber"),
+               else_="green")
+    rows = conn.execute(
+        select(rag.label("rag"), func.count())
+        .select_from(d.join(CASE_T, CASE_T.c.id == d.c.case_id))
+        .where(CASE_T.c.workflow == "practice_review", earlier, d.c.name == "action",
+               d.c.status != "cancelled", d.c.due_day.is_not(None), d.c.started_at < hi)
+        .group_by(rag))
+    return Counter({str(k): int(n) for k, n in rows})
+
+
 def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cerar",
-                                                          "mace_meeting")) -> ReportData:
-    """Read the report's rows for the given workflows (personal fields dropped)."""
-    case_t = Case.__table__  # type: ignore[attr-defined]
+                                                          "mace_meeting"),
+         period: tuple[dt.datetime, dt.datetime, dt.date] | None = None,
+         amber_days: int = 14) -> ReportData:
+    """Read the report's rows for the given workflows (personal fields dropped): all of
+    them, or with ``period`` (its first instant, the instant after it, its last day) those
+    of the cases alive in it."""
+    case_t, deadline_t = CASE_T, DEADLINE_T
     event_t = CaseEvent.__table__  # type: ignore[attr-defined]
-    deadline_t = Deadline.__table__  # type: ignore[attr-defined]
     out = ReportData()
+    alive: ColumnElement[bool] = true()
+    if period is not None:
+        lo, hi, end = period
+        alive = or_(case_t.c.closed_at.is_(None), case_t.c.closed_at >= lo)
+        out.earlier_plan = _earlier_plan(conn, ~alive, hi, end, amber_days)
+    chosen = and_(case_t.c.workflow.in_(workflows), alive)
     row: Any
     for row in conn.execute(select(case_t.c.id, case_t.c.ref, case_t.c.workflow,
                                    case_t.c.state, case_t.c.area, case_t.c.opened_at,
-                                   case_t.c.data).where(case_t.c.workflow.in_(workflows))
+                                   case_t.c.data).where(chosen)
                             .order_by(case_t.c.id)):
         data = {k: str(v) for k, v in (row.data or {}).items() if k not in PERSONAL}
         out.cases.append(CaseRow(row.id, row.ref, row.workflow, row.state, row.area,
@@ -129,7 +170,7 @@ def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cer
     if not out.cases:
         return out
     # A subquery, not a list of ids: SQLite caps the number of bound parameters.
-    ids = select(case_t.c.id).where(case_t.c.workflow.in_(workflows)).scalar_subquery()
+    ids = select(case_t.c.id).where(chosen).scalar_subquery()
     for row in conn.execute(select(event_t.c.case_id, event_t.c.seq, event_t.c.at,
                                    event_t.c.trigger, event_t.c.from_state,
                                    event_t.c.to_state, event_t.c.changes)
@@ -151,7 +192,8 @@ def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cer
             _aware(row.started_at)))
     ep_t = MissingEpisode.__table__  # type: ignore[attr-defined]
     for row in conn.execute(select(ep_t.c.case_id, ep_t.c.episode, ep_t.c.returned_at,
-                                   ep_t.c.rhi_outcome, ep_t.c.rhi_at).order_by(ep_t.c.id)):
+                                   ep_t.c.rhi_outcome, ep_t.c.rhi_at)
+                            .where(ep_t.c.case_id.in_(ids)).order_by(ep_t.c.id)):
         out.episodes.append(EpisodeRow(row.case_id, row.episode, _aware(row.returned_at),
                                        row.rhi_outcome,
                                        _aware(row.rhi_at) if row.rhi_at else None))

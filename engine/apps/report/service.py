@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.apps.report.figures import Report, annual, check_period
+from engine.apps.report.figures import AMBER_DAYS, Report, annual, check_period
 from engine.apps.report.queries import load
+from engine.core.clock import end_of_day, start_of_day
 from engine.core.service import Engine
 
 
@@ -18,5 +19,7 @@ def annual_report(engine: Engine, actor: str, start: dt.date, end: dt.date) -> R
     with engine.unit(actor, "report.annual") as unit:
         unit.require()
         unit.note(period=[start.isoformat(), end.isoformat()])
-        data = load(unit.conn)
+        # Only the cases alive in the period: the report reads what the period holds.
+        data = load(unit.conn, period=(start_of_day(start), end_of_day(end), end),
+                    amber_days=AMBER_DAYS)
     return annual(data, start, end)
