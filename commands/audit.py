@@ -36,8 +36,16 @@ def audit_log(case_ref: str | None, user_login: str | None, since: str | None,
 @audit.command("verify")
 def audit_verify() -> None:
     """Walk the chain; report the first record changed, removed or inserted (exit 1)."""
+    import sys
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"\rchecked {done:,} of {total:,} records", err=True, nl=False)
+
     runtime = _runtime()
-    verdict = runtime.app().audit.verify(runtime.actor_name)
+    tty = sys.stderr.isatty()  # progress only on a terminal, never into a log or a pipe
+    verdict = runtime.app().audit.verify(runtime.actor_name, progress if tty else None)
+    if tty:
+        click.echo("\r\033[K", err=True, nl=False)
     if not verdict.ok:
         _fail(f"audit trail broken: {verdict.message}", 1)
     click.echo(verdict.message)

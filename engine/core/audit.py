@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,13 +66,24 @@ class Verdict:
     first_bad_seq: int | None = None
 
 
+PROGRESS_EVERY = 10_000
+
+
 def verify_chain(entries: Iterable[AuditEntry], head: tuple[int, str] | None,
-                 file_head: tuple[int, str] | None, key: bytes | None = None) -> Verdict:
-    """Walk the chain in sequence order; report the first record changed, removed or added."""
+                 file_head: tuple[int, str] | None, key: bytes | None = None,
+                 progress: Callable[[int], object] | None = None) -> Verdict:
+    """Walk the chain in sequence order; report the first record changed, removed or added.
+
+    ``entries`` may be a stream: nothing is kept but the previous hash and the hash at the
+    head file's sequence number, so memory stays flat however long the chain. ``progress``
+    is told the number of records checked every :data:`PROGRESS_EVERY`."""
     expected_seq, prev, count = 1, GENESIS, 0
-    by_seq: dict[int, str] = {0: GENESIS}
+    file_seq = file_head[0] if file_head is not None else None
+    at_file_seq: str | None = GENESIS if file_seq == 0 else None
     for entry in entries:
         count += 1
+        if progress is not None and count % PROGRESS_EVERY == 0:
+            progress(count)
         if entry.seq != expected_seq:
             what = "removed" if entry.seq > expected_seq else "inserted or duplicated"
             return Verdict(False, count, f"record {expected_seq} was {what} (found {entry.seq} "
@@ -88,7 +99,8 @@ def verify_chain(entries: Iterable[AuditEntry], head: tuple[int, str] | None,
             return Verdict(False, count, f"record {entry.seq} was changed after it was written",
                            entry.seq)
         prev, expected_seq = entry.hash, expected_seq + 1
-        by_seq[entry.seq] = entry.hash
+        if entry.seq == file_seq:
+            at_file_seq = entry.hash
     last = expected_seq - 1
     if head is not None and head != (last, prev):
         return Verdict(False, count, f"the chain ends at record {last} but its head in the "
@@ -104,7 +116,7 @@ def verify_chain(entries: Iterable[AuditEntry], head: tuple[int, str] | None,
                        "backup, or investigate", last)
     if file_head is not None and file_head != (last, prev):
         seq, digest = file_head
-        if not (seq < last and by_seq.get(seq) == digest):
+        if not (seq < last and at_file_seq == digest):
             return Verdict(False, count, f"the head file outside the database says record "
                            f"{seq} ends the chain, which the database does not match: records "
                            "were removed or rewritten", min(seq, last) + 1)

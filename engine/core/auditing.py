@@ -6,6 +6,7 @@ Reading the trail is itself audited. Verification needs the auditor or administr
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from engine.core.audit import AuditEntry, Verdict, verify_chain
 from engine.core.gate import Gate, read_head_file
@@ -28,7 +29,8 @@ class AuditTrail:
                        since=since.isoformat() if since else None, records=len(entries))
             return entries
 
-    def verify(self, actor: str) -> Verdict:
+    def verify(self, actor: str,
+               progress: Callable[[int, int], object] | None = None) -> Verdict:
         self.units.check(actor, "audit.verify")
         # The file first, then the database in one snapshot: a command committing meanwhile
         # can only make the database newer than the file, which verification allows.
@@ -37,8 +39,11 @@ class AuditTrail:
             if self.db.dialect == "postgresql":
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             store = AccessStore(conn)
-            verdict = verify_chain(store.audit_entries(), store.head(), file_head,
-                                   self.gate.key)
+            head = store.head()
+            total = head[0] if head else 0
+            verdict = verify_chain(  # streamed in sequence order: constant memory
+                store.stream_audit_entries(), head, file_head, self.gate.key,
+                None if progress is None else lambda n: progress(n, total))
         if verdict.ok:  # record the verification itself only on an intact chain
             with self.db.begin() as conn:
                 self.gate.record(conn, actor, "audit.verify",

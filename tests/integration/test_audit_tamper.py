@@ -51,6 +51,16 @@ def test_an_untouched_chain_verifies(trail: AuditTrail) -> None:
     assert verdict.ok and verdict.records == 5
 
 
+def test_verification_streams_the_chain_and_reports_progress(
+        trail: AuditTrail, monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.core.audit as audit
+
+    monkeypatch.setattr(audit, "PROGRESS_EVERY", 2)
+    told: list[tuple[int, int]] = []
+    verdict = trail.verify("amy", lambda done, total: told.append((done, total)))
+    assert verdict.ok and told == [(2, 5), (4, 5)]
+
+
 def test_the_database_refuses_to_change_audit_records(trail: AuditTrail, db: Database) -> None:
     from sqlalchemy.exc import DatabaseError
 
