@@ -13,7 +13,9 @@ import calendar as _calendar
 import datetime as dt
 from collections.abc import Iterable
 
-import holidays
+# The one country's module, not ``holidays.country_holidays`` (which imports every country:
+# a second of start-up for each command).
+from holidays.countries.united_kingdom import UnitedKingdom
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -23,7 +25,7 @@ class WorkingCalendar:
 
     def __init__(self, closure_days: Iterable[dt.date] = (), subdivision: str = "ENG") -> None:
         self._closures = frozenset(closure_days)
-        self._holidays = holidays.country_holidays("GB", subdiv=subdivision)
+        self._holidays = UnitedKingdom(subdiv=subdivision)  # type: ignore[no-untyped-call]
 
     def is_working_day(self, day: dt.date) -> bool:
         return day.weekday() < 5 and day not in self._closures and day not in self._holidays

@@ -15,10 +15,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from icalendar import Calendar, Event, vCalAddress
+from typing import TYPE_CHECKING
 
 from engine.core.clock import LONDON
+
+if TYPE_CHECKING:  # imported when an invitation is made, not by every command
+    from icalendar import Event, vCalAddress
 
 PRODID = "-//safeguard//MACE//EN"
 
@@ -47,6 +49,8 @@ class Invitation:
 
 
 def _address(person: Person, role: str | None = None) -> vCalAddress:
+    from icalendar import vCalAddress
+
     address = vCalAddress(f"mailto:{person.email}")
     address.params["CN"] = person.name
     if role:
@@ -65,6 +69,8 @@ def calendar(invitations: Sequence[Invitation], method: str = "REQUEST") -> byte
     invitations share a UID: a series' master event and the occurrences that differ."""
     if method not in ("REQUEST", "CANCEL"):
         raise ValueError(f"unsupported iTIP method {method}")
+    from icalendar import Calendar
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -77,6 +83,8 @@ def calendar(invitations: Sequence[Invitation], method: str = "REQUEST") -> byte
 
 
 def _event(invitation: Invitation, method: str) -> Event:
+    from icalendar import Event
+
     event = Event()
     event.add("uid", invitation.uid)
     event.add("dtstamp", invitation.stamp.astimezone(dt.UTC))

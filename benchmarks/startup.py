@@ -1,0 +1,76 @@
+"""How long a command takes to start: whole processes, wall and CPU time, beside baselines.
+
+    python benchmarks/startup.py --db sqlite:///PATH/demo.db --ref PR-2023-01 [--rounds 5] --json
+
+Runs each command as a new process (``python -c "import cli; cli.main()" ...``) ``--rounds``
+times, interleaved, and reports the median wall seconds and CPU seconds (the child's user +
+system time, from its rusage: on a busy machine wall time swings, CPU time much less), beside
+three baselines measured in the same run: the bare interpreter (``python -c pass``), importing
+SQLAlchemy, and importing SQLAlchemy and SQLModel (what every database command needs at
+least, as the tables are declared today). The target is 300 ms per command on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BASELINES = {"python": "pass", "import sqlalchemy": "import sqlalchemy",
+             "import sqlalchemy + sqlmodel": "import sqlalchemy, sqlmodel"}
+
+
+def _run(code: str, argv: list[str]) -> tuple[float, float, int]:
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code, *argv], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    _, status, usage = os.wait4(proc.pid, 0)
+    return (time.perf_counter() - started, usage.ru_utime + usage.ru_stime,
+            os.waitstatus_to_exitcode(status))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--ref", required=True, help="a case to show")
+    parser.add_argument("--now", default="2024-04-15T18:30")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    common = ["--db", args.db, "--now", args.now]
+    commands: dict[str, tuple[str, list[str]]] = {
+        name: (code, []) for name, code in BASELINES.items()}
+    commands.update({
+        "safeguard --help": ("import cli; cli.main()", ["--help"]),
+        "workflow list": ("import cli; cli.main()", [*common, "workflow", "list"]),
+        "case show": ("import cli; cli.main()", [*common, "case", "show", args.ref]),
+        "status": ("import cli; cli.main()", [*common, "status"]),
+    })
+    samples: dict[str, list[tuple[float, float, int]]] = {k: [] for k in commands}
+    for _ in range(args.rounds):
+        for name, (code, argv) in commands.items():
+            samples[name].append(_run(code, argv))
+    out: dict[str, Any] = {
+        name: {"wall": round(statistics.median(s[0] for s in runs), 3),
+               "cpu": round(statistics.median(s[1] for s in runs), 3),
+               "exit": max(s[2] for s in runs)}
+        for name, runs in samples.items()}
+    out["load"] = [round(x, 2) for x in os.getloadavg()]
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for name, figures in out.items():
+            print(f"{name:<32} {figures}")
+
+
+if __name__ == "__main__":
+    main()
