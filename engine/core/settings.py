@@ -74,6 +74,9 @@ class Settings:
     demo_mode: bool = False
     audit_head_file: Path | None = None
     audit_key: bytes | None = field(default=None, repr=False)  # only from the environment
+    # Earlier audit keys (SAFEGUARD_AUDIT_OLD_KEYS, separated by spaces or commas): records
+    # made with them still verify after 'safeguard audit rotate-key'.
+    audit_old_keys: tuple[bytes, ...] = field(default=(), repr=False)
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
@@ -130,6 +133,8 @@ def load_settings(config_file: str | None = None, database_url: str | None = Non
         audit_head_file=Path(head).expanduser() if head else default_head_file(url),
         audit_key=env["SAFEGUARD_AUDIT_KEY"].encode() if env.get("SAFEGUARD_AUDIT_KEY")
         else None,
+        audit_old_keys=tuple(k.encode() for k in
+                             env.get("SAFEGUARD_AUDIT_OLD_KEYS", "").replace(",", " ").split()),
         raw=raw,
         notifications=_notifications(raw, env),
     ))
