@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from commands._common import _fail
+from commands._common import _fail, one_line
 from commands.runtime import Runtime
 
 # Every top-level command, group or not: its name -> "module:attribute", imported on first use.
@@ -54,22 +54,48 @@ class SafeguardGroup(click.Group):
             raise TypeError(f"{COMMANDS[cmd_name]} is not a click command")
         return command
 
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as exc:  # the root's own options: one line, no usage
+            _fail(exc.format_message(), exc.exit_code)
+
     def invoke(self, ctx: click.Context) -> Any:
         from engine.core.errors import DefinitionError, EngineError
 
         try:
             return super().invoke(ctx)
         except DefinitionError as exc:
-            for problem in exc.problems:
-                click.echo(f"Error: {problem}", err=True)
+            for problem in exc.problems:  # one line per problem, each an error of its own
+                click.echo(f"Error: {one_line(str(problem))}", err=True)
             sys.exit(exc.exit_code)
         except EngineError as exc:
             _fail(str(exc), exc.exit_code)
-        except Exception as exc:  # a database error: one line, never a traceback
-            if type(exc).__module__.startswith("sqlalchemy"):
-                orig = getattr(exc, "orig", None) or exc
-                _fail(f"database: {str(orig).splitlines()[0]}", 1)
+        except click.ClickException as exc:  # click's bad option values: one line, no usage
+            _fail(exc.format_message(), exc.exit_code)
+        except (click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
+        except Exception as exc:  # a database error: one line, never a traceback
+            if type(exc).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3")):
+                orig = getattr(exc, "orig", None) or exc
+                text = str(orig).strip().splitlines()
+                _fail(f"database: {text[0] if text else type(orig).__name__}", 1)
+            _fail(_unexpected(exc), 1)
+
+
+def _unexpected(exc: BaseException) -> str:
+    """The one line for an error nobody planned for (nothing was committed: every command
+    runs in one unit of work, rolled back when it raises)."""
+    if isinstance(exc, RecursionError):
+        return "the input is nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "the input is too large"
+    if isinstance(exc, UnicodeError):
+        return f"the input is not valid UTF-8 text ({exc.__class__.__name__})"
+    if isinstance(exc, OverflowError):
+        return f"a value is out of range ({exc})"
+    return f"unexpected {type(exc).__name__}: {exc}; nothing was changed"
 
 
 @click.group(cls=SafeguardGroup, context_settings={"help_option_names": ["-h", "--help"]})

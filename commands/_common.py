@@ -21,8 +21,20 @@ if TYPE_CHECKING:
     from engine.app import App
 
 
+_LONGEST_MESSAGE = 2000
+
+
+def one_line(message: str) -> str:
+    """``message`` as one printable line: line breaks and other control characters are
+    escaped (so a CR/LF in the input cannot forge a second line), and it is cut at a length
+    a terminal can show."""
+    out = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                  for ch in message)
+    return out if len(out) <= _LONGEST_MESSAGE else out[:_LONGEST_MESSAGE] + "..."
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {one_line(message)}", err=True)
     sys.exit(code)
 
 
@@ -77,5 +89,9 @@ def _check_writable(out: str | None) -> None:
 
         raise UsageError(f"cannot write {out}: {folder} is not a folder you can write to")
 
+
+# Whole numbers a user types (ids, versions, batch sizes): within a database integer.
+ID = click.IntRange(1, 2**63 - 1)
+COUNT = click.IntRange(0, 2**31 - 1)
 
 day_option = click.option("--on", "on", metavar="DATE", help="The day (default: today).")

@@ -51,6 +51,16 @@ def audit_verify() -> None:
     click.echo(verdict.message)
 
 
+@audit.command("rotate-key")
+def audit_rotate_key() -> None:
+    """Keep the audit trail with a new key (administrators): run with the new key in
+    SAFEGUARD_AUDIT_KEY and the current one in SAFEGUARD_AUDIT_OLD_KEYS."""
+    runtime = _runtime()
+    old, new = runtime.app().audit.rotate_key(runtime.actor_name)
+    click.echo(f"Audit key rotated: records are now made with key '{new}' (was '{old}'); "
+               "keep the old key in SAFEGUARD_AUDIT_OLD_KEYS so its records still verify.")
+
+
 @click.group()
 def retention() -> None:
     """The retention policy."""

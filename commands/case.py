@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import click
 
 from commands._common import (
+    COUNT,
     _assignments,
     _check_writable,
     _emit,
@@ -47,7 +48,7 @@ def case_open(workflow_name: str, ref: str, area: str | None, assignments: Seque
 @click.argument("trigger")
 @set_option
 @click.option("--note", help="A note for the history.")
-@click.option("--expect-version", type=int, metavar="N",
+@click.option("--expect-version", type=COUNT, metavar="N",
               help="Refuse if the case is no longer at version N (someone else changed it).")
 @workflow_option
 @json_option

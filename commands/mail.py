@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from commands._common import _emit, _runtime, json_option
+from commands._common import ID, _emit, _runtime, json_option
 
 
 def _notifier() -> Any:
@@ -81,7 +81,7 @@ def notifications_list(statuses: Sequence[str], limit: int, as_json: bool) -> No
 
 
 @notifications.command("show")
-@click.argument("ident", metavar="ID", type=int)
+@click.argument("ident", metavar="ID", type=ID)
 @json_option
 def notifications_show(ident: int, as_json: bool) -> None:
     """Show one message: headers, state and its text part."""
@@ -115,7 +115,7 @@ def notifications_dispatch() -> None:
 
 
 @notifications.command("retry")
-@click.argument("ident", metavar="ID", type=int, required=False)
+@click.argument("ident", metavar="ID", type=ID, required=False)
 @click.option("--all-failed", is_flag=True, help="Every failed (dead-lettered) message.")
 def notifications_retry(ident: int | None, all_failed: bool) -> None:
     """Put a failed message (or all) back in the queue with fresh attempts."""
@@ -131,7 +131,7 @@ def scheduler() -> None:
 @scheduler.command("run")
 @click.option("--once", is_flag=True,
               help="One sweep and one delivery pass, then exit (honours --now).")
-@click.option("--batch", default=500, show_default=True, type=click.IntRange(1),
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000),
               help="Deadlines claimed per sweep transaction.")
 def scheduler_run(once: bool, batch: int) -> None:
     """Run the scheduler in the foreground (or once, for cron and tests)."""

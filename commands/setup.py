@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from commands._common import _runtime
+from commands._common import COUNT, _runtime
 
 
 @click.command()
@@ -27,7 +27,7 @@ def init() -> None:
 @click.option("--out", "folder", type=click.Path(file_okay=False), default=None,
               help="Folder for the demo database and its emails (default: your data "
                    "directory).")
-@click.option("--seed", default=2023, show_default=True, type=int,
+@click.option("--seed", default=2023, show_default=True, type=COUNT,
               help="The same seed builds the same year.")
 def demo(folder: str | None, seed: int) -> None:
     """Build a fresh demo database holding a partnership year, then show the dashboard."""

@@ -77,6 +77,7 @@ def build_app(settings: Settings, clock: Clock, *, check_schema: bool = True,
     calendar = WorkingCalendar(settings.closure_days, settings.subdivision)
     engine = Engine(db, registry, clock, calendar, settings.audit_head_file,
                     settings.audit_key)
+    engine.gate.old_keys = settings.audit_old_keys
     notes = settings.notifications
     resolver = DirectoryRecipients(db, notes.recipients) \
         if notes.recipients_from == "directory" else SettingsRecipients(notes.recipients)

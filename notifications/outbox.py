@@ -94,6 +94,19 @@ def claim(db: Database, now: dt.datetime, limit: int, lease: dt.timedelta,
         return rows
 
 
+def renew(db: Database, row: OutboxMessage, until: dt.datetime) -> bool:
+    """Extend this sender's lease on ``row``; False if the lease was taken over (another
+    sender claimed it since, which counted another attempt) or the row is no longer sending.
+    The claim's attempt count is the lease's token."""
+    with db.write() as session:
+        result = session.execute(update(OutboxMessage).where(
+            OutboxMessage.id == row.id,  # type: ignore[arg-type]
+            OutboxMessage.status == SENDING,  # type: ignore[arg-type]
+            OutboxMessage.attempts == row.attempts)  # type: ignore[arg-type]
+            .values(lease_until=until).execution_options(synchronize_session=False))
+        return bool(getattr(result, "rowcount", 0))
+
+
 def finish(db: Database, row: OutboxMessage, now: dt.datetime, error: str | None,
            permanent: bool, max_attempts: int, backoff: dt.timedelta) -> str:
     """Record the outcome of one attempt; returns the new status."""
@@ -201,5 +214,5 @@ def build_message(row: OutboxMessage, sender: str, now: dt.datetime) -> EmailMes
 
 
 __all__ = ["FAILED", "PENDING", "SENDING", "SENT", "STATUSES", "build_message", "claim",
-           "counts", "enqueue", "finish", "get", "listing", "message_id", "release",
+           "counts", "enqueue", "finish", "get", "listing", "message_id", "release", "renew",
            "requeue_failed", "row_values"]

@@ -16,6 +16,7 @@ AlertStore` (claiming, recording, the listings) and the directory, the outbox th
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ from notifications.recipients import (
 from notifications.render import alert_context, render, show_day
 from notifications.transports import Transport
 
+log = logging.getLogger("safeguard.notifications")
+
 
 @dataclass(frozen=True)
 class SweepResult:
@@ -71,6 +74,7 @@ class DispatchResult:
     retrying: int = 0
     failed: int = 0
     released: int = 0
+    taken_over: int = 0  # claimed, then left to another sender whose lease it now was
 
 
 class Notifier:
@@ -167,7 +171,7 @@ class Notifier:
     def dispatch(self, batch: int = 100, max_batches: int = 1_000,
                  ids: Sequence[int] | None = None) -> DispatchResult:
         """Deliver what is due in the outbox; a failing server loses nothing."""
-        sent = retrying = failed = released = 0
+        sent = retrying = failed = released = taken_over = 0
         settings = self.settings
         lease = dt.timedelta(seconds=settings.lease_seconds)
         backoff = dt.timedelta(seconds=settings.backoff_seconds)
@@ -176,9 +180,16 @@ class Notifier:
             for _ in range(max_batches):
                 rows = outbox.claim(self.db, self.now(), batch, lease, ids)
                 for i, row in enumerate(rows):
+                    # Each message carries its own lease: renewed now, and while it is being
+                    # sent; one taken over by another sender (its lease ran out while this
+                    # one waited on a slow server) is left to that sender.
+                    if not outbox.renew(self.db, row, self.now() + lease):
+                        taken_over += 1
+                        continue
                     message = outbox.build_message(row, settings.sender, self.now())
                     try:
-                        transport.send(message)
+                        with _Heartbeat(self.db, row, lease, self.now):
+                            transport.send(message)
                     except DeliveryError as exc:
                         status = outbox.finish(self.db, row, self.now(), str(exc),
                                                exc.permanent, settings.max_attempts, backoff)
@@ -187,7 +198,7 @@ class Notifier:
                         if exc.unreachable:
                             outbox.release(self.db, rows[i + 1:])  # server down: stop here
                             released += len(rows) - i - 1
-                            return DispatchResult(sent, retrying, failed, released)
+                            return DispatchResult(sent, retrying, failed, released, taken_over)
                         continue
                     outbox.finish(self.db, row, self.now(), None, False,
                                   settings.max_attempts, backoff)
@@ -196,7 +207,7 @@ class Notifier:
                     break
         finally:
             transport.close()
-        return DispatchResult(sent, retrying, failed, released)
+        return DispatchResult(sent, retrying, failed, released, taken_over)
 
     def retry(self, actor: str, ident: int | None = None, all_failed: bool = False) -> int:
         """Put dead-lettered messages back in the queue with a fresh set of attempts."""
@@ -335,6 +346,41 @@ def _alert_row(row: CaseDeadline, rung: PlannedRung, status: str, now: dt.dateti
     return NewAlert(deadline_id=row.id, case_id=row.case_id, rung=rung.key,
                     kind=rung.rung.kind, status=status, fire_at=rung.at, due_at=row.due_at,
                     raised_at=now, recipients=recipients)
+
+
+class _Heartbeat:
+    """Renews one message's lease every third of its length while it is being sent, so a
+    slow server never lets the lease run out under a live sender (a killed sender stops
+    renewing, and the message is claimed again when its lease ends)."""
+
+    def __init__(self, db: Any, row: Any, lease: dt.timedelta,
+                 now: Callable[[], dt.datetime]) -> None:
+        import threading
+
+        self.db, self.row, self.lease, self.now = db, row, lease, now
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"lease-{getattr(row, 'id', '?')}")
+
+    def _run(self) -> None:
+        interval = max(self.lease.total_seconds() / 3, 0.05)
+        while not self._stop.wait(interval):
+            try:
+                if not outbox.renew(self.db, self.row, self.now() + self.lease):
+                    log.warning("outbox message %s: lease taken over while sending",
+                                getattr(self.row, "id", "?"))
+                    return
+            except Exception as exc:  # a busy database: try again at the next beat
+                log.warning("outbox message %s: lease not renewed (%s)",
+                            getattr(self.row, "id", "?"), type(exc).__name__)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def make_transport(settings: NotificationSettings, default_folder: Any = None) -> Transport:

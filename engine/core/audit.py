@@ -34,6 +34,7 @@ class AuditEntry:
     detail: Mapping[str, Any]
     prev_hash: str
     hash: str
+    key_id: str | None = None  # the key the record was made with ('' none; None: unrecorded)
 
     def to_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "at": self.at.isoformat(), "actor": self.actor,
@@ -58,6 +59,23 @@ def entry_hash(seq: int, at: dt.datetime, actor: str, action: str, outcome: str,
     return hashlib.sha256(message).hexdigest()
 
 
+def key_id(key: bytes | None) -> str:
+    """A short public name for an audit key ('' for no key): an HMAC of a constant, so it
+    says which key made a record without saying anything about the key."""
+    if not key:
+        return ""
+    return hmac.new(key, b"safeguard audit key id", hashlib.sha256).hexdigest()[:12]
+
+
+def keyring(*keys: bytes | None) -> dict[str, bytes | None]:
+    """Key id -> key, for verifying records made with any of ``keys`` (and with none)."""
+    ring: dict[str, bytes | None] = {"": None}
+    for key in keys:
+        if key:
+            ring[key_id(key)] = key
+    return ring
+
+
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
@@ -66,18 +84,22 @@ class Verdict:
     first_bad_seq: int | None = None
 
 
-PROGRESS_EVERY = 10_000
+PROGRESS_EVERY = 10_000  # records between progress reports
 
 
 def verify_chain(entries: Iterable[AuditEntry], head: tuple[int, str] | None,
                  file_head: tuple[int, str] | None, key: bytes | None = None,
+                 keys: Mapping[str, bytes | None] | None = None,
                  progress: Callable[[int], object] | None = None) -> Verdict:
     """Walk the chain in sequence order; report the first record changed, removed or added.
 
+    Each record is checked with the key its ``key_id`` names (from ``keys``, the current and
+    earlier keys); a record from before key ids were kept is checked against every key.
     ``entries`` may be a stream: nothing is kept but the previous hash and the hash at the
     head file's sequence number, so memory stays flat however long the chain. ``progress``
     is told the number of records checked every :data:`PROGRESS_EVERY`."""
-    expected_seq, prev, count = 1, GENESIS, 0
+    ring = dict(keys) if keys is not None else keyring(key)
+    expected_seq, prev, count, keyed = 1, GENESIS, 0, False
     file_seq = file_head[0] if file_head is not None else None
     at_file_seq: str | None = GENESIS if file_seq == 0 else None
     for entry in entries:
@@ -92,12 +114,21 @@ def verify_chain(entries: Iterable[AuditEntry], head: tuple[int, str] | None,
             return Verdict(False, count, f"record {entry.seq} does not follow record "
                            f"{entry.seq - 1}: a record before it was changed, removed or "
                            "inserted", entry.seq)
-        recomputed = entry_hash(entry.seq, entry.at, entry.actor, entry.action, entry.outcome,
-                                entry.case_ref, entry.workflow, entry.command, entry.detail,
-                                entry.prev_hash, key)
-        if recomputed != entry.hash:
+        if entry.key_id is not None and entry.key_id not in ring:
+            return Verdict(False, count, f"record {entry.seq} was made with audit key "
+                           f"'{entry.key_id}', which is not configured: give earlier keys in "
+                           "SAFEGUARD_AUDIT_OLD_KEYS", entry.seq)
+        candidates = [ring[entry.key_id]] if entry.key_id is not None else list(ring.values())
+        if keyed:  # once the chain is kept with a key, a record without one is a forgery
+            candidates = [c for c in candidates if c]
+        made_with = next((c for c in candidates if entry_hash(
+            entry.seq, entry.at, entry.actor, entry.action, entry.outcome, entry.case_ref,
+            entry.workflow, entry.command, entry.detail, entry.prev_hash, c) == entry.hash),
+            False)
+        if made_with is False:
             return Verdict(False, count, f"record {entry.seq} was changed after it was written",
                            entry.seq)
+        keyed = keyed or bool(made_with)
         prev, expected_seq = entry.hash, expected_seq + 1
         if entry.seq == file_seq:
             at_file_seq = entry.hash

@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from engine.core.audit import AuditEntry, Verdict, verify_chain
-from engine.core.gate import Gate, read_head_file
+from engine.core.audit import AuditEntry, Verdict, key_id, verify_chain
+from engine.core.gate import Gate, HeadFileError, read_head_file
 from engine.core.store.access_store import AccessStore
 from engine.core.store.database import Database
 from engine.core.unit import Units
@@ -29,12 +29,41 @@ class AuditTrail:
                        since=since.isoformat() if since else None, records=len(entries))
             return entries
 
+    def rotate_key(self, actor: str) -> tuple[str, str]:
+        """Keep the chain with the configured key (SAFEGUARD_AUDIT_KEY) from now on. The key it
+        was kept with must be given too (in SAFEGUARD_AUDIT_OLD_KEYS), so only its holders can
+        rotate it; records made with it still verify while it stays there. Returns the ids
+        (old, new)."""
+        from engine.core.errors import DeploymentError
+
+        if not self.gate.key:
+            raise DeploymentError("set SAFEGUARD_AUDIT_KEY to the new key (a chain kept with "
+                                  "a key is never kept without one again)")
+        new = key_id(self.gate.key)
+        with self.db.begin_read() as conn:
+            old = AccessStore(conn).head_key_id()
+        if old == new:
+            raise DeploymentError(f"the audit trail is already kept with key '{new or 'none'}'"
+                                  ": set SAFEGUARD_AUDIT_KEY to the new key and "
+                                  "SAFEGUARD_AUDIT_OLD_KEYS to the current one")
+        if old and old not in self.gate.keys:
+            raise DeploymentError(f"the audit trail is kept with key '{old}': give it in "
+                                  "SAFEGUARD_AUDIT_OLD_KEYS to rotate it")
+        with self.units.begin(actor, "audit.rotate_key") as unit:
+            unit.require()
+            unit.access.set_head_key_id(new)
+            unit.note(old_key=old or "none", new_key=new or "none")
+        return old or "none", new or "none"
+
     def verify(self, actor: str,
                progress: Callable[[int, int], object] | None = None) -> Verdict:
         self.units.check(actor, "audit.verify")
         # The file first, then the database in one snapshot: a command committing meanwhile
         # can only make the database newer than the file, which verification allows.
-        file_head = read_head_file(self.gate.head_file)
+        try:
+            file_head = read_head_file(self.gate.head_file)
+        except HeadFileError as exc:
+            return Verdict(False, 0, f"{exc}: restore it from backup, or investigate")
         with self.db.begin_read() as conn:
             if self.db.dialect == "postgresql":
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -42,8 +71,8 @@ class AuditTrail:
             head = store.head()
             total = head[0] if head else 0
             verdict = verify_chain(  # streamed in sequence order: constant memory
-                store.stream_audit_entries(), head, file_head, self.gate.key,
-                None if progress is None else lambda n: progress(n, total))
+                store.stream_audit_entries(), head, file_head, keys=self.gate.keys,
+                progress=None if progress is None else lambda n: progress(n, total))
         if verdict.ok:  # record the verification itself only on an intact chain
             with self.db.begin() as conn:
                 self.gate.record(conn, actor, "audit.verify",

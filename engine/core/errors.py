@@ -19,6 +19,8 @@ single ``Error: ...`` line in one place; nothing below it prints.
     ├── DatabaseNotReadyError      database missing or not at the latest schema
     ├── PermissionDeniedError      the actor's roles, area or involvement do not allow it (exit 3)
     ├── UnknownUserError           the acting user is not registered, or is disabled (exit 3)
+    ├── DeploymentError            this command's configuration is not the deployment's: the
+    │                              audit key, demo mode, the workflows folder (exit 3)
     ├── TemplateError              a notification template is missing or fails to render
     ├── DeliveryError              a message could not be handed to the mail server
     └── NotificationNotFoundError  no outbox message with that id
@@ -170,6 +172,13 @@ class PermissionDeniedError(EngineError):
 
 
 class UnknownUserError(EngineError):
+    exit_code = 3
+
+
+class DeploymentError(EngineError):
+    """The command runs with settings the database was not set up with (another audit key,
+    demo mode, another workflows folder): refused before anything is written."""
+
     exit_code = 3
 class TemplateError(EngineError):
     def __init__(self, template: str, message: str, known: Iterable[str] = ()) -> None:

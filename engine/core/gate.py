@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from engine.core.access import Principal
+from engine.core.audit import keyring
 from engine.core.clock import Clock
 from engine.core.errors import PermissionDeniedError, UnknownUserError
 from engine.core.store.access_store import AccessStore
@@ -27,11 +30,49 @@ PERSONAL_MARK = "[personal]"
 RESTRICTED_MARK = "[restricted]"
 
 
+log = logging.getLogger("safeguard.audit")
+
+
+class HeadFileError(Exception):
+    """The head file exists but cannot be read as a head: says what is wrong with it."""
+
+
 def read_head_file(path: Path | None) -> tuple[int, str] | None:
+    """The (seq, hash) the head file records; None if there is none. A file that is empty,
+    garbled or unreadable raises :class:`HeadFileError` naming what it is."""
     if path is None or not path.exists():
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return int(data["seq"]), str(data["hash"])
+    try:
+        raw = path.read_bytes()[:4096]
+    except OSError as exc:
+        raise HeadFileError(f"the head file {path} cannot be read: {exc.strerror}") from None
+    if not raw.strip():
+        raise HeadFileError(f"the head file {path} is empty")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        seq, digest = data["seq"], data["hash"]
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0 \
+                or not isinstance(digest, str) or len(digest) != 64:
+            raise ValueError(seq)
+    except (ValueError, TypeError, KeyError):
+        raise HeadFileError(f"the head file {path} is garbled (not a head record)") from None
+    return seq, digest
+
+
+def write_head_file(path: Path, head: tuple[int, str]) -> None:
+    """Replace the head file atomically: a temporary file with a unique name beside it, made
+    readable by its owner only, then renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                         dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(json.dumps({"seq": head[0], "hash": head[1]}))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 class Gate:
@@ -40,7 +81,13 @@ class Gate:
         self.clock = clock
         self.head_file = head_file
         self.key = key  # SAFEGUARD_AUDIT_KEY: records become HMACs only its holders can make
+        self.old_keys: tuple[bytes, ...] = ()  # SAFEGUARD_AUDIT_OLD_KEYS: still verify
         self._head: tuple[int, str] | None = None
+
+    @property
+    def keys(self) -> dict[str, bytes | None]:
+        """Key id -> key, for every key records may have been made with."""
+        return keyring(self.key, *self.old_keys)
 
     def principal(self, conn: Connection, login: str) -> Principal:
         principal = AccessStore(conn).principal(login)
@@ -68,19 +115,24 @@ class Gate:
         self.flush()
 
     def flush(self) -> None:
-        """Mirror the chain's head to the head file (after the commit that moved it)."""
-        if self._head is None or self.head_file is None:
+        """Mirror the chain's head to the head file (after the commit that moved it).
+
+        Never raises: the change and its record are committed already, so a head file that
+        cannot be read or written is logged, and 'safeguard audit verify' reports it."""
+        head, self._head = self._head, None
+        if head is None or self.head_file is None:
             return
-        current = read_head_file(self.head_file)
-        if current is not None and current[0] >= self._head[0]:  # another process was later
-            self._head = None
+        try:
+            current = read_head_file(self.head_file)
+        except HeadFileError as exc:
+            log.warning("audit head file not updated: %s", exc)  # verify reports it
             return
-        self.head_file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.head_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"seq": self._head[0], "hash": self._head[1]}),
-                             encoding="utf-8")
-        os.replace(temporary, self.head_file)
-        self._head = None
+        if current is not None and current[0] >= head[0]:  # another process was later
+            return
+        try:
+            write_head_file(self.head_file, head)
+        except OSError as exc:
+            log.warning("audit head file %s not written: %s", self.head_file, exc.strerror)
 
     def discard(self) -> None:
         self._head = None
@@ -102,8 +154,7 @@ class Gate:
         except BaseException:
             self.discard()
             raise
-        with contextlib.suppress(OSError):
-            self.flush()
+        self.flush()
 
     def sync(self, db: Database) -> None:
         """Mirror the database's head to the file: after services that commit audit records

@@ -7,7 +7,6 @@ nothing; knows nothing of the database.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 from collections import deque
@@ -70,25 +69,83 @@ _EVENTSET_KEYS = {"enter", "fire"}
 _OPEN_KEYS = {"requires", "accepts", "roles"}
 
 
-def _line_map(text: str) -> dict[str, int]:
+# Bounds on a definition file, checked before anything is built from it: a real workflow is
+# a few hundred lines, a few levels deep, and uses anchors sparingly if at all.
+MAX_FILE_BYTES = 256 * 1024
+MAX_DEPTH = 32
+MAX_ALIASES = 100
+MAX_NODES = 50_000
+
+
+def _check_size(node: yaml.Node, source: str) -> None:
+    """Refuse a node graph that is too deep, refers to itself, uses too many aliases, or
+    expands (aliases followed) to too many nodes: the 'billion laughs' and its relatives."""
+    seen: set[int] = set()
+    aliases = 0
+    expanded = 0
+
+    def fail(message: str, at: yaml.Node) -> None:
+        raise DefinitionError([Problem(source, "(yaml)", message, "", at.start_mark.line + 1)])
+
+    def walk(node: yaml.Node, depth: int, path: tuple[int, ...]) -> None:
+        nonlocal aliases, expanded
+        expanded += 1
+        if expanded > MAX_NODES:
+            fail(f"too large: more than {MAX_NODES} values once anchors are expanded", node)
+        if depth > MAX_DEPTH:
+            fail(f"nested more than {MAX_DEPTH} levels deep", node)
+        if id(node) in path:
+            fail("an anchor refers to itself", node)
+        if id(node) in seen and isinstance(node, yaml.CollectionNode):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                fail(f"more than {MAX_ALIASES} aliases", node)
+        seen.add(id(node))
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                children += [key, value]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        for child in children:
+            walk(child, depth + 1, (*path, id(node)))
+
+    walk(node, 0, ())
+
+
+def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """The document's node graph (bounds checked) and the data constructed from it."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise DefinitionError([Problem(source, "(file)", f"larger than {MAX_FILE_BYTES} bytes")])
+    loader = _YAML_LOADER(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        _check_size(node, source)
+        return node, loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _line_map(root: yaml.Node | None) -> dict[str, int]:
     """YAML path ('transitions[2].to') -> 1-based line, from the composed node tree."""
     lines: dict[str, int] = {}
 
-    def walk(node: yaml.Node | None, path: str) -> None:
-        if node is None:
+    def walk(node: yaml.Node | None, path: str, depth: int) -> None:
+        if node is None or depth > MAX_DEPTH:
             return
         lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 child = f"{path}.{key.value}" if path else str(key.value)
                 lines[child] = key.start_mark.line + 1
-                walk(value, child)
+                walk(value, child, depth + 1)
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
-                walk(item, f"{path}[{index}]")
+                walk(item, f"{path}[{index}]", depth + 1)
 
-    with contextlib.suppress(yaml.YAMLError):
-        walk(yaml.compose(text, Loader=_YAML_LOADER), "")
+    walk(root, "", 0)
     return lines
 
 
@@ -144,17 +201,16 @@ class _Checker:
 
 
 def load_text(text: str, source: str = "<text>") -> WorkflowDef:
-    lines = _line_map(text)
-    check = _Checker(source, lines)
     try:
-        raw = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader (see _YAML_LOADER)
-    except yaml.YAMLError as exc:
+        root, raw = _compose(text, source)  # a safe loader (see _YAML_LOADER), bounded
+    except (yaml.YAMLError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise DefinitionError([Problem(source, "(yaml)", f"not valid YAML: {exc}", "", line)]) \
             from None
     if not isinstance(raw, dict):
         raise DefinitionError([Problem(source, "(top)", "expected a mapping at the top level")])
+    check = _Checker(source, _line_map(root))
     definition = _build(raw, check, text)
     if check.problems:
         raise DefinitionError(check.problems)
@@ -170,10 +226,16 @@ _PARSED: dict[tuple[str, str], WorkflowDef] = {}
 def load_file(path: str | Path) -> WorkflowDef:
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise DefinitionError([Problem(str(path), "(file)",
+                                           f"larger than {MAX_FILE_BYTES} bytes")])
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DefinitionError([Problem(str(path), "(file)", f"cannot read: {exc.strerror}")]) \
             from None
+    except UnicodeDecodeError as exc:
+        raise DefinitionError([Problem(str(path), "(file)", "not UTF-8 text (byte "
+                                       f"{exc.start})")]) from None
     key = (str(path), hashlib.sha256(text.encode("utf-8")).hexdigest())
     if key not in _PARSED:
         _PARSED[key] = load_text(text, str(path))
@@ -475,8 +537,13 @@ def _event_set(raw: Any, check: _Checker, path: str, states: Iterable[str],
     return EventSet(enter=frozenset(enter), fire=frozenset(fire))
 
 
+# The largest number a rule, a parameter or an alert rung may give (days, months, hours or
+# weeks): bounded at load, so a definition that validates can always be computed.
+MAX_AMOUNT = 5_000
+
+
 def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_AMOUNT
 
 
 def _parameters(raw: Any, check: _Checker) -> dict[str, Parameter]:
@@ -492,8 +559,9 @@ def _parameters(raw: Any, check: _Checker) -> dict[str, Parameter]:
         elif isinstance(value, dict) and value and all(_whole(v) for v in value.values()):
             out[str(name)] = {str(k): int(v) for k, v in value.items()}
         else:
-            check.problem(path, f"parameter '{name}' must be a whole number or a mapping of "
-                          "choices to whole numbers", "e.g. review_weeks: {low: 12, high: 4}")
+            check.problem(path, f"parameter '{name}' must be a whole number (0 to "
+                          f"{MAX_AMOUNT}) or a mapping of choices to whole numbers",
+                          "e.g. review_weeks: {low: 12, high: 4}")
     return out
 
 
@@ -501,6 +569,10 @@ def _rule(spec: Mapping[str, Any], check: _Checker, path: str,
           fields: Mapping[str, FieldDef], parameters: Mapping[str, Parameter],
           ) -> RuleDef | None:
     text = str(spec.get("rule", ""))
+    numbers = [int(n) for n in re.findall(r"\d{1,6}", text)]
+    if re.search(r"\d{5,}", text) or any(n > MAX_AMOUNT for n in numbers):
+        check.problem(f"{path}.rule", f"rule '{text[:80]}' gives a number over {MAX_AMOUNT}")
+        return None
     rule = parse_rule(text, parameters)
     if rule is None:
         named = rule_parameter(text)
@@ -624,7 +696,7 @@ def _alerts(raw: Any, check: _Checker, path: str) -> tuple[AlertRungDef, ...]:
         match = _RUNG.match(at)
         if at == "due":
             offset = 0
-        elif match:
+        elif match and len(match.group(1)) <= 4 and int(match.group(1)) <= MAX_AMOUNT:
             offset = int(match.group(1)) * (-1 if match.group(2) == "before" else 1)
         else:
             check.problem(f"{where}.at", f"cannot read alert time '{spec.get('at', '')}'",

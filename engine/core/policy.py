@@ -35,6 +35,7 @@ COMMANDS: Mapping[str, tuple[str, ...]] = {
     "user.revoke": ADMINISTRATORS, "user.disable": ADMINISTRATORS,
     "area.add": ADMINISTRATORS, "retention.run": ADMINISTRATORS,
     "audit.log": AUDITORS, "audit.verify": (*AUDITORS, *ADMINISTRATORS),
+    "audit.rotate_key": ADMINISTRATORS,
     # alerts, the outbox and the scheduler
     "alerts.list": MAIL_READERS, "notifications.list": MAIL_READERS,
     "notifications.show": MAIL_READERS, "notifications.dispatch": OPERATIONS,

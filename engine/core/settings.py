@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.core.errors import UsageError
+from engine.core.clock import parse_date
+from engine.core.errors import BadDateError, UsageError
 
 DEFAULTS = Path(__file__).resolve().parents[2] / "config" / "default.toml"
 SHIPPED_WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
@@ -73,6 +74,9 @@ class Settings:
     demo_mode: bool = False
     audit_head_file: Path | None = None
     audit_key: bytes | None = field(default=None, repr=False)  # only from the environment
+    # Earlier audit keys (SAFEGUARD_AUDIT_OLD_KEYS, separated by spaces or commas): records
+    # made with them still verify after 'safeguard audit rotate-key'.
+    audit_old_keys: tuple[bytes, ...] = field(default=(), repr=False)
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
@@ -109,31 +113,78 @@ def load_settings(config_file: str | None = None, database_url: str | None = Non
     workflows = raw.get("workflows", {})
     url = database_url or env.get("SAFEGUARD_DATABASE_URL") or database.get("url") \
         or default_database_url()
+    days = calendar.get("closure_days", [])
+    if not isinstance(days, list) or len(days) > 10_000:
+        raise UsageError("calendar.closure_days must be a list of ISO dates")
     try:
-        closures = tuple(dt.date.fromisoformat(str(d)) for d in calendar.get("closure_days", []))
-    except ValueError as exc:
-        raise UsageError(f"calendar.closure_days: {exc}; use ISO dates") from None
+        closures = tuple(d if isinstance(d, dt.date) and not isinstance(d, dt.datetime)
+                         else parse_date(str(d)) for d in days)
+    except BadDateError as exc:
+        raise UsageError(f"calendar.closure_days: {exc}") from None
     folder = workflows.get("directory") or ""
     head = str(raw.get("audit", {}).get("head_file") or "")
-    return Settings(
+    return _check(Settings(
         database_url=url,
         sqlite_synchronous=str(database.get("sqlite_synchronous", "FULL")),
         subdivision=str(calendar.get("subdivision", "ENG")),
         closure_days=closures,
         workflows_dir=Path(folder).expanduser() if folder else SHIPPED_WORKFLOWS,
-        demo_mode=bool(raw.get("access", {}).get("demo_mode", False)),
+        demo_mode=_flag(raw.get("access", {}).get("demo_mode", False), "access.demo_mode"),
         audit_head_file=Path(head).expanduser() if head else default_head_file(url),
         audit_key=env["SAFEGUARD_AUDIT_KEY"].encode() if env.get("SAFEGUARD_AUDIT_KEY")
         else None,
+        audit_old_keys=tuple(k.encode() for k in
+                             env.get("SAFEGUARD_AUDIT_OLD_KEYS", "").replace(",", " ").split()),
         raw=raw,
         notifications=_notifications(raw, env),
-    )
+    ))
 
 
 def _choice(value: Any, allowed: tuple[str, ...], name: str) -> str:
     if value not in allowed:
         raise UsageError(f"{name} '{value}': use {' or '.join(allowed)}")
     return str(value)
+
+
+def _bounded(value: Any, name: str, low: int, high: int) -> int:
+    """A whole-number setting within [low, high], or a message naming the key and the range."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise UsageError(f"{name} must be a whole number from {low} to {high}; got {value!r}")
+    try:
+        number = int(value) if not isinstance(value, str) or len(value) < 20 else None
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise UsageError(f"{name} must be a whole number from {low} to {high}; got {value!r}")
+    return number
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise UsageError(f"{name} must be true or false; got {value!r}")
+    return value
+
+
+# The database URL schemes safeguard runs on.
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+SUBDIVISIONS = ("ENG", "WLS")
+
+
+def check_database_url(url: str) -> str:
+    scheme, sep, _rest = url.partition("://")
+    if not sep or scheme not in DATABASE_SCHEMES:
+        raise UsageError(f"database URL scheme '{scheme if sep else url[:40]}' is not "
+                         f"supported; use {' or '.join(s + '://' for s in DATABASE_SCHEMES)}")
+    return url
+
+
+def _check(settings: Settings) -> Settings:
+    """Refuse settings that cannot work, naming the key and what is allowed."""
+    check_database_url(settings.database_url)
+    _choice(settings.subdivision, SUBDIVISIONS, "calendar.subdivision")
+    if not settings.workflows_dir.is_dir():
+        raise UsageError(f"workflows.directory '{settings.workflows_dir}' is not a folder")
+    return settings
 
 
 def _notifications(raw: dict[str, Any], env: Mapping[str, str]) -> NotificationSettings:
@@ -155,17 +206,23 @@ def _notifications(raw: dict[str, Any], env: Mapping[str, str]) -> NotificationS
             recipients={str(k): tuple(v) for k, v in table.items()},
             recipients_from=_choice(notes.get("recipients_from", "directory"),
                                     ("directory", "settings"), "notifications.recipients_from"),
-            max_attempts=int(notes.get("max_attempts", 10)),
-            backoff_seconds=int(notes.get("backoff_seconds", 60)),
-            lease_seconds=int(notes.get("lease_seconds", 300)),
-            sweep_minutes=int(notes.get("sweep_minutes", 5)),
-            digest_hour=int(notes.get("digest_hour", 7)),
+            max_attempts=_bounded(notes.get("max_attempts", 10),
+                                  "notifications.max_attempts", 1, 100),
+            backoff_seconds=_bounded(notes.get("backoff_seconds", 60),
+                                     "notifications.backoff_seconds", 1, 86_400),
+            lease_seconds=_bounded(notes.get("lease_seconds", 300),
+                                   "notifications.lease_seconds", 1, 3_600),
+            sweep_minutes=_bounded(notes.get("sweep_minutes", 5),
+                                   "notifications.sweep_minutes", 1, 1_440),
+            digest_hour=_bounded(notes.get("digest_hour", 7), "notifications.digest_hour",
+                                 0, 23),
             smtp_host=str(env.get("SAFEGUARD_SMTP_HOST") or smtp.get("host", "localhost")),
-            smtp_port=int(env.get("SAFEGUARD_SMTP_PORT") or smtp.get("port", 25)),
-            smtp_starttls=bool(smtp.get("starttls", False)),
+            smtp_port=_bounded(env.get("SAFEGUARD_SMTP_PORT") or smtp.get("port", 25),
+                               "smtp.port", 1, 65_535),
+            smtp_starttls=_flag(smtp.get("starttls", False), "smtp.starttls"),
             smtp_user=env.get("SAFEGUARD_SMTP_USER") or smtp.get("user") or None,
             smtp_password=env.get("SAFEGUARD_SMTP_PASSWORD") or smtp.get("password") or None,
-            smtp_timeout=float(smtp.get("timeout", 30)),
+            smtp_timeout=float(_bounded(smtp.get("timeout", 30), "smtp.timeout", 1, 600)),
         )
     except (TypeError, ValueError) as exc:
         raise UsageError(f"[notifications]/[smtp] settings: {exc}") from None

@@ -135,6 +135,7 @@ def _script(tmp: Path) -> list[tuple[str, tuple[str, ...]]]:
         (june5, ("retention", "run", "--dry-run")),
         (june5, ("user", "disable", "zed")),
         (june5, ("audit", "log")),
+        (june5, ("audit", "rotate-key")),  # run with SAFEGUARD_AUDIT_KEY set (see below)
         (june5, ("audit", "verify")),
     ]
     return steps
@@ -194,6 +195,8 @@ def test_every_command_writes_exactly_one_record_named_for_it(
     try:
         for now, argv in _script(tmp_path):
             before = _count(db) if argv != ("init",) else 0
+            if argv == ("audit", "rotate-key"):  # from no key to a key; later steps use it
+                monkeypatch.setenv("SAFEGUARD_AUDIT_KEY", "the partnership's new key")
             result = runner.invoke(main, ["--db", db_url, "--config", str(config),
                                           "--now", now, *argv])
             assert result.exit_code == 0, (argv, result.output)

@@ -24,7 +24,8 @@ from sqlalchemy import (
 )
 
 from engine.core.access import Principal
-from engine.core.audit import AuditEntry, entry_hash
+from engine.core.audit import AuditEntry, entry_hash, key_id
+from engine.core.errors import DeploymentError
 from engine.core.store.models import (
     Area,
     AuditHead,
@@ -51,11 +52,12 @@ _PRINCIPAL = (
 
 
 # Built once: statement construction costs more than running them on the hot path.
-_READ_HEAD = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)
+_READ_HEAD = select(HEAD.c.seq, HEAD.c.hash, HEAD.c.key_id).where(HEAD.c.id == 1)
 _LOCK_HEAD = _READ_HEAD.with_for_update()
 _INSERT_AUDIT = insert(AUDIT)
 _MOVE_HEAD = update(HEAD).where(HEAD.c.id == 1).values(seq=bindparam("seq"),
-                                                       hash=bindparam("hash"))
+                                                       hash=bindparam("hash"),
+                                                       key_id=bindparam("key_id"))
 
 
 @dataclass(frozen=True)
@@ -193,14 +195,21 @@ class AccessStore:
         row = self.conn.execute(_LOCK_HEAD if locking else _READ_HEAD).first()
         if row is None:
             raise RuntimeError("the audit head row is missing: run 'safeguard audit verify'")
-        seq, prev = int(row[0]) + 1, str(row[1])
+        seq, prev, recorded = int(row[0]) + 1, str(row[1]), row[2]
+        ident = key_id(key)
+        if recorded is not None and recorded != ident:
+            raise DeploymentError(
+                "this command's audit key (SAFEGUARD_AUDIT_KEY) is not the one the database's "
+                "audit trail is kept with" + (" (none is set)" if not key else "")
+                + ": nothing was written; an administrator changes it with 'safeguard audit "
+                "rotate-key'")
         digest = entry_hash(seq, now, actor, action, outcome, case_ref, workflow, command,
                             detail, prev, key)
         self.conn.execute(_INSERT_AUDIT, {
             "seq": seq, "at": now, "actor": actor, "action": action, "outcome": outcome,
             "case_ref": case_ref, "workflow": workflow, "command": command,
-            "detail": dict(detail), "prev_hash": prev, "hash": digest})
-        self.conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest})
+            "detail": dict(detail), "prev_hash": prev, "hash": digest, "key_id": ident})
+        self.conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest, "key_id": ident})
         return seq, digest
 
     def stream_audit_entries(self, chunk: int = 2_000) -> Iterator[AuditEntry]:
@@ -210,7 +219,16 @@ class AccessStore:
             select(AUDIT).order_by(AUDIT.c.seq))
         for r in result:
             yield AuditEntry(r.seq, r.at, r.actor, r.action, r.outcome, r.case_ref,
-                             r.workflow, r.command, dict(r.detail), r.prev_hash, r.hash)
+                             r.workflow, r.command, dict(r.detail), r.prev_hash, r.hash,
+                             r.key_id)
+
+    def head_key_id(self) -> str | None:
+        """The id of the key the chain is kept with (None: not recorded yet)."""
+        row = self.conn.execute(_READ_HEAD).first()
+        return None if row is None or row[2] is None else str(row[2])
+
+    def set_head_key_id(self, ident: str) -> None:
+        self.conn.execute(update(HEAD).where(HEAD.c.id == 1).values(key_id=ident))
 
     def audit_entries(self, case_ref: str | None = None, actor: str | None = None,
                       since: dt.datetime | None = None) -> list[AuditEntry]:
@@ -222,5 +240,5 @@ class AccessStore:
         if since is not None:
             query = query.where(AUDIT.c.at >= since)
         return [AuditEntry(r.seq, r.at, r.actor, r.action, r.outcome, r.case_ref, r.workflow,
-                           r.command, dict(r.detail), r.prev_hash, r.hash)
+                           r.command, dict(r.detail), r.prev_hash, r.hash, r.key_id)
                 for r in self.conn.execute(query)]

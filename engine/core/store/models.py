@@ -180,6 +180,7 @@ class AuditRecord(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    key_id: str | None = Field(default=None, max_length=16)  # '' unkeyed; None before 0006
 
 
 class AuditHead(SQLModel, table=True):
@@ -190,6 +191,19 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int
     hash: str = Field(max_length=64)
+    # The configured audit key's id; records are made only with that key. None: not yet
+    # recorded (a database migrated from before 0006), adopted by the first record.
+    key_id: str | None = Field(default=None, max_length=16)
+
+
+class DeploymentSetting(SQLModel, table=True):
+    """A setting that grants power (demo mode, the workflows folder, ...), recorded at
+    ``init`` from the deployment's configuration; a command configured otherwise is refused."""
+
+    __tablename__ = "deployment_setting"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class Alert(SQLModel, table=True):
