@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,9 @@ _TOP_KEYS = {
     "fields", "open", "states", "guards", "transitions", "clocks", "access", "retention",
     "parameters",
 }
+# What a reference field accepts unless its YAML sets a ``pattern``: letters, digits and
+# hyphens with at least one digit (C-58213), so a name never becomes a reference.
+DEFAULT_REFERENCE_PATTERN = "(?=.*[0-9])[A-Za-z0-9][A-Za-z0-9-]{1,31}"
 _FIELD_KEYS = {"type", "description", "choices", "personal", "max_length", "pattern",
                "involves"}
 _STATE_KEYS = {"description", "initial", "final"}
@@ -206,6 +210,9 @@ def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | Non
     reference_field = raw.get("reference_field")
     if reference_field is not None:
         check.known([str(reference_field)], fields, "reference_field", "field")
+        ref_def = fields.get(str(reference_field))
+        if ref_def is not None and ref_def.pattern is None:  # a reference is never a name
+            fields[str(reference_field)] = replace(ref_def, pattern=DEFAULT_REFERENCE_PATTERN)
 
     _check_graph(check, states, transitions)
     triggers = {t.trigger for t in transitions}

@@ -58,6 +58,7 @@ from engine.core.gate import PERSONAL_MARK, RESTRICTED_MARK, Gate
 from engine.core.loader import WorkflowRegistry, load_text
 from engine.core.machine import CaseAdapter, MachineError, WorkflowMachine, guard_passes
 from engine.core.notices import CaseEventNotice
+from engine.core.people import registered
 from engine.core.routes import check_generic_route, owning_command
 from engine.core.store.cases import CASES, DEADLINES, CaseRecord, CaseStore, DeadlineRecord
 from engine.core.store.database import Database
@@ -537,6 +538,8 @@ class Engine:
             before, after = old.get(field.name), new.get(field.name)
             if not field.involves or before == after:
                 continue
+            if after:  # the reviewer is a registered user, who then sees this case
+                registered(unit.conn, [after], f"field '{field.name}'")
             if before:
                 access.uninvolve(case_id, before, field.involves)
             if after:

@@ -35,6 +35,25 @@ _AREA_BY_REF = select(CASES.c.area).where(and_(CASES.c.workflow == bindparam("wo
                                                CASES.c.ref == bindparam("ref")))
 _AREA_BY_ID = select(CASES.c.area).where(CASES.c.id == bindparam("case_id"))
 _EMAIL = select(USERS.c.email).where(USERS.c.login == bindparam("login"))
+_PEOPLE = select(USERS.c.login, USERS.c.display_name, USERS.c.email, USERS.c.disabled_at)
+
+
+@dataclass(frozen=True)
+class Person:
+    """A registered user as mail sees them: ``email`` None when they have no usable one."""
+
+    login: str
+    name: str
+    email: str | None
+    active: bool
+
+
+def usable_email(email: object) -> str | None:
+    """``email`` if mail can reach it: not empty, not a ``localhost`` placeholder."""
+    text = str(email or "").strip()
+    if "@" not in text or text.lower().rsplit("@", 1)[1] in ("localhost", ""):
+        return None
+    return text
 
 
 class Directory:
@@ -50,6 +69,13 @@ class Directory:
         """The registered email of user ``login`` (None: no such user, or no email)."""
         email = self.conn.scalar(_EMAIL, {"login": login})
         return str(email) if email else None
+
+    def people(self) -> dict[str, Person]:
+        """Every registered user by login (an address at ``localhost``, the placeholder
+        ``init`` gives its first administrator, counts as none)."""
+        return {str(login): Person(str(login), str(name), usable_email(email),
+                                   disabled is None)
+                for login, name, email, disabled in self.conn.execute(_PEOPLE)}
 
     def case_area(self, workflow: str, ref: str) -> str | None:
         """The area of case ``ref`` in ``workflow`` (None: no such case, or no area)."""
@@ -68,4 +94,4 @@ class Directory:
         return select(CASES.c.id).where(CASES.c.area.in_(list(areas)))
 
 
-__all__ = ["Directory", "RoleHolder"]
+__all__ = ["Directory", "Person", "RoleHolder", "usable_email"]

@@ -21,6 +21,7 @@ from sqlmodel import col
 from engine.core.calendar import add_months
 from engine.core.clock import as_utc, show_instant
 from engine.core.errors import UsageError
+from engine.core.people import registered
 from engine.core.store.models import (
     Case,
     MaceAction,
@@ -139,7 +140,7 @@ class MaceService(SeriesService):
         """The meeting's view with the invitation the change sent (the command may write it
         to a file: the same unit, the same audit record)."""
         fresh = self.engine.find(unit, case.ref, WORKFLOW)
-        payload = ics.calendar([self._occurrence(series, meeting, fresh)], method)
+        payload = ics.calendar([self._occurrence(unit, series, meeting, fresh)], method)
         return replace(self._meeting_view(unit, series, meeting, case), ics=payload)
 
     # -- agenda --------------------------------------------------------------------------
@@ -200,6 +201,12 @@ class MaceService(SeriesService):
         with self.engine.unit(actor, "mace.hold") as unit:
             session = unit.session
             meeting, case, series = self._meeting(unit, ref)
+            registered(unit.conn, [person for _agency, person in present], "--present")
+            agencies = [agency for agency, _person in present] + list(apologies)
+            twice = sorted({a for a in agencies if agencies.count(a) > 1})
+            if twice:
+                raise UsageError(f"agency '{twice[0]}' is named twice: record each agency "
+                                 "once (present or apologies)")
             day = held_on or self._today()
             if day > self._today():
                 raise UsageError("a meeting cannot be recorded as held on a day to come")
@@ -268,6 +275,7 @@ class MaceService(SeriesService):
         with self.engine.unit(actor, "mace.action.add") as unit:
             session = unit.session
             meeting, case, _series = self._meeting(unit, ref)
+            registered(unit.conn, [owner], "--owner")
             child_id, child_ref = None, None
             if child_case:
                 child = self.engine.find(unit, child_case, CERAR)
@@ -354,7 +362,7 @@ class MaceService(SeriesService):
         with self.engine.unit(actor, "mace.invite", case_ref=ref, workflow=WORKFLOW) as unit:
             meeting, case, series = self._meeting(unit, ref)
             method = "CANCEL" if case.state == "cancelled" else "REQUEST"
-            return method, ics.calendar([self._occurrence(series, meeting, case)], method)
+            return method, ics.calendar([self._occurrence(unit, series, meeting, case)], method)
 
     def _agenda(self, unit: Unit, meeting: MaceMeeting, case: Case) -> Agenda:
         """Build the agenda of ``meeting`` from the data as it is now."""
