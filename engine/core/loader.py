@@ -20,6 +20,7 @@ import yaml
 
 from engine.core.definition import (
     ALERT_KINDS,
+    ASSIGNEE,
     CORRECT_TRIGGER,
     DEFAULT_ALERTS,
     FIELD_TYPES,
@@ -617,7 +618,8 @@ def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
 
 def _alerts(raw: Any, check: _Checker, path: str) -> tuple[AlertRungDef, ...]:
     """A clock's alert ladder: a list of ``{at: "N working days before|after" | due,
-    to: [ROLE | owner, ...], kind: reminder|due|overdue|escalation}`` (or bare ``at`` text)."""
+    to: [ROLE | owner | assignee, ...], kind: reminder|due|overdue|escalation}`` (or bare
+    ``at`` text)."""
     if not isinstance(raw, list):
         check.problem(path, "alerts must be a list of rungs",
                       "e.g. alerts: [{at: 2 working days before}, {at: due}]")
@@ -644,7 +646,8 @@ def _alerts(raw: Any, check: _Checker, path: str) -> tuple[AlertRungDef, ...]:
                           f"{did_you_mean(kind, ALERT_KINDS)}", f"one of {one_of(ALERT_KINDS)}")
             continue
         to = check.name_list(spec.get("to", [OWNER]), f"{where}.to") or (OWNER,)
-        check.known([r for r in to if r != OWNER], ROLES, f"{where}.to", "role")
+        check.known([r for r in to if r not in (OWNER, ASSIGNEE)], [*ROLES, ASSIGNEE],
+                    f"{where}.to", "role")
         rung = AlertRungDef(offset, kind, to, at)
         if any(r.key == rung.key for r in rungs):
             check.problem(where, f"two rungs at '{at}'", "keep one rung per time")

@@ -20,6 +20,7 @@ from sqlmodel import col
 
 from engine.core.calendar import add_months
 from engine.core.clock import as_utc, show_instant
+from engine.core.definition import assignee_kind
 from engine.core.errors import UsageError
 from engine.core.people import registered
 from engine.core.store.models import (
@@ -288,6 +289,8 @@ class MaceService(SeriesService):
             self.engine.fire(ref, "add_action", {
                 "action_ref": action_ref, "action_due_on": due_on.isoformat()}, actor,
                 None, WORKFLOW, unit=unit, via_domain=True)
+            # The owner answers for this action's deadline: its alerts go to them.
+            self.engine.involve(unit, [(WORKFLOW, ref)], [owner], assignee_kind(action_ref))
             row = MaceAction(meeting_id=meeting.id, ref=action_ref, case_id=child_id,
                              summary=summary, owner=owner, agency=agency, due_on=due_on,
                              created_at=self.clock.now())
