@@ -557,7 +557,7 @@ class Engine:
     @staticmethod
     def _deadline_view(d: DeadlineRecord, now: dt.datetime) -> DeadlineView:
         return DeadlineView(d.name, d.cycle, d.rule, d.due_at, d.due_day,
-                            effective_status(d.status, d.due_at, now), d.met_at,
+                            effective_status(d.status, d.due_at, now, d.due_day is None), d.met_at,
                             d.owner_role, d.started_at, d.key)
 
     def _view(self, definition: WorkflowDef, case: CaseRecord, state: str,
