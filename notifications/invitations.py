@@ -13,6 +13,9 @@ for a member's email): it must not import the MACE domain nor read its tables or
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+
 from sqlmodel import Session
 
 from engine.core.clock import LONDON, london_date
@@ -20,21 +23,26 @@ from engine.core.notices import OutgoingInvitation
 from engine.core.service import Engine
 from engine.core.settings import NotificationSettings
 from engine.core.store.cases import CaseStore
-from engine.core.store.directory import Directory
+from engine.core.store.directory import Directory, Person
 from notifications.outbox import enqueue, row_values
 from notifications.render import alert_context, render
+
+log = logging.getLogger("safeguard.notifications")
 
 
 class InvitationMailer:
     def __init__(self, engine: Engine, settings: NotificationSettings,
                  email_domain: str) -> None:
         self.engine, self.settings, self.email_domain = engine, settings, email_domain
+        self.unaddressed: list[str] = []  # logins an invitation could not reach, in order
 
-    def _address(self, directory: Directory, person: str) -> str:
-        """A registered user's email; an address as given; else USER@email_domain."""
+    def _address(self, people: Mapping[str, Person], person: str) -> str | None:
+        """A registered user's address (an address as given stands for itself); None: the
+        user has none, which is logged loudly rather than guessed."""
         if "@" in person:
             return person
-        return directory.email_of(person) or f"{person}@{self.email_domain}"
+        found = people.get(person)
+        return found.email if found is not None else None
 
     def __call__(self, session: Session, invitation: OutgoingInvitation) -> int:
         now = self.engine.clock.now()
@@ -53,9 +61,15 @@ class InvitationMailer:
         rendered = render(template, context)
         payload = invitation.ics.decode()
         rows = []
-        directory = Directory(session.connection())
+        people = Directory(session.connection()).people()
         for person in dict.fromkeys(invitation.people):
-            address = self._address(directory, person)
+            address = self._address(people, person)
+            if address is None:
+                self.unaddressed.append(person)
+                log.warning("MACE invitation %s: user '%s' has no registered email address; "
+                            "nothing sent to them (safeguard user list)", invitation.ref,
+                            person)
+                continue
             key = (f"invite:{invitation.ref}:{invitation.sequence}:{invitation.method}:"
                    f"{address.lower()}")
             rows.append(row_values(key, template, address, rendered, now, self.settings.sender,

@@ -22,8 +22,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection
+
 from engine.core.clock import end_of_day, london_date
 from engine.core.deadlines import OPEN
+from engine.core.definition import ASSIGNEE, assignee_kind
 from engine.core.errors import DeliveryError, NotificationNotFoundError, UsageError
 from engine.core.ladder import (
     PlannedRung,
@@ -38,6 +41,7 @@ from engine.core.service import Engine
 from engine.core.settings import NotificationSettings
 from engine.core.store.alert_store import AlertStore, CaseDeadline, NewAlert
 from engine.core.store.cases import CaseStore
+from engine.core.store.directory import Directory
 from engine.core.store.models import OutboxMessage
 from notifications import outbox
 from notifications.recipients import (
@@ -141,8 +145,7 @@ class Notifier:
                     skipped += 1
                 if send is not None:
                     roles = roles_for(send.rung, row.owner_role)
-                    recipients = resolve(self.resolver, roles, row.workflow, row.ref,
-                                         row.area)
+                    recipients = self._recipients(session.connection(), roles, row)
                     alerts.append(_alert_row(row, send, "raised", now, recipients))
                     sends.append((row, send, recipients))
                     seen.add(send.key)
@@ -166,6 +169,26 @@ class Notifier:
             written = outbox.enqueue(session, messages)  # same transaction as the alerts
             return SweepResult(len(claimed), len(sends), skipped, written,
                                sum(1 for _, _, r in sends if not r))
+
+    def _recipients(self, conn: Connection, roles: Sequence[str],
+                    row: CaseDeadline) -> list[dict[str, str]]:
+        """[{role, address}] for a rung: the deadline's assignee (a MACE action's owner) at
+        their registered address, then the role holders. An assignee with no address is
+        logged loudly (login and case reference only), never silently dropped."""
+        found: list[dict[str, str]] = []
+        if ASSIGNEE in roles:
+            for login, email in Directory(conn).involved_emails(row.case_id,
+                                                                assignee_kind(row.key)):
+                if email is None:
+                    log.warning("%s %s: user '%s' has no registered email address; the "
+                                "alert cannot reach them (safeguard user list)", row.ref,
+                                row.name, login)
+                    continue
+                found.append({"role": ASSIGNEE, "address": email})
+        others = resolve(self.resolver, [r for r in roles if r != ASSIGNEE], row.workflow,
+                         row.ref, row.area)
+        seen = {f["address"].lower() for f in found}
+        return found + [o for o in others if o["address"].lower() not in seen]
 
     # -- delivery ----------------------------------------------------------------------------
     def dispatch(self, batch: int = 100, max_batches: int = 1_000,

@@ -88,9 +88,13 @@ class Reschedule:
 DeadlineOp = StartDeadline | CloseDeadline | Reschedule
 
 
-def effective_status(status: str, due_at: dt.datetime, now: dt.datetime) -> str:
-    """An open deadline past its due point shows as breached; stored status otherwise."""
-    return BREACHED if status == OPEN and as_utc(now) >= as_utc(due_at) else status
+def effective_status(status: str, due_at: dt.datetime, now: dt.datetime,
+                     hourly: bool = False) -> str:
+    """An open deadline past its due point shows as breached; stored status otherwise. An
+    hour rule's due instant is still in time ("within 72 hours" includes the 72nd hour's
+    end); a day rule's due point is the start of the day after its due day."""
+    late = as_utc(now) > as_utc(due_at) if hourly else as_utc(now) >= as_utc(due_at)
+    return BREACHED if status == OPEN and late else status
 
 
 def _met_at(definition: WorkflowDef, clock: ClockDef, data: Mapping[str, str],
@@ -101,7 +105,10 @@ def _met_at(definition: WorkflowDef, clock: ClockDef, data: Mapping[str, str],
     return as_utc(now)
 
 
-def _judge(met_at: dt.datetime, due: dt.datetime) -> str:
+def _judge(met_at: dt.datetime, due: dt.datetime, clock: ClockDef) -> str:
+    """Met before the due point; an hour rule met at its due instant is met too."""
+    if clock.rule.kind == "hours_after":
+        return MET if as_utc(met_at) <= as_utc(due) else BREACHED
     return MET if as_utc(met_at) < as_utc(due) else BREACHED
 
 
@@ -167,7 +174,7 @@ def plan_deadlines(definition: WorkflowDef, trigger: str, entered: str | None,
         mine = _mine(clock, d, new_data)
         if d.status == OPEN and mine and clock.met.matches(trigger, entered):
             met_at = _met_at(definition, clock, new_data, now)
-            ops.append(CloseDeadline(d.id, d.name, _judge(met_at, d.due_at), met_at))
+            ops.append(CloseDeadline(d.id, d.name, _judge(met_at, d.due_at, clock), met_at))
             if clock.rule.recurring and state_after == clock.rule.state:
                 restart.append((clock, met_at))
             continue
@@ -206,8 +213,8 @@ def plan_deadlines(definition: WorkflowDef, trigger: str, entered: str | None,
             else:
                 met_at = _met_at(definition, clock, new_data, now) if evidence_moved \
                     else (d.met_at or now)
-                ops.append(Reschedule(d.id, d.name, stored, due, _judge(met_at, due.at), met_at,
-                                      rule_text))
+                ops.append(Reschedule(d.id, d.name, stored, due,
+                                      _judge(met_at, due.at, clock), met_at, rule_text))
         if d.status == OPEN:
             open_after.add((d.name, d.key))
 

@@ -153,6 +153,16 @@ class AlertRungDef:
 
 # The ladder of a clock that declares none (issue 4): 5 and 2 working days before, on the
 # day, 1 working day late to the owner, 3 working days late escalated.
+# In a rung's ``to:``, the user the domain made responsible for this one deadline (a MACE
+# action's owner): a case involvement of kind ``assignee:KEY`` (``assignee`` when unkeyed).
+ASSIGNEE = "assignee"
+
+
+def assignee_kind(key: str | None) -> str:
+    """The involvement kind that names who answers for the deadline keyed ``key``."""
+    return f"{ASSIGNEE}:{key}" if key else ASSIGNEE
+
+
 DEFAULT_ALERTS: tuple[AlertRungDef, ...] = (
     AlertRungDef(-5, "reminder", (OWNER,), "5 working days before"),
     AlertRungDef(-2, "reminder", (OWNER,), "2 working days before"),

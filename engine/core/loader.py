@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import yaml
 
 from engine.core.definition import (
     ALERT_KINDS,
+    ASSIGNEE,
     CORRECT_TRIGGER,
     DEFAULT_ALERTS,
     FIELD_TYPES,
@@ -50,6 +52,9 @@ _TOP_KEYS = {
     "fields", "open", "states", "guards", "transitions", "clocks", "access", "retention",
     "parameters",
 }
+# What a reference field accepts unless its YAML sets a ``pattern``: letters, digits and
+# hyphens with at least one digit (C-58213), so a name never becomes a reference.
+DEFAULT_REFERENCE_PATTERN = "(?=.*[0-9])[A-Za-z0-9][A-Za-z0-9-]{1,31}"
 _FIELD_KEYS = {"type", "description", "choices", "personal", "max_length", "pattern",
                "involves"}
 _STATE_KEYS = {"description", "initial", "final"}
@@ -268,6 +273,9 @@ def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | Non
     reference_field = raw.get("reference_field")
     if reference_field is not None:
         check.known([str(reference_field)], fields, "reference_field", "field")
+        ref_def = fields.get(str(reference_field))
+        if ref_def is not None and ref_def.pattern is None:  # a reference is never a name
+            fields[str(reference_field)] = replace(ref_def, pattern=DEFAULT_REFERENCE_PATTERN)
 
     _check_graph(check, states, transitions)
     triggers = {t.trigger for t in transitions}
@@ -682,7 +690,8 @@ def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
 
 def _alerts(raw: Any, check: _Checker, path: str) -> tuple[AlertRungDef, ...]:
     """A clock's alert ladder: a list of ``{at: "N working days before|after" | due,
-    to: [ROLE | owner, ...], kind: reminder|due|overdue|escalation}`` (or bare ``at`` text)."""
+    to: [ROLE | owner | assignee, ...], kind: reminder|due|overdue|escalation}`` (or bare
+    ``at`` text)."""
     if not isinstance(raw, list):
         check.problem(path, "alerts must be a list of rungs",
                       "e.g. alerts: [{at: 2 working days before}, {at: due}]")
@@ -709,7 +718,8 @@ def _alerts(raw: Any, check: _Checker, path: str) -> tuple[AlertRungDef, ...]:
                           f"{did_you_mean(kind, ALERT_KINDS)}", f"one of {one_of(ALERT_KINDS)}")
             continue
         to = check.name_list(spec.get("to", [OWNER]), f"{where}.to") or (OWNER,)
-        check.known([r for r in to if r != OWNER], ROLES, f"{where}.to", "role")
+        check.known([r for r in to if r not in (OWNER, ASSIGNEE)], [*ROLES, ASSIGNEE],
+                    f"{where}.to", "role")
         rung = AlertRungDef(offset, kind, to, at)
         if any(r.key == rung.key for r in rungs):
             check.problem(where, f"two rungs at '{at}'", "keep one rung per time")

@@ -58,6 +58,7 @@ from engine.core.gate import PERSONAL_MARK, RESTRICTED_MARK, Gate
 from engine.core.loader import WorkflowRegistry, load_text
 from engine.core.machine import CaseAdapter, MachineError, WorkflowMachine, guard_passes
 from engine.core.notices import CaseEventNotice
+from engine.core.people import registered
 from engine.core.routes import check_generic_route, owning_command
 from engine.core.store.cases import CASES, DEADLINES, CaseRecord, CaseStore, DeadlineRecord
 from engine.core.store.database import Database
@@ -557,6 +558,8 @@ class Engine:
             before, after = old.get(field.name), new.get(field.name)
             if not field.involves or before == after:
                 continue
+            if after:  # the reviewer is a registered user, who then sees this case
+                registered(unit.conn, [after], f"field '{field.name}'")
             if before:
                 access.uninvolve(case_id, before, field.involves)
             if after:
@@ -574,7 +577,7 @@ class Engine:
     @staticmethod
     def _deadline_view(d: DeadlineRecord, now: dt.datetime) -> DeadlineView:
         return DeadlineView(d.name, d.cycle, d.rule, d.due_at, d.due_day,
-                            effective_status(d.status, d.due_at, now), d.met_at,
+                            effective_status(d.status, d.due_at, now, d.due_day is None), d.met_at,
                             d.owner_role, d.started_at, d.key)
 
     def _view(self, definition: WorkflowDef, case: CaseRecord, state: str,

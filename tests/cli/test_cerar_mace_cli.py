@@ -46,7 +46,7 @@ def _setup(run: Any) -> None:
     run("2024-06-03T11:00", "cerar", "assess", "CE-C-1", "--level", "high")
     run("2024-06-03T12:00", "mace", "series", "create", "--name", "North", "--every", "2w",
         "--weekday", "wednesday", "--time", "10:00", "--chair", "chair", "--member", "amy",
-        "--member", "bob@police.example", "--horizon-days", "30")
+        "--member", "bob", "--horizon-days", "30")
 
 
 def test_a_meeting_from_the_command_line(run: Any, tmp_path: Path) -> None:
@@ -70,7 +70,7 @@ def test_a_meeting_from_the_command_line(run: Any, tmp_path: Path) -> None:
               str(ics_file)).output
     assert "METHOD:REQUEST" in out
     event = Calendar.from_ical(ics_file.read_bytes()).walk("VEVENT")[0]
-    assert "bob@police.example" in [str(a).removeprefix("mailto:") for a in event["ATTENDEE"]]
+    assert "bob@example.org" in [str(a).removeprefix("mailto:") for a in event["ATTENDEE"]]
 
     run("2024-06-05T12:00", "mace", "hold", "MACE-North-2024-06-05", "--present",
         "police=bob", "--present", "social care=amy", "--apologies", "health")
@@ -208,7 +208,7 @@ def test_invitations_and_cancellations_go_out_by_email(run: Any, db_url: str,
     invites = [m for m in listed if m["template"] == "invitation"]
     first = "MACE-North-2024-06-05"
     assert {m["to"] for m in invites if first in m["subject"]} == {
-        "chair@example.org", "amy@example.org", "bob@police.example"}
+        "chair@example.org", "amy@example.org", "bob@example.org"}
     cli("mace", "cancel", "MACE-North-2024-06-19", "--reason", "no quorum")
     cli("notifications", "dispatch")
     sent = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)

@@ -30,8 +30,8 @@ def test_a_mace_member_sees_only_what_their_meetings_need(app: App,
         admin.grant("amy", login, "mace_member", "cumberland")
     mace = app.mace
     clock.set(london("2024-06-03 09:00"))
-    high = _child(mace, clock, "C-HIGH", "high")
-    _child(mace, clock, "C-LOW", "low")  # on the agenda as a new referral
+    high = _child(mace, clock, "C-HIGH-1", "high")
+    _child(mace, clock, "C-LOW-1", "low")  # on the agenda as a new referral
     series = mace.create_series("North", "2w", "wednesday", "10:00", "chair", ["mem"],
                                 "coord", starts_on=dt.date(2024, 6, 3), horizon_days=20)
     meeting = series.meetings[0].ref
@@ -47,7 +47,7 @@ def test_a_mace_member_sees_only_what_their_meetings_need(app: App,
     assert high in on_agenda
     assert engine.case(high, "mem").state == "assessed"
     assert {c.ref for c in engine.cases("mem", "cerar")} == on_agenda
-    late = _child(mace, clock, "C-LATE", "high")  # after the agenda was published
+    late = _child(mace, clock, "C-LATE-1", "high")  # after the agenda was published
     for ref, who in [(late, "mem"), (high, "other")]:
         with pytest.raises(PermissionDeniedError):
             engine.case(ref, who)
@@ -68,7 +68,7 @@ def test_a_series_belongs_to_one_area_and_its_agendas_to_its_children(
     today = clock.now().date().isoformat()
     refs = {}
     for area in ("cumberland", "westmorland"):
-        ref = mace.cerar.open(f"C-{area[:3]}", today, "police", area, "coord").case.ref
+        ref = mace.cerar.open(f"C-{area[:3]}-1", today, "police", area, "coord").case.ref
         mace.cerar.fire(ref, "screen", {"screened_on": today}, "coord")
         mace.cerar.fire(ref, "assess", {"assessed_on": today, "risk_level": "high"}, "mgr")
         refs[area] = ref

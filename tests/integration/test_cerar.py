@@ -152,16 +152,17 @@ def test_step_down_and_close_end_open_clocks(cerar: CerarService, clock: FixedCl
 
 def test_children_list_orders_by_risk_and_hides_names(cerar: CerarService,
                                                       clock: FixedClock) -> None:
-    _assessed(cerar, clock, "low", "C-LOW")
-    _assessed(cerar, clock, "high", "C-HIGH")
-    _assessed(cerar, clock, "medium", "C-MED")
+    _assessed(cerar, clock, "low", "C-LOW-1")
+    _assessed(cerar, clock, "high", "C-HIGH-1")
+    _assessed(cerar, clock, "medium", "C-MED-1")
     rows = cerar.children("amy")
     assert [(r.child_ref, r.next_review) for r in rows] == [
-        ("C-HIGH", "2024-07-03"), ("C-MED", "2024-07-17"), ("C-LOW", "2024-08-28")]
+        ("C-HIGH-1", "2024-07-03"), ("C-MED-1", "2024-07-17"), ("C-LOW-1", "2024-08-28")]
     assert "Jo Bloggs" not in str([r.to_json() for r in rows])
-    assert [r.child_ref for r in cerar.children("amy", level="medium")] == ["C-MED"]
-    assert [r.child_ref for r in cerar.children("amy", review_before=D("2024-07-17"))] == ["C-HIGH"]
-    assert "child_name" not in cerar.show("CE-C-LOW", "amy").to_json()["data"]
+    assert [r.child_ref for r in cerar.children("amy", level="medium")] == ["C-MED-1"]
+    soon = cerar.children("amy", review_before=D("2024-07-17"))
+    assert [r.child_ref for r in soon] == ["C-HIGH-1"]
+    assert "child_name" not in cerar.show("CE-C-LOW-1", "amy").to_json()["data"]
 
 
 def test_bad_input_names_the_problem(cerar: CerarService, clock: FixedClock) -> None:

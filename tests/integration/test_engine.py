@@ -25,7 +25,7 @@ from tests.conftest import london, make_app
 TO_PUBLISHED = [("notify", {"notified_on": "2024-06-07"}),
                 ("submit_rapid_review", {"rr_submitted_on": "2024-06-20"}),
                 ("commission_lcspr", {"decision_on": "2024-07-01"}),
-                ("appoint_reviewer", {"reviewer": "rev1", "reviewer_appointed_on": "2024-07-02"}),
+                ("appoint_reviewer", {"reviewer": "bob", "reviewer_appointed_on": "2024-07-02"}),
                 ("approve_final", {"planned_publication_on": "2024-12-02"}),
                 ("send_to_panel", {"sent_to_panel_on": "2024-11-20"}),
                 ("publish", {"published_on": "2024-12-02"})]
@@ -41,7 +41,7 @@ def _counts(db: Database) -> tuple[int, int, int]:
 def test_open_records_case_event_and_first_deadlines(engine: Engine) -> None:
     view = engine.open_case("practice_review", "PR-1", OPEN_FIELDS, actor="amy")
     assert view.state == "awaiting_notification"
-    assert view.workflow_version == 1 and view.version == 1
+    assert view.workflow_version == 2 and view.version == 1
     due = {d.name: (d.due, d.status, d.rule) for d in view.deadlines}
     assert due == {
         "notification": ("2024-06-10", "open", "5 working days after became_aware_on"),
@@ -146,15 +146,15 @@ def test_a_case_keeps_its_workflow_version_when_the_file_changes(
     folder = Path(str(tmp_path)) / "wf"
     folder.mkdir()
     text = (SHIPPED_WORKFLOWS / "practice_review.yaml").read_text()
-    changed = text.replace("version: 1", "version: 2").replace(
+    changed = text.replace("version: 2", "version: 3").replace(
         "rule: 5 working days after became_aware_on", "rule: 3 working days after became_aware_on")
     (folder / "practice_review.yaml").write_text(changed)
     newer = make_app(db, clock, workflows_dir=folder).engine  # type: ignore[arg-type]
     fresh = newer.open_case("practice_review", "PR-NEW", OPEN_FIELDS, actor="amy")
-    assert fresh.workflow_version == 2
+    assert fresh.workflow_version == 3
     assert {d.name: d.due for d in fresh.deadlines}["notification"] == "2024-06-06"
     old = newer.fire("PR-OLD", "notify", {"notified_on": "2024-06-07"}, actor="amy")
-    assert old.workflow_version == 1
+    assert old.workflow_version == 2
     assert {d.name: d.status for d in old.deadlines}["notification"] == "met"
 
     # Changing the file without bumping its version is refused, not silently mixed.

@@ -29,20 +29,20 @@ Step = tuple[int, str, str, dict[str, str]]  # day offset, ref, trigger, fields 
 
 SCENARIOS: list[Step] = [
     # published
-    (0, "A", "open", {"became_aware_on": "@", "child_ref": "CA", "label": "a"}),
+    (0, "A", "open", {"became_aware_on": "@", "child_ref": "CA-1", "label": "a"}),
     (3, "A", "notify", {"notified_on": "@"}),
     (14, "A", "submit_rapid_review", {"rr_submitted_on": "@"}),
     (20, "A", "commission_lcspr", {"decision_on": "@"}),
-    (30, "A", "appoint_reviewer", {"reviewer": "R1", "reviewer_appointed_on": "@"}),
+    (30, "A", "appoint_reviewer", {"reviewer": "amy", "reviewer_appointed_on": "@"}),
     (150, "A", "approve_final", {"planned_publication_on": "+50"}),
     (185, "A", "send_to_panel", {"sent_to_panel_on": "@"}),
     (200, "A", "publish", {"published_on": "@"}),
     # deferred, then published (the notification late: overdue and escalated)
-    (5, "B", "open", {"became_aware_on": "@", "child_ref": "CB", "label": "b"}),
+    (5, "B", "open", {"became_aware_on": "@", "child_ref": "CB-1", "label": "b"}),
     (16, "B", "notify", {"notified_on": "@"}),
     (25, "B", "submit_rapid_review", {"rr_submitted_on": "@"}),
     (30, "B", "commission_lcspr", {"decision_on": "@"}),
-    (40, "B", "appoint_reviewer", {"reviewer": "R2", "reviewer_appointed_on": "@"}),
+    (40, "B", "appoint_reviewer", {"reviewer": "bob", "reviewer_appointed_on": "@"}),
     (120, "B", "approve_final", {"planned_publication_on": "+50"}),
     (130, "B", "defer_publication", {"deferral_reason": "inquest", "deferred_on": "@"}),
     (150, "B", "review_deferral", {"deferral_reviewed_on": "@"}),
@@ -50,12 +50,12 @@ SCENARIOS: list[Step] = [
     (220, "B", "send_to_panel", {"sent_to_panel_on": "@"}),
     (240, "B", "publish", {"published_on": "@"}),
     # closed without review (the rapid review late)
-    (10, "C", "open", {"became_aware_on": "@", "child_ref": "CC", "label": "c"}),
+    (10, "C", "open", {"became_aware_on": "@", "child_ref": "CC-1", "label": "c"}),
     (12, "C", "notify", {"notified_on": "@"}),
     (40, "C", "submit_rapid_review", {"rr_submitted_on": "@"}),
     (45, "C", "close_without_review", {"decision_on": "@", "decision_rationale": "x"}),
     # national review
-    (50, "D", "open", {"became_aware_on": "@", "child_ref": "CD", "label": "d"}),
+    (50, "D", "open", {"became_aware_on": "@", "child_ref": "CD-1", "label": "d"}),
     (52, "D", "notify", {"notified_on": "@"}),
     (60, "D", "submit_rapid_review", {"rr_submitted_on": "@"}),
     (70, "D", "refer_national_review", {"decision_on": "@"}),

@@ -30,11 +30,11 @@ def child(ref: str, **kw: object) -> ChildFacts:
 
 
 CHILDREN = [
-    child("C-LOW"),  # low, not flagged, nothing new: not on the agenda
+    child("C-LOW-1"),  # low, not flagged, nothing new: not on the agenda
     child("C-LOWFLAG", risk_level="low", mace_flag="yes"),
-    child("C-MED", risk_level="medium", next_review_due=D("2024-08-01")),
+    child("C-MED-1", risk_level="medium", next_review_due=D("2024-08-01")),
     child("C-MEDDUE", risk_level="medium", next_review_due=D("2024-07-09")),
-    child("C-HIGH", risk_level="high", next_review_due=D("2024-07-10"),
+    child("C-HIGH-1", risk_level="high", next_review_due=D("2024-07-10"),
           level_changes=(LevelChange(D("2024-03-01"), None, "medium"),
                          LevelChange(D("2024-06-20"), "medium", "high"))),
     child("C-NEW", state="awaiting_assessment", concern_received_on=D("2024-06-13")),
@@ -51,7 +51,7 @@ def _agenda() -> dict[str, object]:
     return build_agenda(
         "MACE-N-2024-06-26", "N", MEETING, "2024-06-26T10:00+01:00", "2024-06-24T09:00+01:00",
         SINCE, UNTIL, CHILDREN,
-        [ActionFacts("A1", "MACE-N-2024-06-12", "C-MED", "Share school attendance", "amy",
+        [ActionFacts("A1", "MACE-N-2024-06-12", "C-MED-1", "Share school attendance", "amy",
                      "education", D("2024-06-20"))],
         [Item("place", "Bus station"), Item("theme", "County lines")]).to_json()
 
@@ -62,9 +62,9 @@ def test_who_is_on_the_agenda_and_why() -> None:
     assert isinstance(children, list)
     why = {c["child_ref"]: c["reasons"] for c in children}
     assert why == {
-        "C-HIGH": ["listed", "level_changed"],  # due on the next meeting day: not before it
+        "C-HIGH-1": ["listed", "level_changed"],  # due on the next meeting day: not before it
         "C-MEDDUE": ["listed", "review_due"],
-        "C-MED": ["listed"],
+        "C-MED-1": ["listed"],
         "C-OOA": ["listed", "placed_out_of_area"],
         "C-LOWFLAG": ["listed"],
         "C-MISSING": ["missing", "rhi_outstanding"],
@@ -75,7 +75,7 @@ def test_who_is_on_the_agenda_and_why() -> None:
 def test_children_are_ordered_by_risk_then_review_date() -> None:
     agenda = _agenda()
     order = [c["child_ref"] for c in agenda["children"]]  # type: ignore[union-attr]
-    assert order == ["C-HIGH", "C-MEDDUE", "C-MED", "C-OOA", "C-LOWFLAG", "C-MISSING",
+    assert order == ["C-HIGH-1", "C-MEDDUE", "C-MED-1", "C-OOA", "C-LOWFLAG", "C-MISSING",
                      "C-NEW"]
     high = agenda["children"][0]  # type: ignore[index]
     assert high["level_changes"] == [{"on": "2024-06-20", "from": "medium", "to": "high"}]

@@ -45,7 +45,7 @@ TO_SENT = [
     Step("2024-07-08 14:00", "commission_lcspr", {"decision_on": "2024-07-08"},
          "lcspr_commissioned", {"publication": ("2025-01-08", "open")}),
     Step("2024-07-22 09:00", "appoint_reviewer",
-         {"reviewer": "REV-3", "reviewer_appointed_on": "2024-07-22"}, "in_review", {}),
+         {"reviewer": "bob", "reviewer_appointed_on": "2024-07-22"}, "in_review", {}),
     Step("2024-10-01 09:00", "receive_draft", {"draft_received_on": "2024-10-01"}, "in_review",
          {}),
     Step("2024-11-04 11:00", "approve_final", {"planned_publication_on": "2024-12-02"},

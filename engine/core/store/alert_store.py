@@ -51,6 +51,7 @@ class CaseDeadline:
     workflow_version: int
     state: str
     area: str | None
+    key: str | None = None  # a keyed clock's value (an action reference, an episode)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Select, and_, bindparam, select
 
-from engine.core.store.access_store import GRANTS, USERS
+from engine.core.store.access_store import GRANTS, INVOLVEMENT, USERS
 from engine.core.store.cases import CASES
 
 
@@ -35,6 +35,30 @@ _AREA_BY_REF = select(CASES.c.area).where(and_(CASES.c.workflow == bindparam("wo
                                                CASES.c.ref == bindparam("ref")))
 _AREA_BY_ID = select(CASES.c.area).where(CASES.c.id == bindparam("case_id"))
 _EMAIL = select(USERS.c.email).where(USERS.c.login == bindparam("login"))
+_INVOLVED = (select(INVOLVEMENT.c.login, USERS.c.email)
+             .join(USERS, USERS.c.login == INVOLVEMENT.c.login)
+             .where(INVOLVEMENT.c.case_id == bindparam("case_id"),
+                    INVOLVEMENT.c.kind == bindparam("kind"), USERS.c.disabled_at.is_(None))
+             .order_by(INVOLVEMENT.c.login))
+_PEOPLE = select(USERS.c.login, USERS.c.display_name, USERS.c.email, USERS.c.disabled_at)
+
+
+@dataclass(frozen=True)
+class Person:
+    """A registered user as mail sees them: ``email`` None when they have no usable one."""
+
+    login: str
+    name: str
+    email: str | None
+    active: bool
+
+
+def usable_email(email: object) -> str | None:
+    """``email`` if mail can reach it: not empty, not a ``localhost`` placeholder."""
+    text = str(email or "").strip()
+    if "@" not in text or text.lower().rsplit("@", 1)[1] in ("localhost", ""):
+        return None
+    return text
 
 
 class Directory:
@@ -50,6 +74,19 @@ class Directory:
         """The registered email of user ``login`` (None: no such user, or no email)."""
         email = self.conn.scalar(_EMAIL, {"login": login})
         return str(email) if email else None
+
+    def people(self) -> dict[str, Person]:
+        """Every registered user by login (an address at ``localhost``, the placeholder
+        ``init`` gives its first administrator, counts as none)."""
+        return {str(login): Person(str(login), str(name), usable_email(email),
+                                   disabled is None)
+                for login, name, email, disabled in self.conn.execute(_PEOPLE)}
+
+    def involved_emails(self, case_id: int, kind: str) -> list[tuple[str, str | None]]:
+        """(login, usable email or None) of the active users involved in the case as
+        ``kind`` (e.g. ``assignee:A1``, the owner of action A1)."""
+        rows = self.conn.execute(_INVOLVED, {"case_id": case_id, "kind": kind})
+        return [(str(login), usable_email(email)) for login, email in rows]
 
     def case_area(self, workflow: str, ref: str) -> str | None:
         """The area of case ``ref`` in ``workflow`` (None: no such case, or no area)."""
@@ -68,4 +105,4 @@ class Directory:
         return select(CASES.c.id).where(CASES.c.area.in_(list(areas)))
 
 
-__all__ = ["Directory", "RoleHolder"]
+__all__ = ["Directory", "Person", "RoleHolder", "usable_email"]

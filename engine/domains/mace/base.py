@@ -17,6 +17,7 @@ from engine.core.errors import EngineError, UsageError
 from engine.core.notices import InvitationHook, OutgoingInvitation
 from engine.core.service import Engine
 from engine.core.store.cases import CaseRecord
+from engine.core.store.directory import Directory
 from engine.core.store.models import (
     Case,
     MaceAction,
@@ -80,7 +81,7 @@ class MaceBase:
         if self.on_invitation is None:
             return
         case = self.engine.find(unit, ref, WORKFLOW)
-        occurrence = self._occurrence(series, meeting, case)
+        occurrence = self._occurrence(unit, series, meeting, case)
         self.on_invitation(session, OutgoingInvitation(
             ref=ref, method=method, ics=ics.calendar([occurrence], method),
             people=(series.chair, *series.members), starts_at=occurrence.starts_at,
@@ -141,15 +142,33 @@ class MaceBase:
         return (f"{what} The agenda is published in safeguard before the meeting: "
                 "this invitation carries no case details.")
 
-    def _occurrence(self, series: MaceSeries, meeting: MaceMeeting, case: Case | CaseRecord,
-                    ) -> ics.Invitation:
+    def _people(self, unit: Unit, series: MaceSeries,
+                ) -> tuple[ics.Person, tuple[ics.Person, ...]]:
+        """(organizer, attendees) at their registered addresses: the chair organises, the
+        members attend with RSVP. Someone with no address is left out of
+        the calendar data (the mailer reports them loudly)."""
+        known = Directory(unit.conn).people()
+
+        def person(login: str) -> ics.Person | None:
+            found = known.get(login)
+            if found is None or found.email is None:
+                return None
+            return ics.Person(found.name, found.email)
+
+        chair = person(series.chair) or ics.Person(series.chair, f"mace@{self.email_domain}")
+        attendees = tuple(p for login in dict.fromkeys(series.members)
+                          if (p := person(login)) is not None)
+        return chair, attendees
+
+    def _occurrence(self, unit: Unit, series: MaceSeries, meeting: MaceMeeting,
+                    case: Case | CaseRecord) -> ics.Invitation:
+        organizer, attendees = self._people(unit, series)
         return ics.Invitation(
             uid=meeting.uid, summary=f"MACE meeting ({series.name})",
             description=self._description(series, case.ref), location=series.location,
             starts_at=as_utc(dt.datetime.fromisoformat(case.data["starts_at"])),
             duration=dt.timedelta(minutes=series.duration_minutes),
-            organizer=ics.people([series.chair], self.email_domain)[0],
-            attendees=ics.people(series.members, self.email_domain),
+            organizer=organizer, attendees=attendees,
             stamp=self.clock.now(), sequence=meeting.sequence,
             recurrence_id=meeting.slot_at)
 

@@ -109,10 +109,4 @@ def _event(invitation: Invitation, method: str) -> Event:
     return event
 
 
-def people(names: Sequence[str], domain: str) -> tuple[Person, ...]:
-    """Users as calendar people: a name with an '@' is its own address; others get
-    ``name@domain`` until users have email addresses of their own (the access issue)."""
-    return tuple(Person(n, n if "@" in n else f"{n}@{domain}") for n in names)
-
-
-__all__ = ["Invitation", "Person", "calendar", "people"]
+__all__ = ["Invitation", "Person", "calendar"]

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.core.clock import as_utc
 from engine.core.errors import UsageError
+from engine.core.people import registered
 from engine.core.store.models import (
     MaceMeeting,
     MaceSeries,
@@ -57,6 +58,8 @@ class SeriesService(MaceBase):
         with self.engine.unit(actor, "mace.series.create") as unit:
             session = unit.session
             unit.require()
+            registered(unit.conn, [chair], "--chair")
+            registered(unit.conn, members, "--member")
             if session.scalar(select(MaceSeries.id).where(  # type: ignore[call-overload]
                     MaceSeries.name == name)) is not None:
                 raise UsageError(f"a MACE series '{name}' already exists; choose another name")
@@ -64,7 +67,7 @@ class SeriesService(MaceBase):
                 area=self.engine.area_for_new_case(unit, area),
                 name=name, every=rule.text, weekday=day, start_time=at,
                 duration_minutes=duration_minutes, chair=chair,
-                members=list(dict.fromkeys(members)), location=location, anchor_on=anchor,
+                members=list(members), location=location, anchor_on=anchor,
                 horizon_days=horizon_days, on_holiday=on_holiday,
                 uid=self._series_uid(name, anchor), created_at=now, updated_at=now)
             session.add(series)
@@ -86,6 +89,10 @@ class SeriesService(MaceBase):
             session = unit.session
             unit.require()
             series = self._series(unit, name)
+            if chair is not None:
+                registered(unit.conn, [chair], "--chair")
+            if members is not None:
+                registered(unit.conn, members, "--member")
             rule = parse_every(every) if every else parse_every(series.every)
             day = parse_weekday(weekday) if weekday else series.weekday
             at = parse_time(time) if time else series.start_time
@@ -179,16 +186,16 @@ class SeriesService(MaceBase):
                        for d in slots(series.anchor_on, rule, series.anchor_on, end)
                        if place(d, self.calendar, series.on_holiday) is None]
             exdates += [m.slot_at for m, c in mine if c.state == "cancelled"]
+            organizer, attendees = self._people(unit, series)
             master = ics.Invitation(
                 uid=series.uid, summary=f"MACE meeting ({series.name})",
                 description=self._description(series, None), location=series.location,
                 starts_at=start_instant(series.anchor_on, series.start_time),
                 duration=dt.timedelta(minutes=series.duration_minutes),
-                organizer=ics.people([series.chair], self.email_domain)[0],
-                attendees=ics.people(series.members, self.email_domain),
+                organizer=organizer, attendees=attendees,
                 stamp=self.clock.now(), sequence=series.version - 1,
                 rrule=rrule(rule, series.anchor_on), exdates=tuple(sorted(exdates)))
-            overrides = [self._occurrence(series, m, c) for m, c in mine
+            overrides = [self._occurrence(unit, series, m, c) for m, c in mine
                          if c.state != "cancelled"
                          and as_utc(dt.datetime.fromisoformat(c.data["starts_at"])) != m.slot_at]
             return ics.calendar([master, *overrides], "REQUEST")

@@ -20,7 +20,9 @@ from sqlmodel import col
 
 from engine.core.calendar import add_months
 from engine.core.clock import as_utc, show_instant
+from engine.core.definition import assignee_kind
 from engine.core.errors import UsageError
+from engine.core.people import registered
 from engine.core.store.models import (
     Case,
     MaceAction,
@@ -139,7 +141,7 @@ class MaceService(SeriesService):
         """The meeting's view with the invitation the change sent (the command may write it
         to a file: the same unit, the same audit record)."""
         fresh = self.engine.find(unit, case.ref, WORKFLOW)
-        payload = ics.calendar([self._occurrence(series, meeting, fresh)], method)
+        payload = ics.calendar([self._occurrence(unit, series, meeting, fresh)], method)
         return replace(self._meeting_view(unit, series, meeting, case), ics=payload)
 
     # -- agenda --------------------------------------------------------------------------
@@ -200,6 +202,12 @@ class MaceService(SeriesService):
         with self.engine.unit(actor, "mace.hold") as unit:
             session = unit.session
             meeting, case, series = self._meeting(unit, ref)
+            registered(unit.conn, [person for _agency, person in present], "--present")
+            agencies = [agency for agency, _person in present] + list(apologies)
+            twice = sorted({a for a in agencies if agencies.count(a) > 1})
+            if twice:
+                raise UsageError(f"agency '{twice[0]}' is named twice: record each agency "
+                                 "once (present or apologies)")
             day = held_on or self._today()
             if day > self._today():
                 raise UsageError("a meeting cannot be recorded as held on a day to come")
@@ -268,6 +276,7 @@ class MaceService(SeriesService):
         with self.engine.unit(actor, "mace.action.add") as unit:
             session = unit.session
             meeting, case, _series = self._meeting(unit, ref)
+            registered(unit.conn, [owner], "--owner")
             child_id, child_ref = None, None
             if child_case:
                 child = self.engine.find(unit, child_case, CERAR)
@@ -280,6 +289,8 @@ class MaceService(SeriesService):
             self.engine.fire(ref, "add_action", {
                 "action_ref": action_ref, "action_due_on": due_on.isoformat()}, actor,
                 None, WORKFLOW, unit=unit, via_domain=True)
+            # The owner answers for this action's deadline: its alerts go to them.
+            self.engine.involve(unit, [(WORKFLOW, ref)], [owner], assignee_kind(action_ref))
             row = MaceAction(meeting_id=meeting.id, ref=action_ref, case_id=child_id,
                              summary=summary, owner=owner, agency=agency, due_on=due_on,
                              created_at=self.clock.now())
@@ -354,7 +365,7 @@ class MaceService(SeriesService):
         with self.engine.unit(actor, "mace.invite", case_ref=ref, workflow=WORKFLOW) as unit:
             meeting, case, series = self._meeting(unit, ref)
             method = "CANCEL" if case.state == "cancelled" else "REQUEST"
-            return method, ics.calendar([self._occurrence(series, meeting, case)], method)
+            return method, ics.calendar([self._occurrence(unit, series, meeting, case)], method)
 
     def _agenda(self, unit: Unit, meeting: MaceMeeting, case: Case) -> Agenda:
         """Build the agenda of ``meeting`` from the data as it is now."""
