@@ -41,6 +41,7 @@ MAX_FIELDS = 100
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["humanise"] = words.humanise
 templates.env.filters["when"] = words.when_text
+templates.env.filters["sentence"] = words.sentence
 
 
 class SignInRequired(Exception):

@@ -18,6 +18,11 @@ def humanise(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def sentence(text: str) -> str:
+    """The first letter upper case, the rest as written ('the Panel' stays 'Panel')."""
+    return text[:1].upper() + text[1:]
+
+
 def day_text(day: dt.date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
