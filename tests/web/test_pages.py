@@ -88,7 +88,7 @@ def test_a_stale_form_writes_nothing_and_says_who(client_for: Client, app: App) 
     amy, bob = client_for("amy"), client_for("bob")
     _open(amy)
     form = amy.get("/cases/PR-1/steps/notify")
-    app.engine.correct("PR-1", {"label": "Review one"}, "bob", None)
+    app.engine.correct("PR-1", {"label": "Review one"}, "bob", "typo")
     stale = amy.post("/cases/PR-1/steps/notify", data={
         "csrf_token": csrf_of(form.text), "version": "1", "notified_on": "2024-06-03"})
     assert stale.status_code == 409
