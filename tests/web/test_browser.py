@@ -1,0 +1,146 @@
+"""Journey 1 in a real browser (Debian's Chromium driven by Playwright): business support
+logs a serious incident notification, the chair walks it through the rapid review to the
+decision to commission an LCSPR. Every page is checked with axe (no serious or critical
+violations) and photographed into ``build/screenshots/<test name>/``.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.app import App
+from tests.web.conftest import PASSWORD, add_user, give_password
+from web import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="Debian's chromium is not installed (apt-get install "
+                                       "chromium)")
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(app: App) -> Iterator[str]:
+    import uvicorn
+
+    port = _free_port()
+    config = uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="error")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+class Journey:
+    """A browser page that checks and photographs every page it lands on."""
+
+    def __init__(self, page: object, base: str, folder: Path) -> None:
+        from axe_playwright_python.sync_playwright import Axe
+
+        self.page, self.base, self.folder, self.axe = page, base, folder, Axe()
+        self.count = 0
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.png"):
+            old.unlink()
+
+    def check(self, name: str) -> None:
+        page = self.page
+        self.count += 1
+        page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"),  # type: ignore[attr-defined]
+                        full_page=True)
+        results = self.axe.run(page)
+        bad = [v for v in results.response["violations"]
+               if v.get("impact") in ("serious", "critical")]
+        assert not bad, f"{name}: " + "; ".join(
+            f"{v['id']}: {v['help']} ({[n['target'] for n in v['nodes']]})" for v in bad)
+
+    def sign_in(self, login: str) -> None:
+        page = self.page
+        page.goto(self.base + "/")  # type: ignore[attr-defined]
+        self.check(f"sign-in-{login}")
+        page.get_by_label("Login").fill(login)  # type: ignore[attr-defined]
+        page.get_by_label("Password").fill(PASSWORD)  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+        self.check(f"tasks-{login}")
+
+    def sign_out(self) -> None:
+        self.page.get_by_role("button", name="Sign out").click()  # type: ignore[attr-defined]
+
+    def step(self, ref: str, trigger: str, label: str, fields: dict[str, str]) -> None:
+        page = self.page
+        page.get_by_role("button", name=label).click()  # type: ignore[attr-defined]
+        self.check(f"{trigger}-form")
+        for name, value in fields.items():
+            field = page.locator(f"#{name}")  # type: ignore[attr-defined]
+            if field.get_attribute("type") == "radio":
+                page.locator(f"input[name={name}][value={value}]").check()  # type: ignore[attr-defined]
+            else:
+                field.fill(value)
+        page.get_by_role("button", name="Save").click()  # type: ignore[attr-defined]
+        page.wait_for_url(f"**/cases/{ref}?done={trigger}")  # type: ignore[attr-defined]
+        self.check(f"{trigger}-done")
+
+
+def test_journey_1_notification_to_lcspr_decision(app: App, server: str,
+                                                  request: pytest.FixtureRequest) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    add_user(app.db, "support", [("business_support", "cumberland")])
+    add_user(app.db, "chairperson", [("case_review_chair", "cumberland")])
+    for login in ("support", "chairperson"):
+        give_password(app, login)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            page = browser.new_page()
+            journey = Journey(page, server, SHOTS / request.node.name)
+            # Business support logs the notification.
+            journey.sign_in("support")
+            page.get_by_role("link", name="Open a case").click()
+            journey.check("open-choices")
+            page.get_by_role("link", name="Practice review").click()
+            journey.check("open-form")
+            page.get_by_label("Case reference").fill("PR-2024-001")
+            page.get_by_label("Became aware on").fill("2024-06-03")
+            page.get_by_label("Child ref").fill("C-58213")
+            page.get_by_label("Label").fill("Review 1")
+            page.get_by_role("button", name="Open the case").click()
+            expect(page.locator("h1")).to_have_text("Case PR-2024-001")
+            journey.check("case-opened")
+            journey.step("PR-2024-001", "notify", "Notify", {"notified_on": "2024-06-04"})
+            expect(page.locator(".lead")).to_contain_text("Rapid review")
+            journey.sign_out()
+            # The chair: the rapid review, the Panel's response and the decision.
+            journey.sign_in("chairperson")
+            page.get_by_role("link", name="Cases").click()
+            journey.check("cases")
+            page.get_by_role("link", name="PR-2024-001").click()
+            journey.check("case")
+            journey.step("PR-2024-001", "submit_rapid_review", "Submit rapid review",
+                         {"rr_submitted_on": "2024-06-05", "rr_recommendation": "lcspr"})
+            journey.step("PR-2024-001", "record_panel_response", "Record panel response",
+                         {"panel_response": "agreed", "panel_response_on": "2024-06-05"})
+            journey.step("PR-2024-001", "commission_lcspr", "Commission lcspr",
+                         {"decision_on": "2024-06-05"})
+            expect(page.locator(".lead")).to_contain_text("Lcspr commissioned")
+            assert app.engine.case("PR-2024-001", "amy").state == "lcspr_commissioned"
+        finally:
+            browser.close()
