@@ -110,7 +110,7 @@ def test_journey_1_notification_to_lcspr_decision(app: App, server: str,
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM))
         try:
-            page = browser.new_page()
+            page = browser.new_page(locale="en-GB")
             journey = Journey(page, server, SHOTS / request.node.name)
             # Business support logs the notification.
             journey.sign_in("support")
