@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from engine.core.accounts import Accounts, WebSettings
 from engine.core.admin import Admin
 from engine.core.auditing import AuditTrail
-from engine.core.casework import CaseWork
 from engine.core.calendar import WorkingCalendar
+from engine.core.casework import CaseWork
 from engine.core.clock import Clock
 from engine.core.dataprotection import DataProtection
 from engine.core.loader import WorkflowRegistry

@@ -9,10 +9,10 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -184,3 +184,7 @@ def not_found(ctx: Ctx) -> HTMLResponse:
     return render(ctx, "error.html", 404, title="Page not found",
                   message="There is nothing at this address that you can see. If you typed "
                           "the address, check it is correct.")
+
+
+SignedInUser = Annotated[Ctx, Depends(user)]
+MaybeUser = Annotated[Ctx, Depends(maybe_user)]

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from engine.app import App
 from engine.core.clock import FixedClock
 from engine.core.store.models import AuditRecord, Case, WebSession
-from tests.web.conftest import PASSWORD, add_user, csrf_of, give_password, sign_in
+from tests.web.conftest import PASSWORD, add_user, csrf_of, give_password
 
 Client = Callable[[str], TestClient]
 MARKER = "<script>alert('x')</script>"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from engine.core.accounts import SignedIn, SignInError
 from engine.core.errors import UsageError
 from web import deps
-from web.deps import Ctx
+from web.deps import MaybeUser, SignedInUser
 
 router = APIRouter()
 
@@ -26,7 +26,7 @@ def _signed_in(request: Request, signed: SignedIn, next_path: str) -> Response:
 
 
 @router.get("/sign-in")
-def sign_in_page(request: Request, next: str = "/") -> Response:  # noqa: A002
+def sign_in_page(request: Request, next: str = "/") -> Response:
     ctx = deps.maybe_user(request)
     if ctx.session is not None:
         return deps.redirect(deps.safe_next(next))
@@ -67,7 +67,7 @@ async def follow_link(request: Request, token: str) -> Response:
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, ctx: Ctx = Depends(deps.maybe_user)) -> Response:
+async def sign_out(request: Request, ctx: MaybeUser) -> Response:
     if ctx.session is not None:
         await deps.form(request, ctx.session.csrf)
         ctx.app.accounts.sign_out(request.cookies.get(deps.SESSION_COOKIE, ""))
@@ -77,12 +77,12 @@ async def sign_out(request: Request, ctx: Ctx = Depends(deps.maybe_user)) -> Res
 
 
 @router.get("/account/password")
-def password_page(ctx: Ctx = Depends(deps.user)) -> Response:
+def password_page(ctx: SignedInUser) -> Response:
     return deps.render(ctx, "password.html", title="Change your password", errors={})
 
 
 @router.post("/account/password")
-async def change_password(request: Request, ctx: Ctx = Depends(deps.user)) -> Response:
+async def change_password(request: Request, ctx: SignedInUser) -> Response:
     assert ctx.session is not None
     values = await deps.form(request, ctx.session.csrf)
     new, again = values.get("new_password", ""), values.get("confirm_password", "")

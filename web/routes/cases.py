@@ -7,19 +7,21 @@ someone changed the case meanwhile, nothing is written and the user sees who and
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from engine.core.casework import OpenChoice, StepForm
+from engine.core.clock import LONDON
 from engine.core.errors import (
     ConcurrencyError,
-    EngineError,
+    DuplicateCaseError,
     FieldError,
     GuardFailedError,
     TransitionNotAllowedError,
     UsageError,
 )
 from web import deps, words
-from web.deps import Ctx
+from web.deps import Ctx, SignedInUser
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -28,7 +30,7 @@ OPENED_ELSEWHERE = {"cerar": "the CERAR register", "mace_meeting": "a MACE serie
 
 
 @router.get("/cases")
-def case_list(ctx: Ctx = Depends(deps.user), workflow: str = "", state: str = "",
+def case_list(ctx: SignedInUser, workflow: str = "", state: str = "",
               overdue: str = "", ref: str = "", page: int = 1) -> Response:
     ref = ref.strip()
     if ref:
@@ -47,27 +49,27 @@ def case_list(ctx: Ctx = Depends(deps.user), workflow: str = "", state: str = ""
 
 
 @router.get("/cases/new")
-def open_choices(ctx: Ctx = Depends(deps.user)) -> Response:
+def open_choices(ctx: SignedInUser) -> Response:
     choices = [c for c in ctx.app.casework.open_choices(ctx.login)
                if c.workflow not in OPENED_ELSEWHERE]
     return deps.render(ctx, "open_choices.html", title="Open a case", choices=choices)
 
 
 @router.get("/cases/new/{workflow}")
-def open_form(workflow: str, ctx: Ctx = Depends(deps.user)) -> Response:
+def open_form(workflow: str, ctx: SignedInUser) -> Response:
     choice = _choice(ctx, workflow)
     return deps.render(ctx, "open_form.html", title=f"Open a case: {choice.title}",
                        choice=choice, values={}, errors={})
 
 
-def _choice(ctx: Ctx, workflow: str) -> object:
+def _choice(ctx: Ctx, workflow: str) -> OpenChoice:
     if workflow in OPENED_ELSEWHERE:
         raise UsageError(f"{workflow} cases are opened from {OPENED_ELSEWHERE[workflow]}")
     return ctx.app.casework.open_choice(ctx.login, workflow)
 
 
 @router.post("/cases/new/{workflow}")
-async def open_case(request: Request, workflow: str, ctx: Ctx = Depends(deps.user),
+async def open_case(request: Request, workflow: str, ctx: SignedInUser,
                     ) -> Response:
     assert ctx.session is not None
     values = await deps.form(request, ctx.session.csrf)
@@ -78,13 +80,10 @@ async def open_case(request: Request, workflow: str, ctx: Ctx = Depends(deps.use
     try:
         ctx.app.engine.open_case(workflow, ref, fields, ctx.login, note,
                                  command="web open", area=area)
-    except (UsageError, EngineError) as exc:
-        if deps.status_for(exc) >= 403 and not isinstance(exc, UsageError) and \
-                deps.status_for(exc) != 409:
-            raise
+    except (UsageError, DuplicateCaseError) as exc:
         key = exc.field if isinstance(exc, FieldError) else "ref"
         return deps.render(ctx, "open_form.html", deps.status_for(exc),
-                           title=f"Open a case: {choice.title}",  # type: ignore[attr-defined]
+                           title=f"Open a case: {choice.title}",
                            choice=choice, values={**values, "ref": ref, "area": area or "",
                                                   "note": note or "", **fields},
                            errors={key: str(exc)})
@@ -92,15 +91,14 @@ async def open_case(request: Request, workflow: str, ctx: Ctx = Depends(deps.use
 
 
 @router.get("/cases/{ref:path}/steps/{trigger}")
-def step_form(ref: str, trigger: str, ctx: Ctx = Depends(deps.user)) -> Response:
+def step_form(ref: str, trigger: str, ctx: SignedInUser) -> Response:
     form = ctx.app.casework.step(ref, trigger, ctx.login)
     return _step_page(ctx, form, {}, {}, None)
 
 
-def _step_page(ctx: Ctx, form: object, values: dict[str, str], errors: dict[str, str],
+def _step_page(ctx: Ctx, form: StepForm, values: dict[str, str], errors: dict[str, str],
                conflict: str | None, status: int = 200) -> Response:
-    view = form.view  # type: ignore[attr-defined]
-    transition = form.transition  # type: ignore[attr-defined]
+    view, transition = form.view, form.transition
     return deps.render(ctx, "step.html", status,
                        title=f"{words.humanise(transition.trigger)}: {view.ref}", form=form,
                        view=view, transition=transition, values=values, errors=errors,
@@ -108,7 +106,7 @@ def _step_page(ctx: Ctx, form: object, values: dict[str, str], errors: dict[str,
 
 
 @router.post("/cases/{ref:path}/steps/{trigger}")
-async def fire(request: Request, ref: str, trigger: str, ctx: Ctx = Depends(deps.user),
+async def fire(request: Request, ref: str, trigger: str, ctx: SignedInUser,
                ) -> Response:
     assert ctx.session is not None
     values = await deps.form(request, ctx.session.csrf)
@@ -123,7 +121,7 @@ async def fire(request: Request, ref: str, trigger: str, ctx: Ctx = Depends(deps
     except ConcurrencyError:
         form = ctx.app.casework.step(ref, trigger, ctx.login)
         who = form.last_actor or "someone"
-        at = f"{form.last_at.astimezone(words.LONDON):%H:%M}" if form.last_at else "?"
+        at = f"{form.last_at.astimezone(LONDON):%H:%M}" if form.last_at else "?"
         return _step_page(ctx, form, {**values, "note": note or ""}, {},
                           f"This case was changed by {who} at {at} while you were working. "
                           "Nothing was saved: check the case as it is now and submit again.",
@@ -137,7 +135,7 @@ async def fire(request: Request, ref: str, trigger: str, ctx: Ctx = Depends(deps
 
 
 @router.get("/cases/{ref:path}")
-def case_page(ref: str, ctx: Ctx = Depends(deps.user), done: str = "",
+def case_page(ref: str, ctx: SignedInUser, done: str = "",
               opened: int = 0) -> Response:
     page = ctx.app.casework.page(ref, ctx.login)
     now = ctx.app.clock.now()

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from web import deps, words
-from web.deps import Ctx
+from web.deps import SignedInUser
 
 router = APIRouter()
 GROUPS = (("overdue", "Overdue"), ("week", "Due this week"), ("later", "Due later"))
 
 
 @router.get("/")
-def my_tasks(ctx: Ctx = Depends(deps.user), changed: int = 0) -> Response:
+def my_tasks(ctx: SignedInUser, changed: int = 0) -> Response:
     now = ctx.app.clock.now()
     calendar = ctx.app.engine.calendar
     groups: dict[str, list[dict[str, object]]] = {key: [] for key, _ in GROUPS}

@@ -40,4 +40,4 @@ def open_deadlines(conn: Connection, roles: Collection[str], areas: Collection[s
              .order_by(DEADLINES.c.due_at, CASES.c.ref).limit(limit))
     if areas is not None:
         query = query.where(CASES.c.area.in_(list(areas)))
-    return [TaskRow(*row) for row in conn.execute(query)]
+    return [TaskRow(*tuple(row)) for row in conn.execute(query)]
