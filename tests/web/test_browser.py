@@ -52,10 +52,11 @@ def server(app: App) -> Iterator[str]:
 class Journey:
     """A browser page that checks and photographs every page it lands on."""
 
-    def __init__(self, page: object, base: str, folder: Path) -> None:
+    def __init__(self, page: object, base: str, folder: Path, axe: bool = True) -> None:
         from axe_playwright_python.sync_playwright import Axe
 
-        self.page, self.base, self.folder, self.axe = page, base, folder, Axe()
+        self.page, self.base, self.folder = page, base, folder
+        self.axe = Axe() if axe else None  # axe runs as a script: not with JavaScript off
         self.count = 0
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.png"):
@@ -66,6 +67,8 @@ class Journey:
         self.count += 1
         page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"),  # type: ignore[attr-defined]
                         full_page=True)
+        if self.axe is None:
+            return
         results = self.axe.run(page)
         bad = [v for v in results.response["violations"]
                if v.get("impact") in ("serious", "critical")]
@@ -99,8 +102,10 @@ class Journey:
         self.check(f"{trigger}-done")
 
 
-def test_journey_1_notification_to_lcspr_decision(app: App, server: str,
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_journey_1_notification_to_lcspr_decision(app: App, server: str, javascript: bool,
                                                   request: pytest.FixtureRequest) -> None:
+    """With JavaScript on (and axe on every page), and again with JavaScript switched off."""
     from playwright.sync_api import expect, sync_playwright
 
     add_user(app.db, "support", [("business_support", "cumberland")])
@@ -110,8 +115,9 @@ def test_journey_1_notification_to_lcspr_decision(app: App, server: str,
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM))
         try:
-            page = browser.new_page(locale="en-GB")
-            journey = Journey(page, server, SHOTS / request.node.name)
+            context = browser.new_context(locale="en-GB", java_script_enabled=javascript)
+            page = context.new_page()
+            journey = Journey(page, server, SHOTS / request.node.name, axe=javascript)
             # Business support logs the notification.
             journey.sign_in("support")
             page.get_by_role("link", name="Open a case").click()

@@ -69,6 +69,8 @@ def test_walk_a_case_through_its_forms(client_for: Client, app: App) -> None:
     assert "Rapid review" in amy.get("/cases/PR-1").text
     tasks = amy.get("/")
     assert tasks.status_code == 200 and "PR-1" in tasks.text
+    assert 'href="/cases/PR-1/steps/submit_rapid_review"' in tasks.text  # the step that meets it
+    assert "15 working days left" in tasks.text
 
 
 def test_engine_errors_shown_beside_the_field_values_kept(client_for: Client) -> None:
