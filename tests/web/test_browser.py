@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,10 +53,11 @@ def server(app: App) -> Iterator[str]:
 class Journey:
     """A browser page that checks and photographs every page it lands on."""
 
-    def __init__(self, page: object, base: str, folder: Path, axe: bool = True) -> None:
+    def __init__(self, page: object, base: str, folder: Path, axe: bool = True,
+                 keyboard: bool = False) -> None:
         from axe_playwright_python.sync_playwright import Axe
 
-        self.page, self.base, self.folder = page, base, folder
+        self.page, self.base, self.folder, self.keyboard = page, base, folder, keyboard
         self.axe = Axe() if axe else None  # axe runs as a script: not with JavaScript off
         self.count = 0
         folder.mkdir(parents=True, exist_ok=True)
@@ -75,37 +77,80 @@ class Journey:
         assert not bad, f"{name}: " + "; ".join(
             f"{v['id']}: {v['help']} ({[n['target'] for n in v['nodes']]})" for v in bad)
 
+    # -- acting: with the mouse, or with the keyboard alone (Tab, typing, Space, arrows) --
+    def _tab_to(self, target: Any) -> None:
+        keys = self.page.keyboard  # type: ignore[attr-defined]
+        for _ in range(120):
+            keys.press("Tab")
+            if target.evaluate("e => e === document.activeElement"):
+                return
+        raise AssertionError(f"{target} cannot be reached with the Tab key")
+
+    def press(self, target: Any) -> None:
+        if self.keyboard:
+            self._tab_to(target)
+            self.page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        else:
+            target.click()
+
+    def fill(self, target: Any, value: str) -> None:
+        if not self.keyboard:
+            target.fill(value)
+            return
+        self._tab_to(target)
+        if target.get_attribute("type") == "date":  # typed as the en-GB day, month, year
+            year, month, day = value.split("-")
+            value = f"{day}{month}{year}"
+        self.page.keyboard.type(value)  # type: ignore[attr-defined]
+
+    def choose(self, name: str, value: str) -> None:
+        page: Any = self.page
+        radios = page.locator(f"input[name={name}]")
+        if not self.keyboard:
+            page.locator(f"input[name={name}][value={value}]").check()
+            return
+        self._tab_to(radios.first)
+        page.keyboard.press("Space")
+        values = [radios.nth(i).get_attribute("value") for i in range(radios.count())]
+        for _ in range(values.index(value)):
+            page.keyboard.press("ArrowDown")
+
     def sign_in(self, login: str) -> None:
-        page = self.page
-        page.goto(self.base + "/")  # type: ignore[attr-defined]
+        page: Any = self.page
+        page.goto(self.base + "/")
         self.check(f"sign-in-{login}")
-        page.get_by_label("Login").fill(login)  # type: ignore[attr-defined]
-        page.get_by_label("Password").fill(PASSWORD)  # type: ignore[attr-defined]
-        page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+        self.fill(page.get_by_label("Login"), login)
+        self.fill(page.get_by_label("Password"), PASSWORD)
+        self.press(page.get_by_role("button", name="Sign in"))
+        page.wait_for_url(self.base + "/")
         self.check(f"tasks-{login}")
 
     def sign_out(self) -> None:
-        self.page.get_by_role("button", name="Sign out").click()  # type: ignore[attr-defined]
+        page: Any = self.page
+        self.press(page.get_by_role("button", name="Sign out"))
+        page.wait_for_url("**/sign-in")
 
     def step(self, ref: str, trigger: str, label: str, fields: dict[str, str]) -> None:
-        page = self.page
-        page.get_by_role("button", name=label).click()  # type: ignore[attr-defined]
+        page: Any = self.page
+        self.press(page.get_by_role("button", name=label))
+        page.wait_for_url(f"**/steps/{trigger}")
         self.check(f"{trigger}-form")
         for name, value in fields.items():
-            field = page.locator(f"#{name}")  # type: ignore[attr-defined]
+            field = page.locator(f"#{name}")
             if field.get_attribute("type") == "radio":
-                page.locator(f"input[name={name}][value={value}]").check()  # type: ignore[attr-defined]
+                self.choose(name, value)
             else:
-                field.fill(value)
-        page.get_by_role("button", name="Save").click()  # type: ignore[attr-defined]
+                self.fill(field, value)
+        self.press(page.get_by_role("button", name="Save"))
         page.wait_for_url(f"**/cases/{ref}?done={trigger}")  # type: ignore[attr-defined]
         self.check(f"{trigger}-done")
 
 
-@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-def test_journey_1_notification_to_lcspr_decision(app: App, server: str, javascript: bool,
+@pytest.mark.parametrize("mode", ["mouse", "keyboard", "no-js"])
+def test_journey_1_notification_to_lcspr_decision(app: App, server: str, mode: str,
                                                   request: pytest.FixtureRequest) -> None:
-    """With JavaScript on (and axe on every page), and again with JavaScript switched off."""
+    """With the mouse (and axe on every page), with the keyboard alone, and with JavaScript
+    switched off."""
     from playwright.sync_api import expect, sync_playwright
 
     add_user(app.db, "support", [("business_support", "cumberland")])
@@ -115,20 +160,24 @@ def test_journey_1_notification_to_lcspr_decision(app: App, server: str, javascr
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM))
         try:
+            javascript = mode != "no-js"
             context = browser.new_context(locale="en-GB", java_script_enabled=javascript)
             page = context.new_page()
-            journey = Journey(page, server, SHOTS / request.node.name, axe=javascript)
+            journey = Journey(page, server, SHOTS / request.node.name, axe=mode == "mouse",
+                              keyboard=mode == "keyboard")
             # Business support logs the notification.
             journey.sign_in("support")
-            page.get_by_role("link", name="Open a case").click()
+            journey.press(page.get_by_role("link", name="Open a case"))
+            page.wait_for_url("**/cases/new")
             journey.check("open-choices")
-            page.get_by_role("link", name="Practice review").click()
+            journey.press(page.get_by_role("link", name="Practice review"))
+            page.wait_for_url("**/cases/new/practice_review")
             journey.check("open-form")
-            page.get_by_label("Case reference").fill("PR-2024-001")
-            page.get_by_label("Became aware on").fill("2024-06-03")
-            page.get_by_label("Child ref").fill("C-58213")
-            page.get_by_label("Label").fill("Review 1")
-            page.get_by_role("button", name="Open the case").click()
+            journey.fill(page.get_by_label("Case reference"), "PR-2024-001")
+            journey.fill(page.get_by_label("Became aware on"), "2024-06-03")
+            journey.fill(page.get_by_label("Child ref"), "C-58213")
+            journey.fill(page.get_by_label("Label"), "Review 1")
+            journey.press(page.get_by_role("button", name="Open the case"))
             expect(page.locator("h1")).to_have_text("Case PR-2024-001")
             journey.check("case-opened")
             journey.step("PR-2024-001", "notify", "Notify", {"notified_on": "2024-06-04"})
@@ -136,9 +185,10 @@ def test_journey_1_notification_to_lcspr_decision(app: App, server: str, javascr
             journey.sign_out()
             # The chair: the rapid review, the Panel's response and the decision.
             journey.sign_in("chairperson")
-            page.get_by_role("link", name="Cases").click()
+            journey.press(page.get_by_role("link", name="Cases", exact=True))
+            page.wait_for_url("**/cases")
             journey.check("cases")
-            page.get_by_role("link", name="PR-2024-001").click()
+            journey.press(page.get_by_role("link", name="PR-2024-001"))
             journey.check("case")
             journey.step("PR-2024-001", "submit_rapid_review", "Submit rapid review",
                          {"rr_submitted_on": "2024-06-05", "rr_recommendation": "lcspr"})
