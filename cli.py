@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "mace": "commands.mace:mace",
     "status": "commands.report:status",
     "report": "commands.report:report",
+    "serve": "commands.web:serve",
 }
 
 

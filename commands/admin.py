@@ -64,6 +64,29 @@ def user_disable(login: str) -> None:
     click.echo(f"Disabled {login}.")
 
 
+@user.command("password")
+@click.argument("login")
+@click.option("--link", is_flag=True,
+              help="Print a one-time sign-in link that expires, instead of a password.")
+def user_password(login: str, link: bool) -> None:
+    """Set a one-time password for LOGIN's web sign-in (changed at first sign-in), or
+    print a one-time sign-in link; their sessions end."""
+    from engine.core.clock import show_instant
+
+    runtime = _runtime()
+    accounts = runtime.app().accounts
+    if link:
+        token, expires = accounts.issue_link(runtime.actor_name, login)
+        base = accounts.settings.base_url.rstrip("/")
+        click.echo(f"{base}/sign-in/link/{token}")
+        click.echo(f"(one use; expires {show_instant(expires).replace('T', ' ')})", err=True)
+        return
+    password = accounts.set_password(runtime.actor_name, login)
+    click.echo(password)
+    click.echo(f"(a one-time password for {login}: they choose their own at first sign-in)",
+               err=True)
+
+
 @click.group()
 def area() -> None:
     """Partnership areas."""

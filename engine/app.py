@@ -16,9 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from engine.core.accounts import Accounts, WebSettings
 from engine.core.admin import Admin
 from engine.core.auditing import AuditTrail
 from engine.core.calendar import WorkingCalendar
+from engine.core.casework import CaseWork
 from engine.core.clock import Clock
 from engine.core.dataprotection import DataProtection
 from engine.core.loader import WorkflowRegistry
@@ -45,6 +47,8 @@ class App:
     notifier: Notifier
     data_protection: DataProtection
     audit: AuditTrail
+    accounts: Accounts
+    casework: CaseWork
 
     def close(self) -> None:
         """Mirror the audit head outside the database, then release connections."""
@@ -90,7 +94,9 @@ def build_app(settings: Settings, clock: Clock, *, check_schema: bool = True,
     return App(settings=settings, clock=clock, db=db, engine=engine,
                admin=Admin(db, clock, engine.gate), cerar=cerar, mace=mace,
                notifier=notifier, data_protection=DataProtection(engine),
-               audit=AuditTrail(db, engine.gate))
+               audit=AuditTrail(db, engine.gate),
+               accounts=Accounts(db, clock, engine.gate, WebSettings.from_raw(settings.raw)),
+               casework=CaseWork(engine))
 
 
 __all__ = ["App", "build_app"]

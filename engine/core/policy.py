@@ -33,6 +33,7 @@ COMMANDS: Mapping[str, tuple[str, ...]] = {
     # administration
     "user.add": ADMINISTRATORS, "user.list": ADMINISTRATORS, "user.grant": ADMINISTRATORS,
     "user.revoke": ADMINISTRATORS, "user.disable": ADMINISTRATORS,
+    "user.password": ADMINISTRATORS,
     "area.add": ADMINISTRATORS, "retention.run": ADMINISTRATORS,
     "audit.log": AUDITORS, "audit.verify": (*AUDITORS, *ADMINISTRATORS),
     "audit.rotate_key": ADMINISTRATORS,

@@ -33,6 +33,7 @@ NOT_AUDITED = {
     ("workflow", "show"): "workflow definitions only: no case data, no database",
     ("workflow", "validate"): "workflow definitions only: no case data, no database",
     ("workflow", "diagram"): "workflow definitions only: no case data, no database",
+    ("serve",): "serves the web application until stopped; each page is audited by its service",
 }
 # Commands whose one record has its own name.
 NAMED = {("init",): "user.bootstrap"}  # the first administrator registered
@@ -51,6 +52,8 @@ def _script(tmp: Path) -> list[tuple[str, tuple[str, ...]]]:
         (june3, ("user", "grant", "zed", "mace_member")),
         (june3, ("user", "revoke", "zed", "mace_member")),
         (june3, ("user", "list")),
+        (june3, ("user", "password", "zed")),
+        (june3, ("user", "password", "zed", "--link")),
         (june3, ("workflow", "list")),
         (june3, ("workflow", "show", "practice_review")),
         (june3, ("workflow", "validate", str(Path("workflows") / "practice_review.yaml"))),

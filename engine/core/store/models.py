@@ -367,3 +367,43 @@ class MaceAction(SQLModel, table=True):
     status: str = Field(default="open", max_length=16)  # open, done
     done_on: dt.date | None = Field(default=None, nullable=True)
     created_at: dt.datetime = _utc()
+
+
+# -- web sign-in (see engine/core/accounts.py) ------------------------------------------------
+class WebCredential(SQLModel, table=True):
+    """A user's local password (an Argon2 hash, never the password) and their lockout."""
+
+    __tablename__ = "web_credential"
+
+    login: str = Field(primary_key=True, max_length=64)
+    password_hash: str = Field(max_length=200)
+    must_change: bool = Field(default=True)  # a one-time password set by an administrator
+    set_at: dt.datetime = _utc()
+    locked_until: dt.datetime | None = _utc(default=None, nullable=True)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random token, this row its SHA-256 hash."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    login: str = Field(max_length=64, index=True)
+    csrf: str = Field(max_length=64)
+    kind: str = Field(default="session", max_length=16)  # session, link (a one-time sign-in)
+    created_at: dt.datetime = _utc()
+    last_seen_at: dt.datetime = _utc()
+    expires_at: dt.datetime = _utc()  # the absolute timeout (a link: when it expires)
+    ended_at: dt.datetime | None = _utc(default=None, nullable=True)
+
+
+class SignInFailure(SQLModel, table=True):
+    """A failed sign-in, counted per account and per address for the lockout."""
+
+    __tablename__ = "web_sign_in_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(max_length=64, index=True)
+    address: str = Field(max_length=64, index=True)
+    at: dt.datetime = _utc(index=True)

@@ -1,0 +1,193 @@
+"""What a front end shows of cases, beyond the CLI's views: a case page (the case, its
+timeline and the steps this user may take), a step's form (its fields as the workflow defines
+them) and the user's task list. Each is one audited unit of work through the Engine; the
+permission checks are the Engine's and the workflow's, as for every other route.
+
+Nothing here renders: the web front end turns these into pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from engine.core.access import INVOLVEMENT_ROLES, permits, permits_case
+from engine.core.definition import FieldDef, TransitionDef, WorkflowDef
+from engine.core.errors import TransitionNotAllowedError, UsageError
+from engine.core.service import Engine
+from engine.core.store.task_store import open_deadlines
+from engine.core.unit import Unit
+from engine.core.views import CaseView, EventView, TriggerInfo
+
+TASK_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step available in the case's state: whether this user may take it, and if not yet
+    possible (a guard), what is missing."""
+
+    trigger: TriggerInfo
+    allowed: bool
+    missing: str | None = None
+
+
+@dataclass(frozen=True)
+class CasePage:
+    view: CaseView
+    events: tuple[EventView, ...]
+    steps: tuple[Step, ...]
+    fields: dict[str, FieldDef]
+    title: str
+
+
+@dataclass(frozen=True)
+class StepForm:
+    view: CaseView
+    transition: TransitionDef
+    fields: tuple[tuple[FieldDef, bool], ...]  # (field, required)
+    last_actor: str | None
+    last_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Task:
+    ref: str
+    workflow: str
+    state: str
+    name: str
+    key: str | None
+    rule: str
+    due_at: dt.datetime
+    due_day: dt.date | None
+    owner: str | None
+    meets: str | None  # the step that meets it, if this user may take it now
+
+
+@dataclass(frozen=True)
+class OpenChoice:
+    workflow: str
+    title: str
+    areas: tuple[str, ...]
+    fields: tuple[tuple[FieldDef, bool], ...]
+
+
+class CaseWork:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def page(self, ref: str, actor: str) -> CasePage:
+        engine = self.engine
+        with engine.unit(actor, "case.show", case_ref=ref) as unit:
+            view = engine.case(ref, actor, unit=unit)
+            case = engine.find(unit, ref, view.workflow)
+            definition = engine.definition(unit.cases, case.workflow, case.workflow_version)
+            events = tuple(EventView(e.seq, e.at, e.actor, e.trigger, e.from_state, e.to_state,
+                                     dict(e.changes), e.note)
+                           for e in unit.cases.events(case.id))
+            steps = []
+            for t in definition.transitions_from(view.state):
+                info = next((i for i in view.available_triggers if i.name == t.trigger), None)
+                if not engine.may(unit, t.roles, case):
+                    continue
+                if info is None:  # a guard not yet satisfied: say what is missing
+                    guard = definition.guards[t.guards[0]] if t.guards else None
+                    info = TriggerInfo(t.trigger, t.dest, t.requires, t.accepts,
+                                       t.description, t.via)
+                    steps.append(Step(info, True, guard.description if guard else None))
+                else:
+                    steps.append(Step(info, True))
+            return CasePage(view, events, tuple(steps), dict(definition.fields),
+                            definition.title)
+
+    def step(self, ref: str, trigger: str, actor: str) -> StepForm:
+        """The form for ``trigger`` on case ``ref``: refused (as the fire would be) when the
+        step is not available or the user may not take it."""
+        engine = self.engine
+        with engine.unit(actor, "case.show", case_ref=ref) as unit:
+            view = engine.case(ref, actor, unit=unit)
+            case = engine.find(unit, ref, view.workflow)
+            definition = engine.definition(unit.cases, case.workflow, case.workflow_version)
+            transition = definition.transition_for(case.state, trigger)
+            if transition is None:
+                raise TransitionNotAllowedError(ref, trigger, case.state,
+                                                [t.name for t in view.available_triggers])
+            engine.require_on_case(unit, transition.roles, case,
+                                   f"fire '{trigger}' on {case.workflow} case {ref} "
+                                   f"(area {case.area})")
+            last = list(unit.cases.events(case.id))[-1:]
+            fields = tuple((definition.fields[n], n in transition.requires)
+                           for n in transition.fields)
+            return StepForm(view, transition, fields,
+                            last[0].actor if last else None, last[0].at if last else None)
+
+    def tasks(self, actor: str) -> list[Task]:
+        """The open deadlines this user must act on: owned by a role they hold for the
+        case's area (and, for roles that need it, their involvement), soonest first."""
+        engine = self.engine
+        with engine.unit(actor, "case.tasks") as unit:
+            principal = unit.principal
+            roles = list(principal.grants)
+            areas: set[str] | None = set()
+            for role in roles:
+                for area in principal.grants[role]:
+                    if area is None:
+                        areas = None
+                        break
+                    assert areas is not None
+                    areas.add(area)
+                if areas is None:
+                    break
+            rows = open_deadlines(unit.conn, roles, areas, TASK_LIMIT)
+            kinds = unit.access.involvement_kinds(principal.login) if any(
+                r in INVOLVEMENT_ROLES for r in roles) else {}
+            out = []
+            for row in rows:
+                definition = engine.definition(unit.cases, row.workflow, row.workflow_version)
+                owner = [row.owner_role] if row.owner_role else []
+                if not permits_case(principal, owner, row.area, kinds.get(row.case_id, set()),
+                                    True):
+                    continue
+                out.append(Task(row.ref, row.workflow, row.state, row.name, row.key, row.rule,
+                                row.due_at, row.due_day, row.owner_role,
+                                self._meets(unit, definition, row.state, row.name, row.area)))
+            unit.note(listed=len(out))
+            return out
+
+    @staticmethod
+    def _meets(unit: Unit, definition: WorkflowDef, state: str, clock: str,
+               area: str | None) -> str | None:
+        c = definition.clocks.get(clock)
+        if c is None:
+            return None
+        for t in definition.transitions_from(state):
+            if (t.trigger in c.met.fire or (t.dest in c.met.enter)) and t.via is None and \
+                    permits(unit.principal, t.roles, area, involved=True):
+                return t.trigger
+        return None
+
+    def open_choices(self, actor: str) -> list[OpenChoice]:
+        """The workflows this user may open cases of, in which areas, with their fields."""
+        engine = self.engine
+        with engine.unit(actor, "case.open_form") as unit:
+            areas = [code for code, _ in unit.access.areas()]
+            out = []
+            for definition in engine.registry:
+                allowed = tuple(a for a in areas if permits(unit.principal,
+                                                            definition.open_roles, a, False))
+                if not allowed:
+                    continue
+                fields = tuple((definition.fields[n], True) for n in definition.open_requires) \
+                    + tuple((definition.fields[n], False) for n in definition.open_accepts)
+                out.append(OpenChoice(definition.name, definition.title, allowed, fields))
+            return out
+
+    def open_choice(self, actor: str, workflow: str) -> OpenChoice:
+        for choice in self.open_choices(actor):
+            if choice.workflow == workflow:
+                return choice
+        raise UsageError(f"you may not open {workflow} cases here, or there is no such "
+                         "workflow")
+
+
+__all__ = ["CasePage", "CaseWork", "OpenChoice", "Step", "StepForm", "Task"]

@@ -1,0 +1,108 @@
+"""SQL for web sign-in: credentials, sessions and failed sign-ins (one transaction's worth).
+
+Nothing here hashes, decides or audits: :mod:`engine.core.accounts` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
+
+from engine.core.store.models import SignInFailure, WebCredential, WebSession
+
+CREDENTIALS: Table = WebCredential.__table__  # type: ignore[attr-defined]
+SESSIONS: Table = WebSession.__table__  # type: ignore[attr-defined]
+FAILURES: Table = SignInFailure.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class CredentialRecord:
+    login: str
+    password_hash: str
+    must_change: bool
+    locked_until: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    login: str
+    csrf: str
+    kind: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    expires_at: dt.datetime
+    ended_at: dt.datetime | None
+
+
+class AccountStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- credentials -------------------------------------------------------------------
+    def credential(self, login: str) -> CredentialRecord | None:
+        row = self.conn.execute(
+            select(CREDENTIALS.c.login, CREDENTIALS.c.password_hash, CREDENTIALS.c.must_change,
+                   CREDENTIALS.c.locked_until).where(CREDENTIALS.c.login == login)).first()
+        return CredentialRecord(*row) if row else None
+
+    def set_password(self, login: str, password_hash: str, must_change: bool,
+                     now: dt.datetime) -> None:
+        values = {"password_hash": password_hash, "must_change": must_change, "set_at": now,
+                  "locked_until": None}
+        done = self.conn.execute(update(CREDENTIALS).where(CREDENTIALS.c.login == login)
+                                 .values(**values))
+        if not done.rowcount:
+            self.conn.execute(insert(CREDENTIALS).values(login=login, **values))
+
+    def lock(self, login: str, until: dt.datetime) -> None:
+        self.conn.execute(update(CREDENTIALS).where(CREDENTIALS.c.login == login)
+                          .values(locked_until=until))
+
+    # -- failures ----------------------------------------------------------------------
+    def add_failure(self, login: str, address: str, at: dt.datetime) -> None:
+        self.conn.execute(insert(FAILURES).values(login=login, address=address, at=at))
+
+    def failures_since(self, since: dt.datetime, *, login: str | None = None,
+                       address: str | None = None) -> int:
+        query = select(func.count()).select_from(FAILURES).where(FAILURES.c.at >= since)
+        if login is not None:
+            query = query.where(FAILURES.c.login == login)
+        if address is not None:
+            query = query.where(FAILURES.c.address == address)
+        return int(self.conn.execute(query).scalar_one())
+
+    def clear_failures(self, login: str) -> None:
+        self.conn.execute(delete(FAILURES).where(FAILURES.c.login == login))
+
+    # -- sessions ----------------------------------------------------------------------
+    def add_session(self, token_hash: str, login: str, csrf: str, kind: str,
+                    now: dt.datetime, expires_at: dt.datetime) -> None:
+        self.conn.execute(insert(SESSIONS).values(
+            token_hash=token_hash, login=login, csrf=csrf, kind=kind, created_at=now,
+            last_seen_at=now, expires_at=expires_at, ended_at=None))
+
+    def session(self, token_hash: str) -> SessionRecord | None:
+        row = self.conn.execute(
+            select(SESSIONS.c.id, SESSIONS.c.login, SESSIONS.c.csrf, SESSIONS.c.kind,
+                   SESSIONS.c.created_at, SESSIONS.c.last_seen_at, SESSIONS.c.expires_at,
+                   SESSIONS.c.ended_at).where(SESSIONS.c.token_hash == token_hash)).first()
+        return SessionRecord(*row) if row else None
+
+    def seen(self, session_id: int, now: dt.datetime) -> None:
+        self.conn.execute(update(SESSIONS).where(SESSIONS.c.id == session_id)
+                          .values(last_seen_at=now))
+
+    def end_session(self, session_id: int, now: dt.datetime) -> bool:
+        done = self.conn.execute(update(SESSIONS).where(SESSIONS.c.id == session_id,
+                                                        SESSIONS.c.ended_at.is_(None))
+                                 .values(ended_at=now))
+        return bool(done.rowcount)
+
+    def end_sessions_of(self, login: str, now: dt.datetime, kind: str | None = None) -> int:
+        query = update(SESSIONS).where(SESSIONS.c.login == login, SESSIONS.c.ended_at.is_(None))
+        if kind is not None:
+            query = query.where(SESSIONS.c.kind == kind)
+        return int(self.conn.execute(query.values(ended_at=now)).rowcount)

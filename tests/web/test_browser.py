@@ -1,0 +1,202 @@
+"""Journey 1 in a real browser (Debian's Chromium driven by Playwright): business support
+logs a serious incident notification, the chair walks it through the rapid review to the
+decision to commission an LCSPR. Every page is checked with axe (no serious or critical
+violations) and photographed into ``build/screenshots/<test name>/``.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.app import App
+from tests.web.conftest import PASSWORD, add_user, give_password
+from web import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="Debian's chromium is not installed (apt-get install "
+                                       "chromium)")
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(app: App) -> Iterator[str]:
+    import uvicorn
+
+    port = _free_port()
+    config = uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="error")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+class Journey:
+    """A browser page that checks and photographs every page it lands on."""
+
+    def __init__(self, page: object, base: str, folder: Path, axe: bool = True,
+                 keyboard: bool = False) -> None:
+        from axe_playwright_python.sync_playwright import Axe
+
+        self.page, self.base, self.folder, self.keyboard = page, base, folder, keyboard
+        self.axe = Axe() if axe else None  # axe runs as a script: not with JavaScript off
+        self.count = 0
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.png"):
+            old.unlink()
+
+    def check(self, name: str) -> None:
+        page = self.page
+        self.count += 1
+        page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"),  # type: ignore[attr-defined]
+                        full_page=True)
+        if self.axe is None:
+            return
+        results = self.axe.run(page)
+        bad = [v for v in results.response["violations"]
+               if v.get("impact") in ("serious", "critical")]
+        assert not bad, f"{name}: " + "; ".join(
+            f"{v['id']}: {v['help']} ({[n['target'] for n in v['nodes']]})" for v in bad)
+
+    # -- acting: with the mouse, or with the keyboard alone (Tab, typing, Space, arrows) --
+    def _tab_to(self, target: Any) -> None:
+        keys = self.page.keyboard  # type: ignore[attr-defined]
+        for _ in range(120):
+            keys.press("Tab")
+            if target.evaluate("e => e === document.activeElement"):
+                return
+        raise AssertionError(f"{target} cannot be reached with the Tab key")
+
+    def press(self, target: Any) -> None:
+        if self.keyboard:
+            self._tab_to(target)
+            self.page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        else:
+            target.click()
+
+    def fill(self, target: Any, value: str) -> None:
+        if not self.keyboard:
+            target.fill(value)
+            return
+        self._tab_to(target)
+        if target.get_attribute("type") == "date":  # typed as the en-GB day, month, year
+            year, month, day = value.split("-")
+            value = f"{day}{month}{year}"
+        self.page.keyboard.type(value)  # type: ignore[attr-defined]
+
+    def choose(self, name: str, value: str) -> None:
+        page: Any = self.page
+        radios = page.locator(f"input[name={name}]")
+        if not self.keyboard:
+            page.locator(f"input[name={name}][value={value}]").check()
+            return
+        self._tab_to(radios.first)
+        page.keyboard.press("Space")
+        values = [radios.nth(i).get_attribute("value") for i in range(radios.count())]
+        for _ in range(values.index(value)):
+            page.keyboard.press("ArrowDown")
+
+    def sign_in(self, login: str) -> None:
+        page: Any = self.page
+        page.goto(self.base + "/")
+        self.check(f"sign-in-{login}")
+        self.fill(page.get_by_label("Login"), login)
+        self.fill(page.get_by_label("Password"), PASSWORD)
+        self.press(page.get_by_role("button", name="Sign in"))
+        page.wait_for_url(self.base + "/")
+        self.check(f"tasks-{login}")
+
+    def sign_out(self) -> None:
+        page: Any = self.page
+        self.press(page.get_by_role("button", name="Sign out"))
+        page.wait_for_url("**/sign-in")
+
+    def step(self, ref: str, trigger: str, label: str, fields: dict[str, str]) -> None:
+        page: Any = self.page
+        self.press(page.get_by_role("button", name=label))
+        page.wait_for_url(f"**/steps/{trigger}")
+        self.check(f"{trigger}-form")
+        for name, value in fields.items():
+            field = page.locator(f"#{name}")
+            if field.get_attribute("type") == "radio":
+                self.choose(name, value)
+            else:
+                self.fill(field, value)
+        self.press(page.get_by_role("button", name="Save"))
+        page.wait_for_url(f"**/cases/{ref}?done={trigger}")  # type: ignore[attr-defined]
+        self.check(f"{trigger}-done")
+
+
+@pytest.mark.parametrize("mode", ["mouse", "keyboard", "no-js"])
+def test_journey_1_notification_to_lcspr_decision(app: App, server: str, mode: str,
+                                                  request: pytest.FixtureRequest) -> None:
+    """With the mouse (and axe on every page), with the keyboard alone, and with JavaScript
+    switched off."""
+    from playwright.sync_api import expect, sync_playwright
+
+    add_user(app.db, "support", [("business_support", "cumberland")])
+    add_user(app.db, "chairperson", [("case_review_chair", "cumberland")])
+    for login in ("support", "chairperson"):
+        give_password(app, login)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            javascript = mode != "no-js"
+            context = browser.new_context(locale="en-GB", java_script_enabled=javascript)
+            page = context.new_page()
+            journey = Journey(page, server, SHOTS / request.node.name, axe=mode == "mouse",
+                              keyboard=mode == "keyboard")
+            # Business support logs the notification.
+            journey.sign_in("support")
+            journey.press(page.get_by_role("link", name="Open a case"))
+            page.wait_for_url("**/cases/new")
+            journey.check("open-choices")
+            journey.press(page.get_by_role("link", name="Practice review"))
+            page.wait_for_url("**/cases/new/practice_review")
+            journey.check("open-form")
+            journey.fill(page.get_by_label("Case reference"), "PR-2024-001")
+            journey.fill(page.get_by_label("Became aware on"), "2024-06-03")
+            journey.fill(page.get_by_label("Child ref"), "C-58213")
+            journey.fill(page.get_by_label("Label"), "Review 1")
+            journey.press(page.get_by_role("button", name="Open the case"))
+            expect(page.locator("h1")).to_have_text("Case PR-2024-001")
+            journey.check("case-opened")
+            journey.step("PR-2024-001", "notify", "Notify", {"notified_on": "2024-06-04"})
+            expect(page.locator(".lead")).to_contain_text("Rapid review")
+            journey.sign_out()
+            # The chair: the rapid review, the Panel's response and the decision.
+            journey.sign_in("chairperson")
+            journey.press(page.get_by_role("link", name="Cases", exact=True))
+            page.wait_for_url("**/cases")
+            journey.check("cases")
+            journey.press(page.get_by_role("link", name="PR-2024-001"))
+            journey.check("case")
+            journey.step("PR-2024-001", "submit_rapid_review", "Submit rapid review",
+                         {"rr_submitted_on": "2024-06-05", "rr_recommendation": "lcspr"})
+            journey.step("PR-2024-001", "record_panel_response", "Record panel response",
+                         {"panel_response": "agreed", "panel_response_on": "2024-06-05"})
+            journey.step("PR-2024-001", "commission_lcspr", "Commission lcspr",
+                         {"decision_on": "2024-06-05"})
+            expect(page.locator(".lead")).to_contain_text("Lcspr commissioned")
+            assert app.engine.case("PR-2024-001", "amy").state == "lcspr_commissioned"
+        finally:
+            browser.close()

@@ -1,0 +1,99 @@
+"""The app factory: ``create_app(app)`` serves an :class:`engine.app.App` over HTTP.
+
+One router per area (sign-in, tasks, cases), the package's own static files (no CDN, no build
+step), and the one mapping of errors to pages: a sign-in redirect, 403 for a form without its
+CSRF token, 404 for a page that does not exist, and a 500 page with a reference whose detail
+goes only to the server log.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from engine.app import App
+from engine.core.errors import EngineError
+from web import deps
+from web.routes import auth, cases, tasks
+
+
+def create_app(app: App) -> FastAPI:
+    web = FastAPI(title="safeguard", version="0.1.0", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    web.state.safeguard = app
+    web.mount("/static", StaticFiles(directory=str(deps.HERE / "static")), name="static")
+    web.include_router(auth.router)
+    web.include_router(tasks.router)
+    web.include_router(cases.router)
+
+    @web.middleware("http")
+    async def headers(request: Request, call_next: object) -> Response:
+        response: Response = await call_next(request)  # type: ignore[operator]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; frame-ancestors 'none'")
+        return response
+
+    @web.exception_handler(deps.SignInRequired)
+    async def sign_in(request: Request, exc: deps.SignInRequired) -> Response:
+        return deps.sign_in_redirect(exc.next_path)
+
+    @web.exception_handler(deps.PasswordChangeRequired)
+    async def change(request: Request, exc: deps.PasswordChangeRequired) -> Response:
+        return deps.redirect("/account/password")
+
+    @web.exception_handler(deps.CsrfRefused)
+    async def csrf(request: Request, exc: deps.CsrfRefused) -> Response:
+        return deps.render(deps.maybe_user(request), "error.html", 403,
+                           title="This form has expired",
+                           message="The form was not sent from this site or has expired, so "
+                                   "nothing was saved. Go back, reload the page and try again.")
+
+    @web.exception_handler(deps.FormTooLarge)
+    async def too_large(request: Request, exc: deps.FormTooLarge) -> Response:
+        return deps.render(deps.maybe_user(request), "error.html", 400,
+                           title="There is a problem",
+                           message=f"A value sent is too long (at most {deps.MAX_FIELD} "
+                                   "characters); nothing was saved.")
+
+    @web.exception_handler(EngineError)
+    async def engine_error(request: Request, exc: EngineError) -> Response:
+        return deps.error_page(deps.maybe_user(request), exc)
+
+    @web.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        ctx = deps.maybe_user(request)
+        if exc.status_code == 404:
+            return deps.not_found(ctx)
+        return deps.render(ctx, "error.html", exc.status_code, title="There is a problem",
+                           message=str(exc.detail))
+
+    @web.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        return deps.render(deps.maybe_user(request), "error.html", 400,
+                           title="There is a problem",
+                           message="The address or form was not understood; nothing was saved.")
+
+    @web.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        reference = secrets.token_hex(4)
+        deps.log.exception("unhandled error, reference %s", reference)
+        try:
+            return deps.render(deps.Ctx(request, app), "error.html", 500,
+                               title="Sorry, there is a problem with the service",
+                               message=f"Nothing was saved. Quote reference {reference} to "
+                                       "your administrator.")
+        except Exception:  # the page itself failed: plain text, still no detail
+            return HTMLResponse(f"Server error, reference {reference}", status_code=500)
+
+    return web
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,190 @@
+"""What every route shares: the templates, the signed-in user, the CSRF check, form reading
+and the one place engine errors become pages (404 for a case the user may not see, exactly
+as for one that does not exist)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from engine.app import App
+from engine.core.accounts import SessionInfo
+from engine.core.errors import (
+    CaseNotFoundError,
+    ConcurrencyError,
+    DuplicateCaseError,
+    EngineError,
+    GuardFailedError,
+    PermissionDeniedError,
+    TransitionNotAllowedError,
+    UnknownUserError,
+    UsageError,
+)
+from web import words
+
+log = logging.getLogger("safeguard.web")
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "sg_session"
+PRE_COOKIE = "sg_pre"  # the sign-in form's CSRF token, before there is a session
+MAX_FIELD = 10_000  # characters in one form value
+MAX_FIELDS = 100
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.filters["humanise"] = words.humanise
+templates.env.filters["when"] = words.when_text
+templates.env.filters["sentence"] = words.sentence
+
+
+class SignInRequired(Exception):
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class PasswordChangeRequired(Exception):
+    pass
+
+
+class CsrfRefused(Exception):
+    pass
+
+
+class FormTooLarge(Exception):
+    pass
+
+
+@dataclass
+class Ctx:
+    """One request: the application, and who is signed in."""
+
+    request: Request
+    app: App
+    session: SessionInfo | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def login(self) -> str:
+        assert self.session is not None
+        return self.session.login
+
+
+def application(request: Request) -> App:
+    return request.app.state.safeguard  # type: ignore[no-any-return]
+
+
+def _session(request: Request) -> SessionInfo | None:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    return application(request).accounts.session(token) if token else None
+
+
+def maybe_user(request: Request) -> Ctx:
+    return Ctx(request, application(request), _session(request))
+
+
+def user(request: Request) -> Ctx:
+    """The signed-in user, or a redirect to sign in (coming back here afterwards)."""
+    session = _session(request)
+    if session is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(path)
+    if session.must_change and request.url.path != "/account/password":
+        raise PasswordChangeRequired()
+    return Ctx(request, application(request), session)
+
+
+async def form(request: Request, csrf: str | None) -> dict[str, str]:
+    """The posted form, its CSRF token checked against ``csrf`` (the session's or the
+    sign-in cookie's); a value too long or too many fields is refused."""
+    data = await request.form(max_fields=MAX_FIELDS, max_files=0, max_part_size=MAX_FIELD * 4)
+    values: dict[str, str] = {}
+    for key, value in data.multi_items():
+        if not isinstance(value, str):
+            raise FormTooLarge()
+        if len(value) > MAX_FIELD or len(key) > 100:
+            raise FormTooLarge()
+        values[key] = value
+    sent = values.pop("csrf_token", "")
+    if not csrf or not sent or not hmac.compare_digest(sent.encode(), csrf.encode()):
+        raise CsrfRefused()
+    return values
+
+
+def render(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    task_count = None
+    if ctx.session is not None and not ctx.session.must_change:
+        try:
+            task_count = len(ctx.app.casework.tasks(ctx.login))
+        except EngineError:
+            task_count = None
+    pre = ctx.request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
+    response = templates.TemplateResponse(ctx.request, template, {
+        "session": ctx.session, "task_count": task_count,
+        "csrf": ctx.session.csrf if ctx.session else pre, **values}, status_code=status)
+    if ctx.session is None and ctx.request.cookies.get(PRE_COOKIE) != pre:
+        set_cookie(ctx.request, response, PRE_COOKIE, pre)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    response.set_cookie(name, value, httponly=True, samesite="lax", path="/",
+                        secure=request.url.scheme == "https")
+
+
+def redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def sign_in_redirect(next_path: str) -> RedirectResponse:
+    return redirect(f"/sign-in?next={quote(next_path, safe='')}")
+
+
+def safe_next(next_path: str | None) -> str:
+    """Only a path on this site (never //elsewhere or a scheme)."""
+    if not next_path or not next_path.startswith("/") or next_path.startswith("//") or \
+            "\\" in next_path:
+        return "/"
+    return next_path
+
+
+def status_for(exc: EngineError) -> int:
+    if isinstance(exc, CaseNotFoundError) or (isinstance(exc, PermissionDeniedError)
+                                              and exc.action.startswith("see ")):
+        return 404
+    if isinstance(exc, PermissionDeniedError | UnknownUserError):
+        return 403
+    if isinstance(exc, ConcurrencyError | TransitionNotAllowedError | GuardFailedError
+                  | DuplicateCaseError):
+        return 409
+    if isinstance(exc, UsageError):
+        return 400
+    return 400
+
+
+def error_page(ctx: Ctx, exc: EngineError) -> HTMLResponse:
+    status = status_for(exc)
+    if status == 404:
+        return not_found(ctx)
+    title = {403: "You cannot do that", 409: "That cannot be done now"}.get(
+        status, "There is a problem")
+    return render(ctx, "error.html", status, title=title, message=str(exc))
+
+
+def not_found(ctx: Ctx) -> HTMLResponse:
+    """The same page for a case that does not exist and one the user may not see."""
+    return render(ctx, "error.html", 404, title="Page not found",
+                  message="There is nothing at this address that you can see. If you typed "
+                          "the address, check it is correct.")
+
+
+SignedInUser = Annotated[Ctx, Depends(user)]
+MaybeUser = Annotated[Ctx, Depends(maybe_user)]

@@ -1,0 +1,24 @@
+"""My tasks: the open deadlines the signed-in user must act on, overdue first."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from web import deps, words
+from web.deps import SignedInUser
+
+router = APIRouter()
+GROUPS = (("overdue", "Overdue"), ("week", "Due this week"), ("later", "Due later"))
+
+
+@router.get("/")
+def my_tasks(ctx: SignedInUser, changed: int = 0) -> Response:
+    now = ctx.app.clock.now()
+    calendar = ctx.app.engine.calendar
+    groups: dict[str, list[dict[str, object]]] = {key: [] for key, _ in GROUPS}
+    for task in ctx.app.casework.tasks(ctx.login):
+        groups[words.bucket(task.due_at, task.due_day, now)].append({
+            "task": task, "due": words.due_text(task.due_at, task.due_day, now, calendar)})
+    return deps.render(ctx, "tasks.html", title="My tasks", groups=groups, labels=GROUPS,
+                       banner="Your password has been changed." if changed else None)

@@ -1,0 +1,63 @@
+"""Dates and statuses in words, for pages. Pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from engine.core.calendar import WorkingCalendar
+from engine.core.clock import LONDON, london_date
+
+STATUS_TAGS = {"open": ("Open", "blue"), "met": ("Met", "green"),
+               "breached": ("Overdue", "red"), "cancelled": ("Cancelled", "grey"),
+               "due_soon": ("Due this week", "amber")}
+
+
+def humanise(name: str) -> str:
+    """'rr_submitted_on' -> 'Rr submitted on': a field or step name as a label."""
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def sentence(text: str) -> str:
+    """The first letter upper case, the rest as written ('the Panel' stays 'Panel')."""
+    return text[:1].upper() + text[1:]
+
+
+def day_text(day: dt.date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def when_text(at: dt.datetime) -> str:
+    local = at.astimezone(LONDON)
+    return f"{local.day} {local:%B %Y} at {local:%H:%M}"
+
+
+def due_text(due_at: dt.datetime, due_day: dt.date | None, now: dt.datetime,
+             calendar: WorkingCalendar) -> str:
+    """'due Friday 12 April 2024, 3 working days left' / 'overdue by 2 working days'."""
+    today = london_date(now)
+    if due_day is not None:
+        shown = f"due {day_text(due_day)}"
+        left = calendar.working_days_between(today, due_day)
+        if due_day == today:
+            return f"{shown} (today)"
+        if due_day < today:
+            late = calendar.working_days_between(due_day, today)
+            return f"{shown}, overdue by {late} working day{'s' if late != 1 else ''}"
+        return f"{shown}, {left} working day{'s' if left != 1 else ''} left"
+    shown = f"due {when_text(due_at)}"
+    hours = (due_at - now).total_seconds() / 3600
+    if hours < 0:
+        return f"{shown}, overdue by {int(-hours)} hours"
+    return f"{shown}, {int(hours)} hours left"
+
+
+def bucket(due_at: dt.datetime, due_day: dt.date | None, now: dt.datetime) -> str:
+    """overdue, week (to Sunday) or later."""
+    today = london_date(now)
+    day = due_day or london_date(due_at)
+    if (due_day is not None and due_day < today) or (due_day is None and due_at < now):
+        return "overdue"
+    if day <= today + dt.timedelta(days=6 - today.weekday()):
+        return "week"
+    return "later"
