@@ -73,7 +73,7 @@ def test_a_series_belongs_to_one_area_and_its_agendas_to_its_children(
         mace.cerar.fire(ref, "assess", {"assessed_on": today, "risk_level": "high"}, "mgr")
         refs[area] = ref
     with pytest.raises(UsageError, match="choose the case's area"):
-        mace.create_series("Both", "2w", "wednesday", "10:00", "chair", ["mem"], "coord",
+        mace.create_series("Both", "2w", "wednesday", "10:00", "chair", ["amy"], "coord",
                            starts_on=dt.date(2024, 6, 3), horizon_days=20)
     series = mace.create_series("West", "2w", "wednesday", "10:00", "chair", [], "coord",
                                 starts_on=dt.date(2024, 6, 3), horizon_days=20,

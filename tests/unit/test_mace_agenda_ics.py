@@ -98,7 +98,7 @@ def _invitation(**kw: object) -> ics.Invitation:
         uid="mace-n-20240501@safeguard", summary="MACE meeting (N)", description="Meeting X",
         starts_at=dt.datetime(2024, 5, 7, 10, 0, tzinfo=LONDON),
         duration=dt.timedelta(hours=2), organizer=ics.Person("chair", "chair@x.example"),
-        attendees=ics.people(["amy", "bob@police.example"], "x.example"),
+        attendees=(ics.Person("amy", "amy@x.example"), ics.Person("bob", "bob@police.example")),
         stamp=dt.datetime(2024, 4, 29, 8, 0, tzinfo=dt.UTC), sequence=1,
         recurrence_id=dt.datetime(2024, 5, 6, 10, 0, tzinfo=LONDON))
     return ics.Invitation(**(base | kw))  # type: ignore[arg-type]
