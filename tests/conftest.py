@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import hashlib
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +171,55 @@ def app(db: Database, clock: FixedClock, tmp_path: Path) -> App:
 @pytest.fixture
 def engine(app: App) -> Engine:
     return app.engine
+
+
+DEMO_SEED = 2023  # `safeguard demo`'s default
+
+
+@dataclass(frozen=True)
+class DemoYear:
+    """``safeguard demo``'s year (default seed, the OS login as its manager), built once per
+    test session. Read it only: its files, or its database through ``Database.begin_read()``
+    and the pure report functions (``figures`` holds the annual figures already). A command or
+    service call audits, which writes: take a ``demo_copy`` for that."""
+
+    folder: Path
+    url: str
+    emails: Path
+    counts: dict[str, int]
+    figures: dict[str, Any]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def demo_year(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoYear]:
+    """The demonstration year, built once per session for the tests that only read it; the
+    session fails if any test wrote to it."""
+    from engine.apps.demo.year import YEAR, build_year
+    from engine.apps.report.figures import annual
+    from engine.apps.report.queries import load
+
+    folder = tmp_path_factory.mktemp("demo-year")
+    result = build_year(folder, getpass.getuser(), DEMO_SEED)
+    database = Database(result.url)
+    with database.begin_read() as conn:
+        figures = annual(load(conn), *YEAR).flat()
+    database.dispose()
+    year = DemoYear(folder, result.url, result.emails, dict(result.counts), figures)
+    before = _digest(folder / "demo.db")
+    yield year
+    assert _digest(folder / "demo.db") == before, \
+        "a test wrote to the shared demo year: use demo_copy"
+
+
+@pytest.fixture
+def demo_copy(demo_year: DemoYear, tmp_path: Path) -> DemoYear:
+    """A private copy of the demo year (database, audit head file, emails) to change."""
+    folder = tmp_path / "demo"
+    shutil.copytree(demo_year.folder, folder,
+                    ignore=shutil.ignore_patterns("*.db-wal", "*.db-shm", "*.lock"))
+    return DemoYear(folder, f"sqlite:///{folder / 'demo.db'}", folder / "outbox",
+                    dict(demo_year.counts), dict(demo_year.figures))

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -147,6 +146,7 @@ def test_correct_command_moves_deadlines(run: object) -> None:
     assert json.loads(result.output)["deadlines"][0]["due"] == "2024-06-07"
 
 
+@pytest.mark.slow
 def test_real_subprocess_round_trip(tmp_path: Path) -> None:
     env = {**os.environ, "SAFEGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'sub.db'}"}
     exe = [sys.executable, "-m", "cli"]
@@ -169,18 +169,34 @@ def test_real_subprocess_round_trip(tmp_path: Path) -> None:
     assert "Traceback" not in failed.stderr
 
 
-def test_help_starts_about_as_fast_as_click() -> None:
-    def best_of(args: list[str], runs: int = 5) -> float:
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            subprocess.run(args, cwd=ROOT, capture_output=True, check=True, timeout=30)
-            times.append(time.perf_counter() - start)
-        return min(times)
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "psycopg", "transitions", "yaml", "jinja2",
+         "apscheduler", "holidays", "icalendar", "pydantic")
+_LOADED_BY_HELP = """
+import json, sys
+import cli
+loaded = {}
+for args in (["--help"], ["case", "show", "--help"]):
+    try:
+        cli.main(args, prog_name="safeguard")
+    except SystemExit as exc:
+        assert exc.code == 0, (args, exc.code)
+    loaded[" ".join(args)] = sorted({m.split(".")[0] for m in sys.modules})
+print(json.dumps(loaded))
+"""
 
-    baseline = best_of([sys.executable, "-c", "import click"])
-    ours = best_of([sys.executable, "-m", "cli", "--help"])
-    assert ours <= 2 * baseline, f"--help took {ours:.3f}s, click alone {baseline:.3f}s"
+
+def test_help_loads_no_heavy_library() -> None:
+    """Help starts about as fast as click because it imports no database, state machine,
+    YAML or template library (checked in a fresh interpreter; the time itself is measured by
+    benchmarks/startup.py)."""
+    done = subprocess.run([sys.executable, "-c", _LOADED_BY_HELP], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(loaded) == {"--help", "case show --help"}
+    for args, modules in loaded.items():
+        assert "click" in modules
+        assert not set(HEAVY) & set(modules), (args, sorted(set(HEAVY) & set(modules)))
 
 
 def test_a_decision_emails_the_chair_once_without_case_details(run: object) -> None:
