@@ -48,8 +48,8 @@ class Runtime:
     def actor_name(self) -> str:
         """The registered user this command acts as (``--as`` only where it is allowed)."""
         if self._actor is None:
-            self._actor = self.app().admin.resolve_actor(self.os_login, self.actor,
-                                                         self.settings.demo_mode)
+            app = self.app()  # demo mode as the database records it, never from a file
+            self._actor = app.admin.resolve_actor(self.os_login, self.actor, app.demo_mode)
         return self._actor  # type: ignore[no-any-return]
 
     def clock(self) -> Any:

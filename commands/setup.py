@@ -12,10 +12,16 @@ from commands._common import COUNT, _runtime
 def init() -> None:
     """Create the database or upgrade it to the latest schema (safe to repeat)."""
     runtime = _runtime()
+    if runtime.settings.demo_mode:  # refused before the database is even made
+        from engine.core.errors import DeploymentError
+
+        raise DeploymentError("demo mode exists only in databases made by 'safeguard demo': "
+                              "remove [access] demo_mode from the configuration")
     app = runtime.app(check_schema=False)
     db = app.db
     before = db.schema_revision()
     after = db.upgrade()
+    app.admin.record_deployment(runtime.settings)
     state = "already at" if before == after else "upgraded to" if before else "created at"
     click.echo(f"Database {db.display_url}: {state} schema {after}.")
     if app.admin.bootstrap(runtime.os_login):

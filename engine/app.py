@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from engine.core import deployment
 from engine.core.accounts import Accounts, WebSettings
 from engine.core.admin import Admin
 from engine.core.auditing import AuditTrail
@@ -49,6 +50,9 @@ class App:
     audit: AuditTrail
     accounts: Accounts
     casework: CaseWork
+    # A demonstration database (made by 'safeguard demo'): anyone may act as anyone. Recorded
+    # in the database, never taken from a settings file.
+    demo_mode: bool = False
 
     def close(self) -> None:
         """Mirror the audit head outside the database, then release connections."""
@@ -75,8 +79,11 @@ def build_app(settings: Settings, clock: Clock, *, check_schema: bool = True,
 
     if db is None:
         db = Database(settings.database_url, settings.sqlite_synchronous)
+    demo_mode = False
     if check_schema:
         db.ensure_current()
+        with db.begin_read() as conn:  # a configuration that widens power is refused
+            demo_mode = deployment.check(conn, settings)
     registry = WorkflowRegistry.from_directory(settings.workflows_dir)
     calendar = WorkingCalendar(settings.closure_days, settings.subdivision)
     engine = Engine(db, registry, clock, calendar, settings.audit_head_file,
@@ -96,7 +103,7 @@ def build_app(settings: Settings, clock: Clock, *, check_schema: bool = True,
                notifier=notifier, data_protection=DataProtection(engine),
                audit=AuditTrail(db, engine.gate),
                accounts=Accounts(db, clock, engine.gate, WebSettings.from_raw(settings.raw)),
-               casework=CaseWork(engine))
+               casework=CaseWork(engine), demo_mode=demo_mode)
 
 
 __all__ = ["App", "build_app"]

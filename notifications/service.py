@@ -199,6 +199,7 @@ class Notifier:
         lease = dt.timedelta(seconds=settings.lease_seconds)
         backoff = dt.timedelta(seconds=settings.backoff_seconds)
         transport = self.transport_factory()
+        remote = bool(getattr(transport, "remote", False))
         try:
             for _ in range(max_batches):
                 rows = outbox.claim(self.db, self.now(), batch, lease, ids)
@@ -206,12 +207,12 @@ class Notifier:
                     # Each message carries its own lease: renewed now, and while it is being
                     # sent; one taken over by another sender (its lease ran out while this
                     # one waited on a slow server) is left to that sender.
-                    if not outbox.renew(self.db, row, self.now() + lease):
+                    if remote and not outbox.renew(self.db, row, self.now() + lease):
                         taken_over += 1
                         continue
                     message = outbox.build_message(row, settings.sender, self.now())
                     try:
-                        with _Heartbeat(self.db, row, lease, self.now):
+                        with _Heartbeat(self.db, row, lease, self.now, remote):
                             transport.send(message)
                     except DeliveryError as exc:
                         status = outbox.finish(self.db, row, self.now(), str(exc),
@@ -377,10 +378,10 @@ class _Heartbeat:
     renewing, and the message is claimed again when its lease ends)."""
 
     def __init__(self, db: Any, row: Any, lease: dt.timedelta,
-                 now: Callable[[], dt.datetime]) -> None:
+                 now: Callable[[], dt.datetime], active: bool = True) -> None:
         import threading
 
-        self.db, self.row, self.lease, self.now = db, row, lease, now
+        self.db, self.row, self.lease, self.now, self.active = db, row, lease, now, active
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"lease-{getattr(row, 'id', '?')}")
@@ -398,12 +399,14 @@ class _Heartbeat:
                             getattr(self.row, "id", "?"), type(exc).__name__)
 
     def __enter__(self) -> _Heartbeat:
-        self._thread.start()
+        if self.active:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        if self.active:
+            self._stop.set()
+            self._thread.join()
 
 
 def make_transport(settings: NotificationSettings, default_folder: Any = None) -> Transport:

@@ -27,6 +27,10 @@ class Transport(Protocol):
 class SmtpTransport:
     """SMTP with optional STARTTLS and login; one connection reused for a delivery pass."""
 
+    # A remote server can stall for longer than a lease: the dispatcher renews each
+    # message's lease before and while sending it (local transports finish at once).
+    remote = True
+
     def __init__(self, host: str, port: int, starttls: bool = False, user: str | None = None,
                  password: str | None = None, timeout: float = 30.0) -> None:
         self.host, self.port, self.starttls = host, port, starttls
@@ -90,10 +94,12 @@ class EmlFolderTransport:
 
     def send(self, message: EmailMessage) -> None:
         name = _UNSAFE.sub("_", str(message["Message-ID"]).strip("<>")) + ".eml"
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+        try:  # the folder and its files readable by their owner only
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             temporary = self.folder / f".{name}.tmp"
-            temporary.write_bytes(message.as_bytes())
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(handle, "wb") as out:
+                out.write(message.as_bytes())
             os.replace(temporary, self.folder / name)
         except OSError as exc:
             raise DeliveryError(f"cannot write {self.folder / name}: {exc.strerror}") from None

@@ -23,6 +23,7 @@ from engine.core.errors import (
 )
 from engine.core.gate import Gate
 from engine.core.roles import ROLES
+from engine.core.settings import Settings
 from engine.core.store.access_store import AccessStore, UserView
 from engine.core.store.database import Database
 from engine.core.unit import Units
@@ -60,6 +61,13 @@ class Admin:
         self.gate.flush()
         return True
 
+    def record_deployment(self, settings: Settings) -> None:
+        """``init``: record the settings that grant power (a repeated init must agree)."""
+        from engine.core import deployment
+
+        with self.db.begin() as conn:
+            deployment.record_at_init(conn, settings)
+
     def resolve_actor(self, os_login: str, requested: str | None, demo_mode: bool) -> str:
         """The registered user a command runs as."""
         if requested is None or requested == os_login:
@@ -71,7 +79,7 @@ class Admin:
         if principal is not None and not principal.disabled and principal.holds(ADMINISTRATOR):
             return requested
         reason = (f"{os_login} may not act as {requested}: --as is for administrators (or a "
-                  "demo database with [access] demo_mode = true)")
+                  "database made by 'safeguard demo')")
         self.gate.record_refusal(self.db, os_login, "act_as", reason)
         raise PermissionDeniedError(os_login, f"act as {requested}",
                                     "--as is for administrators, or demo mode")

@@ -12,6 +12,7 @@ single ``Error: ...`` line in one place; nothing below it prints.
     ├── DefinitionError            a workflow definition is invalid (carries Problems)
     ├── UnknownWorkflowError       no workflow by that name or version
     ├── CaseNotFoundError          no case with that reference
+    │   └── HiddenCaseError        one the actor may not see: answered alike, audited refused
     ├── DuplicateCaseError         a case with that reference already exists
     ├── TransitionNotAllowedError  trigger not available from the case's state
     ├── GuardFailedError           trigger available but its guard is not satisfied
@@ -120,6 +121,15 @@ class CaseNotFoundError(EngineError):
         where = f" in workflow '{workflow}'" if workflow else ""
         super().__init__(f"no case '{ref}'{where}; 'safeguard case list' shows the cases")
         self.ref = ref
+
+
+class HiddenCaseError(CaseNotFoundError):
+    """A case the actor may not see: answered exactly as an unknown reference (so a refusal
+    does not confirm that the case exists), and audited as a refusal with the real reason."""
+
+    def __init__(self, ref: str, workflow: str | None, reason: str) -> None:
+        super().__init__(ref, workflow)
+        self.reason = reason
 
 
 class DuplicateCaseError(EngineError):

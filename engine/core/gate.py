@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from engine.core.access import Principal
 from engine.core.audit import keyring
 from engine.core.clock import Clock
-from engine.core.errors import PermissionDeniedError, UnknownUserError
+from engine.core.errors import HiddenCaseError, PermissionDeniedError, UnknownUserError
 from engine.core.store.access_store import AccessStore
 from engine.core.store.database import Database
 
@@ -146,10 +146,10 @@ class Gate:
         self.discard()
         try:
             yield
-        except (PermissionDeniedError, UnknownUserError) as exc:
+        except (PermissionDeniedError, UnknownUserError, HiddenCaseError) as exc:
             self.discard()
-            self.record_refusal(db, actor, action, str(exc), case_ref=case_ref,
-                                workflow=workflow, command=command)
+            self.record_refusal(db, actor, action, getattr(exc, "reason", str(exc)),
+                                case_ref=case_ref, workflow=workflow, command=command)
             raise
         except BaseException:
             self.discard()

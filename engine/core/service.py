@@ -45,6 +45,7 @@ from engine.core.errors import (
     DefinitionError,
     DuplicateCaseError,
     GuardFailedError,
+    HiddenCaseError,
     PermissionDeniedError,
     Problem,
     TransitionNotAllowedError,
@@ -543,9 +544,10 @@ class Engine:
         case, rows = found[0]
         definition = self.definition(store, case.workflow, case.workflow_version)
         if not self.may(unit, definition.access.read, case):
-            raise PermissionDeniedError(
+            refusal = PermissionDeniedError(
                 principal.login, f"see {case.workflow} case {ref}",
                 needs_text(definition.access.read, case.area), principal.describe())
+            raise HiddenCaseError(ref, workflow, str(refusal))  # as if there were none
         unit.touch(ref, case.workflow)
         return case, rows
 

@@ -67,6 +67,8 @@ def test_a_damaged_head_file_is_reported_and_never_half_fails_a_command(
 def test_the_head_file_is_written_atomically_and_owner_only(cli: object) -> None:
     head: Path = cli.head  # type: ignore[attr-defined]
     assert head.stat().st_mode & 0o077 == 0
+    database = head.with_name("d.db")  # the SQLite file and its WAL: owner only too
+    assert all(p.stat().st_mode & 0o077 == 0 for p in database.parent.glob("d.db*"))
     assert not [p for p in head.parent.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -101,6 +103,19 @@ def test_rotating_the_key_keeps_earlier_records_verifiable(
     assert second.audit.verify("amy").ok
     with pytest.raises(DeploymentError):
         first.engine.case("PR-K", "amy")  # the old key alone no longer writes
+
+
+def test_the_outbox_folder_is_owner_only(tmp_path: Path) -> None:
+    from email.message import EmailMessage
+
+    from notifications.transports import EmlFolderTransport
+
+    message = EmailMessage()
+    message["Message-ID"] = "<m1@example.org>"
+    message.set_content("x")
+    EmlFolderTransport(tmp_path / "outbox").send(message)
+    assert (tmp_path / "outbox").stat().st_mode & 0o077 == 0
+    assert all(p.stat().st_mode & 0o077 == 0 for p in (tmp_path / "outbox").iterdir())
 
 
 def _records(db: Database) -> int:

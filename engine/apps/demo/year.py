@@ -25,6 +25,7 @@ from pathlib import Path
 from engine.app import build_app
 from engine.apps.demo import reviews as demo_reviews
 from engine.core.clock import LONDON, FixedClock, london_date
+from engine.core.deployment import record_demo
 from engine.core.settings import NotificationSettings, Settings, default_head_file
 
 START = dt.date(2023, 4, 3)  # the first Monday of the reporting year 2023-24
@@ -86,6 +87,8 @@ class Year:
         self.app = build_app(demo_settings(url, eml_dir), self.clock, check_schema=False)
         self.db = self.app.db
         self.db.upgrade()
+        with self.db.begin() as conn:  # a demonstration database: anyone may act as anyone
+            record_demo(conn, self.app.settings)
         self.engine, self.cal = self.app.engine, self.app.engine.calendar
         self.cerar, self.mace, self.notifier = self.app.cerar, self.app.mace, self.app.notifier
         self.rng = random.Random(seed)

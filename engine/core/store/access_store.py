@@ -31,6 +31,7 @@ from engine.core.store.models import (
     AuditHead,
     AuditRecord,
     CaseInvolvement,
+    DeploymentSetting,
     RoleGrant,
     User,
 )
@@ -242,3 +243,20 @@ class AccessStore:
         return [AuditEntry(r.seq, r.at, r.actor, r.action, r.outcome, r.case_ref, r.workflow,
                            r.command, dict(r.detail), r.prev_hash, r.hash, r.key_id)
                 for r in self.conn.execute(query)]
+
+
+DEPLOYMENT: Table = DeploymentSetting.__table__  # type: ignore[attr-defined]
+
+
+def recorded_deployment(conn: Connection) -> dict[str, str]:
+    """The settings recorded at ``init`` (or by ``safeguard demo``), by name."""
+    return {str(r[0]): str(r[1]) for r in conn.execute(select(DEPLOYMENT.c.name,
+                                                              DEPLOYMENT.c.value))}
+
+
+def record_deployment(conn: Connection, values: Mapping[str, str]) -> None:
+    """Record the settings not recorded yet (a recorded one is never overwritten here)."""
+    have = recorded_deployment(conn)
+    rows = [{"name": k, "value": v} for k, v in values.items() if k not in have]
+    if rows:
+        conn.execute(insert(DEPLOYMENT), rows)

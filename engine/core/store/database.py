@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +43,7 @@ class Database:
     def _make_engine(self, immediate: bool) -> Engine:
         if not self.is_sqlite:
             return create_engine(self.url, pool_pre_ping=True)
+        self._create_private()
         engine = create_engine(self.url, connect_args={"check_same_thread": False})
         synchronous = self._synchronous
 
@@ -142,6 +145,18 @@ class Database:
         revision = self.schema_revision()
         assert revision is not None
         return revision
+
+    def _create_private(self) -> None:
+        """Create a SQLite file readable by its owner only (0600) before SQLite opens it;
+        SQLite gives its -wal and -shm files the same permissions."""
+        name = self._url.database
+        if name in (None, "", ":memory:") or str(name).startswith("file:"):
+            return
+        path = Path(str(name)).expanduser()
+        if path.exists() or not path.parent.is_dir():
+            return
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
     @property
     def display_url(self) -> str:
