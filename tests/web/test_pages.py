@@ -233,3 +233,28 @@ def test_bad_input_is_a_page_not_a_traceback(client_for: Client) -> None:
         "csrf_token": csrf_of(huge.text), "ref": "PR-3", "label": "x" * 20_000})
     assert big.status_code == 400
     assert amy.get("/no/such/page").status_code == 404
+
+
+def test_personal_fields_restricted_for_roles_without_access(client_for: Client,
+                                                             app: App) -> None:
+    app.engine.open_case("practice_review", "PR-5", {
+        "became_aware_on": "2024-06-03", "child_ref": "C-5", "label": "L5",
+        "child_name": "Jane Marker"}, "amy", area="cumberland")
+    add_user(app.db, "member", [("case_review_member", "cumberland")])
+    member = client_for("member").get("/cases/PR-5")
+    assert member.status_code == 200
+    assert "Jane Marker" not in member.text and "Restricted" in member.text
+    assert "Jane Marker" in client_for("amy").get("/cases/PR-5").text
+
+
+def test_a_form_posted_twice_writes_once(client_for: Client, app: App) -> None:
+    amy = client_for("amy")
+    _open(amy)
+    form = amy.get("/cases/PR-1/steps/notify")
+    data = {"csrf_token": csrf_of(form.text), "version": "1", "notified_on": "2024-06-03"}
+    assert amy.post("/cases/PR-1/steps/notify", data=data,
+                    follow_redirects=False).status_code == 303
+    again = amy.post("/cases/PR-1/steps/notify", data=data)
+    assert again.status_code == 409
+    with app.db.begin_read() as conn:
+        assert conn.execute(select(Case.version)).scalar_one() == 2
