@@ -182,7 +182,7 @@ def test_journey_1_notification_to_lcspr_decision(app: App, server: str, mode: s
             journey.check("open-form")
             journey.fill(page.get_by_label("Case reference"), "PR-2024-001")
             journey.fill(page.get_by_label("Became aware on"), "2024-06-03")
-            journey.fill(page.get_by_label("Child ref"), "C-58213")
+            journey.fill(page.get_by_label("Child reference"), "C-58213")
             journey.fill(page.get_by_label("Label"), "Review 1")
             journey.press(page.get_by_role("button", name="Open the case"))
             expect(page.locator("h1")).to_have_text("Case PR-2024-001")
@@ -201,9 +201,9 @@ def test_journey_1_notification_to_lcspr_decision(app: App, server: str, mode: s
                          {"rr_submitted_on": "2024-06-05", "rr_recommendation": "lcspr"})
             journey.step("PR-2024-001", "record_panel_response", "Record panel response",
                          {"panel_response": "agreed", "panel_response_on": "2024-06-05"})
-            journey.step("PR-2024-001", "commission_lcspr", "Commission lcspr",
+            journey.step("PR-2024-001", "commission_lcspr", "Commission LCSPR",
                          {"decision_on": "2024-06-05"})
-            expect(page.locator(".lead")).to_contain_text("Lcspr commissioned")
+            expect(page.locator(".lead")).to_contain_text("LCSPR commissioned")
             case = app.engine.case("PR-2024-001", "amy")
             assert case.state == "lcspr_commissioned"
             assert (case.data["notified_on"], case.data["decision_on"]) == ("2024-06-04",
