@@ -258,3 +258,25 @@ def test_a_form_posted_twice_writes_once(client_for: Client, app: App) -> None:
     assert again.status_code == 409
     with app.db.begin_read() as conn:
         assert conn.execute(select(Case.version)).scalar_one() == 2
+
+
+def test_sessions_end_after_the_absolute_timeout_and_on_a_new_password(
+        client_for: Client, app: App) -> None:
+    import datetime as dt
+
+    assert isinstance(app.clock, FixedClock)
+    amy = client_for("amy")
+    limit = dt.timedelta(hours=app.accounts.settings.absolute_hours)
+    elapsed = dt.timedelta(0)
+    for _ in range(app.accounts.settings.absolute_hours * 3 + 3):  # active, never idle
+        app.clock.advance(dt.timedelta(minutes=20))
+        elapsed += dt.timedelta(minutes=20)
+        if amy.get("/", follow_redirects=False).status_code == 303:
+            assert elapsed >= limit
+            break
+    else:
+        raise AssertionError("the session outlived its absolute timeout")
+    bob = client_for("bob")
+    assert bob.get("/", follow_redirects=False).status_code == 200
+    app.accounts.set_password("amy", "bob")  # an administrator resets bob's password
+    assert bob.get("/", follow_redirects=False).status_code == 303
