@@ -12,9 +12,15 @@ STATUS_TAGS = {"open": ("Open", "blue"), "met": ("Met", "green"),
                "due_soon": ("Due this week", "amber")}
 
 
+# Words in field, step and state names that are abbreviations (until the workflow YAML
+# gives labels of its own).
+WORDS = {"lcspr": "LCSPR", "rr": "rapid review", "rhi": "RHI", "mace": "MACE",
+         "cerar": "CERAR", "dfe": "DfE", "ref": "reference", "dob": "date of birth"}
+
+
 def humanise(name: str) -> str:
-    """'rr_submitted_on' -> 'Rr submitted on': a field or step name as a label."""
-    text = name.replace("_", " ").strip()
+    """'rr_submitted_on' -> 'Rapid review submitted on': a field or step name as a label."""
+    text = " ".join(WORDS.get(word, word) for word in name.split("_") if word)
     return text[:1].upper() + text[1:]
 
 

@@ -98,10 +98,17 @@ class Journey:
             target.fill(value)
             return
         self._tab_to(target)
-        if target.get_attribute("type") == "date":  # typed as the en-GB day, month, year
+        keys = self.page.keyboard  # type: ignore[attr-defined]
+        if target.get_attribute("type") == "date":
+            # Chromium orders the day and month as its own locale says: find out by typing
+            # a probe, then go back to the first part and type the date in that order.
+            keys.type("01022003")
+            day_first = target.evaluate("e => e.value") == "2003-02-01"
+            keys.press("ArrowLeft")
+            keys.press("ArrowLeft")
             year, month, day = value.split("-")
-            value = f"{day}{month}{year}"
-        self.page.keyboard.type(value)  # type: ignore[attr-defined]
+            value = f"{day}{month}{year}" if day_first else f"{month}{day}{year}"
+        keys.type(value)
 
     def choose(self, name: str, value: str) -> None:
         page: Any = self.page
@@ -175,7 +182,7 @@ def test_journey_1_notification_to_lcspr_decision(app: App, server: str, mode: s
             journey.check("open-form")
             journey.fill(page.get_by_label("Case reference"), "PR-2024-001")
             journey.fill(page.get_by_label("Became aware on"), "2024-06-03")
-            journey.fill(page.get_by_label("Child ref"), "C-58213")
+            journey.fill(page.get_by_label("Child reference"), "C-58213")
             journey.fill(page.get_by_label("Label"), "Review 1")
             journey.press(page.get_by_role("button", name="Open the case"))
             expect(page.locator("h1")).to_have_text("Case PR-2024-001")
@@ -194,9 +201,12 @@ def test_journey_1_notification_to_lcspr_decision(app: App, server: str, mode: s
                          {"rr_submitted_on": "2024-06-05", "rr_recommendation": "lcspr"})
             journey.step("PR-2024-001", "record_panel_response", "Record panel response",
                          {"panel_response": "agreed", "panel_response_on": "2024-06-05"})
-            journey.step("PR-2024-001", "commission_lcspr", "Commission lcspr",
+            journey.step("PR-2024-001", "commission_lcspr", "Commission LCSPR",
                          {"decision_on": "2024-06-05"})
-            expect(page.locator(".lead")).to_contain_text("Lcspr commissioned")
-            assert app.engine.case("PR-2024-001", "amy").state == "lcspr_commissioned"
+            expect(page.locator(".lead")).to_contain_text("LCSPR commissioned")
+            case = app.engine.case("PR-2024-001", "amy")
+            assert case.state == "lcspr_commissioned"
+            assert (case.data["notified_on"], case.data["decision_on"]) == ("2024-06-04",
+                                                                            "2024-06-05")
         finally:
             browser.close()

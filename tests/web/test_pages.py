@@ -233,3 +233,50 @@ def test_bad_input_is_a_page_not_a_traceback(client_for: Client) -> None:
         "csrf_token": csrf_of(huge.text), "ref": "PR-3", "label": "x" * 20_000})
     assert big.status_code == 400
     assert amy.get("/no/such/page").status_code == 404
+
+
+def test_personal_fields_restricted_for_roles_without_access(client_for: Client,
+                                                             app: App) -> None:
+    app.engine.open_case("practice_review", "PR-5", {
+        "became_aware_on": "2024-06-03", "child_ref": "C-5", "label": "L5",
+        "child_name": "Jane Marker"}, "amy", area="cumberland")
+    add_user(app.db, "member", [("case_review_member", "cumberland")])
+    member = client_for("member").get("/cases/PR-5")
+    assert member.status_code == 200
+    assert "Jane Marker" not in member.text and "Restricted" in member.text
+    assert "Jane Marker" in client_for("amy").get("/cases/PR-5").text
+
+
+def test_a_form_posted_twice_writes_once(client_for: Client, app: App) -> None:
+    amy = client_for("amy")
+    _open(amy)
+    form = amy.get("/cases/PR-1/steps/notify")
+    data = {"csrf_token": csrf_of(form.text), "version": "1", "notified_on": "2024-06-03"}
+    assert amy.post("/cases/PR-1/steps/notify", data=data,
+                    follow_redirects=False).status_code == 303
+    again = amy.post("/cases/PR-1/steps/notify", data=data)
+    assert again.status_code == 409
+    with app.db.begin_read() as conn:
+        assert conn.execute(select(Case.version)).scalar_one() == 2
+
+
+def test_sessions_end_after_the_absolute_timeout_and_on_a_new_password(
+        client_for: Client, app: App) -> None:
+    import datetime as dt
+
+    assert isinstance(app.clock, FixedClock)
+    amy = client_for("amy")
+    limit = dt.timedelta(hours=app.accounts.settings.absolute_hours)
+    elapsed = dt.timedelta(0)
+    for _ in range(app.accounts.settings.absolute_hours * 3 + 3):  # active, never idle
+        app.clock.advance(dt.timedelta(minutes=20))
+        elapsed += dt.timedelta(minutes=20)
+        if amy.get("/", follow_redirects=False).status_code == 303:
+            assert elapsed >= limit
+            break
+    else:
+        raise AssertionError("the session outlived its absolute timeout")
+    bob = client_for("bob")
+    assert bob.get("/", follow_redirects=False).status_code == 200
+    app.accounts.set_password("amy", "bob")  # an administrator resets bob's password
+    assert bob.get("/", follow_redirects=False).status_code == 303
