@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextlib import closing
 
 from engine.core.audit import AuditEntry, Verdict, verify_chain
 from engine.core.gate import Gate, read_head_file
@@ -41,9 +42,10 @@ class AuditTrail:
             store = AccessStore(conn)
             head = store.head()
             total = head[0] if head else 0
-            verdict = verify_chain(  # streamed in sequence order: constant memory
-                store.stream_audit_entries(), head, file_head, self.gate.key,
-                None if progress is None else lambda n: progress(n, total))
+            with closing(store.stream_audit_entries()) as entries:  # constant memory
+                verdict = verify_chain(
+                    entries, head, file_head, self.gate.key,
+                    None if progress is None else lambda n: progress(n, total))
         if verdict.ok:  # record the verification itself only on an intact chain
             with self.db.begin() as conn:
                 self.gate.record(conn, actor, "audit.verify",

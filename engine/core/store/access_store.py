@@ -7,7 +7,7 @@ transactions are already serial), so concurrent commands extend one chain, never
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,14 +203,17 @@ class AccessStore:
         self.conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest})
         return seq, digest
 
-    def stream_audit_entries(self, chunk: int = 2_000) -> Iterator[AuditEntry]:
+    def stream_audit_entries(self, chunk: int = 2_000) -> Generator[AuditEntry, None, None]:
         """Every record in sequence order, fetched ``chunk`` rows at a time (a server-side
         cursor on PostgreSQL): for walking the whole chain in constant memory."""
         result = self.conn.execution_options(stream_results=True, yield_per=chunk).execute(
             select(AUDIT).order_by(AUDIT.c.seq))
-        for r in result:
-            yield AuditEntry(r.seq, r.at, r.actor, r.action, r.outcome, r.case_ref,
-                             r.workflow, r.command, dict(r.detail), r.prev_hash, r.hash)
+        try:
+            for r in result:
+                yield AuditEntry(r.seq, r.at, r.actor, r.action, r.outcome, r.case_ref,
+                                 r.workflow, r.command, dict(r.detail), r.prev_hash, r.hash)
+        finally:  # a walk that stops early closes its server-side cursor now
+            result.close()
 
     def audit_entries(self, case_ref: str | None = None, actor: str | None = None,
                       since: dt.datetime | None = None) -> list[AuditEntry]:
