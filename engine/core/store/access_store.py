@@ -206,12 +206,15 @@ class AccessStore:
     def stream_audit_entries(self, chunk: int = 2_000) -> Generator[AuditEntry, None, None]:
         """Every record in sequence order, fetched ``chunk`` rows at a time (a server-side
         cursor on PostgreSQL): for walking the whole chain in constant memory."""
+        c = AUDIT.c
         result = self.conn.execution_options(stream_results=True, yield_per=chunk).execute(
-            select(AUDIT).order_by(AUDIT.c.seq))
-        try:
-            for r in result:
-                yield AuditEntry(r.seq, r.at, r.actor, r.action, r.outcome, r.case_ref,
-                                 r.workflow, r.command, dict(r.detail), r.prev_hash, r.hash)
+            select(c.seq, c.at, c.actor, c.action, c.outcome, c.case_ref, c.workflow,
+                   c.command, c.detail, c.prev_hash, c.hash).order_by(c.seq))
+        try:  # rows unpacked by position: named access costs more than the hash here
+            for seq, at, actor, action, outcome, ref, flow, command, detail, prev, digest \
+                    in result.tuples():
+                yield AuditEntry(seq, at, actor, action, outcome, ref, flow, command,
+                                 detail, prev, digest)
         finally:  # a walk that stops early closes its server-side cursor now
             result.close()
 
