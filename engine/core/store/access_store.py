@@ -212,7 +212,7 @@ class AccessStore:
                    c.command, c.detail, c.prev_hash, c.hash).order_by(c.seq))
         try:  # rows unpacked by position: named access costs more than the hash here
             for seq, at, actor, action, outcome, ref, flow, command, detail, prev, digest \
-                    in result.tuples():
+                    in result:
                 yield AuditEntry(seq, at, actor, action, outcome, ref, flow, command,
                                  detail, prev, digest)
         finally:  # a walk that stops early closes its server-side cursor now
