@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextlib import closing
 
 from engine.core.audit import AuditEntry, Verdict, key_id, verify_chain
 from engine.core.gate import Gate, HeadFileError, read_head_file
@@ -70,9 +71,10 @@ class AuditTrail:
             store = AccessStore(conn)
             head = store.head()
             total = head[0] if head else 0
-            verdict = verify_chain(  # streamed in sequence order: constant memory
-                store.stream_audit_entries(), head, file_head, keys=self.gate.keys,
-                progress=None if progress is None else lambda n: progress(n, total))
+            with closing(store.stream_audit_entries()) as entries:  # constant memory
+                verdict = verify_chain(
+                    entries, head, file_head, keys=self.gate.keys,
+                    progress=None if progress is None else lambda n: progress(n, total))
         if verdict.ok:  # record the verification itself only on an intact chain
             with self.db.begin() as conn:
                 self.gate.record(conn, actor, "audit.verify",
