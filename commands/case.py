@@ -110,7 +110,8 @@ def case_list(workflow: str | None, state: str | None, overdue: bool, limit: int
     runtime = _runtime()
     page = runtime.engine().case_page(runtime.actor_name, workflow, state, overdue,
                                       "case list", limit=limit, offset=offset)
-    _emit(as_json, page.to_json(), lambda: case_page_text(page))
+    # JSON stays a list of the page's cases (as scripts read it); the text shows the total.
+    _emit(as_json, page.to_json()["cases"], lambda: case_page_text(page))
 
 
 @case.command("history")
