@@ -38,7 +38,7 @@ STEPS: list[tuple[str, dict[str, str]]] = [
     ("notify", {"notified_on": "2024-06-07"}),
     ("submit_rapid_review", {"rr_submitted_on": "2024-06-20"}),
     ("commission_lcspr", {"decision_on": "2024-07-01"}),
-    ("appoint_reviewer", {"reviewer": "REV-1", "reviewer_appointed_on": "2024-07-02"}),
+    ("appoint_reviewer", {"reviewer": "bench", "reviewer_appointed_on": "2024-07-02"}),  # a user
     ("approve_final", {"planned_publication_on": "2024-12-02"}),
     ("send_to_panel", {"sent_to_panel_on": "2024-11-20"}),
     ("publish", {"published_on": "2024-12-02"}),
