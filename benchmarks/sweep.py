@@ -66,6 +66,7 @@ def populate(db: Database, engine: Engine, count: int, chunk: int = 20_000) -> i
     with db.write() as s:
         s.execute(delete(Deadline))
     cal = engine.calendar
+    version = engine.registry.get("practice_review").version  # the one SEED registered
     today = NOW.date()
     due_day = cal.add_working_days(today, 2)  # its '2 working days before' rung: today 07:00
     later_day = cal.add_working_days(today, 40)
@@ -80,7 +81,7 @@ def populate(db: Database, engine: Engine, count: int, chunk: int = 20_000) -> i
             due_count += due
             day = due_day if due else later_day
             cases.append({"id": case_id + i, "ref": f"B-{i}", "workflow": "practice_review",
-                          "workflow_version": 1, "state": "awaiting_notification",
+                          "workflow_version": version, "state": "awaiting_notification",
                           "data": {"became_aware_on": "2024-06-01"}, "version": 1,
                           "opened_at": NOW, "updated_at": NOW, "area": "north"})
             deadlines.append({"case_id": case_id + i, "name": "notification", "cycle": 1,
