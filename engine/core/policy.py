@@ -65,10 +65,9 @@ def permitted(principal: Principal, action: str) -> bool:
 
 
 def require_command(principal: Principal, action: str) -> None:
-    roles = roles_for(action)
-    if not any(role in principal.grants for role in roles):
+    if not permitted(principal, action):
         raise PermissionDeniedError(principal.login, action.replace(".", " "),
-                                    needs_text(roles, None), principal.describe())
+                                    needs_text(roles_for(action), None), principal.describe())
 
 
 def areas_for(principal: Principal, roles: Iterable[str]) -> frozenset[str] | None:

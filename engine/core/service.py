@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from engine.core.access import (
     INVOLVEMENT_ROLES,
@@ -58,7 +58,7 @@ from engine.core.fields import parse_values
 from engine.core.gate import PERSONAL_MARK, RESTRICTED_MARK, Gate
 from engine.core.loader import WorkflowRegistry, load_text
 from engine.core.machine import CaseAdapter, MachineError, WorkflowMachine, guard_passes
-from engine.core.notices import CaseEventNotice
+from engine.core.notices import CaseEventNotice, EventHook
 from engine.core.people import registered
 from engine.core.routes import check_generic_route, owning_command
 from engine.core.store.cases import CASES, DEADLINES, CaseRecord, CaseStore, DeadlineRecord
@@ -89,7 +89,7 @@ class Engine:
         self.units = Units(db, self.gate)
         # Told of fires whose transition names roles to notify, inside the fire's transaction
         # (the notifications package enqueues the emails there).
-        self.on_event: Callable[[Connection, CaseEventNotice], object] | None = None
+        self.on_event: EventHook | None = None
         self.registry = registry
         self.clock = clock
         self.calendar = calendar

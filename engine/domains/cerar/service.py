@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from engine.core.clock import as_utc, london_date, show_instant
 from engine.core.deadlines import OPEN
@@ -218,19 +219,19 @@ class CerarService:
         ``review_before``, if given."""
         now = self.clock.now()
         with self.engine.unit(actor, "cerar.list", workflow=WORKFLOW) as unit:
-            visible = {c.ref for c in self.engine.cases(actor, WORKFLOW, unit=unit)}
             session = unit.session
             query = select(Case).where(Case.workflow == WORKFLOW)  # type: ignore[arg-type]
             if not include_closed:
                 query = query.where(Case.closed_at.is_(None))  # type: ignore[union-attr]
-            cases = [c for c in session.scalars(query) if c.ref in visible]
-            ids = [c.id for c in cases]
+            # Only the cases the actor may read, filtered in the same query.
+            query = query.where(self.engine.readable(unit))
+            cases = list(session.scalars(query))
             deadlines: dict[int, list[Deadline]] = {}
-            if ids:
-                for d in session.scalars(select(Deadline).where(
-                        Deadline.case_id.in_(ids),  # type: ignore[attr-defined]
-                        Deadline.status == OPEN)):  # type: ignore[arg-type]
-                    deadlines.setdefault(d.case_id, []).append(d)
+            # Their open deadlines, by a subquery of the same cases (no bound list of ids).
+            listed = query.with_only_columns(col(Case.id))
+            for d in session.scalars(select(Deadline).where(
+                    col(Deadline.case_id).in_(listed), Deadline.status == OPEN)):  # type: ignore[arg-type]
+                deadlines.setdefault(d.case_id, []).append(d)
             rows = []
             for c in cases:
                 mine = deadlines.get(c.id or 0, [])

@@ -65,8 +65,9 @@ class MaceService(SeriesService):
         """The meetings the actor may see (a member: those they are invited to)."""
         with self.engine.unit(actor, "mace.meetings", workflow=WORKFLOW) as unit:
             unit.require()
-            visible = {c.ref for c in self.engine.cases(actor, WORKFLOW, unit=unit)}
             session = unit.session
+            visible = set(session.scalars(select(col(Case.ref)).where(
+                col(Case.workflow) == WORKFLOW, self.engine.readable(unit))))
             chosen = [self._series(unit, series)] if series else list(session.scalars(
                 select(MaceSeries).order_by(MaceSeries.name)))
             out = []
