@@ -12,10 +12,8 @@ from __future__ import annotations
 import calendar as _calendar
 import datetime as dt
 from collections.abc import Iterable
-
-# The one country's module, not ``holidays.country_holidays`` (which imports every country:
-# a second of start-up for each command).
-from holidays.countries.united_kingdom import UnitedKingdom
+from functools import cached_property
+from typing import Any
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -25,7 +23,15 @@ class WorkingCalendar:
 
     def __init__(self, closure_days: Iterable[dt.date] = (), subdivision: str = "ENG") -> None:
         self._closures = frozenset(closure_days)
-        self._holidays = UnitedKingdom(subdiv=subdivision)  # type: ignore[no-untyped-call]
+        self._subdivision = subdivision
+
+    @cached_property
+    def _holidays(self) -> Any:
+        # Imported on first use: a command that computes no date (``case show``) does not
+        # pay the tenth of a second it takes. The one country's module, not
+        # ``holidays.country_holidays``, which imports every country.
+        from holidays.countries.united_kingdom import UnitedKingdom
+        return UnitedKingdom(subdiv=self._subdivision)  # type: ignore[no-untyped-call]
 
     def is_working_day(self, day: dt.date) -> bool:
         return day.weekday() < 5 and day not in self._closures and day not in self._holidays
