@@ -35,8 +35,32 @@ def init() -> None:
                    "directory).")
 @click.option("--seed", default=2023, show_default=True, type=COUNT,
               help="The same seed builds the same year.")
-def demo(folder: str | None, seed: int) -> None:
-    """Build a fresh demo database holding a partnership year, then show the dashboard."""
-    from engine.apps.demo.year import run_demo
+@click.option("--serve", is_flag=True,
+              help="Then serve it in the web application, with a sign-in for every role.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def demo(folder: str | None, seed: int, serve: bool, host: str, port: int) -> None:
+    """Build a fresh demo database holding a partnership year, then show the dashboard
+    (and with --serve, serve it on the web)."""
+    from engine.apps.demo.year import demo_app, demo_sign_ins, run_demo
 
-    run_demo(folder, click.echo, _runtime().os_login, seed)
+    you = _runtime().os_login
+    result = run_demo(folder, click.echo, you, seed)
+    if not serve:
+        return
+    import uvicorn
+
+    from web.app import create_app
+
+    app = demo_app(result)
+    password, people = demo_sign_ins(app, you)
+    click.echo(f"\nServing the demonstration at http://{host}:{port}/ (Ctrl+C stops); "
+               "its clock stands at the year's last evening, 15 April 2024 18:30.")
+    click.echo(f"Sign in as any of these, password {password} (this demo database only):")
+    width = max(len(login) for login, _ in people)
+    for login, what in people:
+        click.echo(f"  {login:<{width}}  {what}")
+    try:
+        uvicorn.run(create_app(app), host=host, port=port, log_level="warning")
+    finally:
+        app.close()

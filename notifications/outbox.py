@@ -68,10 +68,10 @@ def enqueue(session: Session | Connection, rows: Sequence[Mapping[str, Any]]) ->
     # The dialect's own INSERT (for ON CONFLICT), imported when used: importing the
     # PostgreSQL dialect costs a SQLite command a tenth of a second at start-up.
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects import postgresql as chosen
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = (insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
+        from sqlalchemy.dialects import sqlite as chosen  # type: ignore[no-redef]
+    statement = (chosen.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
                  .returning(col(OutboxMessage.id)))
     return len(session.execute(statement, list(rows)).all())
 

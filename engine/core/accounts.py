@@ -26,9 +26,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.core.access import ADMINISTRATOR
 from engine.core.clock import Clock
+from engine.core.deployment import DEMO_MODE
 from engine.core.errors import EngineError, UsageError
 from engine.core.gate import Gate
-from engine.core.store.access_store import AccessStore
+from engine.core.store.access_store import AccessStore, recorded_deployment
 from engine.core.store.account_store import AccountStore, SessionRecord
 from engine.core.store.database import Database
 from engine.core.unit import Units
@@ -128,6 +129,21 @@ class Accounts:
             store.add_session(_hash(token), login, "", "link", now, expires)
             unit.note(login=login, kind="sign-in link", expires=expires.isoformat())
         return token, expires
+
+    def set_demo_password(self, actor: str, login: str, password: str) -> None:
+        """A known password for ``login``, not to be changed: demonstration databases only
+        (made by 'safeguard demo'), so a real deployment can never hold one."""
+        with self.units.begin(actor, "user.password") as unit:
+            unit.require()
+            if recorded_deployment(unit.conn).get(DEMO_MODE) != "true":
+                raise UsageError("demonstration passwords exist only in databases made by "
+                                 "'safeguard demo'; use 'safeguard user password LOGIN'")
+            self._registered(unit.conn, login)
+            store = AccountStore(unit.conn)
+            now = self.clock.now()
+            store.set_password(login, self.hasher.hash(password), False, now)
+            store.end_sessions_of(login, now)
+            unit.note(login=login, kind="demonstration password")
 
     @staticmethod
     def _registered(conn: Any, login: str) -> None:

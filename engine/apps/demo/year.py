@@ -17,12 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import random
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from engine.app import build_app
+from engine.app import App, build_app
 from engine.apps.demo import reviews as demo_reviews
 from engine.core.clock import LONDON, FixedClock, london_date
 from engine.core.deployment import record_demo
@@ -403,7 +404,7 @@ def run_demo(folder: str | None, echo: Callable[[str], None], you: str = "demo",
     echo(f"Building a demonstration year ({START.isoformat()} to {END.isoformat()}, "
          f"seed {seed}) in {base} ...")
     result = build_year(base, you, seed)
-    app = build_app(demo_settings(result.url, result.emails), FixedClock(_at(END, "18:30")))
+    app = demo_app(result)
     engine = app.engine
     try:
         report = annual_report(engine, you, *YEAR)
@@ -425,3 +426,20 @@ def run_demo(folder: str | None, echo: Callable[[str], None], you: str = "demo",
     echo(f"            safeguard --db {result.url} report annual --from {YEAR[0]} "
          f"--to {YEAR[1]} --format html > report.html")
     return result
+
+
+def demo_sign_ins(app: App, you: str) -> tuple[str, list[tuple[str, str]]]:
+    """Give every demonstration user one known password (demo databases only); returns it
+    with each login and what the login does, for the page that says how to sign in."""
+    password = "-".join(secrets.token_hex(2) for _ in range(3))
+    people = [(you, "administrator and partnership manager")]
+    people += [(login, name) for login, name, _, _ in PEOPLE]
+    for login, _ in people:
+        app.accounts.set_demo_password(you, login, password)
+    return password, people
+
+
+def demo_app(result: DemoResult) -> App:
+    """The demonstration database's application at the year's last evening (the time its
+    tasks and deadlines are shown at)."""
+    return build_app(demo_settings(result.url, result.emails), FixedClock(_at(END, "18:30")))

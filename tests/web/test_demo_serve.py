@@ -1,0 +1,99 @@
+"""``safeguard demo --serve``: the README's first command builds the year and serves it with a
+sign-in for every role; demonstration passwords exist only in demonstration databases."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from engine.app import App
+from engine.apps.demo.year import DemoResult, demo_app, demo_sign_ins
+from engine.core.errors import UsageError
+from tests.web.conftest import sign_in
+from web import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_demo_sign_in_works_and_lands_on_tasks(demo_copy) -> None:  # type: ignore[no-untyped-def]
+    app = demo_app(DemoResult(demo_copy.folder / "demo.db", demo_copy.url, demo_copy.emails))
+    try:
+        password, people = demo_sign_ins(app, "root")
+        logins = [login for login, _ in people]
+        assert {"support", "crg.chair", "cerar.coord", "mace.chair"} <= set(logins)
+        client = TestClient(create_app(app))
+        sign_in(client, "crg.chair", password)
+        page = client.get("/")
+        assert page.status_code == 200
+        assert "Case review group chair" in page.text or "crg.chair" in page.text
+        # The chair's tasks on the demo's last evening are the open deadlines it owns.
+        assert "/cases/" in page.text
+    finally:
+        app.close()
+
+
+def test_demo_passwords_are_refused_outside_a_demo_database(app: App) -> None:
+    app.admin.bootstrap("root")
+    with pytest.raises(UsageError, match="only in databases made by 'safeguard demo'"):
+        app.accounts.set_demo_password("root", "root", "known")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_demo_serve_prints_sign_ins_and_serves(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import cli; cli.main()", "demo", "--out", str(tmp_path),
+         "--serve", "--port", str(port)],
+        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    output = ""
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 300
+        while "Sign in as any of these" not in output and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            output += line
+        for _ in range(20):  # the names follow the heading
+            output += proc.stdout.readline()
+        match = re.search(r"password (\S+) \(this demo database only\)", output)
+        assert match, output
+        assert "crg.chair" in output and "cerar.coord" in output
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+        for _ in range(100):
+            try:
+                page = client.get("/sign-in")
+                break
+            except httpx.ConnectError:
+                time.sleep(0.2)
+        assert page.status_code == 200
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        signed = client.post("/sign-in", data={"login": "cerar.coord",
+                                               "password": match.group(1),
+                                               "csrf_token": token.group(1), "next": "/"})
+        assert signed.status_code == 200
+        assert "Sign out" in signed.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
