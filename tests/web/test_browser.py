@@ -1,6 +1,6 @@
 """Journey 1 in a real browser (Debian's Chromium driven by Playwright): business support
-logs a serious incident notification, the chair walks it through the rapid review to the
-decision to commission an LCSPR. Every page is checked with axe (no serious or critical
+logs a serious incident notification, the chair walks it through the rapid review and the
+decision to commission an LCSPR to publication and the action plan. Every page is checked with axe (no serious or critical
 violations) and photographed into ``build/screenshots/<test name>/``.
 """
 
@@ -154,7 +154,7 @@ class Journey:
 
 
 @pytest.mark.parametrize("mode", ["mouse", "keyboard", "no-js"])
-def test_journey_1_notification_to_lcspr_decision(app: App, server: str, mode: str,
+def test_journey_1_notification_to_publication_and_action_plan(app: App, server: str, mode: str,
                                                   request: pytest.FixtureRequest) -> None:
     """With the mouse (and axe on every page), with the keyboard alone, and with JavaScript
     switched off."""
@@ -162,6 +162,7 @@ def test_journey_1_notification_to_lcspr_decision(app: App, server: str, mode: s
 
     add_user(app.db, "support", [("business_support", "cumberland")])
     add_user(app.db, "chairperson", [("case_review_chair", "cumberland")])
+    add_user(app.db, "reviewer1", [("independent_reviewer", "cumberland")])
     for login in ("support", "chairperson"):
         give_password(app, login)
     with sync_playwright() as pw:
@@ -204,9 +205,25 @@ def test_journey_1_notification_to_lcspr_decision(app: App, server: str, mode: s
             journey.step("PR-2024-001", "commission_lcspr", "Commission LCSPR",
                          {"decision_on": "2024-06-05"})
             expect(page.locator(".lead")).to_contain_text("LCSPR commissioned")
+            # The review to publication, then the action plan.
+            journey.step("PR-2024-001", "appoint_reviewer", "Appoint reviewer",
+                         {"reviewer": "reviewer1", "reviewer_appointed_on": "2024-06-10"})
+            journey.step("PR-2024-001", "approve_final", "Approve final",
+                         {"planned_publication_on": "2024-12-02"})
+            journey.step("PR-2024-001", "send_to_panel", "Send to panel",
+                         {"sent_to_panel_on": "2024-11-20"})
+            journey.step("PR-2024-001", "publish", "Publish", {"published_on": "2024-12-02"})
+            expect(page.locator(".lead")).to_contain_text("Published")
+            journey.step("PR-2024-001", "start_action_plan", "Start action plan",
+                         {"action_plan_started_on": "2024-12-09"})
+            journey.step("PR-2024-001", "add_action", "Add action",
+                         {"action_ref": "A1", "action_summary": "Refresh neglect training",
+                          "action_owner_agency": "Health", "action_due_on": "2025-03-31"})
+            expect(page.locator("main")).to_contain_text("Refresh neglect training")
             case = app.engine.case("PR-2024-001", "amy")
-            assert case.state == "lcspr_commissioned"
-            assert (case.data["notified_on"], case.data["decision_on"]) == ("2024-06-04",
-                                                                            "2024-06-05")
+            assert case.state == "action_plan"
+            assert (case.data["notified_on"], case.data["decision_on"],
+                    case.data["published_on"]) == ("2024-06-04", "2024-06-05", "2024-12-02")
+            assert case.data["reviewer"] == "reviewer1"
         finally:
             browser.close()
