@@ -1,7 +1,8 @@
 """Journey 1 in a real browser (Debian's Chromium driven by Playwright): business support
 logs a serious incident notification, the chair walks it through the rapid review and the
-decision to commission an LCSPR to publication and the action plan. Every page is checked with axe (no serious or critical
-violations) and photographed into ``build/screenshots/<test name>/``.
+decision to commission an LCSPR to publication and the action plan. Every page is checked
+with axe (no serious or critical violations) and photographed into
+``build/screenshots/<test name>/``.
 """
 
 from __future__ import annotations
