@@ -7,16 +7,25 @@ with axe (no serious or critical violations) and photographed into
 
 from __future__ import annotations
 
+import contextlib
+import email
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from email import policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine.app import App
+from engine.core.clock import FixedClock
+from engine.core.settings import NotificationSettings
+from engine.core.store.database import Database
+from notifications.transports import EmlFolderTransport
+from tests.conftest import london, make_app
 from tests.web.conftest import PASSWORD, add_user, give_password
 from web import create_app
 
@@ -35,6 +44,12 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(app: App) -> Iterator[str]:
+    with serving(app) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serving(app: App) -> Iterator[str]:
     import uvicorn
 
     port = _free_port()
@@ -228,3 +243,52 @@ def test_journey_1_notification_to_publication_and_action_plan(app: App, server:
             assert case.data["reviewer"] == "reviewer1"
         finally:
             browser.close()
+
+
+def test_journey_3_the_reminder_link_in_a_browser(db: Database, tmp_path: Path,
+                                                  request: pytest.FixtureRequest) -> None:
+    """A chair opens the "Open case" link of the reminder email the notifier wrote (the .eml
+    parsed back), signs in, lands on the case and meets the deadline."""
+    from playwright.sync_api import expect, sync_playwright
+
+    clock = FixedClock(london("2024-06-03 09:00"))
+    folder = tmp_path / "eml"
+    app = make_app(db, clock, tmp_path / "head.json",
+                   transport=lambda: EmlFolderTransport(folder), notifications=NotificationSettings(transport="eml", eml_dir=folder,
+                                                      base_url="http://placeholder.invalid"))
+    give_password(app, "chair")  # the seeded case review group chair
+    app.engine.open_case("practice_review", "PR-7", {
+        "became_aware_on": "2024-06-03", "child_ref": "C-7", "label": "L"}, "amy",
+        area="cumberland")
+    clock.set(london("2024-06-06 08:00"))
+    app.notifier.sweep()
+    app.notifier.dispatch()
+    links = []
+    for path in sorted(folder.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None
+        if str(message["To"]) == "chair@example.org":
+            links += re.findall(r"http://placeholder\.invalid(/cases/PR-7)\b",
+                                body.get_content())
+    assert links, "no reminder to the chair with the case's link"
+    with serving(app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            page = browser.new_context(locale="en-GB").new_page()
+            journey = Journey(page, base, SHOTS / request.node.name)
+            page.goto(base + links[0])
+            page.wait_for_url("**/sign-in**")
+            journey.check("sign-in-from-email")
+            journey.fill(page.get_by_label("Login"), "chair")
+            journey.fill(page.get_by_label("Password"), PASSWORD)
+            journey.press(page.get_by_role("button", name="Sign in"))
+            page.wait_for_url(base + "/cases/PR-7")
+            expect(page.locator("h1")).to_have_text("Case PR-7")
+            journey.check("case-from-email")
+            journey.step("PR-7", "notify", "Notify", {"notified_on": "2024-06-06"})
+        finally:
+            browser.close()
+    case = app.engine.case("PR-7", "amy")
+    notification = next(d for d in case.deadlines if d.name == "notification")
+    assert notification.status == "met"
