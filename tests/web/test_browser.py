@@ -254,7 +254,8 @@ def test_journey_3_the_reminder_link_in_a_browser(db: Database, tmp_path: Path,
     clock = FixedClock(london("2024-06-03 09:00"))
     folder = tmp_path / "eml"
     app = make_app(db, clock, tmp_path / "head.json",
-                   transport=lambda: EmlFolderTransport(folder), notifications=NotificationSettings(transport="eml", eml_dir=folder,
+                   transport=lambda: EmlFolderTransport(folder),
+                   notifications=NotificationSettings(transport="eml", eml_dir=folder,
                                                       base_url="http://placeholder.invalid"))
     give_password(app, "chair")  # the seeded case review group chair
     app.engine.open_case("practice_review", "PR-7", {
