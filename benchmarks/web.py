@@ -1,0 +1,283 @@
+"""How fast are the pages, and does My tasks grow with history? Over HTTP, beside a floor.
+
+    python benchmarks/web.py [--cases 100000] [--small 1000] [--requests 200] [--db URL] --json
+
+For each of two databases (``benchmarks/scale.py``'s: the demonstration year plus ``--small``
+and ``--cases`` closed cases of earlier years), starts ``safeguard serve`` on it as a separate
+process (one worker, the demo's "today" as its clock) and a **floor**: a Starlette app in
+another process whose pages each run ONE SQL query reading the same rows (the open deadlines
+with their cases for My tasks; the case with its deadlines and events for a case page; one
+UPDATE of the case's version for a submission) and return them as plain HTML. Then, signed in
+as the demo's case review group chair (``crg.chair``, every area), it
+requests each page ``--requests`` times in turn over one keep-alive connection and reports
+p50 and p95 latency (ms) and requests per second for:
+
+* ``tasks``: My tasks (``GET /``);
+* ``case``: a case page (``GET /cases/REF``, an open case of the demo year);
+* ``submit``: a step form's submission (``POST /cases/REF/steps/receive_draft`` on a case in
+  review: an internal step, so it can be repeated; each bumps the case's version, audited);
+
+with the floor's figures and the ratios, and the servers' CPU seconds. Targets (issue 10):
+case page p95 at most 100 ms and at most 3x the floor; My tasks at ``--cases`` within noise
+of My tasks at ``--small``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "benchmark-password-1"
+USER = "crg.chair"  # the demo's case review group chair (all areas)
+REVIEW_REF = "PR-BENCH-1"
+
+
+# -- the floor: one query per page ---------------------------------------------------------
+FLOOR_TASKS = """
+SELECT c.ref, c.workflow, c.state, d.name, d.due_at, d.status FROM deadline d
+JOIN "case" c ON c.id = d.case_id
+WHERE d.status IN ('open', 'breached') ORDER BY d.due_at LIMIT 50"""
+FLOOR_CASE = """
+SELECT c.ref, c.state, c.data, d.name, d.rule, d.due_at, d.status, e.trigger, e.at, e.actor
+FROM "case" c LEFT JOIN deadline d ON d.case_id = c.id LEFT JOIN case_event e ON e.case_id = c.id
+WHERE c.ref = :ref"""
+FLOOR_SUBMIT = 'UPDATE "case" SET version = version + 1 WHERE ref = :ref'
+
+
+def floor_app(url: str) -> Any:
+    from sqlalchemy import create_engine, text
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    engine = create_engine(url)
+
+    def table(rows: Any) -> HTMLResponse:
+        body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in rows)
+        return HTMLResponse(f"<!doctype html><table>{body}</table>")
+
+    async def tasks(request: Request) -> HTMLResponse:
+        with engine.connect() as conn:
+            return table(conn.execute(text(FLOOR_TASKS)).all())
+
+    async def case(request: Request) -> HTMLResponse:
+        with engine.connect() as conn:
+            return table(conn.execute(text(FLOOR_CASE),
+                                      {"ref": request.path_params["ref"]}).all())
+
+    async def submit(request: Request) -> HTMLResponse:
+        await request.form()
+        with engine.begin() as conn:
+            conn.execute(text(FLOOR_SUBMIT), {"ref": request.path_params["ref"]})
+        return HTMLResponse("", status_code=303, headers={"Location": "/"})
+
+    return Starlette(routes=[Route("/", tasks), Route("/cases/{ref}", case),
+                             Route("/cases/{ref}/steps/{trigger}", submit, methods=["POST"])])
+
+
+# -- setting up a database -------------------------------------------------------------------
+def prepare(url: str, out: Path, now: str, you: str) -> None:
+    """A password for the OS login, and a review in review for the repeated submission."""
+    from engine.app import build_app
+    from engine.apps.demo.year import demo_settings
+    from engine.core.clock import FixedClock
+    from engine.core.store.account_store import AccountStore
+
+    clock = FixedClock(_parse(now))
+    app = build_app(demo_settings(url, out / "outbox"), clock)
+    try:
+        with app.db.begin() as conn:
+            AccountStore(conn).set_password(USER, app.accounts.hasher.hash(PASSWORD), False,
+                                            clock.now())
+        day = clock.now().date().isoformat()
+        engine = app.engine
+        engine.open_case("practice_review", REVIEW_REF, {
+            "became_aware_on": day, "child_ref": "C-90001", "label": "Benchmark"}, USER,
+            area="cumberland")
+        for trigger, values in (
+                ("notify", {"notified_on": day}),
+                ("submit_rapid_review", {"rr_submitted_on": day, "rr_recommendation": "lcspr"}),
+                ("record_panel_response", {"panel_response": "agreed",
+                                           "panel_response_on": day}),
+                ("commission_lcspr", {"decision_on": day}),
+                ("appoint_reviewer", {"reviewer": "reviewer.a", "reviewer_appointed_on": day})):
+            engine.fire(REVIEW_REF, trigger, values,
+                        "support" if trigger == "notify" else USER)
+    finally:
+        app.close()
+
+
+def _parse(text: str) -> Any:
+    import datetime as dt
+
+    from engine.core.clock import LONDON
+
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise SystemExit(f"server on port {port} exited with {proc.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def _cpu(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- timing ----------------------------------------------------------------------------------
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50_ms": round(statistics.median(ordered) * 1000, 2),
+            "p95_ms": round(p95 * 1000, 2),
+            "rps": round(len(ordered) / sum(ordered), 1)}
+
+
+def measure(base: str, ref: str, requests: int, *, signed_in: bool) -> dict[str, Any]:
+    import re
+
+    import httpx2 as httpx
+
+    client = httpx.Client(base_url=base, timeout=60, follow_redirects=True)
+    version = 0
+    if signed_in:
+        page = client.get("/sign-in")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token, "no sign-in form"
+        landed = client.post("/sign-in", data={"login": USER,
+                                                "password": PASSWORD, "next": "/",
+                                                "csrf_token": token.group(1)})
+        assert landed.status_code == 200 and "Sign out" in landed.text, landed.text[-1500:]
+        form = client.get(f"/cases/{REVIEW_REF}/steps/receive_draft")
+        assert form.status_code == 200, form.status_code
+        found = re.search(r'name="version" value="(\d+)"', form.text)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert found and csrf
+        version, token_value = int(found.group(1)), csrf.group(1)
+    else:
+        token_value = ""
+    timings: dict[str, list[float]] = {"tasks": [], "case": [], "submit": []}
+    for i in range(requests + 10):  # the first 10 of each warm up
+        for name in timings:
+            started = time.perf_counter()
+            if name == "tasks":
+                response = client.get("/")
+            elif name == "case":
+                response = client.get(f"/cases/{ref}")
+            else:
+                response = client.post(
+                    f"/cases/{REVIEW_REF}/steps/receive_draft", follow_redirects=False,
+                    data={"csrf_token": token_value, "version": str(version),
+                          "draft_received_on": "2024-04-15"})
+                version += 1
+            elapsed = time.perf_counter() - started
+            assert response.status_code in (200, 303), (name, response.status_code,
+                                                        response.text[:300])
+            if i >= 10:
+                timings[name].append(elapsed)
+    return {name: _percentiles(samples) for name, samples in timings.items()}
+
+
+def run_one(cases: int, db: str | None, requests: int, you: str) -> dict[str, Any]:
+    from benchmarks.scale import build
+
+    out = Path(tempfile.mkdtemp(prefix=f"sg-web-{cases}-"))
+    started = time.perf_counter()
+    info = build(db, out, cases, you)
+    url, now = info["db"], info["now"]
+    prepare(url, out, now, you)
+    built = time.perf_counter() - started
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SAFEGUARD_DATABASE_URL=url)
+    app_port, floor_port = _free_port(), _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", "import cli; cli.main()", "--db", url, "--now", now, "serve",
+         "--port", str(app_port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    floor = subprocess.Popen(
+        [sys.executable, str(Path(__file__)), "--floor-serve", url, str(floor_port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        _wait(app_port, server)
+        _wait(floor_port, floor)
+        cpu0 = (_cpu(server.pid), _cpu(floor.pid))
+        app_figures = measure(f"http://127.0.0.1:{app_port}", info["case_ref"], requests,
+                              signed_in=True)
+        floor_figures = measure(f"http://127.0.0.1:{floor_port}", info["case_ref"], requests,
+                                signed_in=False)
+        cpu = (round(_cpu(server.pid) - cpu0[0], 2), round(_cpu(floor.pid) - cpu0[1], 2))
+    finally:
+        for proc in (server, floor):
+            proc.terminate()
+            proc.wait(timeout=30)
+    ratios = {name: round(app_figures[name]["p95_ms"] / floor_figures[name]["p95_ms"], 2)
+              for name in app_figures}
+    return {"cases": info["cases"], "build_seconds": round(built, 1), "app": app_figures,
+            "floor": floor_figures, "p95_ratio": ratios,
+            "server_cpu_seconds": {"app": cpu[0], "floor": cpu[1]}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--small", type=int, default=1_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--db", help="a PostgreSQL URL (its tables are dropped); default "
+                                     "SQLite files in a temporary folder")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--floor-serve", nargs=2, metavar=("URL", "PORT"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.floor_serve:
+        import uvicorn
+
+        uvicorn.run(floor_app(args.floor_serve[0]), host="127.0.0.1",
+                    port=int(args.floor_serve[1]), log_level="warning")
+        return
+    you = getpass.getuser()
+    results = {"small": run_one(args.small, args.db, args.requests, you),
+               "large": run_one(args.cases, args.db, args.requests, you)}
+    small, large = results["small"]["app"]["tasks"], results["large"]["app"]["tasks"]
+    results["tasks_p50_large_over_small"] = round(large["p50_ms"] / small["p50_ms"], 2)
+    results["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    for size in ("small", "large"):
+        r = results[size]
+        print(f"{r['cases']} cases:")
+        for page in ("tasks", "case", "submit"):
+            print(f"  {page:<7} app {r['app'][page]}  floor {r['floor'][page]}  "
+                  f"p95 ratio {r['p95_ratio'][page]}")
+    print(f"My tasks p50, large over small: {results['tasks_p50_large_over_small']}")
+
+
+if __name__ == "__main__":
+    main()
