@@ -119,10 +119,10 @@ async def form(request: Request, csrf: str | None) -> dict[str, str]:
 
 
 def render(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLResponse:
-    task_count = None
-    if ctx.session is not None and not ctx.session.must_change:
+    task_count = values.pop("task_count", None)
+    if task_count is None and ctx.session is not None and not ctx.session.must_change:
         try:
-            task_count = len(ctx.app.casework.tasks(ctx.login))
+            task_count = ctx.app.casework.task_count(ctx.login)
         except EngineError:
             task_count = None
     pre = ctx.request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)

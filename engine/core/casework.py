@@ -11,11 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from engine.core.access import INVOLVEMENT_ROLES, permits, permits_case
+from sqlalchemy import Connection
+
+from engine.core.access import INVOLVEMENT_ROLES, Principal, permits, permits_case
 from engine.core.definition import FieldDef, TransitionDef, WorkflowDef
 from engine.core.errors import TransitionNotAllowedError, UsageError
 from engine.core.service import Engine
-from engine.core.store.task_store import open_deadlines
+from engine.core.store.access_store import AccessStore
+from engine.core.store.task_store import TaskRow, open_deadlines
 from engine.core.unit import Unit
 from engine.core.views import CaseView, EventView, TriggerInfo
 
@@ -126,33 +129,42 @@ class CaseWork:
         case's area (and, for roles that need it, their involvement), soonest first."""
         engine = self.engine
         with engine.unit(actor, "case.tasks") as unit:
-            principal = unit.principal
-            roles = list(principal.grants)
-            areas: set[str] | None = set()
-            for role in roles:
-                for area in principal.grants[role]:
-                    if area is None:
-                        areas = None
-                        break
-                    assert areas is not None
-                    areas.add(area)
-                if areas is None:
-                    break
-            rows = open_deadlines(unit.conn, roles, areas, TASK_LIMIT)
-            kinds = unit.access.involvement_kinds(principal.login) if any(
-                r in INVOLVEMENT_ROLES for r in roles) else {}
             out = []
-            for row in rows:
+            for row in self._own(unit.conn, unit.principal, unit.access):
                 definition = engine.definition(unit.cases, row.workflow, row.workflow_version)
-                owner = [row.owner_role] if row.owner_role else []
-                if not permits_case(principal, owner, row.area, kinds.get(row.case_id, set()),
-                                    True):
-                    continue
                 out.append(Task(row.ref, row.workflow, row.state, row.name, row.key, row.rule,
                                 row.due_at, row.due_day, row.owner_role,
                                 self._meets(unit, definition, row.state, row.name, row.area)))
             unit.note(listed=len(out))
             return out
+
+    def task_count(self, actor: str) -> int:
+        """How many tasks ``actor`` has (the number in every page's header). A read of the
+        user's own count that names no case, so it is not an audited command: a page makes
+        one audit record, for what it shows."""
+        engine = self.engine
+        with engine.db.begin_read() as conn:
+            return len(self._own(conn, engine.gate.principal(conn, actor), AccessStore(conn)))
+
+    @staticmethod
+    def _own(conn: Connection, principal: Principal, access: AccessStore) -> list[TaskRow]:
+        roles = list(principal.grants)
+        areas: set[str] | None = set()
+        for role in roles:
+            for area in principal.grants[role]:
+                if area is None:
+                    areas = None
+                    break
+                assert areas is not None
+                areas.add(area)
+            if areas is None:
+                break
+        rows = open_deadlines(conn, roles, areas, TASK_LIMIT)
+        kinds = access.involvement_kinds(principal.login) if any(
+            r in INVOLVEMENT_ROLES for r in roles) else {}
+        return [row for row in rows
+                if permits_case(principal, [row.owner_role] if row.owner_role else [],
+                                row.area, kinds.get(row.case_id, set()), True)]
 
     @staticmethod
     def _meets(unit: Unit, definition: WorkflowDef, state: str, clock: str,

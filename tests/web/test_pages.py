@@ -280,3 +280,29 @@ def test_sessions_end_after_the_absolute_timeout_and_on_a_new_password(
     assert bob.get("/", follow_redirects=False).status_code == 200
     app.accounts.set_password("amy", "bob")  # an administrator resets bob's password
     assert bob.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_page_makes_one_audit_record(client_for: Client, app: App) -> None:
+    """The header's task count is the user's own number, not a second audited command."""
+    from sqlalchemy import func, select
+
+    from engine.core.store.models import AuditRecord
+
+    client = client_for("chair")
+    client.get("/cases")  # settle the session
+    table = AuditRecord.__table__  # type: ignore[attr-defined]
+
+    def count() -> int:
+        with app.db.begin_read() as conn:
+            return int(conn.scalar(select(func.count()).select_from(table)) or 0)
+
+    before = count()
+    page = client.get("/")
+    assert page.status_code == 200
+    with app.db.begin_read() as conn:
+        actions = [r.action for r in conn.execute(
+            select(table.c.action).order_by(table.c.seq.desc()).limit(count() - before))]
+    assert actions == ["case.tasks"]
+    before = count()
+    assert client.get("/cases").status_code == 200
+    assert count() - before == 1

@@ -17,8 +17,10 @@ def my_tasks(ctx: SignedInUser, changed: int = 0) -> Response:
     now = ctx.app.clock.now()
     calendar = ctx.app.engine.calendar
     groups: dict[str, list[dict[str, object]]] = {key: [] for key, _ in GROUPS}
-    for task in ctx.app.casework.tasks(ctx.login):
+    tasks = ctx.app.casework.tasks(ctx.login)
+    for task in tasks:
         groups[words.bucket(task.due_at, task.due_day, now)].append({
             "task": task, "due": words.due_text(task.due_at, task.due_day, now, calendar)})
     return deps.render(ctx, "tasks.html", title="My tasks", groups=groups, labels=GROUPS,
+                       task_count=len(tasks),
                        banner="Your password has been changed." if changed else None)
