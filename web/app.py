@@ -1,7 +1,8 @@
 """The app factory: ``create_app(app)`` serves an :class:`engine.app.App` over HTTP.
 
-One router per area (sign-in, tasks, cases), the package's own static files (no CDN, no build
-step), and the one mapping of errors to pages: a sign-in redirect, 403 for a form without its
+One router per area (sign-in, tasks, cases, administration), the JSON API mounted at
+``/api/v1`` (its own errors and OpenAPI schema), the package's own static files (no CDN, no
+build step), and the one mapping of errors to pages: a sign-in redirect, 403 for a form without its
 CSRF token, 404 for a page that does not exist, and a 500 page with a reference whose detail
 goes only to the server log.
 """
@@ -20,7 +21,7 @@ from engine.app import App
 from engine.core.errors import EngineError
 from web import deps
 from web.api import create_api
-from web.routes import auth, cases, tasks
+from web.routes import admin, auth, cases, tasks
 
 
 def create_app(app: App) -> FastAPI:
@@ -31,6 +32,7 @@ def create_app(app: App) -> FastAPI:
     web.include_router(auth.router)
     web.include_router(tasks.router)
     web.include_router(cases.router)
+    web.include_router(admin.router)
     web.mount("/api/v1", create_api(app))  # the JSON API: its own errors and OpenAPI schema
 
     @web.middleware("http")

@@ -49,6 +49,16 @@ class Account:
 
 
 @dataclass(frozen=True)
+class UserPage:
+    """One user's page: their account, and what may be granted (roles, areas)."""
+
+    account: Account
+    areas: tuple[tuple[str, str], ...]
+    roles: tuple[tuple[str, str], ...]  # (role, what it is for)
+    partnership_wide: tuple[str, ...]  # roles granted for all areas only
+
+
+@dataclass(frozen=True)
 class AreaRow:
     code: str
     name: str
@@ -143,8 +153,9 @@ class Admin:
             unit.note(listed=len(out))
         return out
 
-    def account(self, actor: str, login: str) -> Account:
-        """One user's page: roles, sign-in state and API tokens."""
+    def user_page(self, actor: str, login: str) -> UserPage:
+        """One user's page: roles, sign-in state and API tokens, and the roles and areas
+        that may be granted."""
         with self.units.begin(actor, "user.show") as unit:
             unit.require()
             found = next((u for u in unit.access.users() if u.login == login), None)
@@ -154,8 +165,10 @@ class Admin:
             tokens = tuple(TokenView.of(t) for t in store.tokens_of(login))
             unit.note(login=login)
             account = self._account(store, found)
-        return Account(account.user, account.has_password, account.must_change,
-                       account.locked_until, tokens)
+            areas = tuple(unit.access.areas())
+        return UserPage(Account(account.user, account.has_password, account.must_change,
+                                account.locked_until, tokens), areas, tuple(ROLES.items()),
+                        tuple(r for r in ROLES if r in PARTNERSHIP_WIDE))
 
     def _account(self, store: AccountStore, user: UserView) -> Account:
         credential = store.credential(user.login)
