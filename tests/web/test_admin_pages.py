@@ -193,7 +193,7 @@ def test_the_audit_trail_paginated_and_verified(app: App, boss: TestClient) -> N
     assert ok.status_code == 200 and "The audit trail is intact" in ok.text
     verdict = records(app, "audit.verify")[-1]
     assert verdict[:2] == ("boss", "ok")
-    assert f"{verdict[2]['records']} records verified" in ok.text
+    assert f"Audit trail intact: {verdict[2]['records']} records" in ok.text
     with app.db.begin() as conn:  # what someone with direct database access could do
         if conn.dialect.name == "sqlite":
             conn.execute(text("DROP TRIGGER audit_record_append_only_update"))
