@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -32,6 +33,7 @@ from web import deps
 log = logging.getLogger("safeguard.web.api")
 PROBLEM = "application/problem+json"
 MAX_LIMIT = 500
+MAX_BODY = 1_000_000  # bytes: a step's fields are at most MAX_FIELDS of MAX_FIELD characters
 # The problem types: relative URIs under the API (RFC 9457 allows a URI reference).
 TITLES = {400: ("bad-request", "The request is not valid"),
           401: ("unauthorized", "An API token is needed"),
@@ -200,7 +202,8 @@ class Meetings(BaseModel):
 # -- errors -----------------------------------------------------------------------------
 def problem(status: int, detail: str, kind: str | None = None,
             headers: dict[str, str] | None = None) -> JSONResponse:
-    slug, title = TITLES.get(status, TITLES[400])
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    slug, title = TITLES.get(status, (phrase.lower().replace(" ", "-"), phrase))
     return JSONResponse({"type": f"/api/v1/problems/{kind or slug}", "title": title,
                          "status": status, "detail": detail}, status_code=status,
                         media_type=PROBLEM, headers=headers)
@@ -269,6 +272,10 @@ def create_api(app: App) -> FastAPI:
 
     @api.middleware("http")
     async def no_store(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            return problem(413, f"the request body is larger than {MAX_BODY} bytes; nothing "
+                                "was written")
         response: Response = await call_next(request)
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -376,6 +383,20 @@ def create_api(app: App) -> FastAPI:
                                deadlines=list(m.deadlines)))
         return Meetings(meetings=out)
 
+    def schema() -> dict[str, Any]:
+        """FastAPI's schema, without the 422 it adds to every route: bad input is a 400
+        problem here."""
+        if api.openapi_schema is None:
+            document = FastAPI.openapi(api)
+            for methods in document.get("paths", {}).values():
+                for operation in methods.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                document.get("components", {}).get("schemas", {}).pop(name, None)
+            api.openapi_schema = document
+        return api.openapi_schema
+
+    api.openapi = schema  # type: ignore[method-assign]
     return api
 
 

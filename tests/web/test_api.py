@@ -222,7 +222,27 @@ def test_the_openapi_schema_documents_the_api_only(client: TestClient) -> None:
     assert schema.json()["servers"] == [{"url": "/api/v1"}]
     fire = paths["/cases/{ref}/fire"]["post"]
     assert {"400", "401", "403", "404", "409"} <= set(fire["responses"])
+    assert "422" not in fire["responses"]  # bad input is a 400 problem
     assert "application/problem+json" in fire["responses"]["409"]["content"]
     assert schema.json()["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "Case" in schema.json()["components"]["schemas"]
     assert client.get("/openapi.json").status_code == 404  # the pages have none
+
+
+def test_hostile_requests_are_problems_too(app: App, client: TestClient) -> None:
+    _open(app)
+    auth = bearer(token_for(app, "amy"))
+    many = {f"f{n}": "x" for n in range(500)}
+    assert_problem(client.post(f"{API}/cases/PR-1/fire", headers=auth, json={
+        "trigger": "notify", "data": many}), 400)
+    assert_problem(client.post(f"{API}/cases/PR-1/fire", headers=auth,
+                               content=b"{" * 2_000_000), 413)
+    assert_problem(client.post(f"{API}/cases/PR-1/fire", headers=auth, content=b"{not json"),
+                   400)
+    assert_problem(client.delete(f"{API}/cases", headers=auth), 405)
+    with app.db.begin_read() as conn:
+        assert conn.execute(select(Case.version)).scalar_one() == 1
+    app.cerar.open("C-9", "2024-06-03", "police", "cumberland", "coord")
+    via = assert_problem(client.post(f"{API}/cases/CE-C-9/fire", headers=auth, json={
+        "trigger": "record_missing_episode", "data": {"episode": "M1"}}), 400)
+    assert "safeguard cerar missing" in via["detail"]  # a domain's trigger: its own route
