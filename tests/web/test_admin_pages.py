@@ -203,3 +203,13 @@ def test_the_audit_trail_paginated_and_verified(app: App, boss: TestClient) -> N
     broken = boss.post("/admin/audit/verify", data={"csrf_token": csrf_of(page.text)})
     assert "The audit trail is broken" in broken.text
     assert "The first broken record is number 3" in broken.text
+
+
+def test_an_auditor_reads_the_trail_but_not_the_users(app: App, client_for: Client) -> None:
+    add_user(app.db, "reader", [("auditor", None)])
+    reader = client_for("reader")
+    home = reader.get("/").text
+    assert 'href="/admin/audit"' in home and 'href="/admin/users"' not in home
+    trail = reader.get("/admin/audit")
+    assert trail.status_code == 200 and 'href="/admin/users"' not in trail.text
+    assert reader.get("/admin/users").status_code == 404
