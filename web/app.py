@@ -1,8 +1,7 @@
 """The app factory: ``create_app(app)`` serves an :class:`engine.app.App` over HTTP.
 
-One router per area (sign-in, tasks, cases, administration), the JSON API mounted at
-``/api/v1`` (its own errors and OpenAPI schema), the package's own static files (no CDN, no
-build step), and the one mapping of errors to pages: a sign-in redirect, 403 for a form without its
+One router per area (sign-in, tasks, cases), the package's own static files (no CDN, no build
+step), and the one mapping of errors to pages: a sign-in redirect, 403 for a form without its
 CSRF token, 404 for a page that does not exist, and a 500 page with a reference whose detail
 goes only to the server log.
 """
