@@ -26,7 +26,12 @@ from starlette.exceptions import HTTPException
 
 from engine.app import App
 from engine.core.accounts import SignInError
-from engine.core.errors import ConcurrencyError, EngineError, TransitionNotAllowedError
+from engine.core.errors import (
+    ConcurrencyError,
+    EngineError,
+    GuardFailedError,
+    TransitionNotAllowedError,
+)
 from engine.core.views import CaseView, DeadlineView
 from web import deps
 
@@ -202,7 +207,10 @@ class Meetings(BaseModel):
 # -- errors -----------------------------------------------------------------------------
 def problem(status: int, detail: str, kind: str | None = None,
             headers: dict[str, str] | None = None) -> JSONResponse:
-    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
     slug, title = TITLES.get(status, (phrase.lower().replace(" ", "-"), phrase))
     return JSONResponse({"type": f"/api/v1/problems/{kind or slug}", "title": title,
                          "status": status, "detail": detail}, status_code=status,
@@ -218,7 +226,7 @@ class Unauthorized(Exception):
 def _engine_problem(exc: EngineError) -> JSONResponse:
     status = deps.status_for(exc)
     kind = ("version-conflict" if isinstance(exc, ConcurrencyError) else
-            "state-conflict" if status == 409 and isinstance(exc, TransitionNotAllowedError)
+            "state-conflict" if isinstance(exc, TransitionNotAllowedError | GuardFailedError)
             else None)
     # A case the caller may not see reads exactly as one that does not exist (the engine
     # words both alike); the refusal is audited by the service.
@@ -271,7 +279,8 @@ def create_api(app: App) -> FastAPI:
     api.state.safeguard = app
 
     @api.middleware("http")
-    async def no_store(request: Request, call_next: Any) -> Response:
+    async def limits(request: Request, call_next: Any) -> Response:
+        """No body past MAX_BODY is read; no answer is kept by a cache."""
         length = request.headers.get("content-length", "0")
         if not length.isdigit() or int(length) > MAX_BODY:
             return problem(413, f"the request body is larger than {MAX_BODY} bytes; nothing "
