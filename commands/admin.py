@@ -87,6 +87,44 @@ def user_password(login: str, link: bool) -> None:
                err=True)
 
 
+@user.command("token")
+@click.argument("login")
+@click.option("--name", help="What the token is for (e.g. 'case dashboard'); default 'api'.")
+@click.option("--revoke", "revoke", type=click.IntRange(1), metavar="ID",
+              help="Revoke LOGIN's token ID instead: it stops working at once.")
+@click.option("--list", "listing", is_flag=True, help="List LOGIN's tokens instead.")
+@json_option
+def user_token(login: str, name: str | None, revoke: int | None, listing: bool,
+               as_json: bool) -> None:
+    """Issue LOGIN a JSON API token (printed once; only its hash is kept), or list or
+    revoke their tokens (administrators)."""
+    from engine.core.errors import UsageError
+    from engine.core.present import table
+
+    if revoke is not None and listing:
+        raise UsageError("give --revoke ID or --list, not both")
+    runtime = _runtime()
+    accounts = runtime.app().accounts
+    if listing:
+        tokens = accounts.tokens(runtime.actor_name, login)
+        _emit(as_json, [t.to_json() for t in tokens], lambda: table(
+            ("ID", "NAME", "CREATED", "BY", "LAST USED", "REVOKED"),
+            [(str(t.id), t.name, f"{t.created_at:%Y-%m-%d %H:%M}", t.created_by,
+              f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-",
+              f"{t.revoked_at:%Y-%m-%d %H:%M} by {t.revoked_by}" if t.revoked_at else "-")
+             for t in tokens]))
+        return
+    if revoke is not None:
+        accounts.revoke_token(runtime.actor_name, login, revoke)
+        click.echo(f"Revoked {login}'s API token {revoke}.")
+        return
+    ident, token = accounts.issue_token(runtime.actor_name, login, name)
+    click.echo(token)
+    click.echo(f"(API token {ident} for {login}: shown once; send it as 'Authorization: "
+               f"Bearer ...'; revoke it with 'safeguard user token {login} --revoke {ident}')",
+               err=True)
+
+
 @click.group()
 def area() -> None:
     """Partnership areas."""

@@ -19,7 +19,8 @@ from starlette.exceptions import HTTPException
 from engine.app import App
 from engine.core.errors import EngineError
 from web import deps
-from web.routes import auth, cases, tasks
+from web.api import create_api
+from web.routes import admin, auth, cases, tasks
 
 
 def create_app(app: App) -> FastAPI:
@@ -30,6 +31,8 @@ def create_app(app: App) -> FastAPI:
     web.include_router(auth.router)
     web.include_router(tasks.router)
     web.include_router(cases.router)
+    web.include_router(admin.router)
+    web.mount("/api/v1", create_api(app))  # the JSON API: its own errors and OpenAPI schema
 
     @web.middleware("http")
     async def headers(request: Request, call_next: object) -> Response:

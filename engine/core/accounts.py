@@ -7,6 +7,11 @@ After ``lockout_failures`` failed sign-ins to one account within ``lockout_minut
 is locked for that long; ``address_failures`` from one address are refused likewise. Every
 sign-in, failure, sign-out and password change is one audited transaction.
 
+The JSON API authenticates with per-user tokens an administrator issues (``safeguard user
+token``): shown once, stored as a SHA-256 hash like a session's, revocable; issuing, listing
+and revoking are audited, and so is a token presented that is unknown, revoked or whose user
+is disabled.
+
 How a person proves who they are is behind :class:`IdentityProvider`: the local password is the
 only one built; single sign-on (OpenID Connect) would be another provider returning a login.
 Nothing here renders, reads cookies or knows HTTP.
@@ -30,11 +35,12 @@ from engine.core.deployment import DEMO_MODE
 from engine.core.errors import EngineError, UsageError
 from engine.core.gate import Gate
 from engine.core.store.access_store import AccessStore, recorded_deployment
-from engine.core.store.account_store import AccountStore, SessionRecord
+from engine.core.store.account_store import AccountStore, SessionRecord, TokenRecord
 from engine.core.store.database import Database
 from engine.core.unit import Units
 
 MIN_PASSWORD = 12
+TOKEN_PREFIX = "sgt_"  # recognisable in a leaked file or a secret scanner
 MAX_PASSWORD = 256
 # A request restarts the session's idle clock; written at most this often (reads stay reads).
 SEEN_EVERY = dt.timedelta(minutes=1)
@@ -83,6 +89,36 @@ class SessionInfo:
     csrf: str
     must_change: bool
     from_link: bool
+    # The roles held (any area): for a front end's navigation only, never a permission.
+    roles: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """An API token as listed: never the token itself (only its hash is kept)."""
+
+    id: int
+    login: str
+    name: str
+    created_at: dt.datetime
+    created_by: str
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    revoked_by: str | None
+
+    @classmethod
+    def of(cls, row: TokenRecord) -> TokenView:
+        return cls(row.id, row.login, row.name, row.created_at, row.created_by,
+                   row.last_used_at, row.revoked_at, row.revoked_by)
+
+    def to_json(self) -> dict[str, Any]:
+        def at(value: dt.datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {"id": self.id, "login": self.login, "name": self.name,
+                "created_at": at(self.created_at), "created_by": self.created_by,
+                "last_used_at": at(self.last_used_at), "revoked_at": at(self.revoked_at),
+                "revoked_by": self.revoked_by}
 
 
 class IdentityProvider(Protocol):
@@ -246,7 +282,7 @@ class Accounts:
             with self.db.begin() as conn:
                 AccountStore(conn).seen(row.id, now)
         return SessionInfo(row.login, row.csrf, credential is None or credential.must_change,
-                           row.kind == "linked")
+                           row.kind == "linked", frozenset(principal.grants))
 
     def _live(self, row: SessionRecord, now: dt.datetime) -> bool:
         idle = dt.timedelta(minutes=self.settings.idle_minutes)
@@ -282,6 +318,62 @@ class Accounts:
             store.set_password(info.login, self.hasher.hash(new), False, self.clock.now())
             unit.note(login=info.login)
 
+    # -- API tokens --------------------------------------------------------------------
+    def issue_token(self, actor: str, login: str, name: str | None = None) -> tuple[int, str]:
+        """A new API token for ``login`` (its id, and the token, shown this once).
+        Administrators only; audited, without the token."""
+        name = (name or "api").strip()
+        if not name or len(name) > 100:
+            raise UsageError("a token's --name must be 1 to 100 characters")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.units.begin(actor, "user.token") as unit:
+            unit.require()
+            self._registered(unit.conn, login)
+            ident = AccountStore(unit.conn).add_token(_hash(token), login, name, actor,
+                                                      self.clock.now())
+            unit.note(login=login, token=ident, name=name, change="issued")
+        return ident, token
+
+    def revoke_token(self, actor: str, login: str, token_id: int) -> None:
+        """Revoke ``login``'s token ``token_id``: it stops working at once."""
+        with self.units.begin(actor, "user.token") as unit:
+            unit.require()
+            if not AccountStore(unit.conn).revoke_token(login, token_id, actor,
+                                                        self.clock.now()):
+                raise UsageError(f"{login} has no live token {token_id}; 'safeguard user "
+                                 f"token {login} --list' shows them")
+            unit.note(login=login, token=token_id, change="revoked")
+
+    def tokens(self, actor: str, login: str) -> list[TokenView]:
+        """``login``'s tokens, revoked ones too (never the tokens themselves)."""
+        with self.units.begin(actor, "user.token") as unit:
+            unit.require()
+            if not AccessStore(unit.conn).user_exists(login):
+                raise UsageError(f"no user '{login}'; 'safeguard user list' shows them")
+            rows = AccountStore(unit.conn).tokens_of(login)
+            unit.note(login=login, change="listed", tokens=len(rows))
+        return [TokenView.of(r) for r in rows]
+
+    def api_user(self, token: str, address: str) -> str:
+        """The login a bearer token acts as; :class:`SignInError` when it is unknown, revoked
+        or its user disabled (audited: a token tried is a sign-in tried)."""
+        if not token or len(token) > 200:
+            raise SignInError("an API token is needed: send 'Authorization: Bearer TOKEN'")
+        now = self.clock.now()
+        with self.db.begin_read() as conn:
+            row = AccountStore(conn).token(_hash(token))
+            principal = AccessStore(conn).principal(row.login) if row else None
+        if row is None or row.revoked_at is not None or principal is None or \
+                principal.disabled:
+            reason = "the API token is not valid (unknown, revoked, or its user is disabled)"
+            self.gate.record_refusal(self.db, row.login if row else "-", "api.authenticate",
+                                     reason, command=f"api from {address[:64]}")
+            raise SignInError(reason)
+        if row.last_used_at is None or now - row.last_used_at >= SEEN_EVERY:
+            with self.db.begin() as conn:
+                AccountStore(conn).token_used(row.id, now)
+        return row.login
+
     def is_administrator(self, login: str) -> bool:
         with self.db.begin_read() as conn:
             principal = AccessStore(conn).principal(login)
@@ -289,4 +381,4 @@ class Accounts:
 
 
 __all__ = ["Accounts", "IdentityProvider", "SessionInfo", "SignInError", "SignedIn",
-           "WebSettings"]
+           "TokenView", "WebSettings"]

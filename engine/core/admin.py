@@ -1,19 +1,23 @@
 """Users, roles and areas, managed by administrators; and who the actor of a command is.
 
-Every change here is audited. ``init`` on a database with no users registers the operating-
-system login running it as the first administrator. ``--as USER`` is honoured only for an
+Every change here is audited, and so is every read (the pages of users and areas). ``init``
+on a database with no users registers the operating-system login running it as the first
+administrator. ``--as USER`` is honoured only for an
 administrator, or when the settings enable demo mode; otherwise it is refused, and the refusal
 is audited.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
 from engine.core.access import ADMINISTRATOR, PARTNERSHIP_WIDE
+from engine.core.accounts import TokenView
 from engine.core.clock import Clock
 from engine.core.errors import (
     PermissionDeniedError,
@@ -25,11 +29,40 @@ from engine.core.gate import Gate
 from engine.core.roles import ROLES
 from engine.core.settings import Settings
 from engine.core.store.access_store import AccessStore, UserView
+from engine.core.store.account_store import AccountStore
 from engine.core.store.database import Database
 from engine.core.unit import Units
 
 LOGIN = re.compile(r"^[a-z_][a-z0-9_.-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as an administrator sees them: roles, and the state of their web sign-in."""
+
+    user: UserView
+    has_password: bool
+    must_change: bool
+    locked_until: dt.datetime | None  # set only while the lockout lasts
+    tokens: tuple[TokenView, ...] = ()  # filled in for one user's page
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """One user's page: their account, and what may be granted (roles, areas)."""
+
+    account: Account
+    areas: tuple[tuple[str, str], ...]
+    roles: tuple[tuple[str, str], ...]  # (role, what it is for)
+    partnership_wide: tuple[str, ...]  # roles granted for all areas only
+
+
+@dataclass(frozen=True)
+class AreaRow:
+    code: str
+    name: str
+    users: int  # users holding a role in it (all-areas grants not counted)
 
 
 class Admin:
@@ -110,6 +143,40 @@ class Admin:
         self._admin_command(actor, "user.list", {}, change)
         return result
 
+    def accounts(self, actor: str) -> list[Account]:
+        """Every user with their roles and sign-in state (``user list``, as a page)."""
+        with self.units.begin(actor, "user.list") as unit:
+            unit.require()
+            users = unit.access.users()
+            credentials = AccountStore(unit.conn)
+            out = [self._account(credentials, u) for u in users]
+            unit.note(listed=len(out))
+        return out
+
+    def user_page(self, actor: str, login: str) -> UserPage:
+        """One user's page: roles, sign-in state and API tokens, and the roles and areas
+        that may be granted."""
+        with self.units.begin(actor, "user.show") as unit:
+            unit.require()
+            found = next((u for u in unit.access.users() if u.login == login), None)
+            if found is None:
+                raise UsageError(f"no user '{login}'; 'safeguard user list' shows them")
+            store = AccountStore(unit.conn)
+            tokens = tuple(TokenView.of(t) for t in store.tokens_of(login))
+            unit.note(login=login)
+            account = self._account(store, found)
+            areas = tuple(unit.access.areas())
+        return UserPage(Account(account.user, account.has_password, account.must_change,
+                                account.locked_until, tokens), areas, tuple(ROLES.items()),
+                        tuple(r for r in ROLES if r in PARTNERSHIP_WIDE))
+
+    def _account(self, store: AccountStore, user: UserView) -> Account:
+        credential = store.credential(user.login)
+        locked = credential.locked_until if credential else None
+        return Account(user, credential is not None,
+                       credential is not None and credential.must_change,
+                       locked if locked and locked > self.clock.now() else None)
+
     def _user_id(self, store: AccessStore, login: str) -> int:
         user_id = store.user_id(login)
         if user_id is None:
@@ -175,6 +242,18 @@ class Admin:
             store.add_area(code, name)
 
         self._admin_command(actor, "area.add", {"code": code, "name": name}, change)
+
+    def area_overview(self, actor: str) -> list[AreaRow]:
+        """The areas with how many users hold a role in each (administrators)."""
+        with self.units.begin(actor, "area.overview") as unit:
+            unit.require()
+            counts: dict[str, int] = {}
+            for u in unit.access.users():
+                for code in {a for _, a in u.roles if a}:
+                    counts[code] = counts.get(code, 0) + 1
+            rows = [AreaRow(c, n, counts.get(c, 0)) for c, n in unit.access.areas()]
+            unit.note(listed=len(rows))
+        return rows
 
     def areas(self, actor: str) -> list[tuple[str, str]]:
         """The partnership's areas (any registered user may list them)."""

@@ -1,6 +1,7 @@
 """The audit trail for auditors: read it (``audit log``) and prove it whole (``audit verify``).
 
-Reading the trail is itself audited. Verification needs the auditor or administrator role.
+Reading the trail is itself audited. Verification, and the administrators' page of recent
+records, need the auditor or administrator role.
 """
 
 from __future__ import annotations
@@ -8,12 +9,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import dataclass
 
 from engine.core.audit import AuditEntry, Verdict, key_id, verify_chain
+from engine.core.errors import UsageError
 from engine.core.gate import Gate, HeadFileError, read_head_file
 from engine.core.store.access_store import AccessStore
 from engine.core.store.database import Database
 from engine.core.unit import Units
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: list[AuditEntry]  # newest first
+    total: int
+    offset: int
+    limit: int
 
 
 class AuditTrail:
@@ -29,6 +42,17 @@ class AuditTrail:
             unit.touch(case_ref, None, user=user,
                        since=since.isoformat() if since else None, records=len(entries))
             return entries
+
+    def recent(self, actor: str, limit: int = 50, offset: int = 0,
+               case_ref: str | None = None, user: str | None = None) -> AuditPage:
+        """One page of the most recent records (optionally of one case or one actor)."""
+        if not 1 <= limit <= MAX_PAGE or offset < 0:
+            raise UsageError(f"a page holds 1 to {MAX_PAGE} records and starts at 0 or later")
+        with self.units.begin(actor, "audit.recent") as unit:
+            unit.require()
+            entries, total = unit.access.recent_audit_entries(limit, offset, case_ref, user)
+            unit.touch(case_ref, None, user=user, offset=offset, records=len(entries))
+            return AuditPage(entries, total, offset, limit)
 
     def rotate_key(self, actor: str) -> tuple[str, str]:
         """Keep the chain with the configured key (SAFEGUARD_AUDIT_KEY) from now on. The key it

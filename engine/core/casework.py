@@ -79,9 +79,9 @@ class CaseWork:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def page(self, ref: str, actor: str) -> CasePage:
+    def page(self, ref: str, actor: str, command: str | None = None) -> CasePage:
         engine = self.engine
-        with engine.unit(actor, "case.show", case_ref=ref) as unit:
+        with engine.unit(actor, "case.show", case_ref=ref, command=command) as unit:
             view = engine.case(ref, actor, unit=unit)
             case = engine.find(unit, ref, view.workflow)
             definition = engine.definition(unit.cases, case.workflow, case.workflow_version)
@@ -124,11 +124,11 @@ class CaseWork:
             return StepForm(view, transition, fields,
                             last[0].actor if last else None, last[0].at if last else None)
 
-    def tasks(self, actor: str) -> list[Task]:
+    def tasks(self, actor: str, command: str | None = None) -> list[Task]:
         """The open deadlines this user must act on: owned by a role they hold for the
         case's area (and, for roles that need it, their involvement), soonest first."""
         engine = self.engine
-        with engine.unit(actor, "case.tasks") as unit:
+        with engine.unit(actor, "case.tasks", command=command) as unit:
             out = []
             for row in self._own(unit.conn, unit.principal, unit.access):
                 definition = engine.definition(unit.cases, row.workflow, row.workflow_version)

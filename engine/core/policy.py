@@ -33,9 +33,12 @@ COMMANDS: Mapping[str, tuple[str, ...]] = {
     # administration
     "user.add": ADMINISTRATORS, "user.list": ADMINISTRATORS, "user.grant": ADMINISTRATORS,
     "user.revoke": ADMINISTRATORS, "user.disable": ADMINISTRATORS,
-    "user.password": ADMINISTRATORS,
+    "user.password": ADMINISTRATORS, "user.token": ADMINISTRATORS,
+    "user.show": ADMINISTRATORS, "area.overview": ADMINISTRATORS,
     "area.add": ADMINISTRATORS, "retention.run": ADMINISTRATORS,
     "audit.log": AUDITORS, "audit.verify": (*AUDITORS, *ADMINISTRATORS),
+    # the trail's recent records (actions and references, no case data): the admin pages
+    "audit.recent": (*AUDITORS, *ADMINISTRATORS),
     "audit.rotate_key": ADMINISTRATORS,
     # alerts, the outbox and the scheduler
     "alerts.list": MAIL_READERS, "notifications.list": MAIL_READERS,

@@ -293,3 +293,50 @@ def test_journey_3_the_reminder_link_in_a_browser(db: Database, tmp_path: Path,
     case = app.engine.case("PR-7", "amy")
     notification = next(d for d in case.deadlines if d.name == "notification")
     assert notification.status == "met"
+
+
+def test_administration_pages(app: App, server: str, request: pytest.FixtureRequest) -> None:
+    """An administrator: users, a user's page (a role granted, a one-time password), areas
+    and the audit trail verified; axe on every page, a screenshot of each."""
+    from playwright.sync_api import expect, sync_playwright
+
+    add_user(app.db, "boss", [("administrator", None)])
+    add_user(app.db, "newcomer", [])
+    give_password(app, "boss")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            page = browser.new_context(locale="en-GB").new_page()
+            journey = Journey(page, server, SHOTS / request.node.name)
+            journey.sign_in("boss")
+            journey.press(page.get_by_role("link", name="Administration"))
+            page.wait_for_url("**/admin/users")
+            journey.check("users")
+            journey.press(page.get_by_role("link", name="newcomer"))
+            page.wait_for_url("**/admin/users/newcomer")
+            journey.check("user")
+            page.get_by_label("Role").select_option("case_review_chair")
+            page.get_by_label("Area").select_option("cumberland")
+            journey.press(page.get_by_role("button", name="Grant the role"))
+            page.wait_for_url("**/admin/users/newcomer?done=granted")
+            expect(page.get_by_role("status")).to_contain_text("The role has been granted")
+            journey.check("role-granted")
+            journey.press(page.get_by_role("button", name="Set a one-time password"))
+            expect(page.locator("code.secret")).to_be_visible()
+            journey.check("one-time-password")
+            journey.press(page.get_by_role("link", name="Areas"))
+            page.wait_for_url("**/admin/areas")
+            journey.check("areas")
+            journey.press(page.get_by_role("link", name="Audit trail"))
+            page.wait_for_url("**/admin/audit")
+            journey.check("audit")
+            journey.press(page.get_by_role("button", name="Verify the audit trail"))
+            expect(page.get_by_role("status")).to_contain_text("The audit trail is intact")
+            journey.check("audit-verified")
+        finally:
+            browser.close()
+    with app.db.begin_read() as conn:
+        from engine.core.store.access_store import AccessStore
+
+        principal = AccessStore(conn).principal("newcomer")
+    assert principal is not None and principal.holds("case_review_chair", "cumberland")

@@ -250,6 +250,28 @@ class AccessStore:
                 for r in self.conn.execute(query)]
 
 
+    def recent_audit_entries(self, limit: int, offset: int, case_ref: str | None = None,
+                             actor: str | None = None) -> tuple[list[AuditEntry], int]:
+        """One page of the trail, newest first, and how many records match (the unique
+        index on ``seq`` serves the order; the head row gives the unfiltered count)."""
+        conditions = []
+        if case_ref is not None:
+            conditions.append(AUDIT.c.case_ref == case_ref)
+        if actor is not None:
+            conditions.append(AUDIT.c.actor == actor)
+        if conditions:
+            total = int(self.conn.scalar(select(func.count()).select_from(AUDIT)
+                                         .where(*conditions)) or 0)
+        else:
+            head = self.head()
+            total = head[0] if head else 0
+        query = select(AUDIT).where(*conditions).order_by(AUDIT.c.seq.desc()) \
+            .limit(limit).offset(offset)
+        return [AuditEntry(r.seq, r.at, r.actor, r.action, r.outcome, r.case_ref, r.workflow,
+                           r.command, dict(r.detail), r.prev_hash, r.hash, r.key_id)
+                for r in self.conn.execute(query)], total
+
+
 DEPLOYMENT: Table = DeploymentSetting.__table__  # type: ignore[attr-defined]
 
 

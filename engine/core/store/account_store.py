@@ -1,4 +1,5 @@
-"""SQL for web sign-in: credentials, sessions and failed sign-ins (one transaction's worth).
+"""SQL for web sign-in: credentials, sessions, failed sign-ins and API tokens (one
+transaction's worth).
 
 Nothing here hashes, decides or audits: :mod:`engine.core.accounts` does.
 """
@@ -10,11 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
-from engine.core.store.models import SignInFailure, WebCredential, WebSession
+from engine.core.store.models import ApiToken, SignInFailure, WebCredential, WebSession
 
 CREDENTIALS: Table = WebCredential.__table__  # type: ignore[attr-defined]
 SESSIONS: Table = WebSession.__table__  # type: ignore[attr-defined]
 FAILURES: Table = SignInFailure.__table__  # type: ignore[attr-defined]
+TOKENS: Table = ApiToken.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,23 @@ class SessionRecord:
     last_seen_at: dt.datetime
     expires_at: dt.datetime
     ended_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: int
+    login: str
+    name: str
+    created_at: dt.datetime
+    created_by: str
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    revoked_by: str | None
+
+
+_TOKEN_COLUMNS = (TOKENS.c.id, TOKENS.c.login, TOKENS.c.name, TOKENS.c.created_at,
+                  TOKENS.c.created_by, TOKENS.c.last_used_at, TOKENS.c.revoked_at,
+                  TOKENS.c.revoked_by)
 
 
 class AccountStore:
@@ -106,3 +125,32 @@ class AccountStore:
         if kind is not None:
             query = query.where(SESSIONS.c.kind == kind)
         return int(self.conn.execute(query.values(ended_at=now)).rowcount)
+
+    # -- API tokens --------------------------------------------------------------------
+    def add_token(self, token_hash: str, login: str, name: str, by: str,
+                  now: dt.datetime) -> int:
+        done = self.conn.execute(insert(TOKENS).values(
+            token_hash=token_hash, login=login, name=name, created_at=now, created_by=by,
+            last_used_at=None, revoked_at=None, revoked_by=None))
+        key = done.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def token(self, token_hash: str) -> TokenRecord | None:
+        row = self.conn.execute(select(*_TOKEN_COLUMNS)
+                                .where(TOKENS.c.token_hash == token_hash)).first()
+        return TokenRecord(*row) if row else None
+
+    def tokens_of(self, login: str) -> list[TokenRecord]:
+        return [TokenRecord(*row) for row in self.conn.execute(
+            select(*_TOKEN_COLUMNS).where(TOKENS.c.login == login).order_by(TOKENS.c.id))]
+
+    def revoke_token(self, login: str, token_id: int, by: str, now: dt.datetime) -> bool:
+        done = self.conn.execute(update(TOKENS).where(
+            TOKENS.c.id == token_id, TOKENS.c.login == login, TOKENS.c.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_by=by))
+        return bool(done.rowcount)
+
+    def token_used(self, token_id: int, now: dt.datetime) -> None:
+        self.conn.execute(update(TOKENS).where(TOKENS.c.id == token_id)
+                          .values(last_used_at=now))

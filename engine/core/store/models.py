@@ -407,3 +407,20 @@ class SignInFailure(SQLModel, table=True):
     login: str = Field(max_length=64, index=True)
     address: str = Field(max_length=64, index=True)
     at: dt.datetime = _utc(index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A user's token for the JSON API: the caller holds a random token, this row its
+    SHA-256 hash (a copy of the database authenticates nobody). Revoked, never deleted."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    login: str = Field(max_length=64, index=True)
+    name: str = Field(max_length=100)
+    created_at: dt.datetime = _utc()
+    created_by: str = Field(max_length=64)
+    last_used_at: dt.datetime | None = _utc(default=None, nullable=True)
+    revoked_at: dt.datetime | None = _utc(default=None, nullable=True)
+    revoked_by: str | None = Field(default=None, max_length=64)
