@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import email.utils
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from engine.core.clock import LONDON, FixedClock
 from engine.core.store.database import Database
 from engine.core.store.directory import Directory
 from notifications.transports import MemoryTransport
-from tests.conftest import london, make_app
+from tests.conftest import DemoYear, london, make_app
 
 D = dt.date.fromisoformat
 Slot = tuple[dt.datetime, dt.datetime]  # (start, end) in Europe/London
@@ -283,3 +285,41 @@ def test_a_series_file_holds_the_same_meetings(mailboxes: Mailboxes,
     assert Counter(str(e["UID"]) for e in events) == Counter(
         m.uid for m in view.meetings[1:])
     assert all(e["DTSTART"].dt > clock.now() for e in events)
+
+
+def test_the_demonstration_years_calendars(demo_year: DemoYear) -> None:
+    """The demo's invitation emails (.eml files, in the order they were made) leave every
+    invitee with exactly the series' meetings: none twice, none cancelled."""
+    from sqlalchemy import text
+
+    messages = []
+    for path in demo_year.emails.glob("*.eml"):
+        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for part in parsed.walk():
+            if part.get_content_type() == "text/calendar" \
+                    and part.get_content_disposition() != "attachment":
+                cal = Calendar.from_ical(part.get_content())
+                events = list(cal.walk("VEVENT"))
+                order = (email.utils.parsedate_to_datetime(parsed["Date"]),
+                         int(events[0]["SEQUENCE"]))
+                messages.append((order, _address(parsed["To"]), str(cal["METHOD"]), events))
+    assert messages, "the demo sends invitations"
+    calendars: dict[str, ModelCalendar] = {}
+    for _order, to, method, events in sorted(messages, key=lambda m: m[0]):
+        calendars.setdefault(to, ModelCalendar(to)).apply(method, events)
+    database = Database(demo_year.url)
+    with database.begin_read() as conn:
+        rows = conn.execute(text(
+            "SELECT c.data, c.state, s.duration_minutes FROM mace_meeting m "
+            "JOIN \"case\" c ON c.id = m.case_id JOIN mace_series s ON s.id = m.series_id"))
+        expected = sorted(
+            (start.astimezone(LONDON), (start + dt.timedelta(minutes=minutes)).astimezone(LONDON))
+            for data, state, minutes in rows if state != "cancelled"
+            for start in [dt.datetime.fromisoformat(
+                (data if isinstance(data, dict) else json.loads(data))
+                ["starts_at"])])
+    database.dispose()
+    assert len(calendars) == 4  # the chair and three members
+    far = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    for address, found in calendars.items():
+        assert found.slots(far) == expected, address

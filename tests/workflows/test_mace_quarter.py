@@ -214,7 +214,6 @@ def test_a_quarter_of_fortnightly_mace(db_url: str) -> None:
     assert len(event["ATTENDEE"]) == 4  # the chair and three members
     whole = Calendar.from_ical(sim.run("2024-09-24T09:00", "mace", "series", "invite",
                                        "Cumbria", "--out", "-").encode())
-    assert str(whole["METHOD"]) == "PUBLISH"
-    assert all(e["DTSTART"].dt > dt.datetime(2024, 9, 24, 9, 0, tzinfo=LONDON)
-               for e in whole.walk("VEVENT"))
+    # Every meeting of the quarter is behind us: nothing in the past to import.
+    assert str(whole["METHOD"]) == "PUBLISH" and whole.walk("VEVENT") == []
     assert not any(name in whole.to_ical().decode() for name in NAMES)
