@@ -93,7 +93,10 @@ def mace_series_create(name: str, every: str, weekday: str, at: str, chair: str,
 def mace_series_change(name: str, every: str | None, weekday: str | None, at: str | None,
                        from_date: str | None, chair: str | None, members: Sequence[str],
                        as_json: bool) -> None:
-    """Change a series; meetings before the change, and held ones, are untouched."""
+    """Change a series; meetings before the change, and held ones, are untouched.
+
+    Meetings a new rule drops are cancelled (CANCEL) before its meetings are invited; a new
+    time alone moves each meeting to come; people who leave get a CANCEL of each."""
     from engine.domains.mace.present import series_text
 
     view = _mace().change_series(name, _runtime().actor_name, every, weekday, at,
@@ -127,10 +130,13 @@ def mace_series_list(as_json: bool) -> None:
 @click.argument("name")
 @click.option("--out", required=True, metavar="FILE.ics", help="Where to write it ('-': stdout).")
 def mace_series_invite(name: str, out: str) -> None:
-    """Write the series invitation (RRULE, skipped days, moved meetings) as iCalendar."""
+    """Write the series' meetings to come as one iCalendar file to import (PUBLISH).
+
+    Each meeting is the event its emailed invitations carry (the same UID), so importing the
+    file next to them duplicates nothing."""
     _write_ics(out, _mace().series_invitation(name, _actor()))
     if out != "-":
-        click.echo(f"Wrote {out} (METHOD:REQUEST)")
+        click.echo(f"Wrote {out} (METHOD:PUBLISH)")
 
 
 @mace.command("generate")

@@ -55,6 +55,8 @@ class InvitationMailer:
             london_date(now), template, "mace_member", self.settings.base_url,
             self.engine.calendar)
         context["what_to_do"] = (
+            "you are no longer invited to this meeting (the series' members changed): "
+            "remove it from your calendar" if invitation.withdrawn else
             "remove it from your calendar" if template == "cancellation" else
             f"attend at {when:%H:%M} (Europe/London); the agenda is published in safeguard "
             "before the meeting")

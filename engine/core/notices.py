@@ -45,12 +45,14 @@ class OutgoingInvitation:
     ref: str
     method: str  # REQUEST or CANCEL
     ics: bytes
-    people: tuple[str, ...]  # the chair and members: logins, or addresses
+    people: tuple[str, ...]  # whom it goes to (and lists): logins, or addresses
     starts_at: dt.datetime
     sequence: int
     state: str
     workflow: str  # the meeting case's workflow and the version it runs on (for the wording)
     workflow_version: int
+    # A CANCEL to people no longer invited (the meeting goes ahead without them).
+    withdrawn: bool = False
 
 
 EventHook = Callable[[Connection, CaseEventNotice], object]

@@ -93,11 +93,14 @@ def test_a_meeting_from_the_command_line(run: Any, tmp_path: Path) -> None:
     assert closed["state"] == "closed"
 
     cancel_file = tmp_path / "cancel.ics"
+    invited = Calendar.from_ical(run("2024-06-10T09:00", "mace", "invite",
+                                     "MACE-North-2024-06-19", "--out", "-").output.encode())
     run("2024-06-10T09:00", "mace", "cancel", "MACE-North-2024-06-19", "--reason",
         "no quorum", "--out", str(cancel_file))
     cancelled = Calendar.from_ical(cancel_file.read_bytes())
     assert str(cancelled["METHOD"]) == "CANCEL"
-    assert str(cancelled.walk("VEVENT")[0]["UID"]) == str(event["UID"])
+    uid = str(cancelled.walk("VEVENT")[0]["UID"])
+    assert uid == str(invited.walk("VEVENT")[0]["UID"]) != str(event["UID"])
 
 
 def test_missing_episodes_from_the_command_line(run: Any) -> None:

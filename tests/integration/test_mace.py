@@ -56,18 +56,18 @@ def test_monthly_series_moves_or_skips_bank_holidays(mace: MaceService,
                                  starts_on=D("2024-05-01"), horizon_days=60, on_holiday="skip")
     assert [m.meeting_on.isoformat() for m in skipped.meetings] == ["2024-06-03"]
     assert skipped.skipped == (D("2024-05-06"),)
+    # The series file to import: each meeting to come as its own event, with its own UID.
     cal = Calendar.from_ical(mace.series_invitation("Skip", "amy"))
+    assert str(cal["METHOD"]) == "PUBLISH"
     [event] = cal.walk("VEVENT")
-    assert event["RRULE"]["BYDAY"] == ["1MO"]
-    assert [d.dt for d in event["EXDATE"].dts] == [
-        dt.datetime(2024, 5, 6, 10, 0, tzinfo=LONDON)]
+    assert str(event["UID"]) == skipped.meetings[0].uid
+    assert "RRULE" not in event and "RECURRENCE-ID" not in event
+    assert event["DTSTART"].dt == dt.datetime(2024, 6, 3, 10, 0, tzinfo=LONDON)
 
-    # The moving series' invitation carries the master and the moved occurrence.
     cal = Calendar.from_ical(mace.series_invitation("Mondays", "amy"))
-    master, override = cal.walk("VEVENT")
-    assert str(master["UID"]) == str(override["UID"]) == first.uid
-    assert override["RECURRENCE-ID"].dt == dt.datetime(2024, 5, 6, 10, 0, tzinfo=LONDON)
-    assert override["DTSTART"].dt == dt.datetime(2024, 5, 7, 10, 0, tzinfo=LONDON)
+    events = cal.walk("VEVENT")
+    assert [str(e["UID"]) for e in events] == [m.uid for m in moved.meetings]
+    assert events[0]["DTSTART"].dt == dt.datetime(2024, 5, 7, 10, 0, tzinfo=LONDON)
 
     assert mace.generate("coord") == []  # idempotent
     clock.set(london("2024-08-01 09:00"))
@@ -87,16 +87,38 @@ def test_frequency_change_affects_future_meetings_only(mace: MaceService,
         # before the change: untouched
         "2024-05-01": ("scheduled", 0), "2024-05-15": ("scheduled", 0),
         # from the change: monthly on the fourth Wednesday (the first one on or after 20 May)
-        "2024-05-22": ("scheduled", 0), "2024-06-26": ("scheduled", 1),  # kept: on the rule
+        "2024-05-22": ("scheduled", 0), "2024-06-26": ("scheduled", 0),  # kept: on the rule
         "2024-07-24": ("scheduled", 0),
         "2024-05-29": ("cancelled", 1), "2024-06-12": ("cancelled", 1)}
-    new_uid = next(m.uid for m in view.meetings if m.slot_on == D("2024-06-26"))
-    old_uid = next(m.uid for m in view.meetings if m.slot_on == D("2024-05-01"))
-    assert new_uid != old_uid and new_uid == view.uid
+    # Every meeting keeps the UID it was born with: the kept one is not sent again.
+    before = {m.ref: m.uid for m in mace.series("North", "amy").meetings}
+    assert before["MACE-North-2024-06-26"] == "mace-north-2024-06-26@cumbria.example"
+    assert len(set(before.values())) == len(before)
     method, payload = mace.invitation("MACE-North-2024-05-29", "amy")
     assert method == "CANCEL"
     event = Calendar.from_ical(payload).walk("VEVENT")[0]
-    assert (str(event["UID"]), int(event["SEQUENCE"])) == (old_uid, 1)
+    assert (str(event["UID"]), int(event["SEQUENCE"])) == (
+        "mace-north-2024-05-29@cumbria.example", 1)
+
+
+def test_a_new_time_moves_each_meeting_to_come(mace: MaceService,
+                                                clock: FixedClock) -> None:
+    """Only the time changes: the same days, each meeting moved (its UID kept), none
+    cancelled; a meeting moved on its own stays where it was put."""
+    clock.set(london("2024-06-03 09:00"))
+    made = mace.create_series("North", "1m", "wednesday", "10:00", "chair", ["amy"], "coord",
+                              horizon_days=70)
+    mace.reschedule("MACE-North-2024-07-03", D("2024-07-04"), "coord", "room", "14:00")
+    view = mace.change_series("North", "coord", time="11:30")
+    assert [(m.ref, m.state, show(m.starts_at), m.sequence, m.uid) for m in view.meetings] == [
+        ("MACE-North-2024-06-05", "rescheduled", "2024-06-05T11:30", 1, made.meetings[0].uid),
+        ("MACE-North-2024-07-03", "rescheduled", "2024-07-04T14:00", 1, made.meetings[1].uid),
+        ("MACE-North-2024-08-07", "rescheduled", "2024-08-07T11:30", 1, made.meetings[2].uid)]
+    assert view.anchor_on == D("2024-06-05")  # still the first Wednesday of the month
+
+
+def show(at: dt.datetime) -> str:
+    return at.astimezone(LONDON).strftime("%Y-%m-%dT%H:%M")
 
 
 def test_recording_a_meeting(mace: MaceService, clock: FixedClock, db: Database) -> None:
@@ -180,7 +202,7 @@ def test_cancel_and_reschedule_one_meeting(mace: MaceService, clock: FixedClock)
     assert [d["due"] for d in moved.deadlines] == ["2024-06-18"]  # agenda recomputed
     event = Calendar.from_ical(mace.invitation(second, "amy")[1]).walk("VEVENT")[0]
     assert event["DTSTART"].dt == dt.datetime(2024, 6, 20, 14, 0, tzinfo=LONDON)
-    assert event["RECURRENCE-ID"].dt == dt.datetime(2024, 6, 19, 10, 0, tzinfo=LONDON)
+    assert (str(event["UID"]), int(event["SEQUENCE"])) == (series.meetings[1].uid, 1)
     with pytest.raises(UsageError, match="not a working day"):
         mace.reschedule(second, D("2024-06-22"), "coord", "x")
 
@@ -220,7 +242,7 @@ def test_member_change_updates_future_invitations(mace: MaceService,
     assert [m.sequence for m in view.meetings] == [1, 1, 1]
     event = Calendar.from_ical(mace.invitation(view.meetings[0].ref, "amy")[1]).walk("VEVENT")[0]
     assert sorted(str(a) for a in event["ATTENDEE"]) == [
-        "mailto:amy@example.org", "mailto:bob@example.org"]
+        "mailto:amy@example.org", "mailto:bob@example.org", "mailto:chair@example.org"]
     assert int(event["SEQUENCE"]) == 1
 
 

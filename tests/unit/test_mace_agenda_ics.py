@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 from icalendar import Calendar
 
 from engine.core.clock import LONDON
@@ -95,27 +96,29 @@ def test_agenda_text_has_references_and_sections() -> None:
 
 def _invitation(**kw: object) -> ics.Invitation:
     base: dict[str, object] = dict(
-        uid="mace-n-20240501@safeguard", summary="MACE meeting (N)", description="Meeting X",
+        uid="mace-n-2024-05-06@x.example", summary="MACE meeting (N)", description="Meeting X",
         starts_at=dt.datetime(2024, 5, 7, 10, 0, tzinfo=LONDON),
         duration=dt.timedelta(hours=2), organizer=ics.Person("chair", "chair@x.example"),
+        chair=ics.Person("chair", "chair@x.example"),
         attendees=(ics.Person("amy", "amy@x.example"), ics.Person("bob", "bob@police.example")),
-        stamp=dt.datetime(2024, 4, 29, 8, 0, tzinfo=dt.UTC), sequence=1,
-        recurrence_id=dt.datetime(2024, 5, 6, 10, 0, tzinfo=LONDON))
+        stamp=dt.datetime(2024, 4, 29, 8, 0, tzinfo=dt.UTC), sequence=1)
     return ics.Invitation(**(base | kw))  # type: ignore[arg-type]
 
 
-def test_occurrence_invitation_parses_back() -> None:
+def test_meeting_invitation_parses_back() -> None:
     cal = Calendar.from_ical(ics.calendar([_invitation()]))
     assert str(cal["METHOD"]) == "REQUEST"
     [event] = cal.walk("VEVENT")
-    assert str(event["UID"]) == "mace-n-20240501@safeguard"
+    assert str(event["UID"]) == "mace-n-2024-05-06@x.example"
     assert event["DTSTART"].dt == dt.datetime(2024, 5, 7, 10, 0, tzinfo=LONDON)
     assert event["DTEND"].dt - event["DTSTART"].dt == dt.timedelta(hours=2)
-    assert event["RECURRENCE-ID"].dt == dt.datetime(2024, 5, 6, 10, 0, tzinfo=LONDON)
+    assert "RECURRENCE-ID" not in event and "RRULE" not in event  # a standalone meeting
     assert int(event["SEQUENCE"]) == 1
     assert str(event["ORGANIZER"]) == "mailto:chair@x.example"
-    assert sorted(str(a) for a in event["ATTENDEE"]) == [
-        "mailto:amy@x.example", "mailto:bob@police.example"]
+    assert [(str(a), a.params["ROLE"], a.params["RSVP"]) for a in event["ATTENDEE"]] == [
+        ("mailto:chair@x.example", "CHAIR", "FALSE"),
+        ("mailto:amy@x.example", "REQ-PARTICIPANT", "TRUE"),
+        ("mailto:bob@police.example", "REQ-PARTICIPANT", "TRUE")]
     assert cal.walk("VTIMEZONE")[0]["TZID"] == "Europe/London"
 
 
@@ -124,15 +127,13 @@ def test_cancellation_keeps_the_uid() -> None:
     assert str(cal["METHOD"]) == "CANCEL"
     [event] = cal.walk("VEVENT")
     assert (str(event["UID"]), str(event["STATUS"]), int(event["SEQUENCE"])) == (
-        "mace-n-20240501@safeguard", "CANCELLED", 2)
+        "mace-n-2024-05-06@x.example", "CANCELLED", 2)
 
 
-def test_series_carries_its_rrule_and_exdates() -> None:
-    master = _invitation(recurrence_id=None, rrule={"FREQ": "WEEKLY", "INTERVAL": 2,
-                                                   "BYDAY": "WE"},
-                         exdates=(dt.datetime(2024, 12, 25, 10, 0, tzinfo=LONDON),))
-    cal = Calendar.from_ical(ics.calendar([master]))
-    [event] = cal.walk("VEVENT")
-    assert event["RRULE"] == {"FREQ": ["WEEKLY"], "INTERVAL": [2], "BYDAY": ["WE"]}
-    assert [d.dt for d in event["EXDATE"].dts] == [
-        dt.datetime(2024, 12, 25, 10, 0, tzinfo=LONDON)]
+def test_one_meeting_per_message_several_in_a_file() -> None:
+    other = _invitation(uid="mace-n-2024-05-20@x.example")
+    with pytest.raises(ValueError, match="exactly one meeting"):
+        ics.calendar([_invitation(), other])
+    cal = Calendar.from_ical(ics.calendar([_invitation(), other], "PUBLISH"))
+    assert [str(e["UID"]) for e in cal.walk("VEVENT")] == [
+        "mace-n-2024-05-06@x.example", "mace-n-2024-05-20@x.example"]

@@ -14,7 +14,6 @@ from engine.domains.mace.series import (
     parse_time,
     parse_weekday,
     place,
-    rrule,
     slots,
     start_instant,
 )
@@ -64,14 +63,6 @@ def test_start_instant_is_london_wall_time_in_winter_and_summer() -> None:
     assert start_instant(D("2024-07-10"), "10:00") == dt.datetime(2024, 7, 10, 9, 0,
                                                                    tzinfo=dt.UTC)
     assert start_instant(D("2024-07-10"), "10:00").astimezone(LONDON).hour == 10
-
-
-def test_rrules() -> None:
-    assert rrule(parse_every("2w"), D("2024-05-01")) == {
-        "FREQ": "WEEKLY", "INTERVAL": 2, "BYDAY": "WE"}
-    assert rrule(parse_every("1m"), D("2024-05-01")) == {
-        "FREQ": "MONTHLY", "INTERVAL": 1, "BYDAY": "1WE"}
-    assert rrule(parse_every("1m"), D("2024-05-31"))["BYDAY"] == "-1FR"
 
 
 @pytest.mark.parametrize(("parser", "text"), [

@@ -289,7 +289,7 @@ class MaceSeries(SQLModel, table=True):
     anchor_on: dt.date  # the first meeting of the current rule
     horizon_days: int = Field(default=90)
     on_holiday: str = Field(default="next", max_length=8)  # skip, next, previous
-    uid: str = Field(max_length=120)  # iCalendar UID of the current rule's series
+    uid: str = Field(max_length=120)  # the series' identity (meetings have their own UIDs)
     version: int = Field(default=1)
     created_at: dt.datetime = _utc()
     updated_at: dt.datetime = _utc()
@@ -304,9 +304,9 @@ class MaceMeeting(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", unique=True)
     series_id: int = Field(foreign_key="mace_series.id", index=True)
-    slot_on: dt.date  # the day the series rule gives (the iCalendar RECURRENCE-ID)
+    slot_on: dt.date  # the day the series rule gives (the meeting's reference)
     slot_at: dt.datetime = _utc()  # the start the series rule gives
-    uid: str = Field(max_length=120)
+    uid: str = Field(max_length=120)  # iCalendar UID: made at generation, kept for life
     sequence: int = Field(default=0)  # iCalendar SEQUENCE, bumped by every change
     agenda: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     agenda_published_at: dt.datetime | None = _utc(default=None, nullable=True)

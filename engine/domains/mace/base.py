@@ -74,19 +74,25 @@ class MaceBase:
         self.on_invitation = on_invitation
 
     def _announce(self, unit: Unit, series: MaceSeries, meeting: MaceMeeting, ref: str,
-                  method: str) -> None:
+                  method: str, chair: str | None = None,
+                  invitees: Sequence[str] | None = None, withdrawn: bool = False) -> None:
         """Hand the meeting's invitation (REQUEST) or cancellation (CANCEL) to whoever sends
-        it, inside this transaction: the outbox row commits with the change, or neither."""
+        it, inside this transaction: the outbox row commits with the change, or neither.
+        ``invitees`` (default: the series' chair and members) are the people it goes to and
+        lists; ``withdrawn``: a CANCEL to people no longer invited to a meeting that goes
+        ahead (``chair``: the organizer they knew)."""
         session = unit.session
         if self.on_invitation is None:
             return
+        people = tuple(dict.fromkeys(invitees if invitees is not None
+                                     else (series.chair, *series.members)))
         case = self.engine.find(unit, ref, WORKFLOW)
-        occurrence = self._occurrence(unit, series, meeting, case)
+        occurrence = self._occurrence(unit, series, meeting, case, chair, people)
         self.on_invitation(session, OutgoingInvitation(
             ref=ref, method=method, ics=ics.calendar([occurrence], method),
-            people=(series.chair, *series.members), starts_at=occurrence.starts_at,
+            people=people, starts_at=occurrence.starts_at,
             sequence=meeting.sequence, state=case.state, workflow=case.workflow,
-            workflow_version=case.workflow_version))
+            workflow_version=case.workflow_version, withdrawn=withdrawn))
 
     def _today(self) -> dt.date:
         return london_date(self.clock.now())
@@ -142,11 +148,12 @@ class MaceBase:
         return (f"{what} The agenda is published in safeguard before the meeting: "
                 "this invitation carries no case details.")
 
-    def _people(self, unit: Unit, series: MaceSeries,
-                ) -> tuple[ics.Person, tuple[ics.Person, ...]]:
-        """(organizer, attendees) at their registered addresses: the chair organises, the
-        members attend with RSVP. Someone with no address is left out of
-        the calendar data (the mailer reports them loudly)."""
+    def _people(self, unit: Unit, chair: str, invitees: Sequence[str],
+                ) -> tuple[ics.Person, ics.Person | None, tuple[ics.Person, ...]]:
+        """(organizer, the chair as an attendee or None, the other attendees) at their
+        registered addresses: the chair organises (and attends), the others attend with RSVP.
+        Someone with no usable address is left out of the calendar data (the mailer reports
+        them loudly); a chair without one organises as the MACE mailbox."""
         known = Directory(unit.conn).people()
 
         def person(login: str) -> ics.Person | None:
@@ -155,22 +162,31 @@ class MaceBase:
                 return None
             return ics.Person(found.name, found.email)
 
-        chair = person(series.chair) or ics.Person(series.chair, f"mace@{self.email_domain}")
-        attendees = tuple(p for login in dict.fromkeys(series.members)
-                          if (p := person(login)) is not None)
-        return chair, attendees
+        found = person(chair)
+        organizer = found or ics.Person(chair, f"mace@{self.email_domain}")
+        attendees = tuple(p for login in dict.fromkeys(invitees)
+                          if login != chair and (p := person(login)) is not None)
+        return organizer, found if chair in invitees else None, attendees
+
+    def _meeting_uid(self, ref: str) -> str:
+        """A meeting's iCalendar UID, made once when it is generated and kept for life."""
+        return f"{ref.lower()}@{self.email_domain}"
 
     def _occurrence(self, unit: Unit, series: MaceSeries, meeting: MaceMeeting,
-                    case: Case | CaseRecord) -> ics.Invitation:
-        organizer, attendees = self._people(unit, series)
+                    case: Case | CaseRecord, chair: str | None = None,
+                    invitees: Sequence[str] | None = None) -> ics.Invitation:
+        """The meeting as one standalone iCalendar event (its own UID and SEQUENCE),
+        organised by ``chair`` and listing ``invitees`` (default: the series' people)."""
+        chair = chair or series.chair
+        organizer, chairing, attendees = self._people(
+            unit, chair, (series.chair, *series.members) if invitees is None else invitees)
         return ics.Invitation(
             uid=meeting.uid, summary=f"MACE meeting ({series.name})",
             description=self._description(series, case.ref), location=series.location,
             starts_at=as_utc(dt.datetime.fromisoformat(case.data["starts_at"])),
             duration=dt.timedelta(minutes=series.duration_minutes),
-            organizer=organizer, attendees=attendees,
-            stamp=self.clock.now(), sequence=meeting.sequence,
-            recurrence_id=meeting.slot_at)
+            organizer=organizer, chair=chairing, attendees=attendees,
+            stamp=self.clock.now(), sequence=meeting.sequence)
 
     def _check_no_names(self, unit: Unit, text: str) -> None:
         """Refuse text that names a child on an open CERAR case: references only."""

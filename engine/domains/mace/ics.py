@@ -1,13 +1,15 @@
 """MACE invitations as iCalendar (RFC 5545 / 5546) with the ``icalendar`` package. Pure.
 
-* A series is one event with the series UID and its RRULE (and EXDATEs for skipped slots).
-* A meeting is that series' occurrence: the same UID with a RECURRENCE-ID (the slot the rule
-  gives), its own DTSTART (moved for a bank holiday or rescheduled) and a SEQUENCE bumped by
-  every change. So a client that has the series updates the one occurrence in place.
-* ``METHOD:REQUEST`` invites or updates; ``METHOD:CANCEL`` (same UID and RECURRENCE-ID,
-  ``STATUS:CANCELLED``) withdraws an occurrence.
-* Organizer is the chair, attendees the members. Summary and description carry the meeting's
-  reference and the series name only: never a child's name or any case detail.
+* Every meeting is a standalone event with its own UID, kept for life (a reschedule, a new
+  series rule or a change of members never gives it another), and a SEQUENCE bumped by every
+  change. No series (RRULE) event is ever sent, so nothing refers to one either.
+* ``METHOD:REQUEST`` invites or updates; ``METHOD:CANCEL`` (same UID, ``STATUS:CANCELLED``)
+  withdraws the meeting, from everyone or (listing only them) from people no longer invited.
+  ``METHOD:PUBLISH`` is a file of upcoming meetings to import (the same UIDs).
+* The organizer is the chair at their registered address; the chair is also an attendee
+  (``ROLE=CHAIR``), so their calendar holds the meeting too; the members attend with RSVP.
+  Summary and description carry the meeting's reference and the series name only: never a
+  child's name or any case detail.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ if TYPE_CHECKING:  # imported when an invitation is made, not by every command
     from icalendar import Event, vCalAddress
 
 PRODID = "-//safeguard//MACE//EN"
+METHODS = ("REQUEST", "CANCEL", "PUBLISH")
 
 
 @dataclass(frozen=True)
@@ -39,13 +42,11 @@ class Invitation:
     starts_at: dt.datetime  # aware
     duration: dt.timedelta
     organizer: Person
-    attendees: tuple[Person, ...]
+    attendees: tuple[Person, ...]  # the members (RSVP)
     stamp: dt.datetime  # DTSTAMP: when this message was made (the engine's clock)
     sequence: int = 0
     location: str | None = None
-    recurrence_id: dt.datetime | None = None  # an occurrence of a series
-    rrule: dict[str, object] | None = None  # a series
-    exdates: tuple[dt.datetime, ...] = ()
+    chair: Person | None = None  # the organizer as an attendee (ROLE=CHAIR)
 
 
 def _address(person: Person, role: str | None = None) -> vCalAddress:
@@ -53,10 +54,10 @@ def _address(person: Person, role: str | None = None) -> vCalAddress:
 
     address = vCalAddress(f"mailto:{person.email}")
     address.params["CN"] = person.name
-    if role:
-        address.params["ROLE"] = role
-        address.params["PARTSTAT"] = "NEEDS-ACTION"
-        address.params["RSVP"] = "TRUE"
+    if role == "CHAIR":  # the organizer's own place: nothing to answer
+        address.params.update({"ROLE": role, "PARTSTAT": "ACCEPTED", "RSVP": "FALSE"})
+    elif role:
+        address.params.update({"ROLE": role, "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE"})
     return address
 
 
@@ -65,10 +66,12 @@ def _local(at: dt.datetime) -> dt.datetime:
 
 
 def calendar(invitations: Sequence[Invitation], method: str = "REQUEST") -> bytes:
-    """The .ics bytes of one iTIP message: METHOD REQUEST (invite, update) or CANCEL. Several
-    invitations share a UID: a series' master event and the occurrences that differ."""
-    if method not in ("REQUEST", "CANCEL"):
+    """The .ics bytes of one iTIP message: METHOD REQUEST (invite, update) or CANCEL, one
+    meeting each; or PUBLISH, any number of meetings to import."""
+    if method not in METHODS:
         raise ValueError(f"unsupported iTIP method {method}")
+    if method != "PUBLISH" and len({i.uid for i in invitations}) != 1:
+        raise ValueError(f"a {method} carries exactly one meeting")
     from icalendar import Calendar
 
     cal = Calendar()
@@ -95,13 +98,9 @@ def _event(invitation: Invitation, method: str) -> Event:
     event.add("dtend", _local(invitation.starts_at + invitation.duration))
     if invitation.location:
         event.add("location", invitation.location)
-    if invitation.recurrence_id is not None:
-        event.add("recurrence-id", _local(invitation.recurrence_id))
-    if invitation.rrule is not None:
-        event.add("rrule", invitation.rrule)
-    if invitation.exdates:
-        event.add("exdate", [_local(d) for d in invitation.exdates])
     event.add("organizer", _address(invitation.organizer))
+    if invitation.chair is not None:
+        event.add("attendee", _address(invitation.chair, "CHAIR"))
     for person in invitation.attendees:
         event.add("attendee", _address(person, "REQ-PARTICIPANT"))
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
@@ -109,4 +108,4 @@ def _event(invitation: Invitation, method: str) -> Event:
     return event
 
 
-__all__ = ["Invitation", "Person", "calendar"]
+__all__ = ["METHODS", "Invitation", "Person", "calendar"]

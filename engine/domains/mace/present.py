@@ -86,8 +86,7 @@ def series_text(s: SeriesView) -> str:
     lines = [f"MACE series {s.name}: {every} on {WEEKDAY_NAMES[s.weekday]} at {s.start_time} "
              f"({s.duration_minutes} minutes), from {s.anchor_on.isoformat()}",
              f"Chair: {s.chair}; members: {', '.join(s.members) or '(none)'}",
-             f"Bank holidays: {s.on_holiday}; generated {s.horizon_days} days ahead; "
-             f"UID {s.uid}"]
+             f"Bank holidays: {s.on_holiday}; generated {s.horizon_days} days ahead"]
     if s.skipped:
         lines.append(f"Skipped (bank holidays): {', '.join(d.isoformat() for d in s.skipped)}")
     lines += ["", meetings_text(s.meetings)]

@@ -4,8 +4,8 @@ A series meets every 2 or 4 weeks on a weekday (``2w``, ``4w``), or monthly on t
 weekday of the month as its first meeting (``1m``: the first Wednesday, say; a meeting on the
 fifth such weekday means the last one). Its slots are the days the rule gives; a slot on a
 bank holiday or closure day is skipped, or moved to the next or previous working day,
-as the series says. The slot day stays the meeting's identity (the iCalendar RECURRENCE-ID)
-even when it moves.
+as the series says. The slot day stays the meeting's identity (its reference) even when it
+moves.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from engine.core.clock import LONDON, UTC
 from engine.core.errors import UsageError
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 HOLIDAY_POLICIES = ("skip", "next", "previous")
 _EVERY = re.compile(r"^(\d+)([wm])$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -133,16 +132,7 @@ def start_instant(day: dt.date, start_time: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LONDON).astimezone(UTC)
 
 
-def rrule(every: Every, anchor_on: dt.date) -> dict[str, object]:
-    """The iCalendar RRULE of a series (as the ``icalendar`` package takes it)."""
-    day = ICAL_DAYS[anchor_on.weekday()]
-    if every.unit == "w":
-        return {"FREQ": "WEEKLY", "INTERVAL": every.count, "BYDAY": day}
-    return {"FREQ": "MONTHLY", "INTERVAL": every.count,
-            "BYDAY": f"{_week_of_month(anchor_on)}{day}"}
-
-
 __all__ = [
     "HOLIDAY_POLICIES", "Every", "first_on_or_after", "parse_every", "parse_policy",
-    "parse_time", "parse_weekday", "place", "rrule", "slots", "start_instant",
+    "parse_time", "parse_weekday", "place", "slots", "start_instant",
 ]

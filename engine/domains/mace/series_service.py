@@ -29,7 +29,6 @@ from engine.domains.mace.series import (
     parse_time,
     parse_weekday,
     place,
-    rrule,
     slots,
     start_instant,
 )
@@ -82,9 +81,11 @@ class SeriesService(MaceBase):
                       weekday: str | None = None, time: str | None = None,
                       from_date: dt.date | None = None, chair: str | None = None,
                       members: Sequence[str] | None = None) -> SeriesView:
-        """Change the rule from ``from_date`` (default today): meetings before it, and
-        meetings already held, are untouched; later ones not on the new rule are cancelled
-        and the new rule's meetings generated (a new iCalendar series for the new rule)."""
+        """Change the rule from ``from_date`` (default today), or the people: meetings held
+        or started are untouched. Meetings from ``from_date`` not on the new rule are
+        cancelled (CANCEL) before the new rule's are generated; a meeting on both rules keeps
+        its UID (and, at a new time, is moved: REQUEST). People who leave get a CANCEL of
+        each meeting still to come, those who stay or join its update (REQUEST)."""
         with self.engine.unit(actor, "mace.series.change") as unit:
             session = unit.session
             unit.require()
@@ -96,57 +97,74 @@ class SeriesService(MaceBase):
             rule = parse_every(every) if every else parse_every(series.every)
             day = parse_weekday(weekday) if weekday else series.weekday
             at = parse_time(time) if time else series.start_time
-            people = (series.chair, list(series.members))
+            old_chair, old_at = series.chair, series.start_time
+            before = list(dict.fromkeys([series.chair, *series.members]))
             if chair is not None:
                 series.chair = chair
             if members is not None:
                 series.members = list(dict.fromkeys(members))
-            if people != (series.chair, list(series.members)):  # the invitations change
-                gone = {people[0], *people[1]} - {series.chair, *series.members}
-                for meeting, case in self._meetings(unit, series):
-                    if case.state in NOT_HELD and meeting.slot_on >= self._today():
-                        meeting.sequence += 1
-                        session.add(meeting)
-                        session.flush()
-                        # Need-to-know follows the invitation: who left loses the meeting.
-                        for login in gone:
-                            self.engine.uninvolve(unit, WORKFLOW, case.ref, login,
-                                                     "mace_invitee")
-                        self.engine.involve(
-                unit, [(WORKFLOW, case.ref)],
-                                               [series.chair, *series.members], "mace_invitee")
-                        self._announce(unit, series, meeting, case.ref, "REQUEST")
-            timing_changed = (rule.text, day, at) != (series.every, series.weekday,
-                                                      series.start_time)
-            if timing_changed:
-                start = max(from_date or self._today(), self._today())
+            after = list(dict.fromkeys([series.chair, *series.members]))
+            gone = [login for login in before if login not in after]
+            people_changed = (old_chair, before) != (series.chair, after)
+            start = max(from_date or self._today(), self._today())
+            keep: set[dt.date] | None = None  # the days a new rule gives (None: same rule)
+            if (rule.text, day) != (series.every, series.weekday):
                 anchor = first_on_or_after(start, day)
                 end = self._today() + dt.timedelta(days=series.horizon_days)
-                keep = set(slots(anchor, rule, anchor, end)) if at == series.start_time \
-                    else set()
-                series.every, series.weekday, series.start_time = rule.text, day, at
-                series.anchor_on, series.uid = anchor, self._series_uid(name, anchor)
-                for meeting, case in self._meetings(unit, series):
-                    if meeting.slot_on < start or case.state not in NOT_HELD:
-                        continue
-                    if meeting.slot_on in keep:
-                        meeting.uid, meeting.sequence = series.uid, meeting.sequence + 1
-                        session.add(meeting)
-                        session.flush()
-                        self._announce(unit, series, meeting, case.ref, "REQUEST")
-                    else:
-                        self.engine.fire(case.ref, "cancel", {
-                            "cancel_reason": f"series changed to every {rule.text}"},
-                            actor, None, WORKFLOW, unit=unit, via_domain=True)
-                        meeting.sequence += 1
-                        session.add(meeting)
-                        session.flush()
-                        self._announce(unit, series, meeting, case.ref, "CANCEL")
+                keep = set(slots(anchor, rule, anchor, end))
+                series.every, series.weekday, series.anchor_on = rule.text, day, anchor
+            series.start_time = at  # a new time alone keeps the days
+            now = self.clock.now()
+            for meeting, case in self._meetings(unit, series):
+                starts = as_utc(dt.datetime.fromisoformat(case.data["starts_at"]))
+                if case.state not in NOT_HELD or starts <= now:
+                    continue  # held, cancelled or already begun: as it was
+                ruled = meeting.slot_on >= start
+                if ruled and keep is not None and meeting.slot_on not in keep:
+                    self._drop(unit, series, meeting, case.ref, rule, actor, old_chair,
+                               before)
+                    continue
+                retime = ruled and at != old_at and starts == start_instant(
+                    dt.date.fromisoformat(case.data["meeting_on"]), old_at)
+                if not (retime or people_changed):
+                    continue  # nothing about this meeting changed: nothing is sent
+                if retime:
+                    meeting.slot_at = start_instant(meeting.slot_on, at)
+                    on = dt.date.fromisoformat(case.data["meeting_on"])
+                    self.engine.fire(case.ref, "reschedule", {
+                        "meeting_on": on.isoformat(),
+                        "starts_at": start_instant(on, at).isoformat(),
+                        "reschedule_reason": f"the series now meets at {at}"},
+                        actor, None, WORKFLOW, unit=unit, via_domain=True)
+                meeting.sequence += 1
+                session.add(meeting)
+                session.flush()
+                if people_changed:
+                    # Need-to-know follows the invitation: who left loses the meeting.
+                    for login in gone:
+                        self.engine.uninvolve(unit, WORKFLOW, case.ref, login,
+                                              "mace_invitee")
+                    self.engine.involve(unit, [(WORKFLOW, case.ref)], after, "mace_invitee")
+                if gone:  # withdrawn from those who leave before the others' update
+                    self._announce(unit, series, meeting, case.ref, "CANCEL", old_chair,
+                                   gone, withdrawn=True)
+                self._announce(unit, series, meeting, case.ref, "REQUEST")
             series.version += 1
-            series.updated_at = self.clock.now()
+            series.updated_at = now
             session.add(series)
             self._generate(unit, series, actor)
             return self._series_view(unit, series)
+
+    def _drop(self, unit: Unit, series: MaceSeries, meeting: MaceMeeting, ref: str,
+              rule: Every, actor: str, chair: str, invitees: Sequence[str]) -> None:
+        """Cancel a meeting a new rule no longer gives: a CANCEL to everyone who had it."""
+        self.engine.fire(ref, "cancel", {
+            "cancel_reason": f"series changed to every {rule.text}"},
+            actor, None, WORKFLOW, unit=unit, via_domain=True)
+        meeting.sequence += 1
+        unit.session.add(meeting)
+        unit.session.flush()
+        self._announce(unit, series, meeting, ref, "CANCEL", chair, invitees)
 
     def generate(self, actor: str, name: str | None = None) -> list[MeetingView]:
         """Generate every series' meetings up to its horizon (idempotent); the new ones."""
@@ -173,41 +191,28 @@ class SeriesService(MaceBase):
                 select(MaceSeries).order_by(MaceSeries.name))]
 
     def series_invitation(self, name: str, actor: str) -> bytes:
-        """The series as one iCalendar object: the RRULE event (skipped and cancelled slots
-        as EXDATEs) and an override for every meeting moved off its slot."""
+        """The series' meetings still to come as one iCalendar file to import (PUBLISH):
+        each meeting as the standalone event its invitations carry (same UID and SEQUENCE),
+        so importing it next to the emailed invitations duplicates nothing."""
         with self.engine.unit(actor, "mace.series.invite") as unit:
             unit.require()
             series = self._series(unit, name)
             unit.touch(None, WORKFLOW, series=name)
-            rule = parse_every(series.every)
-            end = self._today() + dt.timedelta(days=series.horizon_days)
-            mine = [(m, c) for m, c in self._meetings(unit, series) if m.uid == series.uid]
-            exdates = [start_instant(d, series.start_time)
-                       for d in slots(series.anchor_on, rule, series.anchor_on, end)
-                       if place(d, self.calendar, series.on_holiday) is None]
-            exdates += [m.slot_at for m, c in mine if c.state == "cancelled"]
-            organizer, attendees = self._people(unit, series)
-            master = ics.Invitation(
-                uid=series.uid, summary=f"MACE meeting ({series.name})",
-                description=self._description(series, None), location=series.location,
-                starts_at=start_instant(series.anchor_on, series.start_time),
-                duration=dt.timedelta(minutes=series.duration_minutes),
-                organizer=organizer, attendees=attendees,
-                stamp=self.clock.now(), sequence=series.version - 1,
-                rrule=rrule(rule, series.anchor_on), exdates=tuple(sorted(exdates)))
-            overrides = [self._occurrence(unit, series, m, c) for m, c in mine
-                         if c.state != "cancelled"
-                         and as_utc(dt.datetime.fromisoformat(c.data["starts_at"])) != m.slot_at]
-            return ics.calendar([master, *overrides], "REQUEST")
+            now = self.clock.now()
+            events = [self._occurrence(unit, series, m, c)
+                      for m, c in self._meetings(unit, series) if c.state in NOT_HELD
+                      and as_utc(dt.datetime.fromisoformat(c.data["starts_at"])) > now]
+            return ics.calendar(events, "PUBLISH")
 
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
     def _series_uid(name: str, anchor: dt.date) -> str:
+        """The series' own identity (its meetings carry UIDs of their own)."""
         return f"mace-{series_slug(name).lower()}-{anchor:%Y%m%d}@safeguard"
 
     def _generate(self, unit: Unit, series: MaceSeries, actor: str) -> list[MeetingView]:
         session = unit.session
-        today = self._today()
+        today, now = self._today(), self.clock.now()
         end = today + dt.timedelta(days=series.horizon_days)
         rule: Every = parse_every(series.every)
         have = {m.slot_on for m, _c in self._meetings(unit, series)}
@@ -216,9 +221,11 @@ class SeriesService(MaceBase):
             if slot in have:
                 continue
             day = place(slot, self.calendar, series.on_holiday)
-            if day is None or day < today:
+            if day is None:
                 continue
             starts = start_instant(day, series.start_time)
+            if starts <= now:  # never invite anyone to a meeting already begun
+                continue
             ref = f"MACE-{series_slug(series.name)}-{slot.isoformat()}"
             view = self.engine.open_case(WORKFLOW, ref, {
                 "series": series.name, "meeting_on": day.isoformat(),
@@ -233,7 +240,7 @@ class SeriesService(MaceBase):
             assert case.id is not None and series.id is not None
             meeting = MaceMeeting(case_id=case.id, series_id=series.id, slot_on=slot,
                                   slot_at=start_instant(slot, series.start_time),
-                                  uid=series.uid)
+                                  uid=self._meeting_uid(view.ref))
             session.add(meeting)
             session.flush()
             self._announce(unit, series, meeting, view.ref, "REQUEST")
