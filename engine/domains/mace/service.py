@@ -288,7 +288,8 @@ class MaceService(SeriesService):
                 MaceAction.meeting_id == meeting.id)) or 0  # type: ignore[arg-type]
             action_ref = f"A{count + 1}"
             self.engine.fire(ref, "add_action", {
-                "action_ref": action_ref, "action_due_on": due_on.isoformat()}, actor,
+                "action_ref": action_ref, "action_due_on": due_on.isoformat(),
+                "action_owner": owner}, actor,
                 None, WORKFLOW, unit=unit, via_domain=True)
             # The owner answers for this action's deadline: its alerts go to them.
             self.engine.involve(unit, [(WORKFLOW, ref)], [owner], assignee_kind(action_ref))
@@ -307,7 +308,10 @@ class MaceService(SeriesService):
                 MaceAction.meeting_id == meeting.id,  # type: ignore[arg-type]
                 MaceAction.ref == action_ref))  # type: ignore[arg-type]
             if row is None:
-                raise UsageError(f"meeting '{ref}' has no action '{action_ref}'")
+                still = list(session.scalars(select(MaceAction.ref).where(  # type: ignore[call-overload]
+                    MaceAction.meeting_id == meeting.id, MaceAction.status == "open")))
+                raise UsageError(f"meeting '{ref}' has no action '{action_ref}'; open "
+                                 f"actions: {', '.join(still) or '(none)'}")
             if row.status == "done":
                 raise UsageError(f"action {action_ref} of '{ref}' is already done")
             day = done_on or self._today()
