@@ -35,7 +35,7 @@ from engine.core.store.models import (
 from engine.core.unit import Unit
 from engine.domains.cerar.service import WORKFLOW as CERAR
 from engine.domains.mace import facts, ics
-from engine.domains.mace.agenda import Agenda, Item, build_agenda
+from engine.domains.mace.agenda import Agenda, Item, build_agenda, judged
 from engine.domains.mace.base import (
     NOT_HELD,
     WORKFLOW,
@@ -171,8 +171,8 @@ class MaceService(SeriesService):
         from today's data."""
         with self.engine.unit(actor, "mace.agenda", case_ref=ref, workflow=WORKFLOW) as unit:
             meeting, case, _series = self._meeting(unit, ref)
-            if meeting.agenda is not None:
-                return dict(meeting.agenda) | {"draft": False}
+            if meeting.agenda is not None:  # as published; its actions judged today
+                return judged(dict(meeting.agenda), self._today()) | {"draft": False}
             unit.require("mace.agenda.draft")  # children not yet on a published agenda
             return self._agenda(unit, meeting, case).to_json() | {"draft": True}
 
