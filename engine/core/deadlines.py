@@ -208,9 +208,10 @@ def plan_deadlines(definition: WorkflowDef, trigger: str, entered: str | None,
         level = clock.rule.key_field
         level_moved = (d.status == OPEN and level is not None and same_key
                        and old_data.get(level) != new_data.get(level))
-        if level_moved and anchor is None:  # recurring: the next cycle counts from today
-            bound = bind_rule(clock.rule, params, new_data)
-            today = london_date(now)
+        if level_moved and anchor is None:  # recurring: the next cycle counts from the
+            bound = bind_rule(clock.rule, params, new_data)  # day of the change, or today
+            changed = new_data.get(clock.changed_on) if clock.changed_on else None
+            today = dt.date.fromisoformat(changed) if changed else london_date(now)
             ops.append(Reschedule(d.id, d.name, today.isoformat(),
                                   compute_due(bound, today, cal), OPEN, None, bound.text))
         elif anchor_moved or evidence_moved or level_moved:

@@ -195,6 +195,9 @@ class ClockDef:
     # A deadline this clock starts is never born breached: when the rule's date has already
     # passed at the start, it is due at the end of the day it started instead.
     not_before_start: bool = False
+    # When the field that picks a recurring clock's interval changes (the level of concern),
+    # the next cycle counts from this date field (the day of the change), else from today.
+    changed_on: str | None = None
 
 
 @dataclass(frozen=True)

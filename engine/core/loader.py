@@ -68,6 +68,7 @@ _VIA = re.compile(r"^[a-z][a-z0-9_-]*( [a-z][a-z0-9_-]*)+$")
 _CLOCK_KEYS = {
     "rule", "starts", "met", "cancelled", "met_on", "owner", "description", "alerts",
     "keyed_by", "first_from", "plan", "not_before_start",
+    "changed_on",
 }
 _PLAN_KEYS = {"summary", "owner", "reason"}
 _ALERT_KEYS = {"at", "to", "kind"}
@@ -686,7 +687,19 @@ def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
         if not isinstance(not_before_start, bool):
             check.problem(f"{path}.not_before_start", "not_before_start is true or false")
             not_before_start = False
+        changed_on = spec.get("changed_on")
+        if changed_on is not None:
+            target = fields.get(str(changed_on))
+            if target is None:
+                check.known([str(changed_on)], fields, f"{path}.changed_on", "field")
+            elif target.type != "date":
+                check.problem(f"{path}.changed_on", f"field '{changed_on}' must be a date")
+            if not rule.recurring or rule.key_field is None:
+                check.problem(f"{path}.changed_on", "only an 'every PARAMETER[FIELD] weeks' "
+                              "clock is rescheduled when its interval changes",
+                              "remove changed_on")
         out[str(name)] = ClockDef(
+            changed_on=str(changed_on) if changed_on is not None else None,
             plan=plan, not_before_start=not_before_start,
             first_from=str(first_from) if first_from is not None else None,
             name=str(name), rule=rule, starts=starts, met=met, cancelled=cancelled,
