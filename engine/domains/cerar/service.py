@@ -137,8 +137,12 @@ class CerarService:
                 raise UsageError(f"case '{ref}' is already at level "
                                  f"'{values.get('risk_level')}': to confirm it, record a "
                                  "review")
-            values = {**values, "level_changed_on": self._change_day(
-                ref, case, values.get("level_changed_on"))}
+            day = self._change_day(ref, case, values.get("level_changed_on"))
+            step = self.engine.definition(unit.cases, WORKFLOW, case.workflow_version) \
+                .transition_for(case.state, trigger)
+            # Cases opened on an older version (no day of change) count from today.
+            if step is not None and "level_changed_on" in step.accepts:
+                values = {**values, "level_changed_on": day}
         # The domain route only for the triggers whose rules apply here: the engine refuses
         # the other domain-owned ones (episodes, interviews) and names their command.
         return self.engine.fire(ref, trigger, values, unit.actor, note, WORKFLOW, unit=unit,

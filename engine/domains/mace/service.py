@@ -287,10 +287,13 @@ class MaceService(SeriesService):
             count = session.scalar(select(func.count()).select_from(MaceAction).where(
                 MaceAction.meeting_id == meeting.id)) or 0  # type: ignore[arg-type]
             action_ref = f"A{count + 1}"
-            self.engine.fire(ref, "add_action", {
-                "action_ref": action_ref, "action_due_on": due_on.isoformat(),
-                "action_owner": owner}, actor,
-                None, WORKFLOW, unit=unit, via_domain=True)
+            values = {"action_ref": action_ref, "action_due_on": due_on.isoformat()}
+            step = self.engine.definition(unit.cases, WORKFLOW, case.workflow_version) \
+                .transition_for(case.state, "add_action")
+            if step is not None and "action_owner" in step.accepts:  # not on older meetings
+                values["action_owner"] = owner
+            self.engine.fire(ref, "add_action", values, actor, None, WORKFLOW, unit=unit,
+                             via_domain=True)
             # The owner answers for this action's deadline: its alerts go to them.
             self.engine.involve(unit, [(WORKFLOW, ref)], [owner], assignee_kind(action_ref))
             row = MaceAction(meeting_id=meeting.id, ref=action_ref, case_id=child_id,
