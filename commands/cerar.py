@@ -86,11 +86,16 @@ def cerar_assess(ref: str, level: str, on: str | None, note: str | None, as_json
 @click.argument("ref")
 @click.option("--level", required=True, type=click.Choice(["low", "medium", "high"]))
 @click.option("--reason", required=True, help="Why the level changed.")
+@click.option("--on", "on", metavar="DATE",
+              help="The day it changed (default: today; not to come, not before the case "
+                   "opened): the next review counts from it.")
 @json_option
-def cerar_level(ref: str, level: str, reason: str, as_json: bool) -> None:
-    """Change the level of concern; the next review is rescheduled from today."""
-    _cerar_fire(ref, "change_risk_level", {"risk_level": level, "level_change_reason": reason},
-                None, as_json)
+def cerar_level(ref: str, level: str, reason: str, on: str | None, as_json: bool) -> None:
+    """Change the level of concern; the next review is rescheduled from the day of the change."""
+    values = {"risk_level": level, "level_change_reason": reason}
+    if on:
+        values["level_changed_on"] = on
+    _cerar_fire(ref, "change_risk_level", values, None, as_json)
 
 
 @cerar.command("review")

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from engine.core.calendar import WorkingCalendar
-from engine.core.clock import as_utc, london_date, start_of_day
+from engine.core.clock import as_utc, end_of_day, london_date, start_of_day
 from engine.core.definition import CORRECT_TRIGGER, ClockDef, WorkflowDef
 from engine.core.errors import FieldError
 from engine.core.fields import typed
@@ -110,6 +110,19 @@ def _judge(met_at: dt.datetime, due: dt.datetime, clock: ClockDef) -> str:
     if clock.rule.kind == "hours_after":
         return MET if as_utc(met_at) <= as_utc(due) else BREACHED
     return MET if as_utc(met_at) < as_utc(due) else BREACHED
+
+
+LATE_START = " (started after that day: due the day it started)"
+
+
+def _floored(clock: ClockDef, due: Due, text: str, now: dt.datetime) -> tuple[Due, str]:
+    """A ``not_before_start`` clock's deadline whose rule date has already passed when it
+    starts (or moves) is due at the end of that day instead, never born breached."""
+    if not clock.not_before_start or as_utc(due.at) > as_utc(now):
+        return due, text
+    today = london_date(now)
+    return Due(at=end_of_day(today), day=today if due.day is not None else None), \
+        text + LATE_START
 
 
 def _anchor(definition: WorkflowDef, clock: ClockDef, data: Mapping[str, str],
@@ -195,9 +208,10 @@ def plan_deadlines(definition: WorkflowDef, trigger: str, entered: str | None,
         level = clock.rule.key_field
         level_moved = (d.status == OPEN and level is not None and same_key
                        and old_data.get(level) != new_data.get(level))
-        if level_moved and anchor is None:  # recurring: the next cycle counts from today
-            bound = bind_rule(clock.rule, params, new_data)
-            today = london_date(now)
+        if level_moved and anchor is None:  # recurring: the next cycle counts from the
+            bound = bind_rule(clock.rule, params, new_data)  # day of the change, or today
+            changed = new_data.get(clock.changed_on) if clock.changed_on else None
+            today = dt.date.fromisoformat(changed) if changed else london_date(now)
             ops.append(Reschedule(d.id, d.name, today.isoformat(),
                                   compute_due(bound, today, cal), OPEN, None, bound.text))
         elif anchor_moved or evidence_moved or level_moved:
@@ -209,6 +223,8 @@ def plan_deadlines(definition: WorkflowDef, trigger: str, entered: str | None,
             due = compute_due(bound, value, cal)
             rule_text = bound.text if clock.rule.parametrised else None
             if d.status == OPEN:
+                if clock.not_before_start:  # the text says which date it is due on
+                    due, rule_text = _floored(clock, due, bound.text, now)
                 ops.append(Reschedule(d.id, d.name, stored, due, OPEN, None, rule_text))
             else:
                 met_at = _met_at(definition, clock, new_data, now) if evidence_moved \
@@ -239,9 +255,9 @@ def plan_deadlines(definition: WorkflowDef, trigger: str, entered: str | None,
         stored, value = _anchor(definition, clock, new_data, now)
         bound = bind_rule(clock.rule, params, new_data)
         cycles[clock.name] = cycles.get(clock.name, 0) + 1
-        ops.append(StartDeadline(clock.name, cycles[clock.name], bound.text,
-                                 clock.rule.anchor, stored, compute_due(bound, value, cal),
-                                 clock.owner, key))
+        due, text = _floored(clock, compute_due(bound, value, cal), bound.text, now)
+        ops.append(StartDeadline(clock.name, cycles[clock.name], text,
+                                 clock.rule.anchor, stored, due, clock.owner, key))
     return ops
 
 

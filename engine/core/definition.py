@@ -189,6 +189,26 @@ class ClockDef:
     # A recurring clock's first cycle counts from this date field (the day of the assessment,
     # say) when it has a value, rather than from the day the start is recorded.
     first_from: str | None = None
+    # A keyed clock whose deadlines are the items of the case's plan (an action plan): what
+    # each item's summary, owner and drop reason are recorded in (see PlanDef).
+    plan: PlanDef | None = None
+    # A deadline this clock starts is never born breached: when the rule's date has already
+    # passed at the start, it is due at the end of the day it started instead.
+    not_before_start: bool = False
+    # When the field that picks a recurring clock's interval changes (the level of concern),
+    # the next cycle counts from this date field (the day of the change), else from today.
+    changed_on: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanDef:
+    """The fields a plan's items are recorded in: each item is one deadline of a keyed clock
+    (its key the item's reference); ``summary``, ``owner`` and ``reason`` (why an item was
+    dropped) are read from the fire that started or cancelled it. Any may be None."""
+
+    summary: str | None = None
+    owner: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,6 +273,10 @@ class WorkflowDef:
 
     def is_final(self, state: str) -> bool:
         return self.states[state].final
+
+    def plan_clock(self) -> ClockDef | None:
+        """The keyed clock whose deadlines are the case's plan items (an action plan)."""
+        return next((c for c in self.clocks.values() if c.plan is not None), None)
 
     def personal_fields(self) -> frozenset[str]:
         return frozenset(f.name for f in self.fields.values() if f.personal)

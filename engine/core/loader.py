@@ -34,6 +34,7 @@ from engine.core.definition import (
     GuardCheck,
     GuardDef,
     Parameter,
+    PlanDef,
     RetentionDef,
     RuleDef,
     StateDef,
@@ -66,8 +67,10 @@ _TRANSITION_KEYS = {
 _VIA = re.compile(r"^[a-z][a-z0-9_-]*( [a-z][a-z0-9_-]*)+$")
 _CLOCK_KEYS = {
     "rule", "starts", "met", "cancelled", "met_on", "owner", "description", "alerts",
-    "keyed_by", "first_from",
+    "keyed_by", "first_from", "plan", "not_before_start",
+    "changed_on",
 }
+_PLAN_KEYS = {"summary", "owner", "reason"}
 _ALERT_KEYS = {"at", "to", "kind"}
 _RUNG = re.compile(r"^(\d+) working days? (before|after)$")
 _EVENTSET_KEYS = {"enter", "fire"}
@@ -675,7 +678,29 @@ def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
             if not rule.recurring:
                 check.problem(f"{path}.first_from", "only an 'every N weeks' clock has a first "
                               "cycle to count from a field", "remove first_from")
+        plan = _plan(spec.get("plan"), check, f"{path}.plan", fields) \
+            if "plan" in spec else None
+        if plan is not None and keyed_by is None:
+            check.problem(f"{path}.plan", "a plan's items are the deadlines of a keyed clock",
+                          "add keyed_by: FIELD (the item's reference, e.g. action_ref)")
+        not_before_start = spec.get("not_before_start", False)
+        if not isinstance(not_before_start, bool):
+            check.problem(f"{path}.not_before_start", "not_before_start is true or false")
+            not_before_start = False
+        changed_on = spec.get("changed_on")
+        if changed_on is not None:
+            target = fields.get(str(changed_on))
+            if target is None:
+                check.known([str(changed_on)], fields, f"{path}.changed_on", "field")
+            elif target.type != "date":
+                check.problem(f"{path}.changed_on", f"field '{changed_on}' must be a date")
+            if not rule.recurring or rule.key_field is None:
+                check.problem(f"{path}.changed_on", "only an 'every PARAMETER[FIELD] weeks' "
+                              "clock is rescheduled when its interval changes",
+                              "remove changed_on")
         out[str(name)] = ClockDef(
+            changed_on=str(changed_on) if changed_on is not None else None,
+            plan=plan, not_before_start=not_before_start,
             first_from=str(first_from) if first_from is not None else None,
             name=str(name), rule=rule, starts=starts, met=met, cancelled=cancelled,
             met_on=str(met_on) if met_on is not None else None,
@@ -686,6 +711,19 @@ def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
             keyed_by=str(keyed_by) if keyed_by is not None else None,
         )
     return out
+
+
+def _plan(raw: Any, check: _Checker, path: str, fields: Mapping[str, FieldDef]) -> PlanDef:
+    """``plan: {summary: FIELD, owner: FIELD, reason: FIELD}``: text fields, each optional."""
+    spec = check.mapping(raw, path)
+    check.unknown_keys(spec, _PLAN_KEYS, path)
+    chosen: dict[str, str | None] = {}
+    for key in sorted(_PLAN_KEYS):
+        value = spec.get(key)
+        chosen[key] = None if value is None else str(value)
+        if value is not None:
+            check.known([str(value)], fields, f"{path}.{key}", "field")
+    return PlanDef(summary=chosen["summary"], owner=chosen["owner"], reason=chosen["reason"])
 
 
 def _alerts(raw: Any, check: _Checker, path: str) -> tuple[AlertRungDef, ...]:

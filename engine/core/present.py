@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.core.clock import show_instant
 from engine.core.definition import WorkflowDef
+from engine.core.plan import PlanItem
 from engine.core.views import CasePage, CaseSummary, CaseView, DeadlineView, EventView
 
 
@@ -37,6 +38,17 @@ def deadlines_table(deadlines: Sequence[DeadlineView], indent: str = "  ") -> st
     return table(("DEADLINE", "DUE", "STATUS", "MET ON", "RULE"), rows, indent)
 
 
+def plan_table(plan: Sequence[PlanItem], indent: str = "  ") -> str:
+    """The plan's items: reference, summary, owner, due date, status (done on, or why
+    dropped)."""
+    rows = [(i.ref, i.summary or "", i.owner or "", i.due.isoformat() if i.due else "",
+             i.status.upper() if i.status == "overdue" else i.status,
+             (f"{i.done_on.isoformat()}{' (late)' if i.late else ''}" if i.done_on
+              else i.reason or "")) for i in plan]
+    return table(("ACTION", "SUMMARY", "OWNER", "DUE", "STATUS", "DONE ON / REASON"), rows,
+                 indent)
+
+
 def case_text(view: CaseView) -> str:
     lines = [
         f"Case {view.ref}  ({view.workflow} v{view.workflow_version}, version {view.version})",
@@ -46,7 +58,10 @@ def case_text(view: CaseView) -> str:
     ]
     width = max((len(k) for k in view.data), default=0)
     lines += [f"  {k.ljust(width)}  {v}" for k, v in view.data.items()]
-    lines += ["", "Deadlines:", deadlines_table(view.deadlines), "", "Next steps:"]
+    lines += ["", "Deadlines:", deadlines_table(view.deadlines)]
+    if view.plan:
+        lines += ["", "Action plan:", plan_table(view.plan)]
+    lines += ["", "Next steps:"]
     if not view.available_triggers:
         lines.append("  (none)")
     for t in view.available_triggers:

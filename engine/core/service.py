@@ -13,11 +13,13 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, func, select
 
+from engine.core import plan
 from engine.core.access import (
     INVOLVEMENT_ROLES,
     needs_text,
@@ -295,6 +297,10 @@ class Engine:
             guard = definition.guards[adapter.failed_guard or transition.guards[0]]
             raise GuardFailedError(ref, trigger, guard.name, guard.description)
         entered = None if transition.internal else adapter.state
+        # A plan's items (an action plan): a known open item, a fresh reference, none open
+        # when the case closes.
+        plan.check_fire(definition, ref, trigger, entered, definition.is_final(adapter.state),
+                        adapter.data, rows)
         now = self.clock.now()
         view = self._commit(unit, case, rows, definition, trigger, adapter.state, entered,
                             dict(adapter.data), note, now,
@@ -425,9 +431,14 @@ class Engine:
         def work(u: Unit) -> CaseView:
             case, rows = self._find_with_deadlines(u, ref, workflow)
             definition = self.definition(u.cases, case.workflow, case.workflow_version)
-            return self._view(definition, case, case.state, case.data, case.version,
-                              case.updated_at, rows, self.clock.now(),
+            now = self.clock.now()
+            view = self._view(definition, case, case.state, case.data, case.version,
+                              case.updated_at, rows, now,
                               self.may(u, definition.access.personal, case))
+            if definition.plan_clock() is None:
+                return view
+            return replace(view, plan=plan.items(definition, u.cases.events(case.id), rows,
+                                                 now))
 
         return self._within(unit, actor, "case.show", ref, workflow, command, work)
 

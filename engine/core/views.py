@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.core.clock import show_instant
+from engine.core.plan import PlanItem
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class CaseView:
     updated_at: dt.datetime
     available_triggers: tuple[TriggerInfo, ...]
     deadlines: tuple[DeadlineView, ...]
+    # The plan's items (an action plan), for a workflow that declares one; () otherwise.
+    plan: tuple[PlanItem, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +87,7 @@ class CaseView:
             "available_triggers": [t.name for t in self.available_triggers],
             "triggers": [t.to_json() for t in self.available_triggers],
             "deadlines": [d.to_json() for d in self.deadlines],
+            "plan": [i.to_json() for i in self.plan],
         }
 
 

@@ -85,8 +85,20 @@ def test_a_meeting_from_the_command_line(run: Any, tmp_path: Path) -> None:
     assert [(a["ref"], a["child_ref"], a["due_on"]) for a in actions] == [
         ("A1", "C-1", "2024-06-14")]
     run("2024-06-07T09:00", "mace", "minutes", "MACE-North-2024-06-05")
-    err = run("2024-06-07T09:00", "mace", "close", "MACE-North-2024-06-05", code=1).output
+    err = run("2024-06-07T09:00", "mace", "close", "MACE-North-2024-06-05", code=2).output
     assert err.startswith("Error: meeting 'MACE-North-2024-06-05' still has open actions (A1)")
+    # An action the meeting does not have: one line naming the open ones, nothing written.
+    shown = run("2024-06-07T09:00", "mace", "show", "MACE-North-2024-06-05", "--json").output
+    err = run("2024-06-07T09:00", "mace", "action", "done", "MACE-North-2024-06-05", "A9",
+              code=2).output
+    assert err.strip() == ("Error: meeting 'MACE-North-2024-06-05' has no action 'A9'; "
+                           "open actions: A1")
+    assert run("2024-06-07T09:00", "mace", "show", "MACE-North-2024-06-05",
+               "--json").output == shown
+    plan = json.loads(run("2024-06-07T09:00", "case", "show", "MACE-North-2024-06-05",
+                          "--json").output)["plan"]
+    assert [(i["ref"], i["owner"], i["due"], i["status"]) for i in plan] == [
+        ("A1", "amy", "2024-06-14", "open")]
     run("2024-06-10T09:00", "mace", "action", "done", "MACE-North-2024-06-05", "A1")
     closed = json.loads(run("2024-06-10T09:00", "mace", "close", "MACE-North-2024-06-05",
                             "--json").output)

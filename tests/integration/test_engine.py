@@ -41,7 +41,7 @@ def _counts(db: Database) -> tuple[int, int, int]:
 def test_open_records_case_event_and_first_deadlines(engine: Engine) -> None:
     view = engine.open_case("practice_review", "PR-1", OPEN_FIELDS, actor="amy")
     assert view.state == "awaiting_notification"
-    assert view.workflow_version == 2 and view.version == 1
+    assert view.workflow_version == 3 and view.version == 1
     due = {d.name: (d.due, d.status, d.rule) for d in view.deadlines}
     assert due == {
         "notification": ("2024-06-10", "open", "5 working days after became_aware_on"),
@@ -146,20 +146,20 @@ def test_a_case_keeps_its_workflow_version_when_the_file_changes(
     folder = Path(str(tmp_path)) / "wf"
     folder.mkdir()
     text = (SHIPPED_WORKFLOWS / "practice_review.yaml").read_text()
-    changed = text.replace("version: 2", "version: 3").replace(
+    changed = text.replace("version: 3", "version: 4").replace(
         "rule: 5 working days after became_aware_on", "rule: 3 working days after became_aware_on")
     (folder / "practice_review.yaml").write_text(changed)
     newer = make_app(db, clock, workflows_dir=folder).engine  # type: ignore[arg-type]
     fresh = newer.open_case("practice_review", "PR-NEW", OPEN_FIELDS, actor="amy")
-    assert fresh.workflow_version == 3
+    assert fresh.workflow_version == 4
     assert {d.name: d.due for d in fresh.deadlines}["notification"] == "2024-06-06"
     old = newer.fire("PR-OLD", "notify", {"notified_on": "2024-06-07"}, actor="amy")
-    assert old.workflow_version == 2
+    assert old.workflow_version == 3
     assert {d.name: d.status for d in old.deadlines}["notification"] == "met"
 
     # Changing the file without bumping its version is refused, not silently mixed.
     (folder / "practice_review.yaml").write_text(
-        changed.replace("3 working days", "4 working days"))
+        changed.replace("3 working days after became", "4 working days after became"))
     sneaky = make_app(db, clock, workflows_dir=folder).engine  # type: ignore[arg-type]
     with pytest.raises(DefinitionError, match="already in use with different content"):
         sneaky.open_case("practice_review", "PR-X", OPEN_FIELDS, actor="amy")

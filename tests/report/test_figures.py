@@ -47,6 +47,7 @@ def test_every_figure(known: tuple[Engine, object]) -> None:
         "actions.review_action_plans": 1,
         "actions.review_rag_red": 1, "actions.review_rag_amber": 1,
         "actions.review_rag_green": 1, "actions.review_rag_blue": 1,
+        "actions.review_dropped": 0,
         "actions.rag_red": 1, "actions.rag_amber": 0, "actions.rag_green": 0,
         "actions.rag_blue": 2,
         # K1, K2 (now high), K4 (not assessed), K5 medium; K3 stepped down; K6 closed before.
@@ -68,6 +69,36 @@ def test_every_figure(known: tuple[Engine, object]) -> None:
         "placed.placed_out_of_area": 0,
     }
     assert flat == expected
+
+
+def test_a_past_year_does_not_change_when_its_open_actions_end_after_it(
+        known: tuple[Engine, object], clock: FixedClock) -> None:
+    """PR-A has A2, A3 and A4 open at the period's end; after the end one is done and two
+    are dropped with a reason, and the review closes: the past year's figures stand."""
+    engine, _ = known
+    before = annual_report(engine, "mgr", START, END).flat()
+    steps = [("2025-04-08 10:00", "complete_action", {"action_ref": "A2",
+                                                       "action_done_on": "2025-04-08"}),
+             ("2025-04-08 11:00", "drop_action", {"action_ref": "A3",
+                                                   "action_drop_reason": "superseded"}),
+             ("2025-04-08 11:00", "drop_action", {"action_ref": "A4",
+                                                   "action_drop_reason": "merged into A3's"}),
+             ("2025-04-09 10:00", "record_dissemination", {
+                 "policies_reviewed_on": "2025-04-09", "workshops_held_on": "2025-04-09",
+                 "assurance_sought_on": "2025-04-09"}),
+             ("2025-04-10 10:00", "close", {"closed_on": "2025-04-10"})]
+    for at, trigger, values in steps:
+        clock.set(london(at))
+        engine.fire("PR-A", trigger, values, actor="chair")
+    assert engine.case("PR-A", "chair").state == "closed"
+    after = annual_report(engine, "mgr", START, END).flat()
+    assert after == before
+    assert (after["actions.review_rag_red"], after["actions.review_rag_amber"],
+            after["actions.review_rag_green"]) == (1, 1, 1)
+    # The next year counts them as they stand then: one more done, two dropped.
+    later = annual_report(engine, "mgr", D("2025-04-01"), D("2026-03-31")).flat()
+    assert later["actions.review_dropped"] == 2
+    assert (later["actions.review_rag_blue"], later["actions.review_rag_red"]) == (2, 0)
 
 
 def test_a_period_before_most_of_it(known: tuple[Engine, object]) -> None:

@@ -225,3 +225,22 @@ def test_the_shipped_workflows_mark_exactly_the_domain_owned_triggers() -> None:
     for name, owned in DOMAIN_OWNED.items():
         definition = load_file(SHIPPED_WORKFLOWS / f"{name}.yaml")
         assert {t.trigger: t.via for t in definition.transitions if t.via} == owned, name
+
+
+def test_plan_and_date_keys_on_a_clock_are_checked() -> None:
+    plan = GOOD.replace("    met: {fire: [finish]}\n",
+                        "    met: {fire: [finish]}\n"
+                        "    plan: {summary: done_on, owner: nobody}\n"
+                        "    not_before_start: sometimes\n"
+                        "    changed_on: done_on\n")
+    found = {(p.path, p.message.split(":")[0]) for p in problems(plan)}
+    paths = {path for path, _ in found}
+    assert {"clocks.finish_by.plan", "clocks.finish_by.plan.owner",
+            "clocks.finish_by.not_before_start", "clocks.finish_by.changed_on"} <= paths
+    # The shipped ones: the practice review's action plan, the agenda's floor, the review's
+    # rescheduling from the day of a level change.
+    review = load_file(SHIPPED_WORKFLOWS / "practice_review.yaml").clocks["action"]
+    assert review.plan is not None and review.plan.reason == "action_drop_reason"
+    assert load_file(SHIPPED_WORKFLOWS / "mace_meeting.yaml").clocks["agenda"].not_before_start
+    assert load_file(SHIPPED_WORKFLOWS / "cerar.yaml").clocks["review"].changed_on == \
+        "level_changed_on"

@@ -18,6 +18,7 @@ from engine.domains.mace.agenda import (
     RhiDue,
     agenda_text,
     build_agenda,
+    judged,
 )
 
 D = dt.date.fromisoformat
@@ -82,6 +83,22 @@ def test_children_are_ordered_by_risk_then_review_date() -> None:
     assert high["level_changes"] == [{"on": "2024-06-20", "from": "medium", "to": "high"}]
     assert agenda["actions"][0]["overdue"] is True  # type: ignore[index]
     assert (agenda["places"], agenda["themes"]) == (["Bus station"], ["County lines"])
+
+
+def test_an_action_is_overdue_against_today_not_the_meeting_day() -> None:
+    # Due 21 April, the meeting on 23 April: built (or read) on 16 April it is not overdue.
+    action = ActionFacts("A1", "MACE-N-2024-04-09", None, "Share attendance", "amy",
+                         "education", D("2024-04-21"))
+    built = build_agenda("MACE-N-2024-04-23", "N", D("2024-04-23"), "2024-04-23T10:00+01:00",
+                         "2024-04-16T09:00+01:00", D("2024-04-09"), None, [], [action])
+    data = built.to_json()
+    assert data["actions"][0]["overdue"] is False
+    assert "OVERDUE" not in agenda_text(data)
+    # The agenda as published, read again later: judged against that day.
+    assert judged(data, D("2024-04-21"))["actions"][0]["overdue"] is False
+    assert judged(data, D("2024-04-22"))["actions"][0]["overdue"] is True
+    assert "2024-04-21 OVERDUE" in agenda_text(judged(data, D("2024-04-23")))
+    assert data["actions"][0]["overdue"] is False  # the stored form is not changed
 
 
 def test_agenda_text_has_references_and_sections() -> None:

@@ -141,7 +141,7 @@ def annual(data: ReportData, start: dt.date, end: dt.date) -> Report:
     return Report(start, end, [
         _rapid_reviews(reviews, replay, in_period, on_time, hi),
         _lcsprs(reviews, replay, in_period, deadlines, lo, hi, end),
-        _actions(data, reviews, replay, hi, end),
+        _actions(data, reviews, replay, lo, hi, end),
         _cerar(children, replay, lo, hi),
         _missing(data, children, replay, lo, hi),
         _mace(data, meetings, children, replay, in_period, lo, hi, end),
@@ -216,7 +216,7 @@ def _lcsprs(reviews: list[CaseRow], replay: _Replay, in_period: Any,
         return out is None or out > end
 
     past = sum(1 for c in ever if unpublished(c) and any(
-        d.due_at < hi and d.status in ("open", "breached")
+        d.due_at < hi and d.status_at(hi) == "breached"
         for d in deadlines[(c.id, "publication")]))
     s.add("past_target", "LCSPRs past their 6-month target, unpublished", past)
     s.tables.append(("Published reviews", ("Reference", "Decision", "Published", "Days",
@@ -237,8 +237,8 @@ def _lcsprs(reviews: list[CaseRow], replay: _Replay, in_period: Any,
     return s
 
 
-def _actions(data: ReportData, reviews: list[CaseRow], replay: _Replay, hi: dt.datetime,
-             end: dt.date) -> Section:
+def _actions(data: ReportData, reviews: list[CaseRow], replay: _Replay, lo: dt.datetime,
+             hi: dt.datetime, end: dt.date) -> Section:
     s = Section("actions", "Action plans and actions by RAG status")
     s.add("review_action_plans", "Practice reviews with an action plan at the period's end",
           sum(1 for c in reviews if replay.state_at(c.id, hi) == "action_plan"))
@@ -252,10 +252,17 @@ def _actions(data: ReportData, reviews: list[CaseRow], replay: _Replay, hi: dt.d
               rag[key])
     # The practice reviews' own action plans: one 'action' deadline per action.
     review_ids = {c.id for c in reviews}
+    # Each as it stood at the period's end: one closed or dropped after the end counts as
+    # it was then; one dropped (cancelled) before the end is left out of the RAG counts and
+    # counted as dropped in the period it was dropped.
     plan: Counter[str] = Counter()
+    dropped = 0
     for d in data.deadlines:
-        if d.case_id not in review_ids or d.name != "action" or d.status == "cancelled" \
-                or d.due_day is None or (d.started_at is not None and d.started_at >= hi):
+        if d.case_id not in review_ids or d.name != "action" or d.due_day is None \
+                or (d.started_at is not None and d.started_at >= hi):
+            continue
+        if d.status_at(hi) == "cancelled":
+            dropped += d.closed_at is not None and d.closed_at >= lo
             continue
         done = london_date(d.met_at) if d.met_at is not None and d.met_at < hi else None
         plan[rag_status(d.due_day, done, end)] += 1
@@ -263,6 +270,8 @@ def _actions(data: ReportData, reviews: list[CaseRow], replay: _Replay, hi: dt.d
     for key in RAG:
         s.add(f"review_rag_{key}", f"Review action-plan actions {key}"
               + (" (complete)" if key == "blue" else ""), plan[key])
+    s.add("review_dropped", "Review action-plan actions dropped in the period (with a "
+          "reason; not in the RAG counts)", dropped)
     s.chart = ("Actions by RAG status", [(k, rag[k] + plan[k]) for k in RAG])
     return s
 

@@ -67,6 +67,17 @@ class DeadlineRow:
     met_at: dt.datetime | None
     owner_role: str | None
     started_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None  # when it was met or cancelled
+
+    def status_at(self, hi: dt.datetime) -> str:
+        """How it stood at ``hi`` (the instant after a period): its stored status if it was
+        met or cancelled before then, else ``open`` (breached if due before ``hi``), so a
+        deadline met or cancelled after the period's end counts as it stood at the end."""
+        if self.met_at is not None and self.met_at < hi:
+            return self.status
+        if self.status == "cancelled" and self.closed_at is not None and self.closed_at < hi:
+            return "cancelled"
+        return "breached" if self.due_at < hi else "open"
 
 
 @dataclass(frozen=True)
@@ -183,13 +194,13 @@ def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cer
                                    deadline_t.c.cycle, deadline_t.c.status,
                                    deadline_t.c.due_at, deadline_t.c.due_day,
                                    deadline_t.c.met_at, deadline_t.c.owner_role,
-                                   deadline_t.c.started_at)
+                                   deadline_t.c.started_at, deadline_t.c.closed_at)
                             .where(deadline_t.c.case_id.in_(ids))
                             .order_by(deadline_t.c.case_id, deadline_t.c.id)):
         out.deadlines.append(DeadlineRow(
             row.case_id, row.name, row.cycle, row.status, _aware(row.due_at), row.due_day,
             _aware(row.met_at) if row.met_at else None, row.owner_role,
-            _aware(row.started_at)))
+            _aware(row.started_at), _aware(row.closed_at) if row.closed_at else None))
     ep_t = MissingEpisode.__table__  # type: ignore[attr-defined]
     for row in conn.execute(select(ep_t.c.case_id, ep_t.c.episode, ep_t.c.returned_at,
                                    ep_t.c.rhi_outcome, ep_t.c.rhi_at)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from engine.core.clock import as_utc, london_date, show_instant
+from engine.core.clock import as_utc, london_date, parse_date, show_instant
 from engine.core.deadlines import OPEN
 from engine.core.errors import EngineError, UsageError
 from engine.core.service import Engine
@@ -132,14 +132,35 @@ class CerarService:
                   note: str | None = None) -> CaseView:
         """Fire on a CERAR case as a step of the caller's unit (MACE decisions use this)."""
         case = self.engine.find(unit, ref, WORKFLOW)  # checked before looking at it
-        if trigger == "change_risk_level" and \
-                case.data.get("risk_level") == values.get("risk_level"):
-            raise UsageError(f"case '{ref}' is already at level "
-                             f"'{values.get('risk_level')}': to confirm it, record a review")
+        if trigger == "change_risk_level":
+            if case.data.get("risk_level") == values.get("risk_level"):
+                raise UsageError(f"case '{ref}' is already at level "
+                                 f"'{values.get('risk_level')}': to confirm it, record a "
+                                 "review")
+            day = self._change_day(ref, case, values.get("level_changed_on"))
+            step = self.engine.definition(unit.cases, WORKFLOW, case.workflow_version) \
+                .transition_for(case.state, trigger)
+            # Cases opened on an older version (no day of change) count from today.
+            if step is not None and "level_changed_on" in step.accepts:
+                values = {**values, "level_changed_on": day}
         # The domain route only for the triggers whose rules apply here: the engine refuses
         # the other domain-owned ones (episodes, interviews) and names their command.
         return self.engine.fire(ref, trigger, values, unit.actor, note, WORKFLOW, unit=unit,
                                 via_domain=trigger in RULED_HERE)
+
+    def _change_day(self, ref: str, case: CaseRecord, given: str | None) -> str:
+        """The day a level changed: today unless given; never to come, never before the
+        case opened (the next review counts from it)."""
+        today = london_date(self.clock.now())
+        day = parse_date(given) if given else today
+        opened = london_date(case.opened_at)
+        if day > today:
+            raise UsageError(f"--on {day.isoformat()} is still to come: a level change is "
+                             f"recorded on or before today ({today.isoformat()})")
+        if day < opened:
+            raise UsageError(f"--on {day.isoformat()} is before case '{ref}' opened "
+                             f"({opened.isoformat()}): use a day from then to today")
+        return day.isoformat()
 
     def record_missing(self, ref: str, missing_from: str, returned_at: str, actor: str,
                        note: str | None = None) -> ChildView:

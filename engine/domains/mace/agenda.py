@@ -133,11 +133,22 @@ class Agenda:
             "actions": [{"ref": a.ref, "meeting": a.meeting, "child_ref": a.child_ref,
                          "summary": a.summary, "owner": a.owner, "agency": a.agency,
                          "due_on": a.due_on.isoformat(),
-                         "overdue": a.due_on < self.meeting_on} for a in self.actions],
+                         # judged against the day it is built, not the meeting's day
+                         "overdue": a.due_on < dt.date.fromisoformat(self.built_at[:10])}
+                        for a in self.actions],
             "places": [i.text for i in self.items if i.kind == "place"],
             "persons": [i.text for i in self.items if i.kind == "person"],
             "themes": [i.text for i in self.items if i.kind == "theme"],
         }
+
+
+def judged(data: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """An agenda (its JSON form, as published) with each action's ``overdue`` judged against
+    ``today``: an action due on the 21st is not overdue when the agenda is read on the 16th,
+    whatever the meeting's date."""
+    actions = [dict(a) | {"overdue": dt.date.fromisoformat(a["due_on"]) < today}
+               for a in data.get("actions", [])]
+    return dict(data) | {"actions": actions}
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -252,4 +263,4 @@ def agenda_text(data: dict[str, Any]) -> str:
 
 
 __all__ = ["ActionFacts", "Agenda", "ChildFacts", "Item", "LevelChange", "RhiDue",
-           "agenda_text", "build_agenda", "reasons_for"]
+           "agenda_text", "build_agenda", "judged", "reasons_for"]

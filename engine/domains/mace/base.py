@@ -47,7 +47,7 @@ class MeetingNotFoundError(EngineError):
         super().__init__(f"no MACE meeting '{ref}'; 'safeguard mace meetings' lists them")
 
 
-class OpenActionsError(EngineError):  # raised by MaceService.close
+class OpenActionsError(UsageError):  # raised by MaceService.close (exit 2, nothing written)
     def __init__(self, ref: str, actions: Sequence[str]) -> None:
         super().__init__(f"meeting '{ref}' still has open actions ({', '.join(actions)}): "
                          "record them done with 'safeguard mace action done' first")

@@ -69,14 +69,21 @@ def child_facts(session: Session, area: str | None = None) -> list[ChildFacts]:
             Deadline.case_id.in_(ids), Deadline.status == OPEN)):  # type: ignore[attr-defined, arg-type]
         deadlines.setdefault(d.case_id, []).append(d)
     changes: dict[int, list[LevelChange]] = {}
+    # The day a level changed is the one recorded with it (`cerar level --on`), which stays
+    # in the case's data (an event lists it only when it differs from the one before).
+    changed_on: dict[int, str] = {}
     for e in session.scalars(select(CaseEvent).where(
             CaseEvent.case_id.in_(ids),  # type: ignore[attr-defined]
             CaseEvent.trigger.in_(("assess", "change_risk_level")))  # type: ignore[attr-defined]
             .order_by(CaseEvent.seq)):  # type: ignore[arg-type]
         old, new = e.changes.get("risk_level", [None, None])
+        if "level_changed_on" in e.changes:
+            changed_on[e.case_id] = e.changes["level_changed_on"][1]
+        day = changed_on.get(e.case_id) if e.trigger == "change_risk_level" else None
         if new:
             changes.setdefault(e.case_id, []).append(
-                LevelChange(london_date(e.at), old, new))
+                LevelChange(dt.date.fromisoformat(day) if day else london_date(e.at), old,
+                            new))
     returns: dict[int, list[dt.date]] = {}
     for r in session.scalars(select(MissingEpisode).where(
             MissingEpisode.case_id.in_(ids))):  # type: ignore[attr-defined]

@@ -35,7 +35,7 @@ from engine.core.store.models import (
 from engine.core.unit import Unit
 from engine.domains.cerar.service import WORKFLOW as CERAR
 from engine.domains.mace import facts, ics
-from engine.domains.mace.agenda import Agenda, Item, build_agenda
+from engine.domains.mace.agenda import Agenda, Item, build_agenda, judged
 from engine.domains.mace.base import (
     NOT_HELD,
     WORKFLOW,
@@ -171,8 +171,8 @@ class MaceService(SeriesService):
         from today's data."""
         with self.engine.unit(actor, "mace.agenda", case_ref=ref, workflow=WORKFLOW) as unit:
             meeting, case, _series = self._meeting(unit, ref)
-            if meeting.agenda is not None:
-                return dict(meeting.agenda) | {"draft": False}
+            if meeting.agenda is not None:  # as published; its actions judged today
+                return judged(dict(meeting.agenda), self._today()) | {"draft": False}
             unit.require("mace.agenda.draft")  # children not yet on a published agenda
             return self._agenda(unit, meeting, case).to_json() | {"draft": True}
 
@@ -287,9 +287,13 @@ class MaceService(SeriesService):
             count = session.scalar(select(func.count()).select_from(MaceAction).where(
                 MaceAction.meeting_id == meeting.id)) or 0  # type: ignore[arg-type]
             action_ref = f"A{count + 1}"
-            self.engine.fire(ref, "add_action", {
-                "action_ref": action_ref, "action_due_on": due_on.isoformat()}, actor,
-                None, WORKFLOW, unit=unit, via_domain=True)
+            values = {"action_ref": action_ref, "action_due_on": due_on.isoformat()}
+            step = self.engine.definition(unit.cases, WORKFLOW, case.workflow_version) \
+                .transition_for(case.state, "add_action")
+            if step is not None and "action_owner" in step.accepts:  # not on older meetings
+                values["action_owner"] = owner
+            self.engine.fire(ref, "add_action", values, actor, None, WORKFLOW, unit=unit,
+                             via_domain=True)
             # The owner answers for this action's deadline: its alerts go to them.
             self.engine.involve(unit, [(WORKFLOW, ref)], [owner], assignee_kind(action_ref))
             row = MaceAction(meeting_id=meeting.id, ref=action_ref, case_id=child_id,
@@ -307,7 +311,10 @@ class MaceService(SeriesService):
                 MaceAction.meeting_id == meeting.id,  # type: ignore[arg-type]
                 MaceAction.ref == action_ref))  # type: ignore[arg-type]
             if row is None:
-                raise UsageError(f"meeting '{ref}' has no action '{action_ref}'")
+                still = list(session.scalars(select(MaceAction.ref).where(  # type: ignore[call-overload]
+                    MaceAction.meeting_id == meeting.id, MaceAction.status == "open")))
+                raise UsageError(f"meeting '{ref}' has no action '{action_ref}'; open "
+                                 f"actions: {', '.join(still) or '(none)'}")
             if row.status == "done":
                 raise UsageError(f"action {action_ref} of '{ref}' is already done")
             day = done_on or self._today()
