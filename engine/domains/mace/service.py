@@ -287,9 +287,12 @@ class MaceService(SeriesService):
             count = session.scalar(select(func.count()).select_from(MaceAction).where(
                 MaceAction.meeting_id == meeting.id)) or 0  # type: ignore[arg-type]
             action_ref = f"A{count + 1}"
+            # The summary, owner and agency go on the event too: the action's reminders name
+            # it (the summary was checked for children's names above).
             self.engine.fire(ref, "add_action", {
-                "action_ref": action_ref, "action_due_on": due_on.isoformat()}, actor,
-                None, WORKFLOW, unit=unit, via_domain=True)
+                "action_ref": action_ref, "action_due_on": due_on.isoformat(),
+                "action_summary": summary, "action_owner": owner, "action_agency": agency},
+                actor, None, WORKFLOW, unit=unit, via_domain=True)
             # The owner answers for this action's deadline: its alerts go to them.
             self.engine.involve(unit, [(WORKFLOW, ref)], [owner], assignee_kind(action_ref))
             row = MaceAction(meeting_id=meeting.id, ref=action_ref, case_id=child_id,
