@@ -60,10 +60,13 @@ class EventMailer:
         recipients += [r for r in resolve(self.resolver, roles, notice.workflow, notice.ref,
                                           notice.area) if r["address"].lower() not in seen]
         rows = []
+        told = next((t.notice for t in notice.definition.transitions
+                     if t.trigger == notice.trigger and t.notice), "")
         for recipient in recipients:
             context = alert_context(notice.definition, notice.ref, notice.state, notice.trigger,
                                     today, today, "case_event", recipient["role"],
                                     self.settings.base_url, self.engine.calendar)
+            context["what_to_do"] = told
             key = (f"event:{notice.workflow}:{notice.ref}:{notice.seq}:"
                    f"{recipient['address']}")
             rows.append(row_values(key, "case_event", recipient["address"],

@@ -107,6 +107,7 @@ class Notifier:
                 else SettingsRecipients(settings.recipients)
         self.resolver = resolver
         self._missed: set[str] = set()  # assignees with no address, in the current sweep
+        self._warned: set[str] = set()  # logged already by this process (the summary repeats)
 
     @property
     def db(self) -> Any:
@@ -129,9 +130,11 @@ class Notifier:
             if result.deadlines < batch:
                 break
         missed = self._missed | set(getattr(self.resolver, "missed", {}))
-        if missed:
+        if missed - self._warned:
             log.warning("alerts could not reach users with no registered email address: %s "
-                        "(safeguard user list)", ", ".join(sorted(missed)))
+                        "(safeguard user list; 'safeguard status' lists them)",
+                        ", ".join(sorted(missed - self._warned)))
+            self._warned |= missed
         return total + SweepResult(unaddressed_users=tuple(sorted(missed)))
 
     def _sweep_batch(self, batch: int) -> SweepResult:
@@ -195,15 +198,12 @@ class Notifier:
                     row: CaseDeadline) -> list[dict[str, str]]:
         """[{role, address}] for a rung: the deadline's assignee (a MACE action's owner) at
         their registered address, then the role holders. An assignee with no address is
-        logged loudly (login and case reference only), never silently dropped."""
+        reported by the sweep (its login), never silently dropped."""
         found: list[dict[str, str]] = []
         if ASSIGNEE in roles:
             for login, email in Directory(conn).involved_emails(row.case_id,
                                                                 assignee_kind(row.key)):
-                if email is None:
-                    log.warning("%s %s: user '%s' has no registered email address; the "
-                                "alert cannot reach them (safeguard user list)", row.ref,
-                                row.name, login)
+                if email is None:  # logged and summed up by the sweep, never guessed
                     self._missed.add(login)
                     continue
                 found.append({"role": ASSIGNEE, "address": email})

@@ -72,6 +72,7 @@ class TransitionDef:
     roles: tuple[str, ...] = ()
     description: str = ""
     notify: tuple[str, ...] = ()  # roles told by email when it happens (case_event)
+    notice: str = ""  # what the people told read in that email: what it means, what to do
     # The command of the domain service that owns this trigger (``via:`` in the YAML), e.g.
     # "safeguard mace decide": the domain keeps records or rules of its own for it, so the
     # generic route (``case advance``) refuses it and names this command instead.

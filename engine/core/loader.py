@@ -61,7 +61,7 @@ _FIELD_KEYS = {"type", "description", "choices", "personal", "max_length", "patt
 _STATE_KEYS = {"description", "initial", "final"}
 _TRANSITION_KEYS = {
     "trigger", "from", "to", "internal", "requires", "accepts", "guards", "roles", "description",
-    "notify", "via",
+    "notify", "via", "notice",
 }
 # ``via:`` names the command of the domain service that owns a trigger: a few words, one line.
 _VIA = re.compile(r"^[a-z][a-z0-9_-]*( [a-z][a-z0-9_-]*)+$")
@@ -497,6 +497,7 @@ def _transitions(raw: Any, check: _Checker, states: Mapping[str, StateDef],
             trigger=trigger, sources=sources, dest=None if internal else str(dest),
             requires=requires, accepts=accepts, guards=guard_names, roles=roles,
             description=str(spec.get("description") or ""), notify=notify,
+            notice=_words(spec, "notice", path, check),
             via=_via(spec, check, path, trigger, out),
         ))
     return out
