@@ -123,6 +123,17 @@ def notifications_retry(ident: int | None, all_failed: bool) -> None:
     click.echo(f"{count} message(s) queued again")
 
 
+def _daily(name: str, job: Any) -> str:
+    """A daily job's outcome; a refused one is reported and the sweep still runs."""
+    from engine.core.errors import EngineError
+
+    try:
+        return str(job(_actor()))
+    except EngineError as exc:
+        click.echo(f"scheduler: {name}: failed: {exc}", err=True)
+        return f"failed: {exc}"
+
+
 @click.group()
 def scheduler() -> None:
     """The scheduler service: deadline sweep, delivery, morning digest."""
@@ -146,7 +157,7 @@ def scheduler_run(once: bool, batch: int, daily: bool) -> None:
         raise click.UsageError("--daily goes with --once: a running scheduler runs the daily "
                                "jobs itself")
     if once:
-        jobs = {name: str(job(_actor())) for name, job in runtime.app().daily_jobs()} \
+        jobs = {name: _daily(name, job) for name, job in runtime.app().daily_jobs()} \
             if daily else {}
         swept, sent = notifier.run_once(_actor(), batch)
         if swept.unaddressed_users:
