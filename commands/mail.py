@@ -123,6 +123,17 @@ def notifications_retry(ident: int | None, all_failed: bool) -> None:
     click.echo(f"{count} message(s) queued again")
 
 
+def _daily(name: str, job: Any) -> str:
+    """A daily job's outcome; a refused one is reported and the sweep still runs."""
+    from engine.core.errors import EngineError
+
+    try:
+        return str(job(_actor()))
+    except EngineError as exc:
+        click.echo(f"scheduler: {name}: failed: {exc}", err=True)
+        return f"failed: {exc}"
+
+
 @click.group()
 def scheduler() -> None:
     """The scheduler service: deadline sweep, delivery, morning digest."""
@@ -133,19 +144,31 @@ def scheduler() -> None:
               help="One sweep and one delivery pass, then exit (honours --now).")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000),
               help="Deadlines claimed per sweep transaction.")
-def scheduler_run(once: bool, batch: int) -> None:
+@click.option("--daily", is_flag=True,
+              help="With --once: also run the daily jobs (MACE meetings generated ahead); "
+                   "for a once-a-day cron line.")
+def scheduler_run(once: bool, batch: int, daily: bool) -> None:
     """Run the scheduler in the foreground (or once, for cron and tests)."""
     runtime = _runtime()
     if runtime.now and not once:
         raise click.UsageError("--now needs --once: a running scheduler follows the clock")
     notifier = _notifier()
+    if daily and not once:
+        raise click.UsageError("--daily goes with --once: a running scheduler runs the daily "
+                               "jobs itself")
     if once:
+        jobs = {name: _daily(name, job) for name, job in runtime.app().daily_jobs()} \
+            if daily else {}
         swept, sent = notifier.run_once(_actor(), batch)
-        click.echo(json.dumps({
+        if swept.unaddressed_users:
+            click.echo(f"scheduler: NO EMAIL ADDRESS for {', '.join(swept.unaddressed_users)}"
+                       ": their alerts were not sent (safeguard user list)", err=True)
+        click.echo(json.dumps({**({"daily": jobs} if daily else {}),
             "deadlines": swept.deadlines, "raised": swept.raised, "skipped": swept.skipped,
             "messages": swept.messages, "unaddressed": swept.unaddressed,
+            "unaddressed_users": list(swept.unaddressed_users),
             "sent": sent.sent, "retrying": sent.retrying, "failed": sent.failed}))
         return
     from notifications.scheduler import run_forever
 
-    run_forever(notifier, _actor(), click.echo)
+    run_forever(notifier, _actor(), click.echo, runtime.app().daily_jobs())

@@ -54,6 +54,15 @@ class App:
     # in the database, never taken from a settings file.
     demo_mode: bool = False
 
+    def daily_jobs(self) -> list[tuple[str, Callable[[str], object]]]:
+        """What the scheduler runs once a day as its user: MACE meetings generated up to
+        each series' horizon (idempotent; the scheduler must not import the domains)."""
+        def generate(actor: str) -> str:
+            made = self.mace.generate(actor)
+            return f"{len(made)} meeting(s) generated" + (
+                f": {', '.join(m.ref for m in made)}" if made else "")
+        return [("mace generate", generate)]
+
     def close(self) -> None:
         """Mirror the audit head outside the database, then release connections."""
         # Never mask the command's own outcome: a head file that could not be written shows

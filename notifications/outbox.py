@@ -169,6 +169,21 @@ def get(session: Session, ident: int, areas: Collection[str] | None = None,
     return row
 
 
+def last_digests(session: Session | Connection, before: dt.datetime) -> dict[str, dt.datetime]:
+    """When each address was last sent a digest (its row created) before ``before``."""
+    rows = session.execute(
+        select(col(OutboxMessage.to_address), func.max(col(OutboxMessage.created_at)))
+        .where(col(OutboxMessage.template) == "digest",
+               col(OutboxMessage.created_at) < before)
+        .group_by(col(OutboxMessage.to_address)))
+    out: dict[str, dt.datetime] = {}
+    for address, at in rows:
+        if at is not None:
+            at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+            out[str(address).strip().lower()] = at
+    return out
+
+
 def counts(session: Session) -> dict[str, int]:
     return {status: int(n) for status, n in session.execute(
         select(col(OutboxMessage.status), func.count()).group_by(
@@ -218,5 +233,5 @@ def build_message(row: OutboxMessage, sender: str, now: dt.datetime) -> EmailMes
 
 
 __all__ = ["FAILED", "PENDING", "SENDING", "SENT", "STATUSES", "build_message", "claim",
-           "counts", "enqueue", "finish", "get", "listing", "message_id", "release", "renew",
-           "requeue_failed", "row_values"]
+           "counts", "enqueue", "finish", "get", "last_digests", "listing", "message_id",
+           "release", "renew", "requeue_failed", "row_values"]

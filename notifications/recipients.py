@@ -46,20 +46,26 @@ class DirectoryRecipients:
     def __init__(self, db: Database, extra: Mapping[str, Sequence[str]]) -> None:
         self.db = db
         self.extra = SettingsRecipients(extra)
-        self._holders: dict[str, list[tuple[str | None, str]]] | None = None
+        self._holders: dict[str, list[tuple[str | None, str | None, str]]] | None = None
+        # Logins mail was meant for but could not reach (no usable address), since the last
+        # refresh: the sweep reports them loudly.
+        self.missed: dict[str, set[str]] = {}
 
     def refresh(self) -> None:
         """Forget what was read: the sweep calls it once per pass, so a grant or a revocation
         counts from the next pass, and a pass asks the directory once, not once per alert."""
         self._holders = None
+        self.missed = {}
 
-    def _load(self) -> dict[str, list[tuple[str | None, str]]]:
-        """role -> [(area or None for all areas, email)] of active users' live grants."""
+    def _load(self) -> dict[str, list[tuple[str | None, str | None, str]]]:
+        """role -> [(area or None for all areas, usable email or None, login)] of active
+        users' live grants."""
         if self._holders is None:
-            holders: dict[str, list[tuple[str | None, str]]] = {}
+            holders: dict[str, list[tuple[str | None, str | None, str]]] = {}
             with self.db.begin_read() as conn:
                 for holder in Directory(conn).role_holders():
-                    holders.setdefault(holder.role, []).append((holder.area, holder.email))
+                    holders.setdefault(holder.role, []).append(
+                        (holder.area, holder.email, holder.login))
             self._holders = holders
         return self._holders
 
@@ -68,8 +74,14 @@ class DirectoryRecipients:
         if area is None:  # the sweep knows it; a one-off lookup asks
             with self.db.begin_read() as conn:
                 area = Directory(conn).case_area(workflow, case_ref)
-        found = [email for where, email in self._load().get(role, [])
-                 if where is None or where == area]
+        found = []
+        for where, email, login in self._load().get(role, []):
+            if where is not None and where != area:
+                continue
+            if email is None:  # never a made-up or placeholder address: reported instead
+                self.missed.setdefault(login, set()).add(role)
+                continue
+            found.append(email)
         return list(dict.fromkeys([*found, *self.extra.addresses(role, workflow, case_ref)]))
 
     def everyone(self) -> list[str]:

@@ -3,18 +3,26 @@
 Jobs live in memory (the deadlines live in our tables, not as scheduler jobs): the sweep every
 ``sweep_minutes``, delivery every minute, the morning digest at ``digest_hour`` on working
 days in Europe/London (a cron trigger in that zone is DST-safe; the job itself skips bank
-holidays and closure days). Each job runs one pass; overlapping runs of a job are not
-allowed, and a failing pass is logged and retried at its next turn.
+holidays and closure days), and once a day (at start, then an hour before the digest) the
+daily jobs the composition root hands it (``App.daily_jobs``: MACE meetings generated ahead
+with ``mace generate``, idempotent). Each job runs one pass; overlapping runs of a job are
+not allowed, and a failing pass is logged and retried at its next turn.
+
+The daily jobs come in as plain callables taking the scheduler's user: this module must not
+import a domain.
 
 The notifier's engine must carry a wall clock here: this is the one place that uses it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from notifications.service import Notifier
+
+# (name, job): a job run once a day as the scheduler's user, e.g. ('mace generate', ...).
+DailyJob = tuple[str, Callable[[str], Any]]
 
 
 def _guarded(name: str, job: Callable[[], Any], echo: Callable[[str], None]) -> Callable[[], None]:
@@ -28,7 +36,8 @@ def _guarded(name: str, job: Callable[[], Any], echo: Callable[[str], None]) -> 
     return run
 
 
-def build_scheduler(notifier: Notifier, echo: Callable[[str], None]) -> Any:
+def build_scheduler(notifier: Notifier, echo: Callable[[str], None],
+                    daily: Sequence[DailyJob] = (), actor: str = "") -> Any:
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
@@ -44,15 +53,28 @@ def build_scheduler(notifier: Notifier, echo: Callable[[str], None]) -> Any:
     scheduler.add_job(_guarded("digest", notifier.digest, echo),
                       CronTrigger(day_of_week="mon-fri", hour=settings.digest_hour,
                                   timezone="Europe/London"), id="digest")
+    for name, job in daily:
+        scheduler.add_job(_guarded(name, _as(job, actor), echo),
+                          CronTrigger(hour=max(settings.digest_hour - 1, 0),
+                                      timezone="Europe/London"), id=f"daily:{name}")
     return scheduler
 
 
-def run_forever(notifier: Notifier, actor: str, echo: Callable[[str], None]) -> None:
+def _as(job: Callable[[str], Any], actor: str) -> Callable[[], Any]:
+    return lambda: job(actor)
+
+
+def run_forever(notifier: Notifier, actor: str, echo: Callable[[str], None],
+                daily: Sequence[DailyJob] = ()) -> None:
     """Run the scheduler as ``actor`` (an administrator: checked and audited once, at the
-    start); its passes are the service's own work, not a user's command each."""
+    start); its passes are the service's own work, not a user's command each. The daily
+    jobs are commands run as ``actor`` (each checked and audited by its service: ``mace
+    generate`` needs the CERAR coordinator role, or its refusal is logged every day)."""
     notifier.engine.authorize(actor, "scheduler.run")
-    scheduler = build_scheduler(notifier, echo)
+    scheduler = build_scheduler(notifier, echo, daily, actor)
     echo("scheduler: running (Ctrl-C to stop)")
+    for name, job in daily:  # idempotent: a restart generates nothing twice
+        _guarded(name, _as(job, actor), echo)()
     _guarded("sweep", notifier.sweep, echo)()
     try:
         scheduler.start()

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from engine.core.clock import end_of_day, london_date
+from engine.core.clock import end_of_day, london_date, start_of_day
 from engine.core.deadlines import OPEN
 from engine.core.definition import ASSIGNEE, assignee_kind
 from engine.core.errors import DeliveryError, NotificationNotFoundError, UsageError
@@ -63,13 +63,26 @@ class SweepResult:
     skipped: int = 0  # rungs superseded by a later one
     messages: int = 0  # outbox rows written
     unaddressed: int = 0  # alerts raised with no configured recipient
+    # Users an alert was meant for who have no usable address (logins only): reported by
+    # the scheduler's log line and summary, and by 'safeguard status'.
+    unaddressed_users: tuple[str, ...] = ()
 
     def __add__(self, other: SweepResult) -> SweepResult:
-        return SweepResult(*(a + b for a, b in zip(self.astuple(), other.astuple(),
-                                                     strict=True)))
+        d, r, s, m, u = (a + b for a, b in zip(self.astuple(), other.astuple(), strict=True))
+        users = tuple(sorted({*self.unaddressed_users, *other.unaddressed_users}))
+        return SweepResult(d, r, s, m, u, users)
 
     def astuple(self) -> tuple[int, ...]:
         return (self.deadlines, self.raised, self.skipped, self.messages, self.unaddressed)
+
+    def __str__(self) -> str:
+        text = (f"{self.deadlines} deadlines, {self.raised} alerts raised, {self.skipped} "
+                f"skipped, {self.messages} emails, {self.unaddressed} alerts with no one to "
+                "send to")
+        if self.unaddressed_users:
+            text += ("; NO EMAIL ADDRESS for " + ", ".join(self.unaddressed_users)
+                     + " (safeguard user list)")
+        return text
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,8 @@ class Notifier:
                 if settings.recipients_from == "directory" \
                 else SettingsRecipients(settings.recipients)
         self.resolver = resolver
+        self._missed: set[str] = set()  # assignees with no address, in the current sweep
+        self._warned: set[str] = set()  # logged already by this process (the summary repeats)
 
     @property
     def db(self) -> Any:
@@ -108,12 +123,19 @@ class Notifier:
         refresh = getattr(self.resolver, "refresh", None)
         if refresh is not None:
             refresh()
+        self._missed = set()
         for _ in range(max_batches):
             result = self._sweep_batch(batch)
             total += result
             if result.deadlines < batch:
                 break
-        return total
+        missed = self._missed | set(getattr(self.resolver, "missed", {}))
+        if missed - self._warned:
+            log.warning("alerts could not reach users with no registered email address: %s "
+                        "(safeguard user list; 'safeguard status' lists them)",
+                        ", ".join(sorted(missed - self._warned)))
+            self._warned |= missed
+        return total + SweepResult(unaddressed_users=tuple(sorted(missed)))
 
     def _sweep_batch(self, batch: int) -> SweepResult:
         now = self.now()
@@ -156,11 +178,13 @@ class Notifier:
                 alert_id = ids[(row.id, send.key)]
                 definition = self.engine.definition(CaseStore(session.connection()), row.workflow,
                                                     row.workflow_version)
+                items = _item_values(session.connection(), definition, row)
                 for recipient in recipients:
                     context = alert_context(
                         definition, row.ref, row.state, row.name,
                         due_day_of(row.due_at, row.due_day), today, send.rung.kind,
-                        recipient["role"], self.settings.base_url, cal, row.rule)
+                        recipient["role"], self.settings.base_url, cal, row.rule,
+                        due_at=row.due_at, now=now, key=row.key, item_values=items)
                     messages.append(outbox.row_values(
                         f"alert:{alert_id}:{recipient['address']}", send.rung.kind,
                         recipient["address"], render(send.rung.kind, context), now,
@@ -174,15 +198,13 @@ class Notifier:
                     row: CaseDeadline) -> list[dict[str, str]]:
         """[{role, address}] for a rung: the deadline's assignee (a MACE action's owner) at
         their registered address, then the role holders. An assignee with no address is
-        logged loudly (login and case reference only), never silently dropped."""
+        reported by the sweep (its login), never silently dropped."""
         found: list[dict[str, str]] = []
         if ASSIGNEE in roles:
             for login, email in Directory(conn).involved_emails(row.case_id,
                                                                 assignee_kind(row.key)):
-                if email is None:
-                    log.warning("%s %s: user '%s' has no registered email address; the "
-                                "alert cannot reach them (safeguard user list)", row.ref,
-                                row.name, login)
+                if email is None:  # logged and summed up by the sweep, never guessed
+                    self._missed.add(login)
                     continue
                 found.append({"role": ASSIGNEE, "address": email})
         others = resolve(self.resolver, [r for r in roles if r != ASSIGNEE], row.workflow,
@@ -257,7 +279,11 @@ class Notifier:
     # -- the morning digest --------------------------------------------------------------------
     def digest(self, horizon: int = 5) -> int:
         """One email per address on a working day: its deadlines due within ``horizon``
-        working days or overdue. Once per address and day, however often it runs."""
+        working days or overdue. Once per address and day, however often it runs.
+
+        Each deadline appears once. What is new or changed since the address's last digest
+        (started since, or fallen overdue since) comes first, in full; the rest are one line
+        each: still overdue (with how long), then due soon."""
         now = self.now()
         today = london_date(now)
         cal = self.engine.calendar
@@ -269,20 +295,32 @@ class Notifier:
         if refresh is not None:
             refresh()
         with self.db.write() as session:
-            for d in AlertStore(session.connection()).open_deadlines_due_by(until):
-                definition = self.engine.definition(CaseStore(session.connection()), d.workflow,
+            conn = session.connection()
+            last = outbox.last_digests(conn, start_of_day(today))
+            for d in AlertStore(conn).open_deadlines_due_by(until):
+                definition = self.engine.definition(CaseStore(conn), d.workflow,
                                                     d.workflow_version)
                 roles = (d.owner_role,) if d.owner_role else ()
+                values = _item_values(conn, definition, d)
                 for recipient in resolve(self.resolver, roles, d.workflow, d.ref, d.area):
                     context = alert_context(definition, d.ref, d.state, d.name,
                                             due_day_of(d.due_at, d.due_day), today, "digest",
                                             recipient["role"], self.settings.base_url, cal,
-                                            d.rule)
+                                            d.rule, due_at=d.due_at, now=now, key=d.key,
+                                            item_values=values)
+                    since = last.get(recipient["address"].strip().lower())
+                    context["kind"] = _digest_kind(d, context["overdue"], since, now)
                     items[recipient["address"]].append(context)
             messages = []
             for address, entries in sorted(items.items()):
-                rendered = render("digest", {"items": entries, "today": show_day(today),
-                                             "base_url": self.settings.base_url})
+                since = last.get(address.strip().lower())
+                rendered = render("digest", {
+                    "items": entries, "today": show_day(today),
+                    "base_url": self.settings.base_url,
+                    "new_items": [e for e in entries if e["kind"] == "new"],
+                    "overdue_items": [e for e in entries if e["kind"] == "overdue"],
+                    "soon_items": [e for e in entries if e["kind"] == "soon"],
+                    "last_digest": show_day(london_date(since)) if since else ""})
                 messages.append(outbox.row_values(f"digest:{today}:{address}", "digest",
                                                   address, rendered, now,
                                                   self.settings.sender))
@@ -355,14 +393,39 @@ class Notifier:
                 raise UsageError(f"case '{ref}' has no deadline"
                                  + (f" '{deadline}'" if deadline else "") + " to preview")
             d = chosen[0]
+            clock = definition.clocks.get(d.name)
+            items = store.item_values(case.id, clock.keyed_by, d.key, clock.item_fields,
+                                      clock.starts.fire) \
+                if clock is not None and clock.keyed_by and d.key else {}
             context = alert_context(definition, case.ref, case.state, d.name,
                                     due_day_of(d.due_at, d.due_day),
                                     london_date(now), template, d.owner_role or "owner",
-                                    self.settings.base_url, self.engine.calendar, d.rule)
+                                    self.settings.base_url, self.engine.calendar, d.rule,
+                                    due_at=d.due_at, now=now, key=d.key, item_values=items)
             if template == "digest":
                 context = {"items": [context], "today": context["today"],
-                           "base_url": self.settings.base_url}
+                           "base_url": self.settings.base_url, "new_items": [context],
+                           "overdue_items": [], "soon_items": [], "last_digest": ""}
             return render(template, context)
+
+
+def _digest_kind(d: CaseDeadline, overdue: bool, since: dt.datetime | None,
+                 now: dt.datetime) -> str:
+    """'new' (started, or fallen overdue, since the last digest; everything the first
+    time), else 'overdue' or 'soon'."""
+    if since is None or (d.started_at is not None and d.started_at > since) \
+            or (overdue and d.due_at > since):
+        return "new"
+    return "overdue" if overdue else "soon"
+
+
+def _item_values(conn: Connection, definition: Any, row: CaseDeadline) -> dict[str, str]:
+    """A keyed deadline's item fields (an action's summary, an episode's return time)."""
+    clock = definition.clocks.get(row.name)
+    if clock is None or not clock.keyed_by or not row.key or not clock.item_fields:
+        return {}
+    return CaseStore(conn).item_values(row.case_id, clock.keyed_by, row.key,
+                                       clock.item_fields, clock.starts.fire)
 
 
 def _alert_row(row: CaseDeadline, rung: PlannedRung, status: str, now: dt.datetime,

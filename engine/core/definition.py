@@ -22,6 +22,10 @@ RuleKind = Literal[
 GuardOp = Literal["present", "absent", "equals", "in", "not_in"]
 GUARD_OPS: tuple[GuardOp, ...] = ("present", "absent", "equals", "in", "not_in")
 
+# In a transition's ``notify:``, 'involved:KIND' names the people involved in the case that
+# way (e.g. 'involved:mace_invitee', a MACE meeting's chair and members), not a role.
+INVOLVED = "involved:"
+
 # The event name that opening a case counts as, for clocks that start "on open".
 OPEN_TRIGGER = "open"
 # The internal trigger that corrects case fields without moving the case.
@@ -38,6 +42,15 @@ class FieldDef:
     max_length: int | None = None
     pattern: str | None = None
     involves: str | None = None  # the value names a user involved in the case (this kind)
+    # How people see the field: a form's label and hint, and the words an email uses for it
+    # (``label:`` and ``hint:`` in the YAML; the label defaults to the name in words).
+    label: str = ""
+    hint: str = ""
+
+    @property
+    def title(self) -> str:
+        """The label, or the name in words when the YAML gives none."""
+        return self.label or label_for(self.name)
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,7 @@ class TransitionDef:
     roles: tuple[str, ...] = ()
     description: str = ""
     notify: tuple[str, ...] = ()  # roles told by email when it happens (case_event)
+    notice: str = ""  # what the people told read in that email: what it means, what to do
     # The command of the domain service that owns this trigger (``via:`` in the YAML), e.g.
     # "safeguard mace decide": the domain keeps records or rules of its own for it, so the
     # generic route (``case advance``) refuses it and names this command instead.
@@ -198,6 +212,20 @@ class ClockDef:
     # When the field that picks a recurring clock's interval changes (the level of concern),
     # the next cycle counts from this date field (the day of the change), else from today.
     changed_on: str | None = None
+    # What emails and pages call the deadline ("return home interview"), its rule in words
+    # (empty: worded from the rule and the fields' labels), what to do to meet it (empty:
+    # the meeting transitions' descriptions), and for a keyed clock the fields of the step
+    # that started each deadline which name its item (an action's summary, an episode's
+    # return time). All data a partnership may edit (``label``, ``rule_label``,
+    # ``what_to_do``, ``item_fields`` in the YAML).
+    label: str = ""
+    rule_label: str = ""
+    what_to_do: str = ""
+    item_fields: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return self.label or self.description or label_for(self.name)
 
 
 @dataclass(frozen=True)
@@ -283,6 +311,17 @@ class WorkflowDef:
 
 
 DateLike = dt.date | dt.datetime
+
+# Words in field, clock and role names that are abbreviations, for the default labels.
+ABBREVIATIONS = {"lcspr": "LCSPR", "rr": "rapid review", "rhi": "return home interview",
+                 "mace": "MACE", "cerar": "CERAR", "dfe": "DfE", "ref": "reference",
+                 "dob": "date of birth", "sin": "SIN", "icb": "ICB"}
+
+
+def label_for(name: str) -> str:
+    """'rr_submitted_on' -> 'rapid review submitted on': a name in words (lower case), the
+    default label of a field or clock whose YAML gives none."""
+    return " ".join(ABBREVIATIONS.get(word, word) for word in name.split("_") if word)
 
 
 def names(items: Iterable[str]) -> str:

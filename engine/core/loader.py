@@ -24,6 +24,7 @@ from engine.core.definition import (
     DEFAULT_ALERTS,
     FIELD_TYPES,
     GUARD_OPS,
+    INVOLVED,
     OPEN_TRIGGER,
     OWNER,
     AccessDef,
@@ -57,18 +58,18 @@ _TOP_KEYS = {
 # hyphens with at least one digit (C-58213), so a name never becomes a reference.
 DEFAULT_REFERENCE_PATTERN = "(?=.*[0-9])[A-Za-z0-9][A-Za-z0-9-]{1,31}"
 _FIELD_KEYS = {"type", "description", "choices", "personal", "max_length", "pattern",
-               "involves"}
+               "involves", "label", "hint"}
 _STATE_KEYS = {"description", "initial", "final"}
 _TRANSITION_KEYS = {
     "trigger", "from", "to", "internal", "requires", "accepts", "guards", "roles", "description",
-    "notify", "via",
+    "notify", "via", "notice",
 }
 # ``via:`` names the command of the domain service that owns a trigger: a few words, one line.
 _VIA = re.compile(r"^[a-z][a-z0-9_-]*( [a-z][a-z0-9_-]*)+$")
 _CLOCK_KEYS = {
     "rule", "starts", "met", "cancelled", "met_on", "owner", "description", "alerts",
-    "keyed_by", "first_from", "plan", "not_before_start",
-    "changed_on",
+    "keyed_by", "first_from", "plan", "not_before_start", "changed_on",
+    "label", "rule_label", "what_to_do", "item_fields",
 }
 _PLAN_KEYS = {"summary", "owner", "reason"}
 _ALERT_KEYS = {"at", "to", "kind"}
@@ -369,8 +370,28 @@ def _fields(raw: Any, check: _Checker) -> dict[str, FieldDef]:
             choices=choices, personal=bool(spec.get("personal", False)),
             max_length=max_length, pattern=str(pattern) if pattern is not None else None,
             involves=str(spec["involves"]) if spec.get("involves") else None,
+            label=_words(spec, "label", path, check), hint=_words(spec, "hint", path, check),
         )
     return out
+
+
+def _words(spec: Mapping[str, Any], key: str, path: str, check: _Checker,
+           limit: int = 300) -> str:
+    """A label, hint or sentence people read (in emails and forms): one line of words, no
+    identifiers."""
+    value = spec.get(key)
+    if value is None:
+        return ""
+    text = " ".join(str(value).split())
+    if not isinstance(value, str) or not text:
+        check.problem(f"{path}.{key}", f"{key} must be a line of text")
+        return ""
+    if len(text) > limit:
+        check.problem(f"{path}.{key}", f"{key} is {len(text)} characters; at most {limit}")
+    if re.search(r"[a-z0-9]_[a-z0-9]", text):
+        check.problem(f"{path}.{key}", f"{key} '{text[:60]}' holds an identifier; people "
+                      "read it in emails and forms", "write it in words, without underscores")
+    return text
 
 
 def _states(raw: Any, check: _Checker) -> dict[str, StateDef]:
@@ -471,11 +492,15 @@ def _transitions(raw: Any, check: _Checker, states: Mapping[str, StateDef],
         roles = check.name_list(spec.get("roles"), f"{path}.roles")
         check.known(roles, ROLES, f"{path}.roles", "role")
         notify = check.name_list(spec.get("notify"), f"{path}.notify")
-        check.known(notify, ROLES, f"{path}.notify", "role")
+        # A role, or 'involved:KIND': the people involved in the case that way (a MACE
+        # meeting's invitees, say), at their registered addresses.
+        check.known([n for n in notify if not n.startswith(INVOLVED)], ROLES,
+                    f"{path}.notify", "role")
         out.append(TransitionDef(
             trigger=trigger, sources=sources, dest=None if internal else str(dest),
             requires=requires, accepts=accepts, guards=guard_names, roles=roles,
             description=str(spec.get("description") or ""), notify=notify,
+            notice=_words(spec, "notice", path, check),
             via=_via(spec, check, path, trigger, out),
         ))
     return out
@@ -709,6 +734,10 @@ def _clocks(raw: Any, check: _Checker, fields: Mapping[str, FieldDef],
             alerts=_alerts(spec["alerts"], check, f"{path}.alerts")
             if "alerts" in spec else DEFAULT_ALERTS,
             keyed_by=str(keyed_by) if keyed_by is not None else None,
+            label=_words(spec, "label", path, check, 120),
+            rule_label=_words(spec, "rule_label", path, check),
+            what_to_do=_words(spec, "what_to_do", path, check),
+            item_fields=_item_fields(spec, check, path, fields, keyed_by),
         )
     return out
 
@@ -724,6 +753,21 @@ def _plan(raw: Any, check: _Checker, path: str, fields: Mapping[str, FieldDef]) 
         if value is not None:
             check.known([str(value)], fields, f"{path}.{key}", "field")
     return PlanDef(summary=chosen["summary"], owner=chosen["owner"], reason=chosen["reason"])
+
+
+def _item_fields(spec: Mapping[str, Any], check: _Checker, path: str,
+                 fields: Mapping[str, FieldDef], keyed_by: Any) -> tuple[str, ...]:
+    """The fields that name a keyed deadline's item in emails: known, never personal."""
+    names = check.name_list(spec.get("item_fields"), f"{path}.item_fields")
+    if names and keyed_by is None:
+        check.problem(f"{path}.item_fields", "only a keyed clock has items to name",
+                      "add keyed_by, or remove item_fields")
+    check.known(names, fields, f"{path}.item_fields", "field")
+    for name in names:
+        if name in fields and fields[name].personal:
+            check.problem(f"{path}.item_fields", f"field '{name}' is personal: emails never "
+                          "carry personal data", "name a reference, a date or a summary")
+    return names
 
 
 def _alerts(raw: Any, check: _Checker, path: str) -> tuple[AlertRungDef, ...]:

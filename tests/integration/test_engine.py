@@ -18,6 +18,7 @@ from engine.core.errors import (
 )
 from engine.core.loader import WorkflowRegistry
 from engine.core.service import Engine
+from engine.core.settings import SHIPPED_WORKFLOWS
 from engine.core.store.database import Database
 from engine.core.store.models import Case, CaseEvent, Deadline
 from tests.conftest import london, make_app
@@ -30,6 +31,8 @@ TO_PUBLISHED = [("notify", {"notified_on": "2024-06-07"}),
                 ("send_to_panel", {"sent_to_panel_on": "2024-11-20"}),
                 ("publish", {"published_on": "2024-12-02"})]
 OPEN_FIELDS = {"became_aware_on": "2024-06-03", "child_ref": "C-1001", "label": "Test"}
+# The shipped practice review's version (it rises whenever the file changes).
+CURRENT = WorkflowRegistry.from_directory(SHIPPED_WORKFLOWS).get("practice_review").version
 
 
 def _counts(db: Database) -> tuple[int, int, int]:
@@ -41,7 +44,7 @@ def _counts(db: Database) -> tuple[int, int, int]:
 def test_open_records_case_event_and_first_deadlines(engine: Engine) -> None:
     view = engine.open_case("practice_review", "PR-1", OPEN_FIELDS, actor="amy")
     assert view.state == "awaiting_notification"
-    assert view.workflow_version == 3 and view.version == 1
+    assert view.workflow_version == CURRENT and view.version == 1
     due = {d.name: (d.due, d.status, d.rule) for d in view.deadlines}
     assert due == {
         "notification": ("2024-06-10", "open", "5 working days after became_aware_on"),
@@ -140,21 +143,19 @@ def test_a_case_keeps_its_workflow_version_when_the_file_changes(
         registry: WorkflowRegistry, calendar: object) -> None:
     from pathlib import Path
 
-    from engine.core.settings import SHIPPED_WORKFLOWS
-
     engine.open_case("practice_review", "PR-OLD", OPEN_FIELDS, actor="amy")
     folder = Path(str(tmp_path)) / "wf"
     folder.mkdir()
     text = (SHIPPED_WORKFLOWS / "practice_review.yaml").read_text()
-    changed = text.replace("version: 3", "version: 4").replace(
+    changed = text.replace(f"version: {CURRENT}\n", f"version: {CURRENT + 1}\n").replace(
         "rule: 5 working days after became_aware_on", "rule: 3 working days after became_aware_on")
     (folder / "practice_review.yaml").write_text(changed)
     newer = make_app(db, clock, workflows_dir=folder).engine  # type: ignore[arg-type]
     fresh = newer.open_case("practice_review", "PR-NEW", OPEN_FIELDS, actor="amy")
-    assert fresh.workflow_version == 4
+    assert fresh.workflow_version == CURRENT + 1
     assert {d.name: d.due for d in fresh.deadlines}["notification"] == "2024-06-06"
     old = newer.fire("PR-OLD", "notify", {"notified_on": "2024-06-07"}, actor="amy")
-    assert old.workflow_version == 3
+    assert old.workflow_version == CURRENT
     assert {d.name: d.status for d in old.deadlines}["notification"] == "met"
 
     # Changing the file without bumping its version is refused, not silently mixed.

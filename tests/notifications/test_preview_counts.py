@@ -15,4 +15,4 @@ def test_a_reminder_preview_of_an_overdue_deadline_says_overdue(
     clock.set(london("2024-06-24 09:00"))
     text = notifier.preview("reminder", "PR-1", "amy").text
     assert "-" + "1" not in text.split("(")[1].split(")")[0]
-    assert "working days overdue" in text and "left)" not in text
+    assert "overdue by 10 working days" in text and "left)" not in text

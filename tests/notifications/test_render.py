@@ -31,7 +31,8 @@ def test_every_template_has_three_parts_and_renders() -> None:
         ctx: dict[str, object] = context()
         if name == "digest":
             ctx = {"items": [context()], "today": "Monday 17 June 2024",
-                   "base_url": "https://sg.example.org"}
+                   "base_url": "https://sg.example.org", "new_items": [context()],
+                   "overdue_items": [], "soon_items": [], "last_digest": ""}
         out = render(name, ctx)
         assert out.subject and "\n" not in out.subject
         assert "PR-1" in out.text and "PR-1" in out.html
@@ -39,17 +40,19 @@ def test_every_template_has_three_parts_and_renders() -> None:
 
 def test_reminder_says_case_stage_due_date_and_what_to_do() -> None:
     out = render("reminder", context())
-    assert out.subject == "Reminder: rapid review for PR-1 due Monday 24 June 2024"
+    assert out.subject == ("Reminder: rapid review for PR-1 due by Monday 24 June 2024: "
+                           "complete the rapid review and send it, with the partners' "
+                           "decision, to the Panel")
     assert "5 working days left" in out.text
     assert "the partners are carrying out the rapid review" in out.text
-    assert "rapid review completed and sent to the Panel" in out.text
+    assert "15 working days after the day the local authority became aware" in out.text
     assert "https://sg.example.org/cases/PR-1" in out.text
 
 
 def test_undefined_variable_is_an_error() -> None:
     ctx = context()
-    del ctx["due_date"]
-    with pytest.raises(TemplateError, match="due_date"):
+    del ctx["due_when"]
+    with pytest.raises(TemplateError, match="due_when"):
         render("reminder", ctx)
 
 

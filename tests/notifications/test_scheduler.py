@@ -48,7 +48,7 @@ def test_scheduler_runs_in_the_foreground(tmp_path: Path) -> None:
             if readable and not chunk:
                 break  # the scheduler closed its output: it has stopped
             out += chunk
-        assert b"scheduler: running" in out and b"sweep: SweepResult" in out, out
+        assert b"scheduler: running" in out and b"sweep: 0 deadlines" in out, out
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=20)

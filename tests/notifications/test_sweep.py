@@ -51,7 +51,9 @@ def test_each_rung_once_and_sweep_is_idempotent(engine: Engine, notifier: Notifi
     assert notifier.dispatch().sent == 1 and notifier.dispatch().sent == 0
     [message] = memory.sent
     assert message["To"] == "support@example.org"
-    assert message["Subject"] == "Reminder: notification for PR-1 due Monday 10 June 2024"
+    assert message["Subject"] == ("Reminder: serious incident notification for PR-1 due by "
+                                  "Monday 10 June 2024: notify the Panel of the serious "
+                                  "incident and record it")
 
 
 def test_escalation_goes_to_chair_and_manager(engine: Engine, notifier: Notifier,
@@ -180,12 +182,12 @@ def test_cli_once_alerts_and_notifications(engine: Engine, db: Database, tmp_pat
     assert '"raised": 1' in once.output and '"sent": 1' in once.output
     assert len(list((tmp_path / "eml").glob("*.eml"))) == 1
     listed = runner.invoke(main, [*base, "notifications", "list", "--status", "sent"])
-    assert "Reminder: notification for PR-1" in listed.output
+    assert "Reminder: serious incident notification for PR-1" in listed.output
     shown = runner.invoke(main, [*base, "notifications", "show", "1"])
     assert "status: sent" in shown.output
     preview = runner.invoke(main, [*base, "notifications", "preview", "due", "--case",
                                    "PR-1"])
-    assert "Due Monday 10 June 2024: notification for PR-1" in preview.output
+    assert "Due by Monday 10 June 2024: serious incident notification for PR-1" in preview.output
     bad = runner.invoke(main, [*base, "notifications", "retry", "1"])
     assert bad.exit_code != 0 and "Error: " in bad.output and "not failed" in bad.output
     assert _outbox(db) == 1

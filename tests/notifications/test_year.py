@@ -122,6 +122,7 @@ def test_a_year_of_practice_reviews(engine: Engine, clock: FixedClock, db: Datab
                     for role in roles_for(p.rung, d.owner_role):
                         for address in RECIPIENTS[role]:
                             expected[(ref, d.name, p.rung.kind, address, p.day)] += 1
+    by_label = {c.title: c.name for c in engine.registry.get("practice_review").clocks.values()}
     kinds = {"Reminder:": "reminder", "Due": "due", "Overdue:": "overdue",
              "Escalation:": "escalation"}
     got: Counter[tuple[str, str, str, str, dt.date]] = Counter()
@@ -129,15 +130,15 @@ def test_a_year_of_practice_reviews(engine: Engine, clock: FixedClock, db: Datab
     digests: Counter[tuple[str, dt.date]] = Counter()
     for sent_on, message in transport.sent:
         subject = str(message["Subject"])
-        if subject.startswith("safeguard:"):
+        if subject.startswith("safeguard digest"):
             digests[(str(message["To"]), sent_on)] += 1
             continue
         if subject.startswith("Case "):  # a workflow event's own email, not an alert
             events += 1
             continue
         kind = kinds[subject.split(" ", 1)[0]]
-        ref = subject.split(" for ", 1)[1].split(" ")[0]
-        deadline = subject.split(": ", 1)[1].split(" for ")[0].replace(" ", "_")
+        ref = subject.split(" for ", 1)[1].split(" ")[0].rstrip(",:")
+        deadline = by_label[subject.split(": ", 1)[1].split(" for ")[0]]
         got[(ref, deadline, kind, str(message["To"]), sent_on)] += 1
     missing, extra = expected - got, got - expected
     print(f"year run: {sum(expected.values())} alert emails expected, "

@@ -21,6 +21,7 @@ from sqlmodel import col
 from engine.core.clock import end_of_day, london_date, show_instant
 from engine.core.policy import MAIL_READERS, areas_for
 from engine.core.service import Engine
+from engine.core.store.directory import Directory
 from engine.core.store.models import Case, Deadline, MaceMeeting, OutboxMessage
 from engine.core.unit import Unit
 
@@ -38,6 +39,8 @@ class Dashboard:
     past_target: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     sees_outbox: bool = False
+    # Users mail should reach who have no usable address: logins and why (no case data).
+    unaddressed: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"now": show_instant(self.now), "today": london_date(self.now).isoformat(),
@@ -48,7 +51,8 @@ class Dashboard:
                 "undelivered_alerts": self.undelivered if self.sees_outbox else None,
                 "next_mace_meeting": self.next_meeting,
                 "past_publication_target": self.past_target,
-                "dead_letters": self.dead_letters if self.sees_outbox else None}
+                "dead_letters": self.dead_letters if self.sees_outbox else None,
+                "unaddressed_users": self.unaddressed}
 
 
 def _grouped(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -143,6 +147,8 @@ def _dashboard(engine: Engine, unit: Unit) -> Dashboard:
                     "last_error": m.last_error}
             (board.dead_letters if m.status == "failed" else board.undelivered).append(
                 item)
+    board.unaddressed = [{"login": login, "as": why} for login, why
+                         in Directory(session.connection()).unaddressed()]
     return board
 
 
@@ -198,4 +204,11 @@ def dashboard_text(board: Dashboard) -> str:
                             WIDTH))
         if board.dead_letters:
             out.append("  put them back with 'safeguard notifications retry --all-failed'")
+    if board.unaddressed:
+        out.append(f"\nPEOPLE EMAIL CANNOT REACH (no registered address): "
+                   f"{len(board.unaddressed)}")
+        for u in board.unaddressed[:12]:
+            out.append(_cut(f"  {u['login']:<20} {u['as']}", WIDTH))
+        out.append("  nothing is sent to them until they have a registered address "
+                   "('safeguard user list')")
     return "\n".join(out)

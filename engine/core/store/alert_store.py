@@ -52,6 +52,7 @@ class CaseDeadline:
     state: str
     area: str | None
     key: str | None = None  # a keyed clock's value (an action reference, an episode)
+    started_at: dt.datetime | None = None  # when the deadline started (the digest's "new")
 
 
 @dataclass(frozen=True)

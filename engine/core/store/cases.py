@@ -8,7 +8,7 @@ logic: it reads and writes rows.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,6 +174,24 @@ class CaseStore:
     def erase(self, case_id: int, data: dict[str, str], now: dt.datetime) -> None:
         self.conn.execute(update(CASES).where(CASES.c.id == case_id).values(
             data=data, erased_at=now, version=CASES.c.version + 1, updated_at=now))
+
+    def item_values(self, case_id: int, keyed_by: str, key: str, fields: Sequence[str],
+                    triggers: Collection[str]) -> dict[str, str]:
+        """The values ``fields`` had when one of ``triggers`` last set the case's
+        ``keyed_by`` field to ``key`` (what a keyed deadline's item was: an action's
+        summary, an episode's return time), replayed from the case's events. Events never
+        hold personal values."""
+        data: dict[str, Any] = {}
+        found: dict[str, str] = {}
+        for trigger, changes in self.conn.execute(
+                select(EVENTS.c.trigger, EVENTS.c.changes).where(EVENTS.c.case_id == case_id)
+                .order_by(EVENTS.c.seq)):
+            for name, change in (changes or {}).items():
+                if isinstance(change, list) and len(change) == 2:
+                    data[name] = change[1]
+            if trigger in triggers and data.get(keyed_by) == key:
+                found = {f: str(data[f]) for f in fields if data.get(f) not in (None, "")}
+        return found
 
     def events(self, case_id: int) -> Iterable[Any]:
         return self.conn.execute(select(EVENTS).where(EVENTS.c.case_id == case_id)

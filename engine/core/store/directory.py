@@ -24,10 +24,11 @@ class RoleHolder:
 
     role: str
     area: str | None
-    email: str
+    email: str | None  # None: no usable address (none, or the ``init`` placeholder)
+    login: str = ""
 
 
-_HOLDERS = (select(GRANTS.c.role, GRANTS.c.area, USERS.c.email)
+_HOLDERS = (select(GRANTS.c.role, GRANTS.c.area, USERS.c.email, USERS.c.login)
             .join(USERS, GRANTS.c.user_id == USERS.c.id)
             .where(GRANTS.c.revoked_at.is_(None), USERS.c.disabled_at.is_(None))
             .order_by(USERS.c.login))
@@ -66,9 +67,26 @@ class Directory:
         self.conn = connection
 
     def role_holders(self) -> list[RoleHolder]:
-        """Every live grant of every active user, with the user's email (by login)."""
-        return [RoleHolder(str(role), area, str(email))
-                for role, area, email in self.conn.execute(_HOLDERS)]
+        """Every live grant of every active user, with the user's usable email (by login)."""
+        return [RoleHolder(str(role), area, usable_email(email), str(login))
+                for role, area, email, login in self.conn.execute(_HOLDERS)]
+
+    def unaddressed(self) -> list[tuple[str, str]]:
+        """(login, why mail may need them) of active users mail cannot reach: they hold a
+        case role or are involved in a case, and have no usable address. Logins only."""
+        why: dict[str, set[str]] = {}
+        for holder in self.role_holders():
+            if holder.email is None and holder.role not in ("administrator", "auditor"):
+                why.setdefault(holder.login, set()).add(holder.role.replace("_", " "))
+        involved = (select(INVOLVEMENT.c.login, INVOLVEMENT.c.kind, USERS.c.email)
+                    .join(USERS, USERS.c.login == INVOLVEMENT.c.login)
+                    .where(USERS.c.disabled_at.is_(None)).distinct())
+        for login, kind, email in self.conn.execute(involved):
+            if usable_email(email) is None:
+                what = "action owner" if str(kind).startswith("assignee") else \
+                    str(kind).replace("_", " ")
+                why.setdefault(str(login), set()).add(what)
+        return [(login, ", ".join(sorted(reasons))) for login, reasons in sorted(why.items())]
 
     def email_of(self, login: str) -> str | None:
         """The registered email of user ``login`` (None: no such user, or no email)."""

@@ -287,11 +287,15 @@ class MaceService(SeriesService):
             count = session.scalar(select(func.count()).select_from(MaceAction).where(
                 MaceAction.meeting_id == meeting.id)) or 0  # type: ignore[arg-type]
             action_ref = f"A{count + 1}"
+            # The summary, owner and agency go on the event too, where the meeting's version
+            # accepts them: the action's reminders name it (the summary was checked for
+            # children's names above).
             values = {"action_ref": action_ref, "action_due_on": due_on.isoformat()}
             step = self.engine.definition(unit.cases, WORKFLOW, case.workflow_version) \
                 .transition_for(case.state, "add_action")
-            if step is not None and "action_owner" in step.accepts:  # not on older meetings
-                values["action_owner"] = owner
+            extra = {"action_summary": summary, "action_owner": owner, "action_agency": agency}
+            values.update({k: v for k, v in extra.items()
+                           if step is not None and k in step.accepts})
             self.engine.fire(ref, "add_action", values, actor, None, WORKFLOW, unit=unit,
                              via_domain=True)
             # The owner answers for this action's deadline: its alerts go to them.
