@@ -127,9 +127,13 @@ class HiddenCaseError(CaseNotFoundError):
     """A case the actor may not see: answered exactly as an unknown reference (so a refusal
     does not confirm that the case exists), and audited as a refusal with the real reason."""
 
-    def __init__(self, ref: str, workflow: str | None, reason: str) -> None:
+    def __init__(self, ref: str, workflow: str | None, reason: str,
+                 answer: str | None = None) -> None:
         super().__init__(ref, workflow)
         self.reason = reason
+        if answer is not None:  # what the caller says of an unknown one (a MACE meeting)
+            self.message = answer
+            self.args = (answer,)
 
 
 class DuplicateCaseError(EngineError):
