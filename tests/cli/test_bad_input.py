@@ -194,3 +194,42 @@ def test_fuzzed_settings(world: tuple[Path, Path], key: str, value: object) -> N
     assert result.exit_code in (1, 2, 3), (lines, result.output)
     assert isinstance(result.exception, SystemExit), (lines, result.exc_info)
     assert all(line.startswith("Error: ") for line in result.stderr.splitlines()), lines
+
+
+def _several_problems(folder: Path) -> Path:
+    """practice_review.yaml with three unrelated mistakes, each on its own line."""
+    text = Path("workflows/practice_review.yaml").read_text()
+    for old, new in (("\nversion: 2\n", "\nversion: x\n"), ("to: published", "to: publishd"),
+                     ("5 working days after", "5 wurking days after")):
+        assert old in text
+        text = text.replace(old, new, 1)
+    path = folder / "practice_review.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_validate_reports_every_problem_on_a_line_of_its_own(tmp_path: Path) -> None:
+    path = _several_problems(tmp_path)
+    result = CliRunner().invoke(main, ["workflow", "validate", str(path)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    lines = result.stderr.splitlines()
+    assert all(line.startswith(f"Error: {path}:") for line in lines), result.stderr
+    for where in (": version: ", ": transitions[14].to: unknown state 'publishd'",
+                  ": clocks.notification.rule: cannot read rule"):
+        assert any(where in line for line in lines), (where, result.stderr)
+    assert result.stdout == ""
+
+
+def test_a_folder_with_a_broken_definition_is_refused(tmp_path: Path) -> None:
+    """Loading refuses too, with the same lines: no command runs on a broken definition."""
+    _several_problems(tmp_path)
+    config = tmp_path / "w.toml"
+    config.write_text(f'[workflows]\ndirectory = "{tmp_path}"\n')
+    db = tmp_path / "new.db"
+    for args in (["workflow", "list"], ["--db", f"sqlite:///{db}", "init"]):
+        result = CliRunner().invoke(main, ["--config", str(config), *args])
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.splitlines()
+        assert len(lines) >= 3 and all(line.startswith("Error: ") for line in lines)
+        assert any("unknown state 'publishd'" in line for line in lines)
+    assert not db.exists()
