@@ -5,6 +5,9 @@ through ``--config e.toml --as root``). On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import grp
+import os
+import pwd
 import shutil
 from pathlib import Path
 
@@ -107,3 +110,54 @@ def test_a_command_without_the_deployments_audit_key_is_refused(db_url: str) -> 
     assert dump(db_url) == before
     assert _run(db_url, "business.support.north", "case", "show", "PR-1",
                 env=keyed).exit_code == 0
+
+
+def _refused_on_one_line(db: str, *args: str, env: dict[str, str] | None = None) -> str:
+    before = dump(db)
+    result = _run(db, "root", *args, env=env)
+    assert result.exit_code == 3, result.output
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
+    assert dump(db) == before
+    return result.stderr
+
+
+def test_a_settings_file_others_can_write_is_refused(deployment: str, tmp_path: Path) -> None:
+    config = tmp_path / "s.toml"
+    config.write_text("[notifications]\nsweep_minutes = 5\n")
+    config.chmod(0o666)
+    message = _refused_on_one_line(deployment, "--config", str(config), "case", "list")
+    assert "writable by others" in message and "chmod go-w" in message
+    _refused_on_one_line(deployment, "case", "list", env={"SAFEGUARD_CONFIG": str(config)})
+    config.chmod(0o644)
+    assert _run(deployment, "root", "--config", str(config), "case", "list").exit_code == 0
+
+
+def test_the_workflows_folder_others_can_write_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "workflows"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "workflows", folder)
+    config = tmp_path / "w.toml"
+    config.write_text(f'[workflows]\ndirectory = "{folder}"\n')
+    (folder / "practice_review.yaml").chmod(0o646)
+    result = _run(f"sqlite:///{tmp_path / 'd.db'}", "root", "--config", str(config), "init")
+    assert result.exit_code == 3 and "workflow definition" in result.stderr, result.output
+    assert not (tmp_path / "d.db").exists()
+    (folder / "practice_review.yaml").chmod(0o644)
+    folder.chmod(0o777)
+    result = _run(f"sqlite:///{tmp_path / 'd.db'}", "root", "--config", str(config), "init")
+    assert result.exit_code == 3 and "workflows folder" in result.stderr, result.output
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="changing a file's owner or group needs root")
+def test_a_settings_file_of_another_user_or_a_shared_group_is_refused(
+        deployment: str, tmp_path: Path) -> None:
+    config = tmp_path / "s.toml"
+    config.write_text("[notifications]\nsweep_minutes = 5\n")
+    config.chmod(0o664)  # group-writable: fine while the group is root's own
+    assert _run(deployment, "root", "--config", str(config), "case", "list").exit_code == 0
+    os.chown(config, 0, grp.getgrnam("users").gr_gid)  # a group others are in
+    assert "writable by others" in _refused_on_one_line(deployment, "--config", str(config),
+                                                        "case", "list")
+    config.chmod(0o644)
+    os.chown(config, pwd.getpwnam("nobody").pw_uid, 0)
+    message = _refused_on_one_line(deployment, "--config", str(config), "case", "list")
+    assert "belongs to 'nobody'" in message
