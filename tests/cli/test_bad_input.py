@@ -98,6 +98,14 @@ CASES: dict[str, Callable[[World], list[str]]] = {
     "time that happens twice": lambda w: ["--now", "2024-10-27T01:30", "status"],
     "bad option value": lambda w: ["case", "history", "PR-1", "--expect-version", "x"],
     "CR/LF echoed": lambda w: ["--now", NOW, "case", "show", "X\r\nError: forged"],
+    "huge page": lambda w: ["--now", NOW, "case", "list", "--limit", "9" * 30],
+    "huge outbox page": lambda w: ["notifications", "list", "--limit", "9" * 30],
+    "CR in a note": lambda w: ["--now", NOW, "case", "correct", "PR-1", "--set", "label=y",
+                               "--note", "a\rError: forged"],
+    "terminal escape in a field": lambda w: ["--now", NOW, "case", "correct", "PR-1", "--set",
+                                             "label=\x1b[2J", "--note", "n"],
+    "a note past its bound": lambda w: ["--now", NOW, "case", "correct", "PR-1", "--set",
+                                        "label=y", "--note", "x" * 2001],
 }
 
 
