@@ -98,6 +98,8 @@ CASES: dict[str, Callable[[World], list[str]]] = {
     "time that happens twice": lambda w: ["--now", "2024-10-27T01:30", "status"],
     "bad option value": lambda w: ["case", "history", "PR-1", "--expect-version", "x"],
     "CR/LF echoed": lambda w: ["--now", NOW, "case", "show", "X\r\nError: forged"],
+    "PostgreSQL unreachable": lambda w: ["--db", "postgresql+psycopg://u:s3cret@127.0.0.1:1/x",
+                                         "status"],
     "huge page": lambda w: ["--now", NOW, "case", "list", "--limit", "9" * 30],
     "huge outbox page": lambda w: ["notifications", "list", "--limit", "9" * 30],
     "CR in a note": lambda w: ["--now", NOW, "case", "correct", "PR-1", "--set", "label=y",
@@ -122,6 +124,13 @@ def test_nonexistent_and_ambiguous_times_name_both_instants(world: World) -> Non
     ok = CliRunner().invoke(main, ["--db", world[1], "--as", "root", "--now",
                                    "2024-10-27T01:30+00:00", "status"])
     assert ok.exit_code == 0, ok.output
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_without_the_password(
+        world: World) -> None:
+    result = _check(world, CASES["PostgreSQL unreachable"](world))
+    assert "cannot open the database at postgresql+psycopg://u:***@127.0.0.1:1/x" \
+        in result.stderr and "s3cret" not in result.stderr and "\\n" not in result.stderr
 
 
 def test_control_characters_are_escaped(world: World) -> None:
