@@ -161,3 +161,16 @@ def test_a_settings_file_of_another_user_or_a_shared_group_is_refused(
     os.chown(config, pwd.getpwnam("nobody").pw_uid, 0)
     message = _refused_on_one_line(deployment, "--config", str(config), "case", "list")
     assert "belongs to 'nobody'" in message
+
+
+def test_a_file_that_readdresses_case_emails_is_refused(deployment: str, tmp_path: Path) -> None:
+    """The probe's route for case references to leave the partnership: a file of one's own
+    sending every role's emails to another address (or linking elsewhere)."""
+    for text in ('[notifications]\nrecipients_from = "settings"\n'
+                 '[notifications.recipients]\ncase_review_chair = ["x@elsewhere.example"]\n',
+                 '[notifications]\nbase_url = "https://elsewhere.example"\n'):
+        config = tmp_path / "mail.toml"
+        config.write_text(text)
+        message = _refused_on_one_line(deployment, "--config", str(config), "case", "advance",
+                                       "PR-1", "notify", "--set", "notified_on=2024-06-04")
+        assert "[notifications] recipients" in message
