@@ -93,5 +93,6 @@ def _check_writable(out: str | None) -> None:
 # Whole numbers a user types (ids, versions, batch sizes): within a database integer.
 ID = click.IntRange(1, 2**63 - 1)
 COUNT = click.IntRange(0, 2**31 - 1)
+LIMIT = click.IntRange(1, 2**31 - 1)  # a page of rows
 
 day_option = click.option("--on", "on", metavar="DATE", help="The day (default: today).")

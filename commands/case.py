@@ -10,6 +10,7 @@ import click
 
 from commands._common import (
     COUNT,
+    LIMIT,
     _assignments,
     _check_writable,
     _emit,
@@ -97,9 +98,9 @@ def case_show(ref: str, workflow: str | None, as_json: bool) -> None:
 @click.option("--workflow", "-w", help="Only this workflow.")
 @click.option("--state", "-s", help="Only cases in this state.")
 @click.option("--overdue", is_flag=True, help="Only cases with an open deadline past due.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+@click.option("--limit", type=LIMIT, default=50, show_default=True,
               help="At most this many cases (one page).")
-@click.option("--offset", type=click.IntRange(min=0), default=0,
+@click.option("--offset", type=COUNT, default=0,
               help="Skip this many cases first (the next page: --offset 50).")
 @json_option
 def case_list(workflow: str | None, state: str | None, overdue: bool, limit: int, offset: int,

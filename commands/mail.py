@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from commands._common import ID, _emit, _runtime, json_option
+from commands._common import ID, LIMIT, _emit, _runtime, json_option
 
 
 def _notifier() -> Any:
@@ -68,7 +68,8 @@ def notifications() -> None:
 @click.option("--status", "statuses", multiple=True,
               type=click.Choice(["pending", "sending", "sent", "failed"]),
               help="Only this status (repeatable).")
-@click.option("--limit", default=200, show_default=True, help="At most this many.")
+@click.option("--limit", default=200, show_default=True, type=LIMIT,
+              help="At most this many.")
 @json_option
 def notifications_list(statuses: Sequence[str], limit: int, as_json: bool) -> None:
     """List outbox messages, newest first."""

@@ -86,14 +86,20 @@ def build_app(settings: Settings, clock: Clock, *, check_schema: bool = True,
     from notifications.recipients import DirectoryRecipients, SettingsRecipients
     from notifications.service import Notifier, make_transport
 
+    own_db = db is None
     if db is None:
         db = Database(settings.database_url, settings.sqlite_synchronous)
     demo_mode = False
-    if check_schema:
-        db.ensure_current()
-        with db.begin_read() as conn:  # a configuration that widens power is refused
-            demo_mode = deployment.check(conn, settings)
-    registry = WorkflowRegistry.from_directory(settings.workflows_dir)
+    try:
+        if check_schema:
+            db.ensure_current()
+            with db.begin_read() as conn:  # a configuration that widens power is refused
+                demo_mode = deployment.check(conn, settings)
+        registry = WorkflowRegistry.from_directory(settings.workflows_dir)
+    except BaseException:
+        if own_db:  # refused: nothing will close it for us
+            db.dispose()
+        raise
     calendar = WorkingCalendar(settings.closure_days, settings.subdivision)
     engine = Engine(db, registry, clock, calendar, settings.audit_head_file,
                     settings.audit_key)

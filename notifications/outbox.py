@@ -190,12 +190,14 @@ def counts(session: Session) -> dict[str, int]:
             col(OutboxMessage.status)))}
 
 
-def requeue_failed(session: Session, now: dt.datetime, ident: int | None = None) -> int:
-    """Put failed messages (or failed message ``ident``) back as pending, attempts reset."""
+def requeue_failed(session: Session, now: dt.datetime, ident: int | None = None,
+                   areas: Collection[str] | None = None) -> int:
+    """Put failed messages (or failed message ``ident``) back as pending, attempts reset;
+    with ``areas``, only messages about cases in them (another's is answered as none)."""
     query = select(OutboxMessage).where(
         OutboxMessage.status == FAILED)  # type: ignore[arg-type]
     if ident is not None:
-        row = session.get(OutboxMessage, ident)
+        row = get(session, ident, areas)
         if row is None:
             raise NotificationNotFoundError(ident)
         if row.status != FAILED:
@@ -204,6 +206,8 @@ def requeue_failed(session: Session, now: dt.datetime, ident: int | None = None)
         query = query.where(OutboxMessage.id == ident)  # type: ignore[arg-type]
     count = 0
     for row in session.scalars(query):
+        if areas is not None and get(session, row.id or 0, areas) is None:
+            continue
         row.status, row.attempts, row.next_attempt_at = PENDING, 0, now
         row.lease_until = None
         session.add(row)

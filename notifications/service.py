@@ -36,7 +36,7 @@ from engine.core.ladder import (
     plan_rungs,
     roles_for,
 )
-from engine.core.policy import MAIL_READERS, areas_for
+from engine.core.policy import MAIL_READERS, OPERATIONS, areas_for
 from engine.core.service import Engine
 from engine.core.settings import NotificationSettings
 from engine.core.store.alert_store import AlertStore, CaseDeadline, NewAlert
@@ -261,7 +261,8 @@ class Notifier:
             raise UsageError("say which: a notification ID, or --all-failed")
         with self.engine.unit(actor, "notifications.retry") as unit:
             unit.require()
-            count = outbox.requeue_failed(unit.session, self.now(), ident)
+            count = outbox.requeue_failed(unit.session, self.now(), ident,
+                                          areas_for(unit.principal, OPERATIONS))
             unit.note(message=ident, requeued=count)
             return count
 

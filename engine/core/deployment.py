@@ -1,6 +1,7 @@
 """Settings that grant power come from the deployment, not from whoever runs a command.
 
-Demo mode (anyone may act as anyone) and the workflows folder (which roles may do what) are
+Demo mode (anyone may act as anyone), the workflows folder (which roles may do what) and where
+case emails are addressed (``[notifications]`` recipients, recipients_from, base_url, sender) are
 recorded in the database when it is made (``safeguard init``, or ``safeguard demo`` for a
 demonstration database); the audit key is recorded in the chain's head (see
 :mod:`engine.core.store.access_store`). A command whose configuration disagrees with what the
@@ -13,6 +14,8 @@ This module decides; the SQL is in the store.
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import Connection
 
 from engine.core.errors import DeploymentError
@@ -21,6 +24,9 @@ from engine.core.store.access_store import record_deployment, recorded_deploymen
 
 DEMO_MODE = "demo_mode"
 WORKFLOWS = "workflows_dir"
+# Where case emails go and what they link to: an email enqueued by a command is addressed then,
+# so a file of one's own must not send another area's case references elsewhere.
+MAIL = "mail_addressing"
 
 
 def _workflows(settings: Settings) -> str:
@@ -28,8 +34,18 @@ def _workflows(settings: Settings) -> str:
     return "shipped" if folder == SHIPPED_WORKFLOWS.resolve() else str(folder)
 
 
+def _mail(settings: Settings) -> str:
+    notes = settings.notifications
+    return json.dumps({"recipients_from": notes.recipients_from,
+                       "recipients": {k: sorted(v) for k, v in notes.recipients.items()},
+                       "base_url": notes.base_url, "sender": notes.sender}, sort_keys=True)
+
+
 def values(settings: Settings, *, demo: bool = False) -> dict[str, str]:
-    return {DEMO_MODE: "true" if demo else "false", WORKFLOWS: _workflows(settings)}
+    recorded = {DEMO_MODE: "true" if demo else "false", WORKFLOWS: _workflows(settings)}
+    if not demo:  # a demonstration's emails are addressed by the demo itself, to .eml files
+        recorded[MAIL] = _mail(settings)
+    return recorded
 
 
 def record_at_init(conn: Connection, settings: Settings) -> None:
@@ -58,4 +74,9 @@ def check(conn: Connection, settings: Settings) -> bool:
         raise DeploymentError(f"[workflows] directory is '{_workflows(settings)}', but this "
                               f"database was set up with '{folder}': use the deployment's "
                               "configuration")
+    mail = recorded.get(MAIL)
+    if mail is not None and mail != _mail(settings):
+        raise DeploymentError("[notifications] recipients, recipients_from, base_url or sender "
+                              "differ from those this database was set up with: use the "
+                              "deployment's configuration")
     return demo

@@ -9,7 +9,8 @@ single ``Error: ...`` line in one place; nothing below it prints.
     │   ├── FieldError             missing, unknown or malformed case field
     │   ├── BadDateError           an unparseable date or datetime
     │   └── DomainOwnedError       a trigger a domain command owns, fired on the generic route
-    ├── DefinitionError            a workflow definition is invalid (carries Problems)
+    ├── DefinitionError            a workflow definition is invalid (carries Problems;
+    │                              exit 2, one line per problem)
     ├── UnknownWorkflowError       no workflow by that name or version
     ├── CaseNotFoundError          no case with that reference
     │   └── HiddenCaseError        one the actor may not see: answered alike, audited refused
@@ -99,6 +100,10 @@ class Problem:
 
 
 class DefinitionError(EngineError):
+    """Bad input in a definition file: the CLI prints one line per problem, exit 2."""
+
+    exit_code = 2
+
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         first = str(self.problems[0]) if self.problems else "invalid definition"
@@ -127,9 +132,13 @@ class HiddenCaseError(CaseNotFoundError):
     """A case the actor may not see: answered exactly as an unknown reference (so a refusal
     does not confirm that the case exists), and audited as a refusal with the real reason."""
 
-    def __init__(self, ref: str, workflow: str | None, reason: str) -> None:
+    def __init__(self, ref: str, workflow: str | None, reason: str,
+                 answer: str | None = None) -> None:
         super().__init__(ref, workflow)
         self.reason = reason
+        if answer is not None:  # what the caller says of an unknown one (a MACE meeting)
+            self.message = answer
+            self.args = (answer,)
 
 
 class DuplicateCaseError(EngineError):

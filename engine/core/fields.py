@@ -13,6 +13,33 @@ from engine.core.errors import BadDateError, FieldError, did_you_mean, one_of
 
 Stored = str  # every field is stored as a string: ISO dates and UTC instants, choices, text
 
+# Free text without a bound of its own: a note on a step (the web form's limit), a text field
+# whose definition sets no max_length.
+MAX_NOTE = 2000
+MAX_TEXT = 10_000
+# Characters that would let stored text rewrite a terminal line or reorder what a reader sees:
+# control characters (line breaks and tabs apart), line separators, bidirectional overrides.
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
+                     "\u2066-\u2069]")
+
+
+def check_text(what: str, value: str, limit: int) -> str:
+    """Free text as it is stored: line breaks (a browser's CR LF becomes LF) and tabs are
+    kept; other control characters, and text longer than ``limit``, are refused."""
+    text = value.replace("\r\n", "\n")
+    hidden = _HIDDEN.search(text)
+    if hidden is not None:
+        raise FieldError(what, f"{what} contains the control character "
+                         f"U+{ord(hidden.group()):04X}: use plain text")
+    if len(text) > limit:
+        raise FieldError(what, f"{what} is {len(text)} characters long; at most {limit} "
+                         "allowed")
+    return text
+
+
+def check_note(note: str | None) -> str | None:
+    return None if note is None else check_text("the note", note, MAX_NOTE)
+
 
 def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
     """['a=1', 'b=x=y'] -> {'a': '1', 'b': 'x=y'}; a pair without '=' is a usage error."""
@@ -45,6 +72,7 @@ def parse_value(field: FieldDef, raw: str) -> Stored:
     if field.max_length is not None and len(raw) > field.max_length:
         raise FieldError(field.name, f"field '{field.name}' is {len(raw)} characters long; "
                          f"at most {field.max_length} allowed")
+    raw = check_text(f"field '{field.name}'", raw, field.max_length or MAX_TEXT)
     if field.pattern is not None and not re.fullmatch(field.pattern, raw):
         raise FieldError(field.name, f"field '{field.name}' does not look like a valid "
                          f"{field.description or field.name} (pattern {field.pattern})")

@@ -56,7 +56,7 @@ from engine.core.errors import (
     did_you_mean,
     one_of,
 )
-from engine.core.fields import parse_values
+from engine.core.fields import check_note, parse_values
 from engine.core.gate import PERSONAL_MARK, RESTRICTED_MARK, Gate
 from engine.core.loader import WorkflowRegistry, load_text
 from engine.core.machine import CaseAdapter, MachineError, WorkflowMachine, guard_passes
@@ -212,6 +212,7 @@ class Engine:
                   area: str | None = None, *, unit: Unit | None = None) -> CaseView:
         definition = self.registry.get(workflow)
         _check_ref(ref)
+        note = check_note(note)
         data = parse_values(definition.fields, values, definition.open_requires,
                             definition.open_accepts, f"opening a {workflow} case")
 
@@ -259,6 +260,8 @@ class Engine:
         A trigger that a domain service owns (``via:`` in the workflow) is refused unless
         ``via_domain`` is set: only that service, which keeps its records, sets it.
         """
+        note = check_note(note)
+
         def work(u: Unit) -> CaseView:
             return self._fire(u, ref, trigger, values, note, workflow, expected_version,
                               via_domain)
@@ -320,6 +323,7 @@ class Engine:
         """Correct recorded fields (a wrong date, say); deadlines counted from them move."""
         if not note or not note.strip():
             raise UsageError("a correction needs a reason: add --note '...'")
+        note = check_note(note) or note
         if not values:
             raise UsageError("nothing to correct: add --set FIELD=VALUE")
 

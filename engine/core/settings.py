@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.core.clock import parse_date
-from engine.core.errors import BadDateError, UsageError
+from engine.core.errors import BadDateError, DeploymentError, UsageError
 
 DEFAULTS = Path(__file__).resolve().parents[2] / "config" / "default.toml"
 SHIPPED_WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
@@ -81,6 +81,47 @@ class Settings:
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
 
+def _private_group(info: os.stat_result) -> bool:
+    """The file's group is its owner's own (a user private group, umask 002): no one else
+    can write through it."""
+    import grp
+    import pwd
+
+    try:
+        owner = pwd.getpwuid(info.st_uid)
+        group = grp.getgrgid(info.st_gid)
+    except KeyError:
+        return False
+    return info.st_gid == owner.pw_gid and set(group.gr_mem) <= {owner.pw_name}
+
+
+def check_owner(path: Path, what: str) -> None:
+    """A file that decides who may do what (the settings, the workflow definitions) must be
+    changeable only by the administrator: owned by root or by whoever runs the command, and
+    not writable by others. Otherwise the command is refused before it starts."""
+    if not hasattr(os, "getuid"):  # pragma: no cover - POSIX permissions only
+        return
+    try:
+        info = path.stat()
+    except OSError:
+        return  # reading it reports what is wrong
+    if info.st_mode & 0o002 or (info.st_mode & 0o020 and not _private_group(info)):
+        raise DeploymentError(
+            f"{what} {path} is writable by others (mode {info.st_mode & 0o777:o}): "
+            f"settings that grant power must be changeable by their owner alone; "
+            f"chmod go-w {path}")
+    if info.st_uid not in (0, os.getuid()):
+        import pwd
+
+        try:
+            owner = pwd.getpwuid(info.st_uid).pw_name
+        except KeyError:
+            owner = str(info.st_uid)
+        raise DeploymentError(
+            f"{what} {path} belongs to '{owner}', not to you or root: settings that grant "
+            "power must be owned by the administrator who runs safeguard, or by root")
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
@@ -104,9 +145,11 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def load_settings(config_file: str | None = None, database_url: str | None = None,
                   environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
+    check_owner(DEFAULTS, "the installed configuration")
     raw = _read_toml(DEFAULTS)
     chosen = config_file or env.get("SAFEGUARD_CONFIG")
     if chosen:
+        check_owner(Path(chosen), "configuration file")
         raw = _merge(raw, _read_toml(Path(chosen)))
     database = raw.get("database", {})
     calendar = raw.get("calendar", {})
@@ -184,6 +227,9 @@ def _check(settings: Settings) -> Settings:
     _choice(settings.subdivision, SUBDIVISIONS, "calendar.subdivision")
     if not settings.workflows_dir.is_dir():
         raise UsageError(f"workflows.directory '{settings.workflows_dir}' is not a folder")
+    check_owner(settings.workflows_dir, "the workflows folder")  # the roles are in the YAML
+    for path in sorted(settings.workflows_dir.glob("*.yaml")):
+        check_owner(path, "workflow definition")
     return settings
 
 

@@ -132,7 +132,7 @@ def test_workflow_commands(tmp_path: Path) -> None:
     bad.write_text((ROOT / "workflows" / "practice_review.yaml").read_text()
                    .replace("to: published", "to: publishd"))
     result = runner.invoke(main, ["workflow", "validate", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "transitions[14].to: unknown state 'publishd' (did you mean 'published'?)" \
         in result.output
     assert "Traceback" not in result.output

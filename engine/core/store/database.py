@@ -116,8 +116,10 @@ class Database:
                     return None
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except OperationalError as exc:
+            reason = "; ".join(line.strip() for line in str(exc.orig).splitlines()
+                               if line.strip())  # the driver's lines, as one
             raise DatabaseNotReadyError(
-                f"cannot open the database at {self.display_url}: {exc.orig}") from None
+                f"cannot open the database at {self.display_url}: {reason}") from None
 
     def ensure_current(self) -> None:
         revision = self.schema_revision()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from engine.core.clock import as_utc, london_date
-from engine.core.errors import EngineError, UsageError
+from engine.core.errors import EngineError, HiddenCaseError, UsageError
 from engine.core.notices import InvitationHook, OutgoingInvitation
 from engine.core.service import Engine
 from engine.core.store.cases import CaseRecord
@@ -115,7 +115,11 @@ class MaceBase:
             Case.ref == ref, Case.workflow == WORKFLOW)).first()  # type: ignore[arg-type]
         if found is None:
             raise MeetingNotFoundError(ref)
-        self.engine.find(unit, ref, WORKFLOW)  # the actor may see it (read noted on the unit)
+        try:
+            self.engine.find(unit, ref, WORKFLOW)  # the actor may see it (read noted)
+        except HiddenCaseError as exc:  # answered as a meeting that does not exist
+            raise HiddenCaseError(ref, WORKFLOW, exc.reason,
+                                  str(MeetingNotFoundError(ref))) from None
         return found[0], found[1], found[2]
 
     def _meetings(self, unit: Unit, series: MaceSeries,
