@@ -42,7 +42,10 @@ COMMANDS: Mapping[str, tuple[str, ...]] = {
     "audit.rotate_key": ADMINISTRATORS,
     # alerts, the outbox and the scheduler
     "alerts.list": MAIL_READERS, "notifications.list": MAIL_READERS,
-    "notifications.show": MAIL_READERS, "notifications.dispatch": OPERATIONS,
+    # Delivery sends every area's pending mail through the transport the running process is
+    # configured with: only the deployment's operator (an administrator, as for the
+    # scheduler) may run it, so nobody can point it at a mail server or folder of their own.
+    "notifications.show": MAIL_READERS, "notifications.dispatch": ADMINISTRATORS,
     "notifications.retry": OPERATIONS, "scheduler.run": ADMINISTRATORS,
     # MACE registers (the CERAR register lists the cases the actor may read, by workflow)
     "mace.series.create": COORDINATORS, "mace.series.change": COORDINATORS,

@@ -39,6 +39,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("init",), ("area", "add", "north", "--name", "North"),
         ("area", "add", "south", "--name", "South"),
         ("user", "add", USER, "--name", "N", "--email", "n@example.org", "--agency", "LA"),
+        # someone with an address in the south, so its cases have mail in the outbox
+        ("user", "add", "s.south", "--name", "S", "--email", "s@example.org", "--agency", "LA"),
+        ("user", "grant", "s.south", "case_review_chair", "--area", "south"),
+        ("user", "grant", "s.south", "business_support", "--area", "south"),
         *[("user", "grant", ROOT, role) for role in sorted(ROLES) if role != "administrator"],
         *[("user", "grant", USER, role, "--area", "north")
           for role in sorted(ROLES) if role not in PARTNERSHIP_WIDE],
