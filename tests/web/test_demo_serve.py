@@ -54,6 +54,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """The server goes when the test's process goes, even if it is killed (Linux)."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 @pytest.mark.slow
 def test_demo_serve_prints_sign_ins_and_serves(tmp_path: Path) -> None:
     port = _free_port()
@@ -61,7 +68,7 @@ def test_demo_serve_prints_sign_ins_and_serves(tmp_path: Path) -> None:
         [sys.executable, "-c", "import cli; cli.main()", "demo", "--out", str(tmp_path),
          "--serve", "--port", str(port)],
         cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+        stderr=subprocess.STDOUT, text=True, preexec_fn=_die_with_parent)
     output = ""
     try:
         assert proc.stdout is not None
