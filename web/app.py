@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from engine.app import App
 from engine.core.errors import EngineError
 from web import deps
-from web.routes import auth, cases, tasks
+from web.routes import auth, cases, cerar, mace, reports, tasks
 
 
 def create_app(app: App) -> FastAPI:
@@ -30,6 +30,9 @@ def create_app(app: App) -> FastAPI:
     web.include_router(auth.router)
     web.include_router(tasks.router)
     web.include_router(cases.router)
+    web.include_router(cerar.router)
+    web.include_router(mace.router)
+    web.include_router(reports.router)
 
     @web.middleware("http")
     async def headers(request: Request, call_next: object) -> Response:

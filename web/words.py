@@ -67,3 +67,19 @@ def bucket(due_at: dt.datetime, due_day: dt.date | None, now: dt.datetime) -> st
     if day <= today + dt.timedelta(days=6 - today.weekday()):
         return "week"
     return "later"
+
+
+def relative_day(day: dt.date, today: dt.date) -> str:
+    """'Monday 1 July 2024, in 4 weeks' / ', today' / ', 3 days overdue'."""
+    days = (day - today).days
+    if days == 0:
+        return f"{day_text(day)}, today"
+    if days < 0:
+        return f"{day_text(day)}, {-days} day{'s' if days != -1 else ''} overdue"
+    if days >= 14:
+        return f"{day_text(day)}, in {days // 7} weeks"
+    return f"{day_text(day)}, in {days} day{'s' if days != 1 else ''}"
+
+
+def month_text(day: dt.date) -> str:
+    return f"{day:%B %Y}"

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from engine.core.access import INVOLVEMENT_ROLES, Principal, permits, permits_case
 from engine.core.definition import FieldDef, TransitionDef, WorkflowDef
 from engine.core.errors import TransitionNotAllowedError, UsageError
+from engine.core.policy import COMMANDS, permitted
 from engine.core.service import Engine
 from engine.core.store.access_store import AccessStore
 from engine.core.store.task_store import TaskRow, open_deadlines
@@ -177,6 +178,22 @@ class CaseWork:
                     permits(unit.principal, t.roles, area, involved=True):
                 return t.trigger
         return None
+
+    def menu(self, actor: str) -> frozenset[str]:
+        """What a front end's menu may offer this user: the policy commands they hold a role
+        for (``status``, ``mace.meetings``, ...) and ``read:WORKFLOW`` for each workflow whose
+        cases their roles may read. A lookup of the user's own grants to choose which links
+        to show, not a command (so not audited): every page still asks its service, which
+        checks and audits. Empty for an unknown or disabled user."""
+        engine = self.engine
+        with engine.db.begin_read() as conn:
+            principal = AccessStore(conn).principal(actor)
+        if principal is None or principal.disabled:
+            return frozenset()
+        allowed = {action for action in COMMANDS if permitted(principal, action)}
+        allowed |= {f"read:{d.name}" for d in engine.registry
+                    if any(role in principal.grants for role in d.access.read)}
+        return frozenset(allowed)
 
     def open_choices(self, actor: str) -> list[OpenChoice]:
         """The workflows this user may open cases of, in which areas, with their fields."""
