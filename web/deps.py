@@ -42,6 +42,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["humanise"] = words.humanise
 templates.env.filters["when"] = words.when_text
 templates.env.filters["sentence"] = words.sentence
+templates.env.filters["day"] = words.iso_day_text
 
 
 class SignInRequired(Exception):

@@ -18,6 +18,7 @@ from engine.core.errors import (
     EngineError,
     FieldError,
     GuardFailedError,
+    PermissionDeniedError,
     TransitionNotAllowedError,
     UsageError,
 )
@@ -39,6 +40,7 @@ class Field:
     optional: bool = False
     max_length: int | None = None
     width: str = ""  # input--w10 or input--w20
+    indent: bool = False  # belongs to the field above it (a checkbox's detail)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,12 @@ async def submit(request: Request, ctx: Ctx, form: Form,
     except FORM_ERRORS as exc:
         return page(ctx, form, values, {error_field(form, exc): str(exc)},
                     deps.status_for(exc))
+    except PermissionDeniedError as exc:
+        if deps.status_for(exc) == 404:
+            raise
+        # A choice on the form the user's roles do not allow (a level change at MACE, say):
+        # refused and audited by the service; the form again, values kept.
+        return page(ctx, form, values, {error_field(form, exc): str(exc)}, 403)
     return deps.redirect(target)
 
 

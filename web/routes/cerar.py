@@ -106,12 +106,8 @@ def child_page(ref: str, ctx: SignedInUser, done: str = "") -> Response:
     episodes = []
     for e in child.episodes:
         d = rhi.get(e.episode)
-        episodes.append({
-            "e": e, "deadline": d,
-            "due": words.due_text(d.due_at, d.due_day, now, calendar)
-            if d and d.status in ("open", "breached") else
-            (words.when_text(d.due_at) if d else None),
-            "tag": words.STATUS_TAGS.get(d.status, (d.status, "grey")) if d else None})
+        episodes.append(words.deadline_row(d, now, calendar) | {"e": e} if d else
+                        {"e": e, "d": None, "due": None, "tag": None})
     levels = [{"at": e.at, "actor": e.actor, "old": e.changes["risk_level"][0],
                "new": e.changes["risk_level"][1],
                "reason": (e.changes.get("level_change_reason") or [None, None])[1] or e.note,
@@ -119,9 +115,8 @@ def child_page(ref: str, ctx: SignedInUser, done: str = "") -> Response:
               for e in case_page.events if "risk_level" in e.changes]
     steps = {s.trigger.name for s in case_page.steps if s.allowed and not s.missing}
     other = [s for s in case_page.steps if s.allowed and not s.missing and not s.trigger.via]
-    deadlines = [{"d": d, "due": words.due_text(d.due_at, d.due_day, now, calendar),
-                  "tag": words.STATUS_TAGS.get(d.status, (d.status, "grey"))}
-                 for d in view.deadlines if d.status in ("open", "breached")]
+    deadlines = [words.deadline_row(d, now, calendar) for d in view.deadlines
+                 if d.status in ("open", "breached") and d.met_at is None]
     return deps.render(ctx, "cerar_child.html", title=f"CERAR: {view.data.get('child_ref', ref)}",
                        child=child, view=view, episodes=episodes, levels=levels,
                        steps=steps, other=other, deadlines=deadlines,

@@ -34,7 +34,7 @@ DONE = {"series": "The series has been created and its meetings generated.",
         "decide": "The decision has been recorded and the child's CERAR case updated.",
         "action": "The action has been recorded; its owner is reminded before it is due.",
         "action_done": "The action has been recorded as done."}
-REASONS = {"listed": "listed", "review_due": "review due", "new_referral": "new referral",
+REASONS = {"listed": "listed for MACE", "review_due": "review due", "new_referral": "new referral",
            "level_changed": "level changed", "missing": "missing since the last meeting",
            "rhi_outstanding": "return home interview due",
            "strategy_meeting": "strategy meeting due", "placed_in_area": "placed in the area",
@@ -109,11 +109,8 @@ def meeting_page(ref: str, ctx: SignedInUser, done: str = "") -> Response:
     steps = {s.trigger.name for s in case_page.steps if s.allowed and not s.missing}
     now = ctx.app.clock.now()
     calendar = ctx.app.engine.calendar
-    deadlines = [{"d": d, "due": words.due_text(d.due_at, d.due_day, now, calendar)
-                  if d.status in ("open", "breached") else
-                  (words.day_text(d.due_day) if d.due_day else words.when_text(d.due_at)),
-                  "tag": words.STATUS_TAGS.get(d.status, (d.status, "grey"))}
-                 for d in case_page.view.deadlines if d.status != "cancelled"]
+    deadlines = [words.deadline_row(d, now, calendar) for d in case_page.view.deadlines
+                 if d.status != "cancelled"]
     return deps.render(ctx, "mace_meeting.html", title=f"MACE meeting {ref}", m=meeting,
                        when=_start_text(meeting), agenda=agenda, reasons=REASONS,
                        steps=steps, deadlines=deadlines, tags=STATE_TAGS,
@@ -157,8 +154,8 @@ def _hold_form(m: MeetingView, people: list[str], today: dt.date) -> Form:
     rows: list[Field] = []
     for i, login in enumerate(people, start=1):
         rows.append(Field(f"present-{i}", f"{login} attended", "checkbox"))
-        rows.append(Field(f"agency-{i}", f"Agency {login} represented", optional=True,
-                          max_length=80, width="input--w20"))
+        rows.append(Field(f"agency-{i}", f"Agency {login} represented",
+                          max_length=80, width="input--w20", indent=True))
     return Form(
         title="Record the meeting held", action=f"/mace/{m.ref}/hold", submit="Record the meeting",
         cancel=f"/mace/{m.ref}", breadcrumbs=_crumbs(m, "Held"),
@@ -218,7 +215,7 @@ def _decide_form(m: MeetingView, children: list[dict[str, Any]]) -> Form:
         lead="The child's CERAR case is updated in the same step: a review, a level change "
              "or a step down.",
         fields=(
-            Field("case", "Child", "select", choices=tuple(
+            Field("case", "Child", "select", width="input--w20", choices=tuple(
                 (c["case_ref"], f"{c['child_ref']} ({c['risk_level'] or 'not assessed'})")
                 for c in children)),
             Field("decision", "Decision", "radios", choices=DECISIONS),
@@ -327,7 +324,7 @@ def _series_form(ctx: Ctx) -> Form:
             Field("every", "How often", "radios", choices=(
                 ("2w", "Fortnightly"), ("4w", "Every four weeks"),
                 ("1m", "Monthly (the same weekday of the month)"))),
-            Field("weekday", "Day", "select", choices=choices(
+            Field("weekday", "Day of the week", "select", choices=choices(
                 [d.lower() for d in WEEKDAYS], str.capitalize)),
             Field("time", "Start time", "time", hint="24-hour, UK time. For example, 10:00"),
             Field("starts_on", "First meeting on or after", "date", optional=True,
