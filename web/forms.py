@@ -41,6 +41,7 @@ class Field:
     max_length: int | None = None
     width: str = ""  # input--w10 or input--w20
     indent: bool = False  # belongs to the field above it (a checkbox's detail)
+    value: str = "yes"  # what a ticked checkbox sends
 
 
 @dataclass(frozen=True)
@@ -76,23 +77,26 @@ def page(ctx: Ctx, form: Form, values: Mapping[str, str] | None = None,
                        errors=dict(errors or {}), breadcrumbs=list(form.breadcrumbs))
 
 
-async def submit(request: Request, ctx: Ctx, form: Form,
+async def submit(request: Request, ctx: Ctx, form: Callable[[], Form],
                  act: Callable[[dict[str, str]], str]) -> Response:
-    """Check the CSRF token, run ``act`` (one service call) with the posted values and go
-    where it says; a usage error comes back as the form, values kept, nothing written."""
+    """Check the CSRF token, run ``act`` (one service call, so one audit record) with the
+    posted values and go where it says; a usage error comes back as the form (made by
+    ``form`` only then), values kept, nothing written."""
     assert ctx.session is not None
     values = await deps.form(request, ctx.session.csrf)
     try:
         target = act({k: v.strip() for k, v in values.items()})
     except FORM_ERRORS as exc:
-        return page(ctx, form, values, {error_field(form, exc): str(exc)},
+        again = form()
+        return page(ctx, again, values, {error_field(again, exc): str(exc)},
                     deps.status_for(exc))
     except PermissionDeniedError as exc:
         if deps.status_for(exc) == 404:
             raise
         # A choice on the form the user's roles do not allow (a level change at MACE, say):
         # refused and audited by the service; the form again, values kept.
-        return page(ctx, form, values, {error_field(form, exc): str(exc)}, 403)
+        again = form()
+        return page(ctx, again, values, {error_field(again, exc): str(exc)}, 403)
     return deps.redirect(target)
 
 

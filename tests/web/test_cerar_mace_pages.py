@@ -36,12 +36,23 @@ def _count(app: App, model: type) -> int:
         return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
 
 
+def _records(client: TestClient) -> int:
+    app: App = client.app.state.safeguard  # type: ignore[attr-defined]
+    return _count(app, AuditRecord)
+
+
 def _post(client: TestClient, form_path: str, data: dict[str, str],
           action: str | None = None) -> object:
+    """Post the form at ``form_path``; a form that succeeds writes exactly one audit record
+    (its command's: the page it came from and the one it goes to are reads)."""
     page = client.get(form_path)
     assert page.status_code == 200, page.text
-    return client.post(action or form_path, data={"csrf_token": csrf_of(page.text), **data},
-                       follow_redirects=False)
+    before = _records(client)
+    response = client.post(action or form_path, data={"csrf_token": csrf_of(page.text),
+                                                       **data}, follow_redirects=False)
+    if response.status_code == 303:
+        assert _records(client) == before + 1
+    return response
 
 
 @pytest.fixture
@@ -172,8 +183,8 @@ def test_a_meeting_from_series_to_decision_and_action(app: App, coordinator: Tes
     nobody = _post(coordinator, f"/mace/{MEETING}/hold", {"held_on": "2024-06-05"})
     assert nobody.status_code == 400 and _audit(app, "mace.hold") == 0  # type: ignore[attr-defined]
     held = _post(coordinator, f"/mace/{MEETING}/hold", {
-        "held_on": "2024-06-05", "present-1": "yes", "agency-1": "police",
-        "present-2": "yes", "agency-2": "education", "apologies": "health"})
+        "held_on": "2024-06-05", "present-1": "chair", "agency-1": "police",
+        "present-2": "amy", "agency-2": "education", "apologies": "health"})
     assert held.status_code == 303 and _audit(app, "mace.hold") == 1  # type: ignore[attr-defined]
     no_level = _post(coordinator, f"/mace/{MEETING}/decide", {
         "case": "CE-C-1", "decision": "level_changed", "reason": "kept"})
@@ -248,3 +259,26 @@ def test_dashboard_and_annual_report(app: App, coordinator: TestClient,
     bad = pm.get("/reports/annual?from=2024-06-30&to=2024-04-01")
     assert bad.status_code == 400 and "There is a problem" in bad.text
     assert pm.get("/reports/annual").status_code == 200  # the last financial year
+
+
+def test_a_member_sees_the_published_agenda_and_no_forms(app: App, coordinator: TestClient,
+                                                        client_for: Client) -> None:
+    add_user(app.db, "member", [("mace_member", "cumberland")])
+    _register(coordinator)
+    _series(coordinator, members="member, amy")
+    member = client_for("member")
+    assert 'href="/mace"' in member.get("/").text and 'href="/dashboard"' in member.get(
+        "/").text
+    before = member.get(f"/mace/{MEETING}")
+    assert before.status_code == 200 and "The agenda is not yet published" in before.text
+    assert "C-1" not in before.text  # no draft for members: the children are need-to-know
+    assert "/publish" not in before.text and "Create a series" not in member.get(
+        "/mace?month=2024-06").text
+    assert member.get("/cerar/CE-C-1").status_code == 404  # not yet on an agenda of theirs
+    page = coordinator.get(f"/mace/{MEETING}")
+    coordinator.post(f"/mace/{MEETING}/publish", data={"csrf_token": csrf_of(page.text)})
+    after = member.get(f"/mace/{MEETING}")
+    assert 'href="/cerar/CE-C-1"' in after.text and "/hold" not in after.text
+    assert member.get("/cerar/CE-C-1").status_code == 200
+    forged = member.post(f"/mace/{MEETING}/publish", data={"csrf_token": csrf_of(after.text)})
+    assert forged.status_code in (403, 409)

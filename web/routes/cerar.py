@@ -64,7 +64,8 @@ def _open_form(ctx: Ctx) -> Form:
             Field("concern_received_on", "Concern received on", "date",
                   hint="For example, 2024-06-03"),
             Field("referring_agency", "Referring agency", max_length=80, width="input--w20"),
-            Field("area", "Area", "select", choices=choices(areas, words.humanise)),
+            Field("area", "Area", "select", width="input--w20",
+                  choices=choices(areas, words.humanise)),
             Field("child_name", "Child's name", optional=True, max_length=80,
                   width="input--w20", hint="Personal: shown only to CERAR coordinators and "
                   "managers, never on agendas, invitations or emails."),
@@ -91,7 +92,7 @@ async def open_child(request: Request, ctx: SignedInUser) -> Response:
                                   None, extra, v.get("note") or None)
         return f"/cerar/{view.case.ref}?done=opened"
 
-    return await submit(request, ctx, _open_form(ctx), act)
+    return await submit(request, ctx, lambda: _open_form(ctx), act)
 
 
 # -- a child's page -------------------------------------------------------------------------
@@ -156,15 +157,14 @@ def level_page(ref: str, ctx: SignedInUser) -> Response:
 
 @router.post("/cerar/{ref}/level")
 async def change_level(ref: str, request: Request, ctx: SignedInUser) -> Response:
-    child = _child(ctx, ref)
-
     def act(v: dict[str, str]) -> str:
         ctx.app.cerar.fire(ref, "change_risk_level", {
             "risk_level": v.get("risk_level", ""),
             "level_change_reason": v.get("level_change_reason", "")}, ctx.login)
         return f"/cerar/{ref}?done=level"
 
-    return await submit(request, ctx, _level_form(ref, child.case.data.get("risk_level")), act)
+    return await submit(request, ctx, lambda: _level_form(
+        ref, _child(ctx, ref).case.data.get("risk_level")), act)
 
 
 # -- a missing episode and its return -------------------------------------------------------
@@ -195,14 +195,12 @@ def missing_page(ref: str, ctx: SignedInUser) -> Response:
 
 @router.post("/cerar/{ref}/missing")
 async def record_missing(ref: str, request: Request, ctx: SignedInUser) -> Response:
-    _child(ctx, ref)
-
     def act(v: dict[str, str]) -> str:
         ctx.app.cerar.record_missing(ref, v.get("missing_from", ""), v.get("returned_at", ""),
                                      ctx.login, v.get("note") or None)
         return f"/cerar/{ref}?done=missing"
 
-    return await submit(request, ctx, _missing_form(ref), act)
+    return await submit(request, ctx, lambda: _missing_form(ref), act)
 
 
 # -- the return home interview --------------------------------------------------------------
@@ -239,11 +237,9 @@ def _episode(child: ChildView, episode: str) -> None:
 
 @router.post("/cerar/{ref}/rhi/{episode}")
 async def record_rhi(ref: str, episode: str, request: Request, ctx: SignedInUser) -> Response:
-    _episode(_child(ctx, ref), episode)
-
     def act(v: dict[str, str]) -> str:
         ctx.app.cerar.record_rhi(ref, episode, v.get("rhi_outcome", ""), v.get("rhi_at", ""),
                                  ctx.login, v.get("reason") or None)
         return f"/cerar/{ref}?done=rhi"
 
-    return await submit(request, ctx, _rhi_form(ref, episode), act)
+    return await submit(request, ctx, lambda: _rhi_form(ref, episode), act)

@@ -153,7 +153,7 @@ def _invited(ctx: Ctx, m: MeetingView) -> list[str]:
 def _hold_form(m: MeetingView, people: list[str], today: dt.date) -> Form:
     rows: list[Field] = []
     for i, login in enumerate(people, start=1):
-        rows.append(Field(f"present-{i}", f"{login} attended", "checkbox"))
+        rows.append(Field(f"present-{i}", f"{login} attended", "checkbox", value=login))
         rows.append(Field(f"agency-{i}", f"Agency {login} represented",
                           max_length=80, width="input--w20", indent=True))
     return Form(
@@ -179,13 +179,11 @@ def hold_page(ref: str, ctx: SignedInUser) -> Response:
 
 @router.post("/mace/{ref}/hold")
 async def hold(ref: str, request: Request, ctx: SignedInUser) -> Response:
-    m = _meeting(ctx, ref)
-    people = _invited(ctx, m)
-
     def act(v: dict[str, str]) -> str:
         present = []
-        for i, login in enumerate(people, start=1):
-            if v.get(f"present-{i}") == "yes":
+        for i in range(1, 51):  # each ticked box carries its person's login
+            login = v.get(f"present-{i}", "")
+            if login:
                 agency = v.get(f"agency-{i}", "")
                 if not agency:
                     raise UsageError(f"say which agency {login} represented")
@@ -197,8 +195,11 @@ async def hold(ref: str, request: Request, ctx: SignedInUser) -> Response:
         ctx.app.mace.hold(ref, ctx.login, present, apologies, held_on)
         return f"/mace/{ref}?done=hold"
 
-    return await submit(request, ctx, _hold_form(m, people, london_date(ctx.app.clock.now())),
-                        act)
+    def again() -> Form:
+        m = _meeting(ctx, ref)
+        return _hold_form(m, _invited(ctx, m), london_date(ctx.app.clock.now()))
+
+    return await submit(request, ctx, again, act)
 
 
 # -- a decision per child -------------------------------------------------------------------
@@ -243,16 +244,14 @@ def decide_page(ref: str, ctx: SignedInUser) -> Response:
 
 @router.post("/mace/{ref}/decide")
 async def decide(ref: str, request: Request, ctx: SignedInUser) -> Response:
-    m = _meeting(ctx, ref)
-    form = _decide_form(m, _children(ctx, ref))
-
     def act(v: dict[str, str]) -> str:
         ctx.app.mace.decide(ref, v.get("case", ""), v.get("decision", ""), ctx.login,
                             v.get("level") or None, v.get("reason") or None,
                             v.get("step_down_to") or None, v.get("receiving_service") or None)
         return f"/mace/{ref}?done=decide"
 
-    return await submit(request, ctx, form, act)
+    return await submit(request, ctx,
+                        lambda: _decide_form(_meeting(ctx, ref), _children(ctx, ref)), act)
 
 
 # -- an action ------------------------------------------------------------------------------
@@ -284,9 +283,6 @@ def action_page(ref: str, ctx: SignedInUser) -> Response:
 
 @router.post("/mace/{ref}/actions")
 async def add_action(ref: str, request: Request, ctx: SignedInUser) -> Response:
-    m = _meeting(ctx, ref)
-    form = _action_form(m, _children(ctx, ref))
-
     def act(v: dict[str, str]) -> str:
         if not v.get("agency"):
             raise UsageError("say which agency owns the action")
@@ -295,7 +291,8 @@ async def add_action(ref: str, request: Request, ctx: SignedInUser) -> Response:
                                 due, ctx.login, v.get("child") or None)
         return f"/mace/{ref}?done=action"
 
-    return await submit(request, ctx, form, act)
+    return await submit(request, ctx,
+                        lambda: _action_form(_meeting(ctx, ref), _children(ctx, ref)), act)
 
 
 @router.post("/mace/{ref}/actions/{action}/done")
@@ -324,7 +321,7 @@ def _series_form(ctx: Ctx) -> Form:
             Field("every", "How often", "radios", choices=(
                 ("2w", "Fortnightly"), ("4w", "Every four weeks"),
                 ("1m", "Monthly (the same weekday of the month)"))),
-            Field("weekday", "Day of the week", "select", choices=choices(
+            Field("weekday", "Day of the week", "select", width="input--w10", choices=choices(
                 [d.lower() for d in WEEKDAYS], str.capitalize)),
             Field("time", "Start time", "time", hint="24-hour, UK time. For example, 10:00"),
             Field("starts_on", "First meeting on or after", "date", optional=True,
@@ -339,7 +336,8 @@ def _series_form(ctx: Ctx) -> Form:
                 ("next", "Move it to the next working day"),
                 ("previous", "Move it to the working day before"),
                 ("skip", "Skip that meeting"))),
-            Field("area", "Area", "select", choices=choices(areas, words.humanise)),
+            Field("area", "Area", "select", width="input--w20",
+                  choices=choices(areas, words.humanise)),
         ),
         about={"frequency": "every", "weekday": "weekday", "working day": "weekday",
                "time": "time", "minutes": "duration", "chair": "chair",
@@ -369,4 +367,4 @@ async def create_series(request: Request, ctx: SignedInUser) -> Response:
             area=v.get("area") or None)
         return f"/mace?month={series.anchor_on:%Y-%m}&done=series"
 
-    return await submit(request, ctx, _series_form(ctx), act)
+    return await submit(request, ctx, lambda: _series_form(ctx), act)

@@ -49,7 +49,11 @@ def _period(ctx: Ctx, start: str, end: str) -> tuple[str, str]:
 
 
 def _report(ctx: Ctx, start: str, end: str) -> Report:
-    return annual_report(ctx.app.engine, ctx.login, parse_date(start), parse_date(end))
+    first, last = parse_date(start), parse_date(end)
+    if first > last:  # the service refuses it too, in the CLI's words
+        raise UsageError(f"the period starts ({words.day_text(first)}) after it ends "
+                         f"({words.day_text(last)}): choose a start on or before the end")
+    return annual_report(ctx.app.engine, ctx.login, first, last)
 
 
 @router.get("/reports/annual")
@@ -64,7 +68,7 @@ def annual_page(ctx: SignedInUser) -> Response:
     except UsageError as exc:
         if "report.annual" not in ctx.app.casework.menu(ctx.login):
             return deps.not_found(ctx)  # a bad period says nothing to those who may not ask
-        key = "to" if "--to" in str(exc) or f"'{end}'" in str(exc) else "from"
+        key = "to" if "after it ends" in str(exc) or f"'{end}'" in str(exc) else "from"
         return deps.render(ctx, "annual.html", 400, title="Annual report", report=None,
                            body=None, start=start, end=end, errors={key: str(exc)})
     return deps.render(ctx, "annual.html", title="Annual report", report=report,
