@@ -22,7 +22,7 @@ from engine.core.errors import (
     TransitionNotAllowedError,
     UsageError,
 )
-from web import deps
+from web import deps, words
 from web.deps import Ctx
 
 # What a form shows again with its error; anything else (a refusal, a case that is not
@@ -64,8 +64,8 @@ def error_field(form: Form, exc: EngineError) -> str:
     if isinstance(exc, FieldError) and exc.field in names:
         return exc.field
     text = str(exc).lower()
-    for words, name in form.about.items():
-        if words in text:
+    for phrase, name in form.about.items():
+        if phrase in text:
             return name
     return names[0]
 
@@ -88,7 +88,8 @@ async def submit(request: Request, ctx: Ctx, form: Callable[[], Form],
         target = act({k: v.strip() for k, v in values.items()})
     except FORM_ERRORS as exc:
         again = form()
-        return page(ctx, again, values, {error_field(again, exc): str(exc)},
+        message = words.sentence(str(exc))
+        return page(ctx, again, values, {error_field(again, exc): message},
                     deps.status_for(exc))
     except PermissionDeniedError as exc:
         if deps.status_for(exc) == 404:
@@ -96,7 +97,8 @@ async def submit(request: Request, ctx: Ctx, form: Callable[[], Form],
         # A choice on the form the user's roles do not allow (a level change at MACE, say):
         # refused and audited by the service; the form again, values kept.
         again = form()
-        return page(ctx, again, values, {error_field(again, exc): str(exc)}, 403)
+        message = words.sentence(str(exc))
+        return page(ctx, again, values, {error_field(again, exc): message}, 403)
     return deps.redirect(target)
 
 

@@ -183,7 +183,7 @@ def test_the_annual_report_page(app: App, server: str,  # noqa: F811
             page.wait_for_url("**/reports/annual?from=2024-07-01&to=2024-04-01")
             journey.check("annual-report-error")
             expect(page.locator(".error-summary")).to_contain_text(
-                "the period starts (Monday 1 July 2024) after it ends")
+                "The period starts (Monday 1 July 2024) after it ends")
             journey.press(page.get_by_role("link", name="Dashboard"))
             page.wait_for_url("**/dashboard")
             journey.check("dashboard")

@@ -70,7 +70,8 @@ def annual_page(ctx: SignedInUser) -> Response:
             return deps.not_found(ctx)  # a bad period says nothing to those who may not ask
         key = "to" if "after it ends" in str(exc) or f"'{end}'" in str(exc) else "from"
         return deps.render(ctx, "annual.html", 400, title="Annual report", report=None,
-                           body=None, start=start, end=end, errors={key: str(exc)})
+                           body=None, start=start, end=end,
+                           errors={key: words.sentence(str(exc))})
     return deps.render(ctx, "annual.html", title="Annual report", report=report,
                        body=Markup(html_body(report)),  # escaped by the renderer
                        start=start, end=end, errors={})
