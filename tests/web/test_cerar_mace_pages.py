@@ -282,3 +282,14 @@ def test_a_member_sees_the_published_agenda_and_no_forms(app: App, coordinator: 
     assert member.get("/cerar/CE-C-1").status_code == 200
     forged = member.post(f"/mace/{MEETING}/publish", data={"csrf_token": csrf_of(after.text)})
     assert forged.status_code in (403, 409)
+
+
+def test_each_page_is_one_audited_read(app: App, coordinator: TestClient) -> None:
+    _register(coordinator)
+    _series(coordinator)
+    for path, action in (("/cerar", "cerar.list"), ("/cerar/CE-C-1", "cerar.show"),
+                         ("/mace?month=2024-06", "mace.meetings"),
+                         (f"/mace/{MEETING}", "mace.show"), ("/dashboard", "status")):
+        before, mine = _records(coordinator), _audit(app, action)
+        assert coordinator.get(path).status_code == 200
+        assert (_records(coordinator), _audit(app, action)) == (before + 1, mine + 1), path

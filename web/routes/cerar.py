@@ -30,7 +30,8 @@ REGISTER = ("Home", "/"), ("CERAR register", "/cerar")
 
 @router.get("/cerar")
 def register(ctx: SignedInUser) -> Response:
-    if "read:cerar" not in ctx.app.casework.menu(ctx.login):
+    menu = ctx.app.casework.menu(ctx.login)
+    if "read:cerar" not in menu:
         return deps.not_found(ctx)  # no role that reads CERAR cases: no register for them
     rows = ctx.app.cerar.children(ctx.login)
     today = london_date(ctx.app.clock.now())
@@ -39,9 +40,8 @@ def register(ctx: SignedInUser) -> Response:
                    dt.date.fromisoformat(r.next_review), today) if r.next_review else None}
                 for r in rows if r.risk_level == level])
               for level, label in LEVELS]
-    may_open = any(c.workflow == "cerar" for c in ctx.app.casework.open_choices(ctx.login))
     return deps.render(ctx, "cerar_register.html", title="CERAR register", groups=groups,
-                       total=len(rows), may_open=may_open)
+                       total=len(rows), may_open="open:cerar" in menu)
 
 
 # -- registering a child --------------------------------------------------------------------
@@ -98,8 +98,7 @@ async def open_child(request: Request, ctx: SignedInUser) -> Response:
 # -- a child's page -------------------------------------------------------------------------
 @router.get("/cerar/{ref}")
 def child_page(ref: str, ctx: SignedInUser, done: str = "") -> Response:
-    child = ctx.app.cerar.show(ref, ctx.login)
-    case_page = ctx.app.casework.page(ref, ctx.login)
+    child, case_page = ctx.app.cerar.page(ref, ctx.login)
     view = child.case
     now = ctx.app.clock.now()
     calendar = ctx.app.engine.calendar

@@ -98,14 +98,10 @@ def _start_text(m: MeetingView) -> str:
 
 @router.get("/mace/{ref}")
 def meeting_page(ref: str, ctx: SignedInUser, done: str = "") -> Response:
-    meeting = _meeting(ctx, ref)
-    menu = ctx.app.casework.menu(ctx.login)
-    published = meeting.agenda_published_at is not None
-    # A draft (children not yet on a published agenda) only for those the policy lets see
-    # one; others see the agenda once it is published.
-    agenda = ctx.app.mace.agenda(ref, ctx.login) \
-        if published or "mace.agenda.draft" in menu else None
-    case_page = ctx.app.casework.page(ref, ctx.login)
+    try:
+        meeting, agenda, case_page = ctx.app.mace.meeting_page(ref, ctx.login)
+    except MeetingNotFoundError:
+        raise HTTPException(404) from None
     steps = {s.trigger.name for s in case_page.steps if s.allowed and not s.missing}
     now = ctx.app.clock.now()
     calendar = ctx.app.engine.calendar
