@@ -20,7 +20,7 @@ from engine.app import App
 from engine.core.errors import EngineError
 from web import deps
 from web.api import create_api
-from web.routes import admin, auth, cases, tasks
+from web.routes import admin, auth, cases, cerar, mace, reports, tasks
 
 
 def create_app(app: App) -> FastAPI:
@@ -33,6 +33,9 @@ def create_app(app: App) -> FastAPI:
     web.include_router(cases.router)
     web.include_router(admin.router)
     web.mount("/api/v1", create_api(app))  # the JSON API: its own errors and OpenAPI schema
+    web.include_router(cerar.router)
+    web.include_router(mace.router)
+    web.include_router(reports.router)
 
     @web.middleware("http")
     async def headers(request: Request, call_next: object) -> Response:

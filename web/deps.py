@@ -42,6 +42,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["humanise"] = words.humanise
 templates.env.filters["when"] = words.when_text
 templates.env.filters["sentence"] = words.sentence
+templates.env.filters["day"] = words.iso_day_text
 
 
 class SignInRequired(Exception):
@@ -120,14 +121,17 @@ async def form(request: Request, csrf: str | None) -> dict[str, str]:
 
 def render(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     task_count = values.pop("task_count", None)
-    if task_count is None and ctx.session is not None and not ctx.session.must_change:
-        try:
-            task_count = ctx.app.casework.task_count(ctx.login)
-        except EngineError:
-            task_count = None
+    menu: frozenset[str] = frozenset()
+    if ctx.session is not None and not ctx.session.must_change:
+        if task_count is None:  # a page that listed the tasks passes their number
+            try:
+                task_count = ctx.app.casework.task_count(ctx.login)
+            except EngineError:
+                task_count = None
+        menu = ctx.app.casework.menu(ctx.login)  # which header links to show
     pre = ctx.request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
     response = templates.TemplateResponse(ctx.request, template, {
-        "session": ctx.session, "task_count": task_count,
+        "session": ctx.session, "task_count": task_count, "menu": menu,
         "csrf": ctx.session.csrf if ctx.session else pre, **values}, status_code=status)
     if ctx.session is None and ctx.request.cookies.get(PRE_COOKIE) != pre:
         set_cookie(ctx.request, response, PRE_COOKIE, pre)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from engine.core.calendar import WorkingCalendar
 from engine.core.clock import LONDON, london_date
@@ -52,10 +53,12 @@ def due_text(due_at: dt.datetime, due_day: dt.date | None, now: dt.datetime,
             return f"{shown}, overdue by {late} working day{'s' if late != 1 else ''}"
         return f"{shown}, {left} working day{'s' if left != 1 else ''} left"
     shown = f"due {when_text(due_at)}"
-    hours = (due_at - now).total_seconds() / 3600
+    hours = int((due_at - now).total_seconds() // 3600)
     if hours < 0:
-        return f"{shown}, overdue by {int(-hours)} hours"
-    return f"{shown}, {int(hours)} hours left"
+        return f"{shown}, overdue by {-hours} hour{'s' if hours != -1 else ''}"
+    if hours == 0:
+        return f"{shown}, less than an hour left"
+    return f"{shown}, {hours} hour{'s' if hours != 1 else ''} left"
 
 
 def bucket(due_at: dt.datetime, due_day: dt.date | None, now: dt.datetime) -> str:
@@ -67,3 +70,41 @@ def bucket(due_at: dt.datetime, due_day: dt.date | None, now: dt.datetime) -> st
     if day <= today + dt.timedelta(days=6 - today.weekday()):
         return "week"
     return "later"
+
+
+def relative_day(day: dt.date, today: dt.date) -> str:
+    """'Monday 1 July 2024, in 4 weeks' / ', today' / ', 3 days overdue'."""
+    days = (day - today).days
+    if days == 0:
+        return f"{day_text(day)}, today"
+    if days < 0:
+        return f"{day_text(day)}, {-days} day{'s' if days != -1 else ''} overdue"
+    if days >= 14:
+        return f"{day_text(day)}, in {days // 7} weeks"
+    return f"{day_text(day)}, in {days} day{'s' if days != 1 else ''}"
+
+
+def iso_day_text(text: str | None) -> str:
+    """'2024-07-02' -> 'Tuesday 2 July 2024' (anything else as it is)."""
+    try:
+        return day_text(dt.date.fromisoformat(str(text)[:10])) if text else ""
+    except ValueError:
+        return str(text)
+
+
+def deadline_row(d: Any, now: dt.datetime, calendar: WorkingCalendar) -> dict[str, Any]:
+    """A deadline for a table: when it is due in words and its status tag; one met late
+    says so rather than counting the days it is overdue."""
+    if d.met_at is not None:
+        met = d.met_on or ""
+        return {"d": d, "due": day_text(d.due_day) if d.due_day else when_text(d.due_at),
+                "met": iso_day_text(met) if d.due_day else when_text(d.met_at),
+                "tag": ("Met", "green") if d.status == "met" else ("Met late", "amber")}
+    due = due_text(d.due_at, d.due_day, now, calendar) if d.status in ("open", "breached") \
+        else (day_text(d.due_day) if d.due_day else when_text(d.due_at))
+    return {"d": d, "due": due, "met": None,
+            "tag": STATUS_TAGS.get(d.status, (d.status, "grey"))}
+
+
+def month_text(day: dt.date) -> str:
+    return f"{day:%B %Y}"

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from engine.core.access import INVOLVEMENT_ROLES, Principal, permits, permits_case
 from engine.core.definition import FieldDef, TransitionDef, WorkflowDef
 from engine.core.errors import TransitionNotAllowedError, UsageError
+from engine.core.policy import COMMANDS, permitted
 from engine.core.service import Engine
 from engine.core.store.access_store import AccessStore
 from engine.core.store.task_store import TaskRow, open_deadlines
@@ -80,28 +81,33 @@ class CaseWork:
         self.engine = engine
 
     def page(self, ref: str, actor: str, command: str | None = None) -> CasePage:
+        with self.engine.unit(actor, "case.show", case_ref=ref, command=command) as unit:
+            return self.page_in(unit, ref)
+
+    def page_in(self, unit: Unit, ref: str, workflow: str | None = None) -> CasePage:
+        """The case page as a step of the caller's unit (a domain's own page: the CERAR
+        child, the MACE meeting), so that page is one audited read."""
         engine = self.engine
-        with engine.unit(actor, "case.show", case_ref=ref, command=command) as unit:
-            view = engine.case(ref, actor, unit=unit)
-            case = engine.find(unit, ref, view.workflow)
-            definition = engine.definition(unit.cases, case.workflow, case.workflow_version)
-            events = tuple(EventView(e.seq, e.at, e.actor, e.trigger, e.from_state, e.to_state,
-                                     dict(e.changes), e.note)
-                           for e in unit.cases.events(case.id))
-            steps = []
-            for t in definition.transitions_from(view.state):
-                info = next((i for i in view.available_triggers if i.name == t.trigger), None)
-                if not engine.may(unit, t.roles, case):
-                    continue
-                if info is None:  # a guard not yet satisfied: say what is missing
-                    guard = definition.guards[t.guards[0]] if t.guards else None
-                    info = TriggerInfo(t.trigger, t.dest, t.requires, t.accepts,
-                                       t.description, t.via)
-                    steps.append(Step(info, True, guard.description if guard else None))
-                else:
-                    steps.append(Step(info, True))
-            return CasePage(view, events, tuple(steps), dict(definition.fields),
-                            definition.title)
+        view = engine.case(ref, unit.actor, workflow, unit=unit)
+        case = engine.find(unit, ref, view.workflow)
+        definition = engine.definition(unit.cases, case.workflow, case.workflow_version)
+        events = tuple(EventView(e.seq, e.at, e.actor, e.trigger, e.from_state, e.to_state,
+                                 dict(e.changes), e.note)
+                       for e in unit.cases.events(case.id))
+        steps = []
+        for t in definition.transitions_from(view.state):
+            info = next((i for i in view.available_triggers if i.name == t.trigger), None)
+            if not engine.may(unit, t.roles, case):
+                continue
+            if info is None:  # a guard not yet satisfied: say what is missing
+                guard = definition.guards[t.guards[0]] if t.guards else None
+                info = TriggerInfo(t.trigger, t.dest, t.requires, t.accepts,
+                                   t.description, t.via)
+                steps.append(Step(info, True, guard.description if guard else None))
+            else:
+                steps.append(Step(info, True))
+        return CasePage(view, events, tuple(steps), dict(definition.fields),
+                        definition.title)
 
     def step(self, ref: str, trigger: str, actor: str) -> StepForm:
         """The form for ``trigger`` on case ``ref``: refused (as the fire would be) when the
@@ -177,6 +183,24 @@ class CaseWork:
                     permits(unit.principal, t.roles, area, involved=True):
                 return t.trigger
         return None
+
+    def menu(self, actor: str) -> frozenset[str]:
+        """What a front end's menu may offer this user: the policy commands they hold a role
+        for (``status``, ``mace.meetings``, ...) and ``read:WORKFLOW`` for each workflow whose
+        cases their roles may read. A lookup of the user's own grants to choose which links
+        to show, not a command (so not audited): every page still asks its service, which
+        checks and audits. Empty for an unknown or disabled user."""
+        engine = self.engine
+        with engine.db.begin_read() as conn:
+            principal = AccessStore(conn).principal(actor)
+        if principal is None or principal.disabled:
+            return frozenset()
+        allowed = {action for action in COMMANDS if permitted(principal, action)}
+        allowed |= {f"read:{d.name}" for d in engine.registry
+                    if any(role in principal.grants for role in d.access.read)}
+        allowed |= {f"open:{d.name}" for d in engine.registry
+                    if any(role in principal.grants for role in d.open_roles)}
+        return frozenset(allowed)
 
     def open_choices(self, actor: str) -> list[OpenChoice]:
         """The workflows this user may open cases of, in which areas, with their fields."""

@@ -130,9 +130,15 @@ def _section_html(s: Section) -> str:
     return "\n".join(parts)
 
 
+def html_body(report: Report) -> str:
+    """The report's sections as HTML (tables and inline SVG charts), for a page of its own
+    or another site's layout (the web application's)."""
+    return "\n".join(_section_html(s) for s in report.sections)
+
+
 def html_page(report: Report) -> str:
     title = html.escape(_title(report))
-    body = "\n".join(_section_html(s) for s in report.sections)
+    body = html_body(report)
     return (f"<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
             f"<title>{title}</title><style>{CSS}</style></head><body>\n<h1>{title}</h1>\n"
             "<p>Counts and case references only: no child-identifying data.</p>\n"

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
+from engine.core.casework import CasePage, CaseWork
 from engine.core.clock import as_utc, london_date, parse_date, show_instant
 from engine.core.deadlines import OPEN
 from engine.core.errors import EngineError, UsageError
@@ -232,6 +233,13 @@ class CerarService:
         with self.engine.unit(actor, "cerar.show", case_ref=ref, workflow=WORKFLOW) as unit:
             return ChildView(self.engine.case(ref, actor, WORKFLOW, unit=unit),
                              self._episodes(unit, ref))
+
+    def page(self, ref: str, actor: str) -> tuple[ChildView, CasePage]:
+        """A child's page in one read: the case page (events, deadlines, the steps this user
+        may take) and the missing episodes."""
+        with self.engine.unit(actor, "cerar.show", case_ref=ref, workflow=WORKFLOW) as unit:
+            page = CaseWork(self.engine).page_in(unit, ref, WORKFLOW)
+            return ChildView(page.view, self._episodes(unit, ref)), page
 
     def children(self, actor: str, include_closed: bool = False, level: str | None = None,
                  review_before: dt.date | None = None) -> list[ChildRow]:

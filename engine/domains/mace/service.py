@@ -19,10 +19,12 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from engine.core.calendar import add_months
+from engine.core.casework import CasePage, CaseWork
 from engine.core.clock import as_utc, show_instant
 from engine.core.definition import assignee_kind
 from engine.core.errors import UsageError
 from engine.core.people import registered
+from engine.core.policy import permitted
 from engine.core.store.models import (
     Case,
     MaceAction,
@@ -85,24 +87,42 @@ class MaceService(SeriesService):
     def meeting(self, ref: str, actor: str) -> MeetingView:
         """One meeting with its record: attendance, decisions (by reference) and actions."""
         with self.engine.unit(actor, "mace.show", case_ref=ref, workflow=WORKFLOW) as unit:
-            session = unit.session
-            meeting, case, series = self._meeting(unit, ref)
-            view = self._meeting_view(unit, series, meeting, case)
-            attendance = tuple(
-                {"agency": a.agency, "person": a.person, "status": a.status}
-                for a in session.scalars(select(MaceAttendance).where(
-                    MaceAttendance.meeting_id == meeting.id)  # type: ignore[arg-type]
-                    .order_by(MaceAttendance.id)))  # type: ignore[arg-type]
-            decisions = tuple(
-                {"case": ref, "child_ref": facts.child_ref(session, d.case_id),
-                 "decision": d.decision, "risk_level": d.risk_level,
-                 "recorded_by": d.recorded_by}
-                for d, ref in session.execute(select(MaceDecision, col(Case.ref)).join(
-                    Case, Case.id == MaceDecision.case_id).where(  # type: ignore[arg-type]
-                    MaceDecision.meeting_id == meeting.id)  # type: ignore[arg-type]
-                    .order_by(MaceDecision.id)))  # type: ignore[arg-type]
-            actions = tuple(a.to_json() for a in self._actions(unit, meeting=ref))
-            return replace(view, attendance=attendance, decisions=decisions, actions=actions)
+            return self._detail(unit, ref)
+
+    def meeting_page(self, ref: str, actor: str,
+                     ) -> tuple[MeetingView, dict[str, Any] | None, CasePage]:
+        """A meeting's page in one read: its record, its agenda (as published; before that a
+        draft for those the policy lets see one, else None) and the case page (deadlines,
+        the steps this user may take)."""
+        with self.engine.unit(actor, "mace.show", case_ref=ref, workflow=WORKFLOW) as unit:
+            view = self._detail(unit, ref)
+            meeting, case, _series = self._meeting(unit, ref)
+            agenda: dict[str, Any] | None = None
+            if meeting.agenda is not None:
+                agenda = dict(meeting.agenda) | {"draft": False}
+            elif permitted(unit.principal, "mace.agenda.draft"):
+                agenda = self._agenda(unit, meeting, case).to_json() | {"draft": True}
+            return view, agenda, CaseWork(self.engine).page_in(unit, ref, WORKFLOW)
+
+    def _detail(self, unit: Unit, ref: str) -> MeetingView:
+        session = unit.session
+        meeting, case, series = self._meeting(unit, ref)
+        view = self._meeting_view(unit, series, meeting, case)
+        attendance = tuple(
+            {"agency": a.agency, "person": a.person, "status": a.status}
+            for a in session.scalars(select(MaceAttendance).where(
+                MaceAttendance.meeting_id == meeting.id)  # type: ignore[arg-type]
+                .order_by(MaceAttendance.id)))  # type: ignore[arg-type]
+        decisions = tuple(
+            {"case": ref, "child_ref": facts.child_ref(session, d.case_id),
+             "decision": d.decision, "risk_level": d.risk_level,
+             "recorded_by": d.recorded_by}
+            for d, ref in session.execute(select(MaceDecision, col(Case.ref)).join(
+                Case, Case.id == MaceDecision.case_id).where(  # type: ignore[arg-type]
+                MaceDecision.meeting_id == meeting.id)  # type: ignore[arg-type]
+                .order_by(MaceDecision.id)))  # type: ignore[arg-type]
+        actions = tuple(a.to_json() for a in self._actions(unit, meeting=ref))
+        return replace(view, attendance=attendance, decisions=decisions, actions=actions)
 
     def reschedule(self, ref: str, on: dt.date, actor: str, reason: str,
                    time: str | None = None) -> MeetingView:

@@ -1,0 +1,114 @@
+"""Forms of the CERAR and MACE pages as data: each field's label, hint and input, one page
+template (``form_page.html``) for all of them, and the one way a submission becomes either a
+redirect or the same form again with the engine's message at the top and beside its field.
+
+The rules are the services': a form only carries what the user typed to one service call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from engine.core.errors import (
+    DuplicateCaseError,
+    EngineError,
+    FieldError,
+    GuardFailedError,
+    PermissionDeniedError,
+    TransitionNotAllowedError,
+    UsageError,
+)
+from web import deps, words
+from web.deps import Ctx
+
+# What a form shows again with its error; anything else (a refusal, a case that is not
+# there) is the application's error page.
+FORM_ERRORS = (UsageError, DuplicateCaseError, GuardFailedError, TransitionNotAllowedError)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "text"  # text, textarea, date, datetime, time, number, radios, select, checkbox
+    hint: str | None = None
+    choices: tuple[tuple[str, str], ...] = ()
+    optional: bool = False
+    max_length: int | None = None
+    width: str = ""  # input--w10 or input--w20
+    indent: bool = False  # belongs to the field above it (a checkbox's detail)
+    value: str = "yes"  # what a ticked checkbox sends
+
+
+@dataclass(frozen=True)
+class Form:
+    title: str
+    action: str
+    submit: str
+    cancel: str
+    fields: tuple[Field, ...]
+    breadcrumbs: tuple[tuple[str, str | None], ...] = ()
+    caption: str = ""
+    lead: str = ""
+    # Words in an engine message -> the field it is about (else the first field).
+    about: Mapping[str, str] = field(default_factory=dict)
+    defaults: Mapping[str, str] = field(default_factory=dict)
+
+
+def error_field(form: Form, exc: EngineError) -> str:
+    names = [f.name for f in form.fields]
+    if isinstance(exc, FieldError) and exc.field in names:
+        return exc.field
+    text = str(exc).lower()
+    for phrase, name in form.about.items():
+        if phrase in text:
+            return name
+    return names[0]
+
+
+def page(ctx: Ctx, form: Form, values: Mapping[str, str] | None = None,
+         errors: Mapping[str, str] | None = None, status: int = 200) -> Response:
+    return deps.render(ctx, "form_page.html", status, title=form.title, form=form,
+                       values=dict(form.defaults) if values is None else dict(values),
+                       errors=dict(errors or {}), breadcrumbs=list(form.breadcrumbs))
+
+
+async def submit(request: Request, ctx: Ctx, form: Callable[[], Form],
+                 act: Callable[[dict[str, str]], str]) -> Response:
+    """Check the CSRF token, run ``act`` (one service call, so one audit record) with the
+    posted values and go where it says; a usage error comes back as the form (made by
+    ``form`` only then), values kept, nothing written."""
+    assert ctx.session is not None
+    values = await deps.form(request, ctx.session.csrf)
+    try:
+        target = act({k: v.strip() for k, v in values.items()})
+    except FORM_ERRORS as exc:
+        again = form()
+        message = words.sentence(str(exc))
+        return page(ctx, again, values, {error_field(again, exc): message},
+                    deps.status_for(exc))
+    except PermissionDeniedError as exc:
+        if deps.status_for(exc) == 404:
+            raise
+        # A choice on the form the user's roles do not allow (a level change at MACE, say):
+        # refused and audited by the service; the form again, values kept.
+        again = form()
+        message = words.sentence(str(exc))
+        return page(ctx, again, values, {error_field(again, exc): message}, 403)
+    return deps.redirect(target)
+
+
+def split_logins(text: str) -> list[str]:
+    """'amy, bob carol' -> ['amy', 'bob', 'carol']."""
+    return [p for p in text.replace(",", " ").split() if p]
+
+
+def choices(values: Sequence[str], label: Callable[[str], str]) -> tuple[tuple[str, str], ...]:
+    return tuple((v, label(v)) for v in values)
+
+
+__all__ = ["Field", "Form", "choices", "error_field", "page", "split_logins", "submit"]
