@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from engine.app import App
+from engine.core import wording
 from engine.core.accounts import SessionInfo
 from engine.core.errors import (
     CaseNotFoundError,
@@ -43,6 +44,9 @@ templates.env.filters["humanise"] = words.humanise
 templates.env.filters["when"] = words.when_text
 templates.env.filters["sentence"] = words.sentence
 templates.env.filters["day"] = words.iso_day_text
+templates.env.filters["field_label"] = words.field_label
+templates.env.filters["field_value"] = words.field_value
+templates.env.filters["lower_first"] = wording.lower_first
 
 
 class SignInRequired(Exception):

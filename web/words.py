@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.core.calendar import WorkingCalendar
 from engine.core.clock import LONDON, london_date
+from engine.core.definition import FieldDef
 
 STATUS_TAGS = {"open": ("Open", "blue"), "met": ("Met", "green"),
                "breached": ("Overdue", "red"), "cancelled": ("Cancelled", "grey"),
@@ -108,3 +109,27 @@ def deadline_row(d: Any, now: dt.datetime, calendar: WorkingCalendar) -> dict[st
 
 def month_text(day: dt.date) -> str:
     return f"{day:%B %Y}"
+
+
+def field_label(field: FieldDef | None, name: str) -> str:
+    """A field's label as a page shows it: the YAML's ``label:``, else its name in words."""
+    if field is not None and field.label:
+        return sentence(field.label)
+    return humanise(name)
+
+
+def field_value(field: FieldDef | None, value: object) -> str:
+    """A stored value as people read it: dates in words, choices as words."""
+    text = "" if value is None else str(value)
+    if field is None or not text:
+        return text
+    try:
+        if field.type == "date":
+            return day_text(dt.date.fromisoformat(text))
+        if field.type == "datetime":
+            return when_text(dt.datetime.fromisoformat(text))
+    except ValueError:
+        return text
+    if field.type == "choice":
+        return humanise(text)
+    return text

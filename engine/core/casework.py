@@ -43,6 +43,7 @@ class CasePage:
     steps: tuple[Step, ...]
     fields: dict[str, FieldDef]
     title: str
+    definition: WorkflowDef | None = None  # the case's version: labels, clocks, rules
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class CaseWork:
             else:
                 steps.append(Step(info, True))
         return CasePage(view, events, tuple(steps), dict(definition.fields),
-                        definition.title)
+                        definition.title, definition)
 
     def step(self, ref: str, trigger: str, actor: str) -> StepForm:
         """The form for ``trigger`` on case ``ref``: refused (as the fire would be) when the

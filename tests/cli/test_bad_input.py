@@ -7,6 +7,7 @@ the parsed options and the YAML around them. All of it runs on SQLite and on Pos
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -214,8 +215,9 @@ def test_fuzzed_settings(world: World, key: str, value: object) -> None:
 
 def _several_problems(folder: Path) -> Path:
     """practice_review.yaml with three unrelated mistakes, each on its own line."""
-    text = Path("workflows/practice_review.yaml").read_text()
-    for old, new in (("\nversion: 2\n", "\nversion: x\n"), ("to: published", "to: publishd"),
+    text = re.sub(r"\nversion: \d+\n", "\nversion: x\n",
+                  Path("workflows/practice_review.yaml").read_text(), count=1)
+    for old, new in (("\nversion: x\n", "\nversion: x\n"), ("to: published", "to: publishd"),
                      ("5 working days after", "5 wurking days after")):
         assert old in text
         text = text.replace(old, new, 1)
@@ -230,7 +232,7 @@ def test_validate_reports_every_problem_on_a_line_of_its_own(tmp_path: Path) -> 
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
     lines = result.stderr.splitlines()
     assert all(line.startswith(f"Error: {path}:") for line in lines), result.stderr
-    for where in (": version: ", ": transitions[14].to: unknown state 'publishd'",
+    for where in (": version: ", "].to: unknown state 'publishd'",
                   ": clocks.notification.rule: cannot read rule"):
         assert any(where in line for line in lines), (where, result.stderr)
     assert result.stdout == ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from engine.core import wording
 from engine.core.casework import OpenChoice, StepForm
 from engine.core.clock import LONDON
 from engine.core.errors import (
@@ -26,6 +27,9 @@ from web.deps import Ctx, SignedInUser
 router = APIRouter()
 PAGE_SIZE = 50
 # Workflows whose cases are opened by their own pages (CERAR children, MACE meetings).
+# An action plan item's status as a tag: text beside colour, one palette with the deadlines.
+PLAN_TAGS = {"open": ("Open", "blue"), "overdue": ("Overdue", "red"), "done": ("Done", "green"),
+             "dropped": ("Dropped", "grey")}
 OPENED_ELSEWHERE = {"cerar": "the CERAR register", "mace_meeting": "a MACE series"}
 
 
@@ -140,13 +144,26 @@ def case_page(ref: str, ctx: SignedInUser, done: str = "",
     page = ctx.app.casework.page(ref, ctx.login)
     now = ctx.app.clock.now()
     calendar = ctx.app.engine.calendar
+    definition = page.definition
+    clocks = definition.clocks if definition is not None else {}
     deadlines = [{"d": d, "due": words.due_text(d.due_at, d.due_day, now, calendar)
                   if d.status in ("open", "breached") else words.day_text(
                       d.due_day) if d.due_day else words.when_text(d.due_at),
-                  "tag": words.STATUS_TAGS.get(d.status, (d.status, "grey"))}
+                  "tag": words.STATUS_TAGS.get(d.status, (d.status, "grey")),
+                  "name": words.sentence(clocks[d.name].title) if d.name in clocks
+                  else words.humanise(d.name),
+                  "rule": wording.rule_words(definition, clocks.get(d.name), d.rule)
+                  if definition is not None else d.rule}
                  for d in page.view.deadlines]
+    details = [(words.field_label(page.fields.get(key), key), value if value == "[restricted]"
+                else words.field_value(page.fields.get(key), value))
+               for key, value in page.view.data.items()]
+    plan = [{"item": item, "due": words.day_text(item.due) if item.due else "",
+             "tag": PLAN_TAGS.get(item.status, (words.humanise(item.status), "grey"))}
+            for item in page.view.plan]
     banner = (f"Done: {words.humanise(done)}." if done else
               "The case has been opened." if opened else None)
     return deps.render(ctx, "case.html", title=f"Case {page.view.ref}", page=page,
-                       view=page.view, deadlines=deadlines, banner=banner,
+                       view=page.view, deadlines=deadlines, details=details, plan=plan,
+                       banner=banner,
                        opened_elsewhere=OPENED_ELSEWHERE)
