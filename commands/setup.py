@@ -54,12 +54,12 @@ def demo(folder: str | None, seed: int, serve: bool, host: str, port: int) -> No
 
     app = demo_app(result)
     password, people = demo_sign_ins(app, you)
-    click.echo(f"\nServing the demonstration at http://{host}:{port}/ (Ctrl+C stops); "
-               "its clock stands at the year's last evening, 15 April 2024 18:30.")
-    click.echo(f"Sign in as any of these, password {password} (this demo database only):")
+    click.echo(f"\nSign in as any of these, password {password} (this demo database only):")
     width = max(len(login) for login, _ in people)
     for login, what in people:
         click.echo(f"  {login:<{width}}  {what}")
+    click.echo(f"Serving the demonstration at http://{host}:{port}/ (Ctrl+C stops); its "
+               "clock stands at the year's last evening, 15 April 2024 18:30.")
     try:
         uvicorn.run(create_app(app), host=host, port=port, log_level="warning")
     finally:

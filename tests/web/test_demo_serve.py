@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -69,21 +70,26 @@ def test_demo_serve_prints_sign_ins_and_serves(tmp_path: Path) -> None:
          "--serve", "--port", str(port)],
         cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, preexec_fn=_die_with_parent)
-    output = ""
-    try:
+    lines: list[str] = []
+
+    def read() -> None:  # in a thread: a server that never prints again cannot hang the test
         assert proc.stdout is not None
-        deadline = time.monotonic() + 300
-        while "Sign in as any of these" not in output and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            output += line
-        for _ in range(20):  # the names follow the heading
-            output += proc.stdout.readline()
+        for line in proc.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    client = None
+    try:
+        deadline = time.monotonic() + 600
+        while not any("Ctrl+C stops" in line for line in lines) and proc.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        output = "".join(lines)
         match = re.search(r"password (\S+) \(this demo database only\)", output)
         assert match, output
         assert "crg.chair" in output and "cerar.coord" in output
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True)
         for _ in range(100):
             try:
                 page = client.get("/sign-in")
@@ -99,8 +105,14 @@ def test_demo_serve_prints_sign_ins_and_serves(tmp_path: Path) -> None:
         assert signed.status_code == 200
         assert "Sign out" in signed.text
     finally:
+        if client is not None:
+            client.close()
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        reader.join(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
