@@ -98,12 +98,11 @@ def pg_template() -> Iterator[str]:
     admin.dispose()  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+def pg_clone(template: str, prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL database cloned from ``template``, dropped afterwards."""
     from sqlalchemy import text
 
-    template = request.getfixturevalue("pg_template")
-    name = f"sg_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = _pg_admin()
     with admin.connect() as conn:  # type: ignore[attr-defined]
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
@@ -111,6 +110,33 @@ def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
     with admin.connect() as conn:  # type: ignore[attr-defined]
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from pg_clone(request.getfixturevalue("pg_template"), "sg_test")
+
+
+def cli_as(db_url: str, actor: str) -> Any:
+    """``invoke(now, *args, code=0)``: the CLI on a seeded database as ``actor``, asserting
+    the exit code and that no traceback escaped."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    database = Database(db_url)
+    database.upgrade()
+    seed_access(database, users=TEAM)
+    database.dispose()
+    runner = CliRunner()
+
+    def invoke(now: str, *args: str, code: int = 0) -> Any:
+        result = runner.invoke(main, ["--db", db_url, "--as", actor, "--now", now, *args])
+        assert result.exit_code == code, result.output
+        assert "Traceback" not in result.output
+        return result
+
+    return invoke
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ import json
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from cli import main
-from engine.core.store.database import Database
-from tests.conftest import TEAM, seed_access
+from tests.conftest import cli_as
 
 REF = "PR-2024-001"
 TO_ACTION_PLAN = [
@@ -34,19 +32,7 @@ TO_ACTION_PLAN = [
 
 @pytest.fixture
 def run(db_url: str) -> Any:
-    database = Database(db_url)
-    database.upgrade()
-    seed_access(database, users=TEAM)
-    database.dispose()
-    runner = CliRunner()
-
-    def invoke(now: str, *args: str, code: int = 0) -> Result:
-        result = runner.invoke(main, ["--db", db_url, "--as", "chair", "--now", now, *args])
-        assert result.exit_code == code, result.output
-        assert "Traceback" not in result.output
-        return result
-
-    return invoke
+    return cli_as(db_url, "chair")
 
 
 def advance(run: Any, now: str, trigger: str, values: dict[str, str], code: int = 0) -> Result:

@@ -7,28 +7,13 @@ import json
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cli import main
-from engine.core.store.database import Database
-from tests.conftest import TEAM, seed_access
+from tests.conftest import cli_as
 
 
 @pytest.fixture
 def run(db_url: str) -> Any:
-    database = Database(db_url)
-    database.upgrade()
-    seed_access(database, users=TEAM)
-    database.dispose()
-    runner = CliRunner()
-
-    def invoke(now: str, *args: str, code: int = 0) -> Result:
-        result = runner.invoke(main, ["--db", db_url, "--as", "coord", "--now", now, *args])
-        assert result.exit_code == code, result.output
-        assert "Traceback" not in result.output
-        return result
-
-    return invoke
+    return cli_as(db_url, "coord")
 
 
 def _child(run: Any) -> None:
