@@ -34,6 +34,7 @@ from engine.core.clock import Clock
 from engine.core.deployment import DEMO_MODE
 from engine.core.errors import EngineError, UsageError
 from engine.core.gate import Gate
+from engine.core.settings import app_base_url
 from engine.core.store.access_store import AccessStore, recorded_deployment
 from engine.core.store.account_store import AccountStore, SessionRecord, TokenRecord
 from engine.core.store.database import Database
@@ -67,12 +68,11 @@ class WebSettings:
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> WebSettings:
         web = dict(raw.get("web", {}) or {})
-        known = {k: web[k] for k in cls.__dataclass_fields__ if k in web}
+        known = {k: web[k] for k in cls.__dataclass_fields__ if k in web and k != "base_url"}
         for key, value in known.items():
-            if key != "base_url" and (not isinstance(value, int) or value < 1):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UsageError(f"[web] {key} must be a whole number of at least 1")
-        settings = cls(**known)
-        return settings
+        return cls(base_url=app_base_url(raw), **known)
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ def check(conn: Connection, settings: Settings) -> bool:
                               "configuration")
     mail = recorded.get(MAIL)
     if mail is not None and mail != _mail(settings):
-        raise DeploymentError("[notifications] recipients, recipients_from, base_url or sender "
-                              "differ from those this database was set up with: use the "
-                              "deployment's configuration")
+        raise DeploymentError("[notifications] recipients, recipients_from or sender, or "
+                              "[web] base_url, differ from those this database was set up "
+                              "with: use the deployment's configuration")
     return demo

@@ -46,7 +46,7 @@ class NotificationSettings:
     transport: str = "eml"  # eml (a folder of .eml files), smtp, memory
     eml_dir: Path | None = None  # default: 'outbox' in the user's data directory
     sender: str = "safeguard@localhost"
-    base_url: str = "http://localhost"
+    base_url: str = "http://127.0.0.1:8000"
     recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)  # role -> addresses
     # "directory": users holding the role for the case's area, plus `recipients`;
     # "settings": `recipients` alone.
@@ -221,6 +221,26 @@ def check_database_url(url: str) -> str:
     return url
 
 
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+def app_base_url(raw: Mapping[str, Any]) -> str:
+    """The web application's address: one setting, ``[web] base_url``, for the links in emails
+    and for sign-in links alike. ``[notifications] base_url`` (where older configurations set
+    the email links) is still read, but the two may not disagree."""
+    web = (raw.get("web") or {}).get("base_url")
+    older = (raw.get("notifications") or {}).get("base_url")
+    for name, value in (("web", web), ("notifications", older)):
+        if value is not None and (not isinstance(value, str) or "://" not in value):
+            raise UsageError(f"[{name}] base_url must be the web application's address, such "
+                             f"as https://safeguard.example.org; got {value!r}")
+    if web and older and web.rstrip("/") != older.rstrip("/"):
+        raise UsageError(f"[web] base_url ({web}) and [notifications] base_url ({older}) differ: "
+                         "set only [web] base_url, the web application's address, which the "
+                         "links in emails and sign-in links both use")
+    return str(web or older or DEFAULT_BASE_URL).rstrip("/")
+
+
 def _check(settings: Settings) -> Settings:
     """Refuse settings that cannot work, naming the key and what is allowed."""
     check_database_url(settings.database_url)
@@ -248,7 +268,7 @@ def _notifications(raw: dict[str, Any], env: Mapping[str, str]) -> NotificationS
             transport=transport,
             eml_dir=Path(folder).expanduser() if folder else None,
             sender=str(notes.get("sender", "safeguard@localhost")),
-            base_url=str(notes.get("base_url", "http://localhost")).rstrip("/"),
+            base_url=app_base_url(raw),
             recipients={str(k): tuple(v) for k, v in table.items()},
             recipients_from=_choice(notes.get("recipients_from", "directory"),
                                     ("directory", "settings"), "notifications.recipients_from"),

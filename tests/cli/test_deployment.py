@@ -168,9 +168,10 @@ def test_a_file_that_readdresses_case_emails_is_refused(deployment: str, tmp_pat
     sending every role's emails to another address (or linking elsewhere)."""
     for text in ('[notifications]\nrecipients_from = "settings"\n'
                  '[notifications.recipients]\ncase_review_chair = ["x@elsewhere.example"]\n',
-                 '[notifications]\nbase_url = "https://elsewhere.example"\n'):
+                 '[notifications]\nbase_url = "https://elsewhere.example"\n',
+                 '[web]\nbase_url = "https://elsewhere.example"\n'):
         config = tmp_path / "mail.toml"
         config.write_text(text)
         message = _refused_on_one_line(deployment, "--config", str(config), "case", "advance",
                                        "PR-1", "notify", "--set", "notified_on=2024-06-04")
-        assert "[notifications] recipients" in message
+        assert "[notifications] recipients" in message and "[web] base_url" in message
