@@ -72,7 +72,7 @@ class SafeguardGroup(click.Group):
                 click.echo(f"Error: {one_line(str(problem))}", err=True)
             sys.exit(exc.exit_code)
         except EngineError as exc:
-            _fail(str(exc), exc.exit_code)
+            _fail(exc.cli_text(), exc.exit_code)
         except click.ClickException as exc:  # click's bad option values: one line, no usage
             _fail(exc.format_message(), exc.exit_code)
         except (click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):

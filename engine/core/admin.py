@@ -188,7 +188,8 @@ class Admin:
             raise UsageError(f"unknown role '{role}'{did_you_mean(role, ROLES)}; roles: "
                              f"{one_of(ROLES)}")
         if role in PARTNERSHIP_WIDE and area is not None:
-            raise UsageError(f"{role} is a partnership-wide role: grant it without --area")
+            raise UsageError(f"{role} is a partnership-wide role: grant it for all areas",
+                             cli="grant it without --area")
         if area is not None:
             areas = [code for code, _ in AccessStore(conn).areas()]
             if area not in areas:

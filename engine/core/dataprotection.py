@@ -20,7 +20,7 @@ from sqlalchemy import select
 from engine.core.access import require
 from engine.core.calendar import add_months
 from engine.core.clock import london_date
-from engine.core.errors import UsageError
+from engine.core.errors import FieldError
 from engine.core.gate import PERSONAL_MARK
 from engine.core.service import Engine
 from engine.core.store.cases import DEADLINES
@@ -89,7 +89,8 @@ class DataProtection:
         """Place (reason given) or lift (None) a legal hold."""
         engine = self.engine
         if reason is not None and not reason.strip():
-            raise UsageError("a legal hold needs its reason, e.g. --reason 'public inquiry'")
+            raise FieldError("reason", "a legal hold needs its reason",
+                             cli="add --reason, e.g. --reason 'public inquiry'")
         action = "case.hold" if reason is not None else "case.release"
         with engine.unit(actor, action, case_ref=ref, workflow=workflow,
                          command=command) as unit:

@@ -136,9 +136,10 @@ def _anchor(definition: WorkflowDef, clock: ClockDef, data: Mapping[str, str],
         return today.isoformat(), today
     stored = data.get(clock.rule.anchor)
     if not stored:
-        raise FieldError(clock.rule.anchor, f"deadline '{clock.name}' counts from field "
-                         f"'{clock.rule.anchor}', which has no value: add "
-                         f"--set {clock.rule.anchor}=...")
+        anchor = definition.fields.get(clock.rule.anchor)
+        raise FieldError(clock.rule.anchor, f"the deadline '{clock.title}' counts from "
+                         f"'{anchor.title if anchor else clock.rule.anchor}', which has no "
+                         "value", cli=f"add --set {clock.rule.anchor}=...")
     return stored, typed(definition.fields[clock.rule.anchor], stored)  # type: ignore[return-value]
 
 
@@ -148,9 +149,9 @@ def _key(clock: ClockDef, data: Mapping[str, str]) -> str | None:
         return None
     value = data.get(clock.keyed_by)
     if not value:
-        raise FieldError(clock.keyed_by, f"deadline '{clock.name}' is kept per "
-                         f"'{clock.keyed_by}', which has no value: add "
-                         f"--set {clock.keyed_by}=...")
+        raise FieldError(clock.keyed_by, f"the deadline '{clock.title}' is kept per "
+                         f"'{clock.keyed_by}', which has no value",
+                         cli=f"add --set {clock.keyed_by}=...")
     return value
 
 

@@ -51,12 +51,18 @@ class EngineError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, cli: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # How to put it right on the command line ("add --present AGENCY=USER"): the CLI
+        # adds it; a web form does not, as its fields are already on the page.
+        self.cli = cli
 
     def __str__(self) -> str:
         return self.message
+
+    def cli_text(self) -> str:
+        return f"{self.message}: {self.cli}" if self.cli else self.message
 
 
 class UsageError(EngineError):
@@ -64,8 +70,8 @@ class UsageError(EngineError):
 
 
 class FieldError(UsageError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, message: str, *, cli: str | None = None) -> None:
+        super().__init__(message, cli=cli)
         self.field = field
 
 

@@ -93,7 +93,8 @@ def parse_values(fields: Mapping[str, FieldDef], raw: Mapping[str, str],
     missing = [name for name in requires if name not in raw]
     if missing:
         example = " ".join(f"--set {m}=..." for m in missing)
-        raise FieldError(missing[0], f"{action} requires {one_of(missing)}: add {example}")
+        wanted = ", ".join(f"'{fields[m].title}'" if m in fields else m for m in missing)
+        raise FieldError(missing[0], f"{action} requires {wanted}", cli=f"add {example}")
     return {name: parse_value(fields[name], value) for name, value in raw.items()}
 
 

@@ -102,8 +102,8 @@ def bind_rule(rule: RuleDef, parameters: Mapping[str, Parameter],
         key = data.get(rule.key_field)
         if not key or key not in value:
             raise FieldError(rule.key_field, f"the rule '{rule.text}' reads field "
-                             f"'{rule.key_field}', which has no value: add "
-                             f"--set {rule.key_field}=...")
+                             f"'{rule.key_field}', which has no value",
+                             cli=f"add --set {rule.key_field}=...")
         amount, source = value[key], f"{rule.param}[{rule.key_field}], {rule.key_field}={key}"
     token = f"{rule.param}[{rule.key_field}]" if rule.key_field else rule.param
     concrete = rule.text.replace(token, str(amount), 1)

@@ -46,6 +46,7 @@ from engine.core.errors import (
     ConcurrencyError,
     DefinitionError,
     DuplicateCaseError,
+    FieldError,
     GuardFailedError,
     HiddenCaseError,
     PermissionDeniedError,
@@ -173,7 +174,8 @@ class Engine:
             if not known:
                 raise UsageError("no partnership areas are set up: an administrator adds one "
                                  "with 'safeguard area add CODE --name NAME'")
-            raise UsageError(f"choose the case's area: add --area ({one_of(known)})")
+            raise FieldError("area", f"choose the case's area: {one_of(known)}",
+                             cli="add --area AREA")
         if area not in known:
             raise UsageError(f"unknown area '{area}'{did_you_mean(area, known)}; areas: "
                              f"{one_of(known)}")
@@ -322,10 +324,11 @@ class Engine:
                 workflow: str | None = None, command: str | None = None) -> CaseView:
         """Correct recorded fields (a wrong date, say); deadlines counted from them move."""
         if not note or not note.strip():
-            raise UsageError("a correction needs a reason: add --note '...'")
+            raise FieldError("note", "a correction needs a reason", cli="add --note '...'")
         note = check_note(note) or note
         if not values:
-            raise UsageError("nothing to correct: add --set FIELD=VALUE")
+            raise UsageError("nothing to correct: change at least one value",
+                             cli="add --set FIELD=VALUE")
 
         def work(unit: Unit) -> CaseView:
             case, rows = self._find_with_deadlines(unit, ref, workflow)
@@ -576,7 +579,7 @@ class Engine:
             if not field.involves or before == after:
                 continue
             if after:  # the reviewer is a registered user, who then sees this case
-                registered(unit.conn, [after], f"field '{field.name}'")
+                registered(unit.conn, [after], f"the {field.title}")
             if before:
                 access.uninvolve(case_id, before, field.involves)
             if after:

@@ -79,7 +79,7 @@ def test_human_output_is_a_readable_table(run: object) -> None:
     (("case", "advance", "PR-1", "publish", "--set", "published_on=2024-06-07"), 1,
      "not allowed there; allowed: notify"),
     (("case", "advance", "PR-1", "notfy"), 1, "did you mean 'notify'"),
-    (("case", "advance", "PR-1", "notify"), 2, "requires notified_on"),
+    (("case", "advance", "PR-1", "notify"), 2, "requires 'notified on': add --set notified_on=..."),
     (("case", "advance", "PR-1", "notify", "--set", "notified_on=yesterday"), 2, "not a date"),
     (("case", "advance", "PR-1", "notify", "--set", "notified_on"), 2, "is not FIELD=VALUE"),
     (("case", "open", "practise_review", "--ref", "X"), 1, "did you mean 'practice_review'"),

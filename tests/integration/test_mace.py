@@ -155,7 +155,7 @@ def test_recording_a_meeting(mace: MaceService, clock: FixedClock, db: Database)
     before = counts()
     with pytest.raises(UsageError, match="already at level 'medium'"):
         mace.decide(meeting, medium, "level_changed", "chair", level="medium", reason="x")
-    with pytest.raises(UsageError, match="needs --to and --service"):
+    with pytest.raises(UsageError, match="needs the service the child steps down to"):
         mace.decide(meeting, medium, "step_down", "chair")
     assert counts() == before
 

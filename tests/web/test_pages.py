@@ -86,6 +86,20 @@ def test_engine_errors_shown_beside_the_field_values_kept(client_for: Client) ->
     assert "Awaiting notification" in amy.get("/cases/PR-1").text
 
 
+def test_a_form_error_names_the_field_by_its_label_not_a_cli_option(
+        client_for: Client) -> None:
+    """The engine says how to put a missing value right on the command line as well; a
+    page shows the field's label beside the field instead of '--set notified_on=...'."""
+    amy = client_for("amy")
+    _open(amy)
+    form = amy.get("/cases/PR-1/steps/notify")
+    bad = amy.post("/cases/PR-1/steps/notify", data={
+        "csrf_token": csrf_of(form.text), "version": "1", "notified_on": ""})
+    assert bad.status_code == 400 and 'href="#notified_on"' in bad.text
+    assert "requires &#39;notified on&#39;" in bad.text or "requires 'notified on'" in bad.text
+    assert "--set" not in bad.text and "notified_on=" not in bad.text
+
+
 def test_a_stale_form_writes_nothing_and_says_who(client_for: Client, app: App) -> None:
     amy, bob = client_for("amy"), client_for("bob")
     _open(amy)

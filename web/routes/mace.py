@@ -337,7 +337,7 @@ def _series_form(ctx: Ctx) -> Form:
         ),
         about={"frequency": "every", "weekday": "weekday", "working day": "weekday",
                "time": "time", "minutes": "duration", "chair": "chair",
-               "--member": "members", "series": "name", "horizon": "name",
+               "member '": "members", "series": "name", "horizon": "name",
                "area": "area", "date": "starts_on", "holiday": "on_holiday"},
         defaults={"every": "2w", "weekday": "wednesday", "time": "10:00", "duration": "120",
                   "on_holiday": "next"})

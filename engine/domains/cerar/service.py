@@ -21,7 +21,7 @@ from sqlmodel import col
 from engine.core.casework import CasePage, CaseWork
 from engine.core.clock import as_utc, london_date, parse_date, show_instant
 from engine.core.deadlines import OPEN
-from engine.core.errors import EngineError, UsageError
+from engine.core.errors import EngineError, FieldError, UsageError
 from engine.core.service import Engine
 from engine.core.store.cases import CaseRecord
 from engine.core.store.models import Case, Deadline, MissingEpisode
@@ -156,11 +156,11 @@ class CerarService:
         day = parse_date(given) if given else today
         opened = london_date(case.opened_at)
         if day > today:
-            raise UsageError(f"--on {day.isoformat()} is still to come: a level change is "
-                             f"recorded on or before today ({today.isoformat()})")
+            raise UsageError(f"the day of the change, {day.isoformat()}, is still to come: a "
+                             f"level change is recorded on or before today ({today.isoformat()})")
         if day < opened:
-            raise UsageError(f"--on {day.isoformat()} is before case '{ref}' opened "
-                             f"({opened.isoformat()}): use a day from then to today")
+            raise UsageError(f"the day of the change, {day.isoformat()}, is before case '{ref}' "
+                             f"opened ({opened.isoformat()}): use a day from then to today")
         return day.isoformat()
 
     def record_missing(self, ref: str, missing_from: str, returned_at: str, actor: str,
@@ -172,8 +172,9 @@ class CerarService:
         went, back = parse_instant(missing_from), parse_instant(returned_at)
         now = self.clock.now()
         if back < went:
-            raise UsageError("the child cannot return before going missing: check --from "
-                             "and --returned")
+            raise UsageError("the child cannot return before going missing: check when they "
+                             "went missing and when they returned",
+                             cli="check --from and --returned")
         if back > now:
             raise UsageError(f"returned at {show_instant(back)} is in the future (now is "
                              f"{show_instant(now)}): record the episode once the child is back")
@@ -204,7 +205,8 @@ class CerarService:
                    reason: str | None = None) -> ChildView:
         """Record the return home interview of one episode: held, or declined (with why)."""
         if outcome == "declined" and not (reason and reason.strip()):
-            raise UsageError("a declined return home interview needs the reason: add --note")
+            raise FieldError("reason", "a declined return home interview needs the reason",
+                             cli="add --note")
         with self.engine.unit(actor, "cerar.rhi", case_ref=ref, workflow=WORKFLOW) as unit:
             session = unit.session
             case = self.engine.find(unit, ref, WORKFLOW)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine.core.clock import as_utc
-from engine.core.errors import UsageError
+from engine.core.errors import FieldError, UsageError
 from engine.core.people import registered
 from engine.core.store.models import (
     MaceMeeting,
@@ -51,14 +51,14 @@ class SeriesService(MaceBase):
         if not 7 <= horizon_days <= 400:
             raise UsageError("the horizon is between 7 and 400 days")
         if not chair.strip():
-            raise UsageError("a series needs a chair: add --chair USER")
+            raise FieldError("chair", "a series needs a chair", cli="add --chair USER")
         anchor = first_on_or_after(starts_on or self._today(), day)
         now = self.clock.now()
         with self.engine.unit(actor, "mace.series.create") as unit:
             session = unit.session
             unit.require()
-            registered(unit.conn, [chair], "--chair")
-            registered(unit.conn, members, "--member")
+            registered(unit.conn, [chair], "chair")
+            registered(unit.conn, members, "member")
             if session.scalar(select(MaceSeries.id).where(  # type: ignore[call-overload]
                     MaceSeries.name == name)) is not None:
                 raise UsageError(f"a MACE series '{name}' already exists; choose another name")
@@ -91,9 +91,9 @@ class SeriesService(MaceBase):
             unit.require()
             series = self._series(unit, name)
             if chair is not None:
-                registered(unit.conn, [chair], "--chair")
+                registered(unit.conn, [chair], "chair")
             if members is not None:
-                registered(unit.conn, members, "--member")
+                registered(unit.conn, members, "member")
             rule = parse_every(every) if every else parse_every(series.every)
             day = parse_weekday(weekday) if weekday else series.weekday
             at = parse_time(time) if time else series.start_time

@@ -22,7 +22,7 @@ from engine.core.calendar import add_months
 from engine.core.casework import CasePage, CaseWork
 from engine.core.clock import as_utc, show_instant
 from engine.core.definition import assignee_kind
-from engine.core.errors import UsageError
+from engine.core.errors import FieldError, UsageError
 from engine.core.people import registered
 from engine.core.policy import permitted
 from engine.core.store.models import (
@@ -219,11 +219,12 @@ class MaceService(SeriesService):
              apologies: Sequence[str] = (), held_on: dt.date | None = None) -> MeetingView:
         """Record the meeting held, with attendance by agency (agency, person)."""
         if not present:
-            raise UsageError("record who attended: add --present AGENCY=USER (repeatable)")
+            raise FieldError("present", "record who attended",
+                             cli="add --present AGENCY=USER (repeatable)")
         with self.engine.unit(actor, "mace.hold") as unit:
             session = unit.session
             meeting, case, series = self._meeting(unit, ref)
-            registered(unit.conn, [person for _agency, person in present], "--present")
+            registered(unit.conn, [person for _agency, person in present], "attendee")
             agencies = [agency for agency, _person in present] + list(apologies)
             twice = sorted({a for a in agencies if agencies.count(a) > 1})
             if twice:
@@ -267,12 +268,15 @@ class MaceService(SeriesService):
                     "reviewed_on": held_on, "review_note": reason or review_note}, note)
             elif decision == "level_changed":
                 if not level or not reason:
-                    raise UsageError("a level change needs --level and --reason")
+                    raise FieldError("level", "a level change needs the new level and the "
+                                     "reason", cli="add --level and --reason")
                 self.cerar.fire_step(unit, case_ref, "change_risk_level", {
                     "risk_level": level, "level_change_reason": reason}, note)
             else:
                 if not step_down_to or not receiving_service:
-                    raise UsageError("a step down needs --to and --service")
+                    raise FieldError("step_down_to", "a step down needs the service the child "
+                                     "steps down to and the receiving service",
+                                     cli="add --to and --service")
                 self.cerar.fire_step(unit, case_ref, "step_down", {
                     "stepped_down_on": held_on, "step_down_to": step_down_to,
                     "receiving_service": receiving_service}, note)
@@ -297,7 +301,7 @@ class MaceService(SeriesService):
         with self.engine.unit(actor, "mace.action.add") as unit:
             session = unit.session
             meeting, case, _series = self._meeting(unit, ref)
-            registered(unit.conn, [owner], "--owner")
+            registered(unit.conn, [owner], "owner")
             child_id, child_ref = None, None
             if child_case:
                 child = self.engine.find(unit, child_case, CERAR)
