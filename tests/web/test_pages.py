@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from engine.app import App
 from engine.core.clock import FixedClock
 from engine.core.store.models import AuditRecord, Case, WebSession
+from tests.integration.test_engine import TO_PUBLISHED
 from tests.web.conftest import PASSWORD, add_user, csrf_of, give_password
 
 Client = Callable[[str], TestClient]
@@ -71,6 +72,17 @@ def test_walk_a_case_through_its_forms(client_for: Client, app: App) -> None:
     assert tasks.status_code == 200 and "PR-1" in tasks.text
     assert 'href="/cases/PR-1/steps/submit_rapid_review"' in tasks.text  # the step that meets it
     assert "15 working days left" in tasks.text
+
+
+def test_the_timeline_keeps_acronyms_in_stage_names(client_for: Client, app: App) -> None:
+    """'LCSPR commissioned', not 'lcspr commissioned': a stage is lower-cased mid-sentence
+    only where its first word is not an acronym."""
+    amy = client_for("amy")
+    _open(amy)
+    for trigger, values in TO_PUBLISHED[:3]:
+        app.engine.fire("PR-1", trigger, values, "amy")
+    text = amy.get("/cases/PR-1").text
+    assert "to LCSPR commissioned" in text and "lcspr commissioned" not in text
 
 
 def test_engine_errors_shown_beside_the_field_values_kept(client_for: Client) -> None:
