@@ -55,6 +55,31 @@ _role_command("grant", "Granted", "Grant ROLE to user LOGIN, in one area (--area
 _role_command("revoke", "Revoked", "Revoke ROLE from user LOGIN, in one area (--area) or all.")
 
 
+@user.command("update")
+@click.argument("login")
+@click.option("--name", "display_name", help="New display name.")
+@click.option("--email", help="New email address (where reminders and invitations go).")
+@click.option("--agency", help="New agency.")
+def user_update(login: str, display_name: str | None, email: str | None,
+                agency: str | None) -> None:
+    """Change a user's name, email address or agency."""
+    runtime = _runtime()
+    changed = runtime.app().admin.update_user(runtime.actor_name, login, display_name, email,
+                                              agency)
+    words = {"display_name": "name", "email": "email address", "agency": "agency"}
+    click.echo(f"Updated {login}: {', '.join(words[c] for c in changed)}." if changed
+               else f"{login} already had those details: nothing changed.")
+
+
+@user.command("enable")
+@click.argument("login")
+def user_enable(login: str) -> None:
+    """Let a disabled user sign in and be named again."""
+    runtime = _runtime()
+    runtime.app().admin.enable(runtime.actor_name, login)
+    click.echo(f"Enabled user {login}.")
+
+
 @user.command("disable")
 @click.argument("login")
 def user_disable(login: str) -> None:

@@ -81,7 +81,7 @@ class SweepResult:
                 "send to")
         if self.unaddressed_users:
             text += ("; NO EMAIL ADDRESS for " + ", ".join(self.unaddressed_users)
-                     + " (safeguard user list)")
+                     + " (safeguard user update LOGIN --email ADDRESS)")
         return text
 
 

@@ -34,7 +34,8 @@ FORM_ERRORS = (UsageError, DuplicateCaseError, GuardFailedError, TransitionNotAl
 class Field:
     name: str
     label: str
-    kind: str = "text"  # text, textarea, date, datetime, time, number, radios, select, checkbox
+    kind: str = "text"  # text, email, textarea, date, datetime, time, number, radios, select,
+    #                    checkbox
     hint: str | None = None
     choices: tuple[tuple[str, str], ...] = ()
     optional: bool = False

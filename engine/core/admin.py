@@ -20,6 +20,7 @@ from engine.core.access import ADMINISTRATOR, PARTNERSHIP_WIDE
 from engine.core.accounts import TokenView
 from engine.core.clock import Clock
 from engine.core.errors import (
+    FieldError,
     PermissionDeniedError,
     UsageError,
     did_you_mean,
@@ -35,6 +36,7 @@ from engine.core.unit import Units
 
 LOGIN = re.compile(r"^[a-z_][a-z0-9_.-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+WORDS = {"display_name": "name", "email": "email address", "agency": "agency"}
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,45 @@ class Admin:
 
         self._admin_command(actor, "user.revoke", {"login": login, "role": role,
                                                    "area": area}, change)
+
+    def update_user(self, actor: str, login: str, display_name: str | None = None,
+                    email: str | None = None, agency: str | None = None) -> list[str]:
+        """Change a user's name, email address or agency; returns what changed. The audit
+        record names the fields changed, not the values (a colleague's address is theirs)."""
+        given = {"display_name": display_name, "email": email, "agency": agency}
+        wanted = {k: " ".join(v.split()) for k, v in given.items() if v is not None}
+        if not wanted:
+            raise UsageError("nothing to change: give a new name, email address or agency",
+                             cli="add --name, --email or --agency")
+        for key, value in wanted.items():
+            if not 1 <= len(value) <= 200:
+                raise FieldError(key, f"the {WORDS[key]} must be 1 to 200 characters")
+        if "email" in wanted and not EMAIL.match(wanted["email"]):
+            raise FieldError("email", f"'{wanted['email']}' is not an email address")
+        changed: list[str] = []
+
+        def change(conn: Connection) -> None:
+            store = AccessStore(conn)
+            user_id = self._user_id(store, login)
+            now = next(u for u in store.users() if u.login == login)
+            current = {"display_name": now.display_name, "email": now.email or "",
+                       "agency": now.agency}
+            changed.extend(k for k, v in wanted.items() if current[k] != v)
+            if changed:
+                store.update_user(user_id, {k: wanted[k] for k in changed})
+
+        self._admin_command(actor, "user.update", {"login": login,
+                                                   "changed": ", ".join(sorted(wanted))},
+                            change)
+        return changed
+
+    def enable(self, actor: str, login: str) -> None:
+        """Let a disabled user sign in and be named again (their roles are as they were)."""
+        def change(conn: Connection) -> None:
+            store = AccessStore(conn)
+            store.enable(self._user_id(store, login))
+
+        self._admin_command(actor, "user.enable", {"login": login}, change)
 
     def disable(self, actor: str, login: str) -> None:
         if login == actor:

@@ -33,6 +33,7 @@ COMMANDS: Mapping[str, tuple[str, ...]] = {
     # administration
     "user.add": ADMINISTRATORS, "user.list": ADMINISTRATORS, "user.grant": ADMINISTRATORS,
     "user.revoke": ADMINISTRATORS, "user.disable": ADMINISTRATORS,
+    "user.update": ADMINISTRATORS, "user.enable": ADMINISTRATORS,
     "user.password": ADMINISTRATORS, "user.token": ADMINISTRATORS,
     "user.show": ADMINISTRATORS, "area.overview": ADMINISTRATORS,
     "area.add": ADMINISTRATORS, "retention.run": ADMINISTRATORS,

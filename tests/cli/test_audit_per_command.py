@@ -139,7 +139,9 @@ def _script(tmp: Path) -> list[tuple[str, tuple[str, ...]]]:
         (june5, ("status",)),
         (june5, ("report", "annual", "--from", "2024-04-01", "--to", "2025-03-31")),
         (june5, ("retention", "run", "--dry-run")),
+        (june5, ("user", "update", "zed", "--email", "zed.z@example.org")),
         (june5, ("user", "disable", "zed")),
+        (june5, ("user", "enable", "zed")),
         (june5, ("audit", "log")),
         (june5, ("audit", "rotate-key")),  # run with SAFEGUARD_AUDIT_KEY set (see below)
         (june5, ("audit", "verify")),

@@ -249,3 +249,28 @@ def test_mail_is_need_to_know_by_area(run: object, db_url: str) -> None:
     assert json.loads(theirs.output) == []  # nothing of cumberland's
     admin_only = as_os_user("notifications", "list")  # administrators see no case mail
     assert admin_only.exit_code == 3  # type: ignore[attr-defined]
+
+
+def test_the_first_administrator_gives_themself_an_address_and_mail_can_reach_them(
+        db_url: str) -> None:
+    """'init' registers its OS login with a placeholder address, so status lists them among
+    the people email cannot reach; 'user update --email' is how that is put right."""
+    me, runner = getpass.getuser(), CliRunner()
+
+    def as_me(*args: str) -> object:
+        result = runner.invoke(main, ["--db", db_url, "--now", "2024-06-03T09:00", *args])
+        assert result.exit_code == 0, result.output
+        return result
+
+    as_me("init")
+    as_me("area", "add", "cumberland", "--name", "Cumberland")
+    as_me("user", "grant", me, "partnership_manager")
+    board = json.loads(as_me("status", "--json").output)  # type: ignore[attr-defined]
+    assert [u["login"] for u in board["unaddressed_users"]] == [me]
+    assert "safeguard user update LOGIN --email ADDRESS" in as_me("status").output  # type: ignore[attr-defined]
+    told = as_me("user", "update", me, "--email", "manager@partnership.example")
+    assert told.output.strip() == f"Updated {me}: email address."  # type: ignore[attr-defined]
+    board = json.loads(as_me("status", "--json").output)  # type: ignore[attr-defined]
+    assert board["unaddressed_users"] == []
+    users = json.loads(as_me("user", "list", "--json").output)  # type: ignore[attr-defined]
+    assert [u["email"] for u in users if u["login"] == me] == ["manager@partnership.example"]

@@ -213,3 +213,62 @@ def test_an_auditor_reads_the_trail_but_not_the_users(app: App, client_for: Clie
     trail = reader.get("/admin/audit")
     assert trail.status_code == 200 and 'href="/admin/users"' not in trail.text
     assert reader.get("/admin/users").status_code == 404
+
+
+def _user(app: App, login: str) -> Any:
+    with app.db.begin_read() as conn:
+        return next(u for u in AccessStore(conn).users() if u.login == login)
+
+
+def test_add_a_user_then_change_their_address_and_disable_and_enable_them(
+        app: App, boss: TestClient) -> None:
+    """What the CLI's 'user add', 'user update', 'user disable' and 'user enable' do, from
+    the pages: each one service call, audited, the address itself kept out of the trail."""
+    form = boss.get("/admin/users/new")
+    assert form.status_code == 200 and 'type="email"' in form.text
+    bad = boss.post("/admin/users", data={
+        "csrf_token": csrf_of(form.text), "login": "jo", "display_name": "Jo Bloggs",
+        "email": "not-an-address", "agency": "Police"})
+    assert bad.status_code == 400 and 'href="#email"' in bad.text
+    assert "not an email address" in bad.text and "Jo Bloggs" in bad.text  # values kept
+    with app.db.begin_read() as conn:
+        assert not any(u.login == "jo" for u in AccessStore(conn).users())
+    added = boss.post("/admin/users", data={
+        "csrf_token": csrf_of(form.text), "login": "jo", "display_name": "Jo Bloggs",
+        "email": "jo@police.example", "agency": "Police"}, follow_redirects=False)
+    assert added.status_code == 303 and added.headers["location"] == "/admin/users/jo?done=added"
+
+    details = boss.get("/admin/users/jo/details")
+    assert 'value="jo@police.example"' in details.text
+    saved = boss.post("/admin/users/jo/details", data={
+        "csrf_token": csrf_of(details.text), "display_name": "Jo Bloggs",
+        "email": "jo.bloggs@police.example", "agency": "Police"}, follow_redirects=False)
+    assert saved.headers["location"] == "/admin/users/jo?done=details"
+    assert _user(app, "jo").email == "jo.bloggs@police.example"
+    actor, outcome, detail = records(app, "user.update")[-1]
+    assert (actor, outcome) == ("boss", "ok") and "police.example" not in str(detail)
+
+    page = boss.get("/admin/users/jo")
+    off = boss.post("/admin/users/jo/status", data={"csrf_token": csrf_of(page.text),
+                                                    "change": "disable"})
+    assert off.status_code == 200 and "The user is disabled" in off.text
+    assert _user(app, "jo").disabled and "Enable jo" in off.text
+    on = boss.post("/admin/users/jo/status", data={"csrf_token": csrf_of(off.text),
+                                                   "change": "enable"})
+    assert "enabled again" in on.text and not _user(app, "jo").disabled
+    assert [r[:2] for r in records(app, "user.disable")] == [("boss", "ok")]
+    assert [r[:2] for r in records(app, "user.enable")] == [("boss", "ok")]
+
+
+def test_only_an_administrator_may_add_or_change_users(app: App, member: TestClient) -> None:
+    assert member.get("/admin/users/new").status_code == 404
+    page = member.get("/")
+    for path, data in (("/admin/users", {"login": "x", "display_name": "X",
+                                         "email": "x@example.org", "agency": "A"}),
+                       ("/admin/users/amy/details", {"display_name": "A",
+                                                     "email": "a@example.org", "agency": "A"}),
+                       ("/admin/users/amy/status", {"change": "disable"})):
+        refused = member.post(path, data={"csrf_token": csrf_of(page.text), **data})
+        assert refused.status_code == 404, path
+    assert not _user(app, "amy").disabled
+    assert {r[1] for r in records(app, "user.update")} == {"refused"}

@@ -9,15 +9,18 @@ address that does not exist, so the pages do not announce themselves.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
 from engine.core.clock import show_instant
 from engine.core.errors import PermissionDeniedError, UsageError
 from web import deps
 from web.deps import Ctx, SignedInUser
+from web.forms import Field, Form, page, submit
 
 router = APIRouter(prefix="/admin")
 AUDIT_PAGE = 50
@@ -25,7 +28,10 @@ T = TypeVar("T")
 # What a redirect after a change says (fixed texts: nothing from the address is echoed).
 DONE = {"granted": "The role has been granted.", "revoked": "The role has been revoked.",
         "token": "The API token has been revoked: it no longer works.",
-        "area": "The area has been added."}
+        "area": "The area has been added.", "added": "The user has been added.",
+        "details": "The details have been saved.", "nothing": "Nothing was changed.",
+        "disabled": "The user is disabled: they cannot sign in and are named nowhere new.",
+        "enabled": "The user is enabled again, with the roles they held."}
 
 
 class Refused(Exception):
@@ -48,6 +54,109 @@ def users(ctx: SignedInUser) -> Response:
         return deps.not_found(ctx)
     return deps.render(ctx, "admin_users.html", title="Users", accounts=accounts,
                        section="users")
+
+
+def _details_fields(new: bool) -> tuple[Field, ...]:
+    login = (Field("login", "Login", max_length=64, width="input--w20",
+                   hint="Lower-case letters, digits, '.', '_' and '-'. For example, "
+                        "jo.smith"),) if new else ()
+    return (*login,
+            Field("display_name", "Name", max_length=200, width="input--w20"),
+            Field("email", "Email address", "email", max_length=200, width="input--w20",
+                  hint="Reminders, digests and meeting invitations go here."),
+            Field("agency", "Agency", max_length=200, width="input--w20",
+                  hint="For example, Cumberland Council, Police, ICB."))
+
+
+def _or_404(call: Callable[[], T]) -> T:
+    """A form's service call: a refusal (audited by the service) is the 404 page, alike with
+    an address that does not exist."""
+    try:
+        return call()
+    except PermissionDeniedError:
+        raise HTTPException(404) from None
+
+
+def _is_admin(ctx: Ctx) -> bool:  # navigation only: the service decides (and audits)
+    return ctx.session is not None and "administrator" in ctx.session.roles
+
+
+def _new_user_form() -> Form:
+    return Form(title="Add a user", action="/admin/users", submit="Add the user",
+                cancel="/admin/users", breadcrumbs=(("Home", "/"), ("Administration",
+                                                                  "/admin/users"),
+                                                    ("Add a user", None)),
+                lead="Then grant them roles on their page, and set a one-time password or "
+                     "make a sign-in link.",
+                fields=_details_fields(new=True),
+                about={"login": "login", "user '": "login", "email": "email",
+                       "name": "display_name", "agency": "agency"})
+
+
+@router.get("/users/new")
+def new_user_page(ctx: SignedInUser) -> Response:
+    if not _is_admin(ctx):
+        return deps.not_found(ctx)
+    return page(ctx, _new_user_form())
+
+
+@router.post("/users")
+async def add_user(request: Request, ctx: SignedInUser) -> Response:
+    def act(v: dict[str, str]) -> str:
+        login = v.get("login", "")
+        _or_404(lambda: ctx.app.admin.add_user(ctx.login, login, v.get("display_name", ""),
+                                               v.get("email", ""), v.get("agency", "")))
+        return f"/admin/users/{login}?done=added"
+
+    return await submit(request, ctx, _new_user_form, act)
+
+
+def _details_form(login: str) -> Form:
+    return Form(title=f"Change {login}'s details", action=f"/admin/users/{login}/details",
+                submit="Save the details", cancel=f"/admin/users/{login}",
+                breadcrumbs=(("Home", "/"), ("Administration", "/admin/users"),
+                             (login, f"/admin/users/{login}"), ("Details", None)),
+                fields=_details_fields(new=False),
+                about={"email": "email", "name": "display_name", "agency": "agency"})
+
+
+@router.get("/users/{login}/details")
+def details_page(login: str, ctx: SignedInUser) -> Response:
+    try:
+        user = _as_admin(lambda: ctx.app.admin.user_page(ctx.login, login)).account.user
+    except (Refused, UsageError):
+        return deps.not_found(ctx)
+    return page(ctx, replace(_details_form(login), defaults={
+        "display_name": user.display_name, "email": user.email or "", "agency": user.agency}))
+
+
+@router.post("/users/{login}/details")
+async def change_details(request: Request, login: str, ctx: SignedInUser) -> Response:
+    def act(v: dict[str, str]) -> str:
+        changed = _or_404(lambda: ctx.app.admin.update_user(
+            ctx.login, login, v.get("display_name", ""), v.get("email", ""),
+            v.get("agency", "")))
+        return f"/admin/users/{login}?done={'details' if changed else 'nothing'}"
+
+    return await submit(request, ctx, lambda: _details_form(login), act)
+
+
+@router.post("/users/{login}/status")
+async def change_status(request: Request, login: str, ctx: SignedInUser) -> Response:
+    """Disable (``change=disable``) or enable (``change=enable``) a user."""
+    assert ctx.session is not None
+    values = await deps.form(request, ctx.session.csrf)
+    enable = values.get("change") == "enable"
+    try:
+        if enable:
+            _as_admin(lambda: ctx.app.admin.enable(ctx.login, login))
+        else:
+            _as_admin(lambda: ctx.app.admin.disable(ctx.login, login))
+    except Refused:
+        return deps.not_found(ctx)
+    except UsageError as exc:
+        return _user_page(ctx, login, 400, errors={"status": str(exc)})
+    return deps.redirect(f"/admin/users/{login}?done={'enabled' if enable else 'disabled'}")
 
 
 def _user_page(ctx: Ctx, login: str, status: int = 200, **values: object) -> Response:

@@ -210,5 +210,5 @@ def dashboard_text(board: Dashboard) -> str:
         for u in board.unaddressed[:12]:
             out.append(_cut(f"  {u['login']:<20} {u['as']}", WIDTH))
         out.append("  nothing is sent to them until they have a registered address "
-                   "('safeguard user list')")
+                   "('safeguard user update LOGIN --email ADDRESS')")
     return "\n".join(out)

@@ -144,6 +144,13 @@ class AccessStore:
     def disable(self, user_id: int, now: dt.datetime) -> None:
         self.conn.execute(update(USERS).where(USERS.c.id == user_id).values(disabled_at=now))
 
+    def enable(self, user_id: int) -> None:
+        self.conn.execute(update(USERS).where(USERS.c.id == user_id).values(disabled_at=None))
+
+    def update_user(self, user_id: int, changes: dict[str, str]) -> None:
+        """Change some of display_name, email, agency."""
+        self.conn.execute(update(USERS).where(USERS.c.id == user_id).values(**changes))
+
     # -- areas -------------------------------------------------------------------------
     def areas(self) -> list[tuple[str, str]]:
         return [(r.code, r.name) for r in self.conn.execute(select(AREAS).order_by(AREAS.c.code))]
