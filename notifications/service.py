@@ -132,7 +132,8 @@ class Notifier:
         missed = self._missed | set(getattr(self.resolver, "missed", {}))
         if missed - self._warned:
             log.warning("alerts could not reach users with no registered email address: %s "
-                        "(safeguard user list; 'safeguard status' lists them)",
+                        "('safeguard status' lists them; 'safeguard user update LOGIN "
+                        "--email ADDRESS' gives one an address)",
                         ", ".join(sorted(missed - self._warned)))
             self._warned |= missed
         return total + SweepResult(unaddressed_users=tuple(sorted(missed)))

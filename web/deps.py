@@ -30,6 +30,7 @@ from engine.core.errors import (
     UnknownUserError,
     UsageError,
 )
+from engine.core.store.directory import usable_email
 from web import words
 
 log = logging.getLogger("safeguard.web")
@@ -47,6 +48,7 @@ templates.env.filters["day"] = words.iso_day_text
 templates.env.filters["field_label"] = words.field_label
 templates.env.filters["field_value"] = words.field_value
 templates.env.filters["lower_first"] = wording.lower_first
+templates.env.filters["reachable"] = usable_email  # the notifier's own test of an address
 
 
 class SignInRequired(Exception):

@@ -238,6 +238,11 @@ def test_add_a_user_then_change_their_address_and_disable_and_enable_them(
         "email": "jo@police.example", "agency": "Police"}, follow_redirects=False)
     assert added.status_code == 303 and added.headers["location"] == "/admin/users/jo?done=added"
 
+    assert "Mail cannot reach this address" not in boss.get("/admin/users/jo").text
+    with app.db.begin() as conn:  # as 'init' registers the first administrator
+        AccessStore(conn).add_user("first", "first", "first@localhost", "(administration)",
+                                   app.clock.now())
+    assert "Mail cannot reach this address" in boss.get("/admin/users/first").text
     details = boss.get("/admin/users/jo/details")
     assert 'value="jo@police.example"' in details.text
     saved = boss.post("/admin/users/jo/details", data={
