@@ -42,15 +42,17 @@ def test_report_bad_input(url: str) -> None:
     _one_error(invoke(url, "report", "annual", "--from", "31/03/2025", "--to", "2025-04-01"),
                2, "is not a date")
     result = invoke(url, "report", "annual", "--from", "2024-04-01", "--to", "2025-03-31",
-                    "--format", "pdf")
+                    "--format", "rtf")
     assert result.exit_code == 2  # type: ignore[attr-defined]
+    _one_error(invoke(url, "report", "annual", "--from", "2024-04-01", "--to", "2025-03-31",
+                      "--narrative", "/no/such/folder"), 2, "no such folder")
 
 
 def test_report_formats(url: str) -> None:
     for fmt, check in (("json", lambda out: json.loads(out)["to"] == "2025-03-31"),
-                       ("markdown", lambda out: out.startswith("# Annual report figures")),
-                       ("csv", lambda out: out.startswith("section,figure,label,value")),
-                       ("html", lambda out: "<svg" in out)):
+                       ("markdown", lambda out: out.startswith("# Annual report 2024/25")),
+                       ("csv", lambda out: out.startswith("section,figure,label,scope,value,previous")),
+                       ("html", lambda out: "No records in this period." in out)):
         result = invoke(url, "report", "annual", "--from", "2024-04-01", "--to", "2025-03-31",
                         "--format", fmt)
         assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
