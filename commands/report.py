@@ -62,7 +62,7 @@ def report_annual(from_date: str, to_date: str, fmt: str, narrative: str | None,
     start, end = parse_date(from_date), parse_date(to_date)
     check_period(start, end)
     binary = fmt in ("docx", "pdf")
-    if binary and out in (None, "-") and sys.stdout.isatty():
+    if binary and out in (None, "-") and _is_terminal():
         raise UsageError(f"--format {fmt} is a binary file: give --out FILE "
                          f"(e.g. --out report.{fmt}) rather than write it to a terminal")
     _check_writable(out)
@@ -75,7 +75,8 @@ def report_annual(from_date: str, to_date: str, fmt: str, narrative: str | None,
     if binary:
         data = _binary(result, fmt)
         if out in (None, "-"):
-            click.get_binary_stream("stdout").write(data)
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
             return
         with open(str(out), "wb") as handle:
             handle.write(data)
@@ -90,6 +91,12 @@ def report_annual(from_date: str, to_date: str, fmt: str, narrative: str | None,
     with open(str(out), "w", encoding="utf-8") as handle:
         handle.write(text)
     click.echo(f"Wrote {out}.")
+
+
+def _is_terminal() -> bool:
+    import sys
+
+    return sys.stdout.isatty()
 
 
 def _binary(result: AnnualReport, fmt: str) -> bytes:

@@ -279,8 +279,8 @@ def test_the_html_in_chromium(report: AnnualReport, tmp_path: Path) -> None:
                 1 for s in report.sections if s.current.chart and not s.empty)
             assert page.locator("h2").count() == len(report.chapters) + 1  # and Contents
             # Every chart drawn inside the page's width.
-            widths = page.eval_on_selector_all("figure svg",
-                                               "els => els.map(e => e.getBoundingClientRect().width)")
+            widths = page.eval_on_selector_all(
+                "figure svg", "els => els.map(e => e.getBoundingClientRect().width)")
             assert widths and all(0 < w <= 1100 for w in widths)
             page.screenshot(path=str(shot), full_page=True)
             page.emulate_media(media="print")

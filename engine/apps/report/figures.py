@@ -13,7 +13,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from engine.apps.report.queries import CaseRow, EventRow, ReportData
 from engine.core.clock import end_of_day, london_date, start_of_day
@@ -89,7 +89,7 @@ class Chart:
 
 # A section's chart: a Chart, the older (title, bars) pair, or the title of one of the
 # section's tables (category x year) to draw as columns.
-ChartSpec = Union[Chart, tuple[str, list[tuple[str, int]]], str, None]
+ChartSpec = Chart | tuple[str, list[tuple[str, int]]] | str | None
 
 
 @dataclass
