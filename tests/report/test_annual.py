@@ -283,6 +283,12 @@ def test_the_html_in_chromium(report: AnnualReport, tmp_path: Path) -> None:
                 "figure svg", "els => els.map(e => e.getBoundingClientRect().width)")
             assert widths and all(0 < w <= 1100 for w in widths)
             page.screenshot(path=str(shot), full_page=True)
+            from axe_playwright_python.sync_playwright import Axe
+
+            bad = [(v["id"], [n["target"] for n in v["nodes"]][:3])
+                   for v in Axe().run(page).response["violations"]
+                   if v["impact"] in ("serious", "critical")]
+            assert bad == []
             page.emulate_media(media="print")
             page.screenshot(path=str(tmp_path / "annual-report-print.png"), full_page=True)
         finally:

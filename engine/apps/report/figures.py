@@ -345,10 +345,12 @@ def _actions(data: ReportData, reviews: list[CaseRow], replay: _Replay, lo: dt.d
           sum(1 for c in reviews if replay.state_at(c.id, hi) == "action_plan"))
     # MACE actions belong to the partnership's meetings, not to one area.
     rag: Counter[str] = Counter()
-    for a in data.actions:
-        if a.created_at >= hi:
-            continue
-        rag[rag_status(a.due_on, a.done_on, end)] += 1
+    if data.mace_rag is not None:
+        rag.update(data.mace_rag)  # counted in SQL
+    else:
+        for a in data.actions:
+            if a.created_at < hi:
+                rag[rag_status(a.due_on, a.done_on, end)] += 1
     for key in RAG:
         s.add(f"rag_{key}", f"MACE actions: {RAG_WORDS[key].lower()}",
               None if area is not None else rag[key])

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select, true
 
+from engine.core.clock import london_date
 from engine.core.store.models import (
     Case,
     CaseEvent,
@@ -127,6 +128,9 @@ class ReportData:
     # Action-plan actions (RAG at the period's end) of practice reviews closed before it,
     # by area.
     earlier_plan: dict[str | None, Counter[str]] = field(default_factory=dict)
+    # MACE actions by RAG status at the period's end, counted in SQL (None: count them
+    # from ``actions``, which then holds them all).
+    mace_rag: Counter[str] | None = None
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
@@ -156,6 +160,20 @@ def _earlier_plan(conn: Connection, earlier: ColumnElement[bool], hi: dt.datetim
     for area, key, n in rows:
         out.setdefault(area, Counter())[str(key)] += int(n)
     return out
+
+
+def _mace_rag(conn: Connection, hi: dt.datetime, end: dt.date,
+              amber_days: int) -> Counter[str]:
+    """MACE actions agreed before ``hi`` by RAG status at ``end``, as
+    :func:`engine.apps.report.figures.rag_status` gives them, in one aggregate."""
+    a = MaceAction.__table__  # type: ignore[attr-defined]
+    rag = case((and_(a.c.done_on.is_not(None), a.c.done_on <= end), "blue"),
+               (a.c.due_on < end, "red"),
+               (a.c.due_on <= end + dt.timedelta(days=amber_days), "amber"),
+               else_="green")
+    rows = conn.execute(select(rag.label("rag"), func.count())
+                        .where(a.c.created_at < hi).group_by(rag))
+    return Counter({str(k): int(n) for k, n in rows})
 
 
 def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cerar",
@@ -226,9 +244,17 @@ def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cer
                             .order_by(dec_t.c.id)):
         out.decisions.append(DecisionRow(row.meeting_id, row.case_id, row.decision))
     act_t = MaceAction.__table__  # type: ignore[attr-defined]
+    wanted: ColumnElement[bool] = true()
+    if period is not None:
+        # The RAG counts are over every action agreed by the period's end: one aggregate;
+        # the rows read are those of the period's meetings and those due in it.
+        lo, hi, end = period
+        out.mace_rag = _mace_rag(conn, hi, end, amber_days)
+        wanted = or_(act_t.c.meeting_id.in_(meeting_ids),
+                     and_(act_t.c.due_on >= london_date(lo), act_t.c.due_on <= end))
     for row in conn.execute(select(act_t.c.meeting_id, act_t.c.ref, act_t.c.due_on,
                                    act_t.c.status, act_t.c.done_on, act_t.c.created_at)
-                            .order_by(act_t.c.id)):
+                            .where(wanted).order_by(act_t.c.id)):
         out.actions.append(ActionRow(row.meeting_id, row.ref, row.due_on, row.status,
                                      row.done_on, _aware(row.created_at)))
     return out
