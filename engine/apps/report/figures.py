@@ -43,8 +43,16 @@ LEVEL_WORDS = {"high": "High", "medium": "Medium", "low": "Low",
                "not_assessed": "Not yet assessed"}
 DECISION_WORDS = {"level_confirmed": "Level confirmed", "level_changed": "Level changed",
                   "review_done": "Review done", "step_down": "Stepped down"}
-RAG_COLOURS = {"Red": "#d4351c", "Amber": "#f47738", "Green": "#00703c",
-               "Blue (complete)": "#1d70b8", "Blue": "#1d70b8"}
+# The one palette of RAG and status words: (strong colour for charts, light fill and dark
+# ink for a tag beside the word). Every coloured thing also carries the word.
+STATUS_PALETTE = {
+    "Red": ("#d4351c", "#f4cdc6", "#942514"), "Amber": ("#f47738", "#fcd6c3", "#6e3619"),
+    "Green": ("#00703c", "#cce2d8", "#005a30"),
+    "Blue (complete)": ("#1d70b8", "#bbd4ea", "#0c2d4a"),
+    "Blue": ("#1d70b8", "#bbd4ea", "#0c2d4a"), "Complete": ("#1d70b8", "#bbd4ea", "#0c2d4a"),
+    "Overdue": ("#d4351c", "#f4cdc6", "#942514"), "On track": ("#00703c", "#cce2d8", "#005a30"),
+    "Not started": ("#505a5f", "#e5e6e7", "#383f43")}
+RAG_COLOURS = {word: strong for word, (strong, _, _) in STATUS_PALETTE.items()}
 LEVEL_COLOURS = ("#d4351c", "#f47738", "#ffdd00", "#b1b4b6")  # high .. not assessed
 
 
@@ -558,7 +566,7 @@ def _placed(children: list[CaseRow], replay: _Replay, lo: dt.datetime,
         placement = replay.value_at(c.id, "placement", hi)
         if placement == "placed_in_area":
             placed[replay.value_at(c.id, "risk_level", hi) or "not_assessed"] += 1
-            authorities[replay.value_at(c.id, "placing_authority", hi) or "unknown"] += 1
+            authorities[replay.value_at(c.id, "placing_authority", hi) or "Not recorded"] += 1
         elif placement == "placed_out_of_area":
             out_of_area += 1
     s.add("placed_in_area_at_risk", "Placed in the area by other LAs, at risk of exploitation",

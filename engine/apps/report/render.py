@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from engine.apps.report.document import AnnualReport, Chapter, Compared, SectionResult
-from engine.apps.report.figures import RAG_WORDS, Section, chart_of
+from engine.apps.report.figures import STATUS_PALETTE, Section, chart_of
 
 FORMATS = ("markdown", "html", "csv", "json", "docx", "pdf")
 TEXT_FORMATS = ("markdown", "html", "csv", "json")
@@ -24,12 +24,8 @@ NO_RECORDS = "No records in this period."
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 NOTICE = "Counts and case references only: no child-identifying data."
 
-# One palette for RAG and status words: a light fill and dark text, with the word itself.
-TAGS = {"Red": ("#f4cdc6", "#942514"), "Amber": ("#fcd6c3", "#6e3619"),
-        "Green": ("#cce2d8", "#005a30"), "Blue (complete)": ("#bbd4ea", "#0c2d4a"),
-        "Blue": ("#bbd4ea", "#0c2d4a"), "Complete": ("#bbd4ea", "#0c2d4a"),
-        "Not started": ("#e5e6e7", "#383f43")}
-assert set(RAG_WORDS.values()) <= set(TAGS)
+# RAG and status words as tags: the palette's light fill and dark ink, with the word itself.
+TAGS = {word: (fill, ink) for word, (_, fill, ink) in STATUS_PALETTE.items()}
 
 
 def render(report: AnnualReport, fmt: str) -> str:
