@@ -172,3 +172,19 @@ def test_reading_only_the_cases_alive_in_the_period_changes_no_figure(
         alive = annual(load(conn, period=bounds, amber_days=AMBER_DAYS),  # type: ignore[arg-type]
                        start, end).to_json()  # type: ignore[arg-type]
     assert alive == everything
+
+
+def test_per_area_and_previous_year_on_both_databases(known: tuple[Engine, object]) -> None:
+    """The by-area SQL (older reviews' actions, MACE actions by RAG) and the previous year
+    on SQLite and PostgreSQL alike (the full per-area checks are in test_annual.py)."""
+    engine, _ = known
+    report = annual_report(engine, "mgr", START, END)
+    rows = {f"{s.key}.{r.key}": r for s in report.sections for r in s.rows}
+    cf, wf = "Cumberland", "Westmorland and Furness"
+    assert rows["actions.review_rag_red"].areas[cf].value == 1  # type: ignore[union-attr]
+    assert rows["actions.rag_red"].partnership.value == 1  # MACE A3, counted in SQL
+    assert rows["actions.rag_red"].areas[cf].value is None  # type: ignore[union-attr]
+    assert rows["cerar.referrals"].areas[wf].value == 1  # type: ignore[union-attr]
+    assert (rows["rapid_reviews.held"].partnership.previous,
+            rows["rapid_reviews.held"].partnership.change) == (1, 2)  # PR-E in 2023/24
+    assert rows["rapid_reviews.held"].areas[wf] is None  # no records there this year
