@@ -307,3 +307,15 @@ def test_a_chart_from_a_table() -> None:
     chart = Chart.from_table("Deaths", ("Category", "2023", "2024"), [("A", 1, 2), ("B", 0, 3)])
     assert chart.categories == ("A", "B") and chart.series == (("2023", (1.0, 0.0)),
                                                               ("2024", (2.0, 3.0)))
+
+
+def test_matplotlib_and_python_docx_load_only_when_a_chart_or_document_is_made() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, cli, web, engine.apps.report.render, engine.apps.report.service; "
+            "print(sorted(m for m in ('matplotlib', 'docx', 'markdown_it') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"

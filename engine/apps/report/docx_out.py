@@ -80,10 +80,14 @@ def _table(doc: Any, caption: str, columns: list[str], rows: list[list[str]]) ->
         cell.text = text
         cell.paragraphs[0].runs[0].bold = True
         _shade(cell, "F3F2F1")
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
     for row in rows:
         cells = table.add_row().cells
-        for cell, text in zip(cells, row, strict=True):
+        for i, (cell, text) in enumerate(zip(cells, row, strict=True)):
             cell.text = text
+            if i and r.numeric(text):
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
             if text in r.TAGS:
                 fill, ink = r.TAGS[text]
                 _shade(cell, fill.lstrip("#").upper())

@@ -217,13 +217,14 @@ def _table(caption: str | None, columns: list[str], rows: list[list[str]],
     parts.append("<thead><tr>" + "".join(f'<th scope="col">{html.escape(c)}</th>'
                                           for c in columns) + "</tr></thead><tbody>")
     for r in rows:
-        parts.append("<tr>" + "".join(_cell(v, i >= numeric_from and _numeric(v))
+        parts.append("<tr>" + "".join(_cell(v, i >= numeric_from and numeric(v))
                                       for i, v in enumerate(r)) + "</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
 
 
-def _numeric(v: str) -> bool:
+def numeric(v: str) -> bool:
+    """A cell to right-align: a number (with its change) or 'not available'."""
     head = v.split(" ")[0].lstrip("+-")
     return head.replace(".", "", 1).isdigit() or v in (NONE, "no change", "no records")
 
