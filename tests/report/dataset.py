@@ -19,6 +19,14 @@ CERAR children (K6 opened and closed before the period)
   after the period.
 MACE: one meeting held 2024-09-16 (K1 reviewed, K2 level changed), the next cancelled;
 three actions: A1 done on time, A2 done late, A3 still open.
+
+Two areas: everything above is in Cumberland except what follows, in Westmorland and Furness:
+- PR-E (the previous year, 2023-04-01 to 2024-03-31): notified and rapid review on time
+  (2023-10), closed without review; nothing of it in the period under test.
+- W1: a CERAR child opened 2024-10-07, assessed medium; one missing episode returned
+  2024-11-05 03:00, RHI held the same day (within 72 hours).
+So the previous year holds PR-E (Westmorland and Furness) and K6 (Cumberland: referred,
+assessed low and closed in March 2024); no MACE meeting, no missing episode.
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ from engine.core.service import Engine
 from tests.conftest import london
 
 START, END = dt.date(2024, 4, 1), dt.date(2025, 3, 31)
+PREVIOUS = dt.date(2023, 4, 1), dt.date(2024, 3, 31)
+WF = "westmorland_furness"
 D = dt.date.fromisoformat
 
 
@@ -44,10 +54,11 @@ class Built:
 
 
 def _pr(engine: Engine, clock: FixedClock, ref: str, aware: str,
-        steps: list[tuple[str, str, dict[str, str]]]) -> None:
+        steps: list[tuple[str, str, dict[str, str]]], area: str = "cumberland") -> None:
     clock.set(london(f"{aware} 10:00"))
     engine.open_case("practice_review", ref, {
-        "became_aware_on": aware, "child_ref": "C-9" + ref[-1], "label": "test"}, "chair")
+        "became_aware_on": aware, "child_ref": "C-9" + ref[-1], "label": "test"}, "chair",
+        area=area)
     for day, trigger, values in steps:
         clock.set(london(f"{day} 15:00"))
         engine.fire(ref, trigger, values, "chair")
@@ -56,6 +67,14 @@ def _pr(engine: Engine, clock: FixedClock, ref: str, aware: str,
 def build(app: App, clock: FixedClock) -> Built:
     engine = app.engine
     out = Built()
+    clock.set(london("2023-04-01 09:00"))
+    app.admin.add_area("mgr", WF, "Westmorland and Furness")
+    _pr(engine, clock, "PR-E", "2023-10-02", [
+        ("2023-10-04", "notify", {"notified_on": "2023-10-04"}),
+        ("2023-10-16", "submit_rapid_review", {"rr_submitted_on": "2023-10-16"}),
+        ("2023-10-20", "close_without_review", {"decision_on": "2023-10-20",
+                                                "decision_rationale": "learning known"}),
+    ], area=WF)
     _pr(engine, clock, "PR-A", "2024-06-03", [
         ("2024-06-07", "notify", {"notified_on": "2024-06-07"}),
         ("2024-06-21", "submit_rapid_review", {"rr_submitted_on": "2024-06-21"}),
@@ -106,9 +125,9 @@ def build(app: App, clock: FixedClock) -> Built:
     cerar = app.cerar
 
     def child(ref: str, day: str, level: str | None, extra: dict[str, str] | None = None,
-              ) -> None:
+              area: str = "cumberland") -> None:
         clock.set(london(f"{day} 09:00"))
-        cerar.open(ref[-2:], day, "police", "cumberland", "coord", ref=ref, extra=extra)
+        cerar.open(ref[-2:], day, "police", area, "coord", ref=ref, extra=extra)
         if level:
             clock.set(london(f"{day} 10:00"))
             cerar.fire(ref, "screen", {"screened_on": day}, "coord")
@@ -129,7 +148,7 @@ def build(app: App, clock: FixedClock) -> Built:
     mace = app.mace
     clock.set(london("2024-09-06 12:00"))
     view = mace.create_series("Test", "2w", "monday", "10:00", "chair", ["amy"], "coord",
-                              starts_on=D("2024-09-16"), horizon_days=30)
+                              starts_on=D("2024-09-16"), horizon_days=30, area="cumberland")
     out.meeting, out.second_meeting = view.meetings[0].ref, view.meetings[1].ref
 
     def missing(ref: str, went: str, back: str, now: str) -> str:
@@ -167,6 +186,9 @@ def build(app: App, clock: FixedClock) -> Built:
                                       "receiving_service": "Early help"}, "mgr")
     clock.set(london("2024-10-10 09:00"))
     mace.complete_action(out.meeting, "A2", "coord", D("2024-10-10"))
+    child("CE-W1", "2024-10-07", "medium", area=WF)
+    rhi("CE-W1", missing("CE-W1", "2024-11-04T21:00", "2024-11-05T03:00",
+                         "2024-11-05 09:00"), "held", "2024-11-05 15:00")
     missing("CE-K5", "2025-03-30T20:00", "2025-03-31T03:00", "2025-03-31 09:00")
     missing("CE-K2", "2025-04-04T20:00", "2025-04-05T03:00", "2025-04-05 09:00")
     return out

@@ -42,15 +42,18 @@ def test_report_bad_input(url: str) -> None:
     _one_error(invoke(url, "report", "annual", "--from", "31/03/2025", "--to", "2025-04-01"),
                2, "is not a date")
     result = invoke(url, "report", "annual", "--from", "2024-04-01", "--to", "2025-03-31",
-                    "--format", "pdf")
+                    "--format", "rtf")
     assert result.exit_code == 2  # type: ignore[attr-defined]
+    _one_error(invoke(url, "report", "annual", "--from", "2024-04-01", "--to", "2025-03-31",
+                      "--narrative", "/no/such/folder"), 2, "no such folder")
 
 
 def test_report_formats(url: str) -> None:
     for fmt, check in (("json", lambda out: json.loads(out)["to"] == "2025-03-31"),
-                       ("markdown", lambda out: out.startswith("# Annual report figures")),
-                       ("csv", lambda out: out.startswith("section,figure,label,value")),
-                       ("html", lambda out: "<svg" in out)):
+                       ("markdown", lambda out: out.startswith("# Annual report 2024/25")),
+                       ("csv", lambda out: out.startswith(
+                           "section,figure,label,scope,value,previous")),
+                       ("html", lambda out: "No records in this period." in out)):
         result = invoke(url, "report", "annual", "--from", "2024-04-01", "--to", "2025-03-31",
                         "--format", fmt)
         assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
@@ -126,3 +129,44 @@ def test_the_demo_can_be_explored_afterwards(demo_copy: DemoYear) -> None:
              for section in json.loads(report.output)["sections"]
              for figure in section["figures"]}
     assert shown == json.loads(json.dumps(demo_copy.figures, default=str))
+
+
+def test_report_word_and_pdf_files(url: str, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """docx and pdf go to --out (never to a terminal); the narrative folder's words go in;
+    without Chromium, PDF is one clear line and nothing is read."""
+    import io
+
+    from docx import Document
+
+    import commands.report
+    import engine.apps.report.pdf
+
+    words = tmp_path / "words"
+    words.mkdir()
+    (words / "foreword.md").write_text("A year of **learning**.\n", encoding="utf-8")
+    out = tmp_path / "report.docx"
+    result = invoke(url, "report", "annual", "--from", "2024-04-01", "--to", "2025-03-31",
+                    "--format", "docx", "--narrative", str(words), "--out", str(out))
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    doc = Document(io.BytesIO(out.read_bytes()))
+    texts = [p.text for p in doc.paragraphs]
+    assert "A year of learning." in texts and "1 Foreword" in texts
+    assert any(t.startswith("[Placeholder: the independent scrutineer") for t in texts)
+    monkeypatch.setattr(commands.report, "_is_terminal", lambda: True)
+    _one_error(invoke(url, "report", "annual", "--from", "2024-04-01", "--to", "2025-03-31",
+                      "--format", "docx"), 2, "give --out FILE")
+    monkeypatch.setattr(engine.apps.report.pdf, "chromium", lambda: None)
+    _one_error(invoke(url, "report", "annual", "--from", "2024-04-01", "--to", "2025-03-31",
+                      "--format", "pdf", "--out", str(tmp_path / "r.pdf")), 3,
+               "PDF needs Chromium")
+    assert not (tmp_path / "r.pdf").exists()
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="no chromium")
+def test_report_pdf_printed_by_chromium(url: str, tmp_path: Path) -> None:
+    out = tmp_path / "report.pdf"
+    result = invoke(url, "report", "annual", "--from", "2024-04-01", "--to", "2025-03-31",
+                    "--format", "pdf", "--out", str(out))
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert out.read_bytes().startswith(b"%PDF")

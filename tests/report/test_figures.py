@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -50,15 +51,17 @@ def test_every_figure(known: tuple[Engine, object]) -> None:
         "actions.review_dropped": 0,
         "actions.rag_red": 1, "actions.rag_amber": 0, "actions.rag_green": 0,
         "actions.rag_blue": 2,
-        # K1, K2 (now high), K4 (not assessed), K5 medium; K3 stepped down; K6 closed before.
-        "cerar.open_at_end": 4, "cerar.level_high": 2, "cerar.level_medium": 1,
-        "cerar.level_low": 0, "cerar.level_not_assessed": 1, "cerar.referrals": 5,
+        # K1, K2 (now high), K4 (not assessed), K5 and W1 medium; K3 stepped down; K6
+        # closed before.
+        "cerar.open_at_end": 5, "cerar.level_high": 2, "cerar.level_medium": 2,
+        "cerar.level_low": 0, "cerar.level_not_assessed": 1, "cerar.referrals": 6,
         "cerar.stepped_down": 1, "cerar.closed": 0, "cerar.level_changes": 1,
         "cerar.reviews": 1,
-        # K1 x2, K2 x1, K5 x1 return in the period (K2's April 2025 episode does not).
-        "missing.episodes": 4, "missing.children": 3, "missing.rhi_within_72h": 1,
+        # K1 x2, K2 x1, K5 x1, W1 x1 return in the period (K2's April 2025 episode does
+        # not); RHIs within 72 hours: K1's first, W1's.
+        "missing.episodes": 5, "missing.children": 4, "missing.rhi_within_72h": 2,
         "missing.rhi_late": 1, "missing.rhi_declined": 1, "missing.rhi_outstanding": 1,
-        "missing.rhi_within_72h_pct": 25.0, "missing.strategy_meetings": 0,
+        "missing.rhi_within_72h_pct": 40.0, "missing.strategy_meetings": 0,
         "mace.held": 1, "mace.cancelled": 1,
         "mace.children_discussed": len(built.agenda_children | {"CE-K1", "CE-K2"}),  # type: ignore[attr-defined]
         "mace.decision_level_confirmed": 0, "mace.decision_level_changed": 1,
@@ -103,10 +106,13 @@ def test_a_past_year_does_not_change_when_its_open_actions_end_after_it(
 
 def test_a_period_before_most_of_it(known: tuple[Engine, object]) -> None:
     engine, _ = known
-    flat = annual_report(engine, "mgr", D("2024-03-01"), D("2024-03-10")).flat()
-    assert flat["rapid_reviews.held"] == 0 and flat["mace.held"] == 0
+    report = annual_report(engine, "mgr", D("2024-03-01"), D("2024-03-10"))
+    flat = report.flat()
+    # Nothing of reviews, missing episodes or MACE then: no records, not zeros.
+    assert {s.key for s in report.sections if s.empty} == {
+        "rapid_reviews", "lcspr", "actions", "missing", "mace", "placed"}
+    assert "rapid_reviews.held" not in flat and "mace.held" not in flat
     assert flat["cerar.referrals"] == 1 and flat["cerar.open_at_end"] == 1  # K6, low
-    assert flat["missing.rhi_within_72h_pct"] is None
 
 
 def test_renderers_carry_the_figures_and_no_personal_data(
@@ -116,12 +122,17 @@ def test_renderers_carry_the_figures_and_no_personal_data(
     data = json.loads(render(report, "json"))
     assert data["from"] == "2024-04-01" and len(data["sections"]) == 7
     rows = list(csv.reader(io.StringIO(render(report, "csv"))))
-    assert ["mace", "held", "Meetings held", "1"] in rows
+    assert ["mace", "held", "Meetings held", "Partnership", "1", "", ""] in rows
+    assert ["cerar", "referrals", "New referrals (flow in)", "Westmorland and Furness", "1",
+            "", ""] in rows
+    assert ["cerar", "referrals", "New referrals (flow in)", "Cumberland", "5", "1",
+            "4"] in rows
     page = render(report, "html")
-    assert page.count("<svg") >= 5 and "@media print" in page and "http" not in \
-        page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert page.count("<svg") >= 5 and "@media print" in page and "http" not in re.sub(
+        r'xmlns(:xlink)?="http://www.w3.org/[^"]+"', "", page)  # nothing fetched
     text = render(report, "markdown")
-    assert "| LCSPRs published | 1 |" in text and "PR-C | inquest" in text
+    assert "| LCSPRs published | 1 | not available | not available |" in text
+    assert "| PR-C | Inquest |" in text
     for rendered in (page, text, render(report, "csv"), render(report, "json")):
         assert "child_name" not in rendered and "C-9A" not in rendered
 
@@ -161,3 +172,19 @@ def test_reading_only_the_cases_alive_in_the_period_changes_no_figure(
         alive = annual(load(conn, period=bounds, amber_days=AMBER_DAYS),  # type: ignore[arg-type]
                        start, end).to_json()  # type: ignore[arg-type]
     assert alive == everything
+
+
+def test_per_area_and_previous_year_on_both_databases(known: tuple[Engine, object]) -> None:
+    """The by-area SQL (older reviews' actions, MACE actions by RAG) and the previous year
+    on SQLite and PostgreSQL alike (the full per-area checks are in test_annual.py)."""
+    engine, _ = known
+    report = annual_report(engine, "mgr", START, END)
+    rows = {f"{s.key}.{r.key}": r for s in report.sections for r in s.rows}
+    cf, wf = "Cumberland", "Westmorland and Furness"
+    assert rows["actions.review_rag_red"].areas[cf].value == 1  # type: ignore[union-attr]
+    assert rows["actions.rag_red"].partnership.value == 1  # MACE A3, counted in SQL
+    assert rows["actions.rag_red"].areas[cf].value is None  # type: ignore[union-attr]
+    assert rows["cerar.referrals"].areas[wf].value == 1  # type: ignore[union-attr]
+    assert (rows["rapid_reviews.held"].partnership.previous,
+            rows["rapid_reviews.held"].partnership.change) == (1, 2)  # PR-E in 2023/24
+    assert rows["rapid_reviews.held"].areas[wf] is None  # no records there this year

@@ -1,5 +1,5 @@
 """The dashboard (what ``safeguard status`` shows) and the annual report (its HTML body in the
-site's layout, with CSV and JSON downloads). Both come from the report services, which check
+site's layout, with CSV, JSON and Word downloads). Both come from the report services, which check
 who may see them and audit it; a user without the role gets the not-found page, as for any
 page they may not see.
 """
@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from engine.apps.report.figures import Report
+from engine.apps.report.document import AnnualReport
 from engine.apps.report.render import html_body, render
 from engine.apps.report.service import annual_report
 from engine.apps.report.status import dashboard
@@ -22,6 +22,8 @@ from web import deps, words
 from web.deps import Ctx, SignedInUser
 
 router = APIRouter()
+MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json",
+         "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
 
 @router.get("/dashboard")
@@ -48,7 +50,7 @@ def _period(ctx: Ctx, start: str, end: str) -> tuple[str, str]:
     return f"{year}-04-01", f"{year + 1}-03-31"
 
 
-def _report(ctx: Ctx, start: str, end: str) -> Report:
+def _report(ctx: Ctx, start: str, end: str) -> AnnualReport:
     first, last = parse_date(start), parse_date(end)
     if first > last:  # the service refuses it too, in the CLI's words
         raise UsageError(f"the period starts ({words.day_text(first)}) after it ends "
@@ -79,7 +81,7 @@ def annual_page(ctx: SignedInUser) -> Response:
 
 @router.get("/reports/annual.{fmt}")
 def annual_download(ctx: SignedInUser, fmt: str) -> Response:
-    if fmt not in ("csv", "json"):
+    if fmt not in MEDIA:
         return deps.not_found(ctx)
     start, end = _period(ctx, ctx.request.query_params.get("from", "")[:40],
                          ctx.request.query_params.get("to", "")[:40])
@@ -87,7 +89,12 @@ def annual_download(ctx: SignedInUser, fmt: str) -> Response:
         report = _report(ctx, start, end)
     except PermissionDeniedError:
         return deps.not_found(ctx)
-    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
-    return Response(render(report, fmt), media_type=media, headers={
+    if fmt == "docx":
+        from engine.apps.report.docx_out import docx_bytes
+
+        body: str | bytes = docx_bytes(report)
+    else:
+        body = render(report, fmt)
+    return Response(body, media_type=MEDIA[fmt], headers={
         "Content-Disposition": f'attachment; filename="annual-report-{start}-to-{end}.{fmt}"',
         "Cache-Control": "no-store"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,75 @@ RHI_HOURS = 72
 AMBER_DAYS = 14  # an open action due within this many days of the period's end is amber
 RAG = ("red", "amber", "green", "blue")
 
+# Display words for the codes the figures group by (the report shows no codes).
+RAG_WORDS = {"red": "Red", "amber": "Amber", "green": "Green", "blue": "Blue (complete)"}
+OUTCOME_WORDS = {"lcspr": "Local child safeguarding practice review",
+                 "no_further_review": "No further review",
+                 "national_review": "Referred for a national review",
+                 "awaiting_decision": "Awaiting a decision"}
+REASON_WORDS = {"criminal_proceedings": "Criminal proceedings", "inquest": "Inquest",
+                "family_court": "Family court proceedings",
+                "other_process": "Another process", "unknown": "Reason not recorded"}
+LEVEL_WORDS = {"high": "High", "medium": "Medium", "low": "Low",
+               "not_assessed": "Not yet assessed"}
+DECISION_WORDS = {"level_confirmed": "Level confirmed", "level_changed": "Level changed",
+                  "review_done": "Review done", "step_down": "Stepped down"}
+# The one palette of RAG and status words: (strong colour for charts, light fill and dark
+# ink for a tag beside the word). Every coloured thing also carries the word.
+STATUS_PALETTE = {
+    "Red": ("#d4351c", "#f4cdc6", "#942514"), "Amber": ("#f47738", "#fcd6c3", "#6e3619"),
+    "Green": ("#00703c", "#cce2d8", "#005a30"),
+    "Blue (complete)": ("#1d70b8", "#bbd4ea", "#0c2d4a"),
+    "Blue": ("#1d70b8", "#bbd4ea", "#0c2d4a"), "Complete": ("#1d70b8", "#bbd4ea", "#0c2d4a"),
+    "Overdue": ("#d4351c", "#f4cdc6", "#942514"), "On track": ("#00703c", "#cce2d8", "#005a30"),
+    "Not started": ("#505a5f", "#e5e6e7", "#383f43")}
+RAG_COLOURS = {word: strong for word, (strong, _, _) in STATUS_PALETTE.items()}
+LEVEL_COLOURS = ("#d4351c", "#f47738", "#ffdd00", "#b1b4b6")  # high .. not assessed
+
+
+def words(mapping: dict[str, str], code: str) -> str:
+    """A code in words: from ``mapping``, else the code with spaces ('other_reason')."""
+    return mapping.get(code) or (code.replace("_", " ").capitalize() if code else "")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of one or more series over categories (months, quarters, categories):
+    ``bars`` is one series as horizontal bars; ``columns`` groups (or stacks) series as
+    vertical columns; ``line`` draws each series as a line."""
+
+    title: str
+    categories: tuple[str, ...]
+    series: tuple[tuple[str, tuple[float, ...]], ...]
+    kind: str = "bars"
+    stacked: bool = False
+    colours: tuple[str, ...] = ()  # per series (per bar for a one-series bar chart)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "kind": self.kind, "stacked": self.stacked,
+                "categories": list(self.categories),
+                "series": [{"name": n, "values": list(v)} for n, v in self.series]}
+
+    @classmethod
+    def bars(cls, title: str, bars: Sequence[tuple[str, float]],
+             colours: Sequence[str] = ()) -> Chart:
+        return cls(title, tuple(b[0] for b in bars),
+                   (("Count", tuple(b[1] for b in bars)),), "bars", False, tuple(colours))
+
+    @classmethod
+    def from_table(cls, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                   stacked: bool = False) -> Chart:
+        """A table of category x column (e.g. deaths by category x year) as columns: one
+        group per row, one series per numeric column."""
+        series = tuple((str(c), tuple(float(r[i] or 0) for r in rows))
+                       for i, c in enumerate(columns) if i > 0)
+        return cls(title, tuple(str(r[0]) for r in rows), series, "columns", stacked)
+
+
+# A section's chart: a Chart, the older (title, bars) pair, or the title of one of the
+# section's tables (category x year) to draw as columns.
+ChartSpec = Chart | tuple[str, list[tuple[str, int]]] | str | None
+
 
 @dataclass
 class Section:
@@ -38,7 +107,7 @@ class Section:
     figures: list[tuple[str, str, Any]] = field(default_factory=list)  # key, label, value
     tables: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]] = field(
         default_factory=list)  # title, columns, rows
-    chart: tuple[str, list[tuple[str, int]]] | None = None  # title, bars
+    chart: ChartSpec = None
 
     def add(self, key: str, label: str, value: Any) -> None:
         self.figures.append((key, label, value))
@@ -49,8 +118,38 @@ class Section:
                             for k, label, v in self.figures],
                 "tables": [{"title": t, "columns": list(c), "rows": [list(r) for r in rows]}
                            for t, c, rows in self.tables],
-                "chart": None if self.chart is None else {
-                    "title": self.chart[0], "bars": [list(b) for b in self.chart[1]]}}
+                "chart": None if (c := chart_of(self)) is None else c.to_json()}
+
+    @property
+    def empty(self) -> bool:
+        """No records in the period: no figures and no table rows."""
+        return not self.figures and not any(rows for _, _, rows in self.tables)
+
+
+def chart_of(section: Section) -> Chart | None:
+    """The section's chart as a :class:`Chart` (None when it has none, or names a table it
+    does not hold, or the section is empty)."""
+    spec = section.chart
+    if spec is None or section.empty:
+        return None
+    if isinstance(spec, Chart):
+        return spec
+    if isinstance(spec, str):
+        for title, columns, rows in section.tables:
+            if title == spec and rows:
+                return Chart.from_table(title, columns, rows)
+        return None
+    title, bars = spec
+    return Chart.bars(title, bars)
+
+
+def or_empty(section: Section) -> Section:
+    """The section, or an empty one when it holds nothing but zeros (no records in the
+    period: the report says so rather than showing zeros as facts)."""
+    if all(v in (0, None) for _, _, v in section.figures) \
+            and not any(rows for _, _, rows in section.tables):
+        return Section(section.key, section.title)
+    return section
 
 
 @dataclass
@@ -122,8 +221,14 @@ class _Replay:
                 and lo <= e.at < hi]
 
 
-def annual(data: ReportData, start: dt.date, end: dt.date) -> Report:
-    """The annual report's figures for ``[start, end]``."""
+def annual(data: ReportData, start: dt.date, end: dt.date, area: str | None = None) -> Report:
+    """The annual report's casework figures for ``[start, end]``, for the partnership or
+    (``area``, a code) for the cases of one area."""
+    return Report(start, end, casework_sections(data, start, end, area))
+
+
+def casework_sections(data: ReportData, start: dt.date, end: dt.date,
+                      area: str | None = None) -> list[Section]:
     check_period(start, end)
     lo, hi = start_of_day(start), end_of_day(end)
     replay = _Replay(data.events)
@@ -135,18 +240,21 @@ def annual(data: ReportData, start: dt.date, end: dt.date) -> Report:
     def on_time(case_id: int, name: str) -> bool:
         return any(d.status == "met" for d in deadlines[(case_id, name)])
 
-    reviews = [c for c in data.cases if c.workflow == "practice_review"]
-    children = [c for c in data.cases if c.workflow == "cerar"]
+    def mine(c: CaseRow) -> bool:
+        return area is None or c.area == area
+
+    reviews = [c for c in data.cases if c.workflow == "practice_review" and mine(c)]
+    children = [c for c in data.cases if c.workflow == "cerar" and mine(c)]
     meetings = [c for c in data.cases if c.workflow == "mace_meeting"]
-    return Report(start, end, [
+    return [or_empty(s) for s in (
         _rapid_reviews(reviews, replay, in_period, on_time, hi),
         _lcsprs(reviews, replay, in_period, deadlines, lo, hi, end),
-        _actions(data, reviews, replay, lo, hi, end),
-        _cerar(children, replay, lo, hi),
-        _missing(data, children, replay, lo, hi),
-        _mace(data, meetings, children, replay, in_period, lo, hi, end),
+        _actions(data, reviews, replay, lo, hi, end, area),
+        _cerar(children, replay, lo, hi, start, end),
+        _missing(data, children, replay, lo, hi, start, end),
+        _mace(data, meetings, children, replay, in_period, lo, hi, area),
         _placed(children, replay, lo, hi),
-    ])
+    )]
 
 
 def _rapid_reviews(reviews: list[CaseRow], replay: _Replay, in_period: Any, on_time: Any,
@@ -167,14 +275,14 @@ def _rapid_reviews(reviews: list[CaseRow], replay: _Replay, in_period: Any, on_t
         outcome = DECISIONS[decided[-1].trigger] if decided else "awaiting_decision"
         outcomes[outcome] += 1
         rows.append((c.ref, c.area or "", c.data.get("rr_submitted_on", ""),
-                     "yes" if on_time(c.id, "rapid_review") else "no", outcome))
-    for key in ("lcspr", "no_further_review", "national_review", "awaiting_decision"):
-        s.add(f"outcome_{key}", f"Outcome: {key.replace('_', ' ')}", outcomes[key])
+                     "Yes" if on_time(c.id, "rapid_review") else "No",
+                     OUTCOME_WORDS[outcome]))
+    for key in OUTCOME_WORDS:
+        s.add(f"outcome_{key}", f"Outcome: {OUTCOME_WORDS[key].lower()}", outcomes[key])
     s.tables.append(("Rapid reviews", ("Reference", "Area", "Sent", "On time", "Outcome"),
                      rows))
-    s.chart = ("Rapid review outcomes", [(k.replace("_", " "), outcomes[k]) for k in
-                                         ("lcspr", "no_further_review", "national_review",
-                                          "awaiting_decision")])
+    s.chart = Chart.bars("Rapid review outcomes",
+                         [(OUTCOME_WORDS[k], outcomes[k]) for k in OUTCOME_WORDS])
     return s
 
 
@@ -199,18 +307,18 @@ def _lcsprs(reviews: list[CaseRow], replay: _Replay, in_period: Any,
             days.append((out - decided).days)
         pub_rows.append((c.ref, c.data.get("decision_on", ""), c.data.get("published_on", ""),
                          (out - decided).days if decided and out else "",
-                         "yes" if any(d.status == "met" for d in
-                                      deadlines[(c.id, "publication")]) else "no"))
+                         "Yes" if any(d.status == "met" for d in
+                                      deadlines[(c.id, "publication")]) else "No"))
     s.add("days_to_publication_mean", "Mean days from decision to publication",
           round(sum(days) / len(days), 1) if days else None)
     s.add("published_within_6_months", "Published within 6 months of the decision",
-          sum(1 for r in pub_rows if r[4] == "yes"))
+          sum(1 for r in pub_rows if r[4] == "Yes"))
     deferred = [c for c in ever if at_end[c.id] == "publication_deferred"]
     s.add("deferred", "LCSPRs deferred at the period's end", len(deferred))
     reasons: Counter[str] = Counter(replay.value_at(c.id, "deferral_reason", hi) or "unknown"
                                     for c in deferred)
     for reason, n in sorted(reasons.items()):
-        s.add(f"deferred_{reason}", f"Deferred: {reason.replace('_', ' ')}", n)
+        s.add(f"deferred_{reason}", f"Deferred: {words(REASON_WORDS, reason).lower()}", n)
     def unpublished(c: CaseRow) -> bool:
         out = _day(c.data.get("published_on"))
         return out is None or out > end
@@ -222,7 +330,8 @@ def _lcsprs(reviews: list[CaseRow], replay: _Replay, in_period: Any,
     s.tables.append(("Published reviews", ("Reference", "Decision", "Published", "Days",
                                            "Within 6 months"), pub_rows))
     s.tables.append(("Deferred reviews", ("Reference", "Reason"), [
-        (c.ref, replay.value_at(c.id, "deferral_reason", hi) or "") for c in deferred]))
+        (c.ref, words(REASON_WORDS, replay.value_at(c.id, "deferral_reason", hi) or "unknown"))
+        for c in deferred]))
     dis_rows = []
     for c in published:
         done = sum(1 for f in DISSEMINATION if (d := _day(c.data.get(f))) and d <= end)
@@ -231,25 +340,28 @@ def _lcsprs(reviews: list[CaseRow], replay: _Replay, in_period: Any,
           sum(r[1] for r in dis_rows))
     s.tables.append(("Dissemination of learning", ("Reference", "Tasks done", "Of"),
                      dis_rows))
-    s.chart = ("LCSPRs", [("commissioned", len(commissioned)),
-                          ("in progress", s.figures[1][2]), ("published", len(published)),
-                          ("deferred", len(deferred))])
+    s.chart = Chart.bars("Local child safeguarding practice reviews", [
+        ("Commissioned", len(commissioned)), ("In progress", s.figures[1][2]),
+        ("Published", len(published)), ("Deferred", len(deferred))])
     return s
 
 
 def _actions(data: ReportData, reviews: list[CaseRow], replay: _Replay, lo: dt.datetime,
-             hi: dt.datetime, end: dt.date) -> Section:
+             hi: dt.datetime, end: dt.date, area: str | None) -> Section:
     s = Section("actions", "Action plans and actions by RAG status")
     s.add("review_action_plans", "Practice reviews with an action plan at the period's end",
           sum(1 for c in reviews if replay.state_at(c.id, hi) == "action_plan"))
+    # MACE actions belong to the partnership's meetings, not to one area.
     rag: Counter[str] = Counter()
-    for a in data.actions:
-        if a.created_at >= hi:
-            continue
-        rag[rag_status(a.due_on, a.done_on, end)] += 1
+    if data.mace_rag is not None:
+        rag.update(data.mace_rag)  # counted in SQL
+    else:
+        for a in data.actions:
+            if a.created_at < hi:
+                rag[rag_status(a.due_on, a.done_on, end)] += 1
     for key in RAG:
-        s.add(f"rag_{key}", f"Actions {key}" + (" (complete)" if key == "blue" else ""),
-              rag[key])
+        s.add(f"rag_{key}", f"MACE actions: {RAG_WORDS[key].lower()}",
+              None if area is not None else rag[key])
     # The practice reviews' own action plans: one 'action' deadline per action.
     review_ids = {c.id for c in reviews}
     # Each as it stood at the period's end: one closed or dropped after the end counts as
@@ -266,13 +378,23 @@ def _actions(data: ReportData, reviews: list[CaseRow], replay: _Replay, lo: dt.d
             continue
         done = london_date(d.met_at) if d.met_at is not None and d.met_at < hi else None
         plan[rag_status(d.due_day, done, end)] += 1
-    plan.update(data.earlier_plan)  # reviews closed before the period, counted in SQL
+    # Reviews closed before the period, counted in SQL by area.
+    for where, counts in data.earlier_plan.items():
+        if area is None or where == area:
+            plan.update(counts)
     for key in RAG:
-        s.add(f"review_rag_{key}", f"Review action-plan actions {key}"
-              + (" (complete)" if key == "blue" else ""), plan[key])
+        s.add(f"review_rag_{key}", f"Review action-plan actions: {RAG_WORDS[key].lower()}",
+              plan[key])
     s.add("review_dropped", "Review action-plan actions dropped in the period (with a "
           "reason; not in the RAG counts)", dropped)
-    s.chart = ("Actions by RAG status", [(k, rag[k] + plan[k]) for k in RAG])
+    s.tables.append(("Actions by RAG status", ("RAG status", "Review action plans",
+                                                "MACE actions"),
+                     [(RAG_WORDS[k], plan[k], rag[k] if area is None else None)
+                      for k in RAG] if any(plan.values()) or (area is None and any(
+                          rag.values())) else []))
+    s.chart = Chart.bars("Actions by RAG status",
+                         [(RAG_WORDS[k], plan[k] + (rag[k] if area is None else 0))
+                          for k in RAG], [RAG_COLOURS[RAG_WORDS[k]] for k in RAG])
     return s
 
 
@@ -287,8 +409,32 @@ def rag_status(due_on: dt.date, done_on: dt.date | None, end: dt.date) -> str:
     return "green"
 
 
+def quarters(start: dt.date, end: dt.date) -> list[tuple[str, dt.date]]:
+    """The ends of the period's quarters (three months from its start; the last may be cut
+    short by its end), each with a label like 'Apr to Jun 2024'."""
+    out = []
+    first = start
+    while first <= end:
+        month = first.month + 3
+        nxt = dt.date(first.year + (month - 1) // 12, (month - 1) % 12 + 1, 1) \
+            if first.day == 1 else first + dt.timedelta(days=91)
+        last = min(nxt - dt.timedelta(days=1), end)
+        out.append((f"{first:%b} to {last:%b %Y}", last))
+        first = nxt
+    return out
+
+
+def months(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
+    """(year, month) of every month the period touches."""
+    out, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
 def _cerar(children: list[CaseRow], replay: _Replay, lo: dt.datetime,
-           hi: dt.datetime) -> Section:
+           hi: dt.datetime, start: dt.date, end: dt.date) -> Section:
     s = Section("cerar", "Children at risk of exploitation (CERAR)")
     levels: Counter[str] = Counter()
     for c in children:
@@ -298,7 +444,8 @@ def _cerar(children: list[CaseRow], replay: _Replay, lo: dt.datetime,
         levels[replay.value_at(c.id, "risk_level", hi) or "not_assessed"] += 1
     s.add("open_at_end", "Children open at the period's end", sum(levels.values()))
     for key in LEVELS:
-        s.add(f"level_{key}", f"At the end: {key.replace('_', ' ')}", levels[key])
+        s.add(f"level_{key}", f"Open at the end, risk level: {LEVEL_WORDS[key].lower()}",
+              levels[key])
     s.add("referrals", "New referrals (flow in)",
           sum(1 for c in children if replay.fired(c.id, ["open"], lo, hi)))
     s.add("stepped_down", "Stepped down (flow out)",
@@ -309,13 +456,24 @@ def _cerar(children: list[CaseRow], replay: _Replay, lo: dt.datetime,
           sum(len(replay.fired(c.id, ["change_risk_level"], lo, hi)) for c in children))
     s.add("reviews", "Reviews held",
           sum(len(replay.fired(c.id, ["record_review"], lo, hi)) for c in children))
-    s.chart = ("Children by level at the period's end",
-               [(k.replace("_", " "), levels[k]) for k in LEVELS])
+    by_quarter = []
+    for _, last in quarters(start, end):
+        at = end_of_day(last)
+        counts: Counter[str] = Counter()
+        for c in children:
+            state = replay.state_at(c.id, at)
+            if state is not None and state not in ENDED:
+                counts[replay.value_at(c.id, "risk_level", at) or "not_assessed"] += 1
+        by_quarter.append(counts)
+    s.chart = Chart("Children open by risk level at each quarter's end",
+                    tuple(q for q, _ in quarters(start, end)),
+                    tuple((LEVEL_WORDS[k], tuple(float(c[k]) for c in by_quarter))
+                          for k in LEVELS), "columns", True, LEVEL_COLOURS)
     return s
 
 
 def _missing(data: ReportData, children: list[CaseRow], replay: _Replay, lo: dt.datetime,
-             hi: dt.datetime) -> Section:
+             hi: dt.datetime, start: dt.date, end: dt.date) -> Section:
     s = Section("missing", "Missing episodes and return home interviews")
     ids = {c.id for c in children}
     episodes = [e for e in data.episodes if e.case_id in ids and lo <= e.returned_at < hi]
@@ -337,46 +495,58 @@ def _missing(data: ReportData, children: list[CaseRow], replay: _Replay, lo: dt.
           _pct(held_72, len(episodes)))
     s.add("strategy_meetings", "Strategy meetings called (3 episodes in 30 days)",
           sum(len(replay.fired(c.id, ["raise_strategy_meeting"], lo, hi)) for c in children))
+    by_month = Counter((d.year, d.month) for d in (london_date(e.returned_at)
+                                                   for e in episodes))
+    span = months(start, end)
+    s.chart = Chart("Missing episodes by month of return",
+                    tuple(dt.date(y, m, 1).strftime("%b %Y") for y, m in span),
+                    (("Missing episodes", tuple(float(by_month[k]) for k in span)),),
+                    "columns")
     return s
 
 
 def _mace(data: ReportData, meetings: list[CaseRow], children: list[CaseRow],
           replay: _Replay, in_period: Any, lo: dt.datetime, hi: dt.datetime,
-          end: dt.date) -> Section:
+          area: str | None) -> Section:
+    """MACE meetings serve the whole partnership: for one area, the children discussed and
+    the decisions are that area's; meetings and actions are not counted by area."""
     s = Section("mace", "MACE meetings")
     held = [c for c in meetings if in_period(_day(c.data.get("held_on")))]
     held_ids = {c.id for c in held}
-    s.add("held", "Meetings held", len(held))
+    whole = area is None
+    s.add("held", "Meetings held", len(held) if whole else None)
     s.add("cancelled", "Meetings cancelled",
-          sum(len(replay.fired(c.id, ["cancel"], lo, hi)) for c in meetings))
+          sum(len(replay.fired(c.id, ["cancel"], lo, hi)) for c in meetings)
+          if whole else None)
     by_case = {m.case_id: m for m in data.meetings}
     refs = {c.id: c.ref for c in children}
     discussed: set[str] = set()
     meeting_ids = {by_case[c].meeting_id for c in held_ids if c in by_case}
     for c in held_ids:
         if c in by_case:
-            discussed.update(by_case[c].agenda_children)
+            discussed.update(r for r in by_case[c].agenda_children
+                             if whole or r in refs.values())
     decisions: Counter[str] = Counter()
     for d in data.decisions:
-        if d.meeting_id in meeting_ids:
+        if d.meeting_id in meeting_ids and (whole or d.case_id in refs):
             discussed.add(refs.get(d.case_id, str(d.case_id)))
             decisions[d.decision] += 1
     s.add("children_discussed", "Children discussed", len(discussed))
-    for key in ("level_confirmed", "level_changed", "review_done", "step_down"):
-        s.add(f"decision_{key}", f"Decisions: {key.replace('_', ' ')}", decisions[key])
+    for key in DECISION_WORDS:
+        s.add(f"decision_{key}", f"Decisions: {DECISION_WORDS[key].lower()}", decisions[key])
     actions = [a for a in data.actions if a.meeting_id in meeting_ids]
-    s.add("actions_agreed", "Actions agreed", len(actions))
+    s.add("actions_agreed", "Actions agreed", len(actions) if whole else None)
     due = [a for a in data.actions if start_of_day(a.due_on) < hi
            and lo <= start_of_day(a.due_on)]
-    s.add("actions_due", "Actions due in the period", len(due))
+    s.add("actions_due", "Actions due in the period", len(due) if whole else None)
     s.add("actions_on_time", "Actions due in the period completed on time",
-          sum(1 for a in due if a.done_on is not None and a.done_on <= a.due_on))
+          sum(1 for a in due if a.done_on is not None and a.done_on <= a.due_on)
+          if whole else None)
     s.add("actions_late", "Actions due in the period completed late or still open",
-          sum(1 for a in due if a.done_on is None or a.done_on > a.due_on))
-    s.chart = ("MACE decisions", [(k.replace("_", " "), decisions[k]) for k in
-                                  ("level_confirmed", "level_changed", "review_done",
-                                   "step_down")])
-    del end
+          sum(1 for a in due if a.done_on is None or a.done_on > a.due_on)
+          if whole else None)
+    s.chart = Chart.bars("MACE decisions", [(DECISION_WORDS[k], decisions[k])
+                                            for k in DECISION_WORDS])
     return s
 
 
@@ -396,7 +566,7 @@ def _placed(children: list[CaseRow], replay: _Replay, lo: dt.datetime,
         placement = replay.value_at(c.id, "placement", hi)
         if placement == "placed_in_area":
             placed[replay.value_at(c.id, "risk_level", hi) or "not_assessed"] += 1
-            authorities[replay.value_at(c.id, "placing_authority", hi) or "unknown"] += 1
+            authorities[replay.value_at(c.id, "placing_authority", hi) or "Not recorded"] += 1
         elif placement == "placed_out_of_area":
             out_of_area += 1
     s.add("placed_in_area_at_risk", "Placed in the area by other LAs, at risk of exploitation",

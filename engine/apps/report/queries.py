@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select, true
 
+from engine.core.clock import london_date
 from engine.core.store.models import (
     Case,
     CaseEvent,
@@ -124,8 +125,12 @@ class ReportData:
     meetings: list[MeetingRow] = field(default_factory=list)
     decisions: list[DecisionRow] = field(default_factory=list)
     actions: list[ActionRow] = field(default_factory=list)
-    # Action-plan actions (RAG at the period's end) of practice reviews closed before it.
-    earlier_plan: Counter[str] = field(default_factory=Counter)
+    # Action-plan actions (RAG at the period's end) of practice reviews closed before it,
+    # by area.
+    earlier_plan: dict[str | None, Counter[str]] = field(default_factory=dict)
+    # MACE actions by RAG status at the period's end, counted in SQL (None: count them
+    # from ``actions``, which then holds them all).
+    mace_rag: Counter[str] | None = None
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
@@ -137,7 +142,7 @@ DEADLINE_T = Deadline.__table__  # type: ignore[attr-defined]
 
 
 def _earlier_plan(conn: Connection, earlier: ColumnElement[bool], hi: dt.datetime,
-                  end: dt.date, amber_days: int) -> Counter[str]:
+                  end: dt.date, amber_days: int) -> dict[str | None, Counter[str]]:
     """RAG counts of the 'action' deadlines of practice reviews closed before the period,
     as :func:`engine.apps.report.figures.rag_status` gives them, in one aggregate."""
     d = DEADLINE_T
@@ -146,11 +151,28 @@ def _earlier_plan(conn: Connection, earlier: ColumnElement[bool], hi: dt.datetim
                (d.c.due_day <= end + dt.timedelta(days=amber_days), "amber"),
                else_="green")
     rows = conn.execute(
-        select(rag.label("rag"), func.count())
+        select(CASE_T.c.area, rag.label("rag"), func.count())
         .select_from(d.join(CASE_T, CASE_T.c.id == d.c.case_id))
         .where(CASE_T.c.workflow == "practice_review", earlier, d.c.name == "action",
                d.c.status != "cancelled", d.c.due_day.is_not(None), d.c.started_at < hi)
-        .group_by(rag))
+        .group_by(CASE_T.c.area, rag))
+    out: dict[str | None, Counter[str]] = {}
+    for area, key, n in rows:
+        out.setdefault(area, Counter())[str(key)] += int(n)
+    return out
+
+
+def _mace_rag(conn: Connection, hi: dt.datetime, end: dt.date,
+              amber_days: int) -> Counter[str]:
+    """MACE actions agreed before ``hi`` by RAG status at ``end``, as
+    :func:`engine.apps.report.figures.rag_status` gives them, in one aggregate."""
+    a = MaceAction.__table__  # type: ignore[attr-defined]
+    rag = case((and_(a.c.done_on.is_not(None), a.c.done_on <= end), "blue"),
+               (a.c.due_on < end, "red"),
+               (a.c.due_on <= end + dt.timedelta(days=amber_days), "amber"),
+               else_="green")
+    rows = conn.execute(select(rag.label("rag"), func.count())
+                        .where(a.c.created_at < hi).group_by(rag))
     return Counter({str(k): int(n) for k, n in rows})
 
 
@@ -210,19 +232,29 @@ def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cer
                                        _aware(row.rhi_at) if row.rhi_at else None))
     mt_t = MaceMeeting.__table__  # type: ignore[attr-defined]
     for row in conn.execute(select(mt_t.c.case_id, mt_t.c.id, mt_t.c.agenda)
-                            .order_by(mt_t.c.id)):
+                            .where(mt_t.c.case_id.in_(ids)).order_by(mt_t.c.id)):
         agenda = row.agenda or {}
         children = tuple(str(c.get("case_ref")) for c in agenda.get("children", [])
                          if isinstance(c, dict) and c.get("case_ref"))
         out.meetings.append(MeetingRow(row.case_id, row.id, children))
     dec_t = MaceDecision.__table__  # type: ignore[attr-defined]
+    meeting_ids = select(mt_t.c.id).where(mt_t.c.case_id.in_(ids)).scalar_subquery()
     for row in conn.execute(select(dec_t.c.meeting_id, dec_t.c.case_id, dec_t.c.decision)
+                            .where(dec_t.c.meeting_id.in_(meeting_ids))
                             .order_by(dec_t.c.id)):
         out.decisions.append(DecisionRow(row.meeting_id, row.case_id, row.decision))
     act_t = MaceAction.__table__  # type: ignore[attr-defined]
+    wanted: ColumnElement[bool] = true()
+    if period is not None:
+        # The RAG counts are over every action agreed by the period's end: one aggregate;
+        # the rows read are those of the period's meetings and those due in it.
+        lo, hi, end = period
+        out.mace_rag = _mace_rag(conn, hi, end, amber_days)
+        wanted = or_(act_t.c.meeting_id.in_(meeting_ids),
+                     and_(act_t.c.due_on >= london_date(lo), act_t.c.due_on <= end))
     for row in conn.execute(select(act_t.c.meeting_id, act_t.c.ref, act_t.c.due_on,
                                    act_t.c.status, act_t.c.done_on, act_t.c.created_at)
-                            .order_by(act_t.c.id)):
+                            .where(wanted).order_by(act_t.c.id)):
         out.actions.append(ActionRow(row.meeting_id, row.ref, row.due_on, row.status,
                                      row.done_on, _aware(row.created_at)))
     return out

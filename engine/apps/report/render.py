@@ -1,22 +1,34 @@
-"""Renderers of a :class:`~engine.apps.report.figures.Report`: Markdown, HTML (with bar charts as
-inline SVG, drawn here on the server; no script, no network; print-friendly), CSV and JSON.
+"""Renderers of an :class:`~engine.apps.report.document.AnnualReport`: Markdown, HTML (charts as
+inline SVG drawn on the server; no script, no network; a print stylesheet), CSV and JSON.
+The Word document is :mod:`engine.apps.report.docx_out`, the PDF :mod:`engine.apps.report.pdf`.
 Presentation only: every number comes from the report as it is given.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import html
 import io
 import json
+import re
 from typing import Any
 
-from engine.apps.report.figures import Report, Section
+from engine.apps.report.document import AnnualReport, Chapter, Compared, SectionResult
+from engine.apps.report.figures import STATUS_PALETTE, Section, chart_of
 
-FORMATS = ("markdown", "html", "csv", "json")
+FORMATS = ("markdown", "html", "csv", "json", "docx", "pdf")
+TEXT_FORMATS = ("markdown", "html", "csv", "json")
+NONE = "not available"
+NO_RECORDS = "No records in this period."
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+NOTICE = "Counts and case references only: no child-identifying data."
+
+# RAG and status words as tags: the palette's light fill and dark ink, with the word itself.
+TAGS = {word: (fill, ink) for word, (_, fill, ink) in STATUS_PALETTE.items()}
 
 
-def render(report: Report, fmt: str) -> str:
+def render(report: AnnualReport, fmt: str) -> str:
     if fmt == "markdown":
         return markdown(report)
     if fmt == "html":
@@ -26,120 +38,248 @@ def render(report: Report, fmt: str) -> str:
     return json.dumps(report.to_json(), indent=2, default=str) + "\n"
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """A value as people read it: 'not available' for None, one decimal place, dates in
+    words ('21 June 2024')."""
     if value is None:
-        return "n/a"
+        return NONE
     if isinstance(value, float):
         return f"{value:.1f}"
+    if isinstance(value, str) and ISO_DAY.fullmatch(value):
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+        return f"{day.day} {day:%B %Y}"
     return str(value)
 
 
-def _title(report: Report) -> str:
-    return (f"Annual report figures, {report.start.isoformat()} to "
-            f"{report.end.isoformat()}")
+def show_change(value: Any) -> str:
+    if value is None:
+        return NONE
+    if value == 0:
+        return "no change"
+    text = f"{value:.1f}" if isinstance(value, float) else str(value)
+    return f"+{text}" if value > 0 else text
 
 
-def markdown(report: Report) -> str:
-    out = [f"# {_title(report)}", "",
-           "Counts and case references only: no child-identifying data.", ""]
-    for s in report.sections:
-        out += [f"## {s.title}", "", "| Figure | Value |", "|---|---:|"]
-        out += [f"| {label} | {_show(v)} |" for _, label, v in s.figures]
-        out.append("")
-        for title, columns, rows in s.tables:
-            if not rows:
+def area_cell(c: Compared | None) -> str:
+    """An area's figure with its change on the previous year, in one cell."""
+    if c is None:
+        return "no records"
+    if c.value is None:
+        return NONE
+    return f"{show(c.value)} (change: {show_change(c.change)})"
+
+
+def title(report: AnnualReport) -> str:
+    return f"Annual report {report.label}"
+
+
+def subtitle(report: AnnualReport) -> str:
+    return (f"{report.start.day} {report.start:%B %Y} to {report.end.day} "
+            f"{report.end:%B %Y}, compared with {report.previous_label}")
+
+
+def figure_table(s: SectionResult, report: AnnualReport) -> tuple[list[str], list[list[str]]]:
+    columns = ["Figure", report.label, report.previous_label, "Change"]
+    if s.previous.empty:
+        columns[2] += " (no records)"
+    rows = [[r.label, show(r.partnership.value), show(r.partnership.previous),
+             show_change(r.partnership.change)] for r in s.rows]
+    return columns, rows
+
+
+def area_table(s: SectionResult, report: AnnualReport) -> tuple[list[str], list[list[str]]]:
+    names = [name for _, name in report.areas]
+    rows = [[r.label, *(area_cell(r.areas.get(n)) for n in names)] for r in s.rows]
+    return ["Figure", *names], rows
+
+
+def tables(section: Section) -> list[tuple[str, list[str], list[list[str]]]]:
+    return [(t, list(c), [[show(v) for v in r] for r in rows])
+            for t, c, rows in section.tables if rows]
+
+
+# -- Markdown -----------------------------------------------------------------------------
+def _md_table(columns: list[str], rows: list[list[str]]) -> list[str]:
+    def cell(v: str) -> str:
+        return v.replace("|", "\\|")
+    return ["| " + " | ".join(cell(c) for c in columns) + " |",
+            "|---|" + "---:|" * (len(columns) - 1),
+            *("| " + " | ".join(cell(v) for v in r) + " |" for r in rows), ""]
+
+
+def markdown(report: AnnualReport) -> str:
+    out = [f"# {title(report)}", "", subtitle(report) + ".", "", NOTICE, ""]
+    for chapter in report.chapters:
+        out += [f"## {chapter.number} {chapter.title}", ""]
+        if chapter.narrative is not None:
+            from engine.apps.report.narrative import demoted
+
+            out += [demoted(chapter.narrative.strip()), ""]
+        elif chapter.placeholder:
+            out += [f"> **[{chapter.placeholder}]**", ""]
+        for s in chapter.sections:
+            out += [f"### {s.number} {s.title}", ""]
+            if s.empty:
+                out += [NO_RECORDS, ""]
                 continue
-            out += [f"**{title}**", "", "| " + " | ".join(columns) + " |",
-                    "|" + "---|" * len(columns)]
-            out += ["| " + " | ".join(_show(v) for v in r) + " |" for r in rows]
-            out.append("")
+            out += _md_table(*figure_table(s, report))
+            if report.areas:
+                out += ["**By area** (change on the previous year in brackets)", ""]
+                out += _md_table(*area_table(s, report))
+            for t, columns, rows in tables(s.current):
+                out += [f"**{t}**", ""] + _md_table(columns, rows)
     return "\n".join(out)
 
 
-def csv_text(report: Report) -> str:
-    """One row per figure (section, figure, label, value), then table rows."""
+# -- CSV ----------------------------------------------------------------------------------
+def csv_text(report: AnnualReport) -> str:
+    """One row per figure and scope (the partnership, then each area): its value, the
+    previous year's and the change (empty when not available); then the tables' rows."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["section", "figure", "label", "value"])
+    writer.writerow(["section", "figure", "label", "scope", "value", "previous", "change"])
+
+    def blank(v: Any) -> Any:
+        return "" if v is None else v
+
     for s in report.sections:
-        for key, label, value in s.figures:
-            writer.writerow([s.key, key, label, "" if value is None else value])
+        for r in s.rows:
+            p = r.partnership
+            writer.writerow([s.key, r.key, r.label, "Partnership", blank(p.value),
+                             blank(p.previous), blank(p.change)])
+            for name, c in r.areas.items():
+                if c is not None:
+                    writer.writerow([s.key, r.key, r.label, name, blank(c.value),
+                                     blank(c.previous), blank(c.change)])
     for s in report.sections:
-        for title, columns, rows in s.tables:
-            for r in rows:
-                writer.writerow([s.key, title, *[f"{c}={v}" for c, v in
-                                                  zip(columns, r, strict=True)]])
+        for t, columns, rows in s.current.tables:
+            for row in rows:
+                writer.writerow([s.key, t, *[f"{c}={show(v)}" for c, v in
+                                             zip(columns, row, strict=True)]])
     return buffer.getvalue()
 
 
-def bar_chart(title: str, bars: list[tuple[str, int]], width: int = 520) -> str:
-    """A horizontal bar chart as inline SVG (greys and one colour; prints in black)."""
-    row, label_w, pad = 26, 170, 8
-    height = row * len(bars) + 40
-    top = max([v for _, v in bars] + [1])
-    scale = (width - label_w - 60) / top
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" '
-             f'aria-label="{html.escape(title)}">',
-             f'<title>{html.escape(title)}</title>',
-             f'<text x="0" y="16" font-size="14" font-weight="bold">'
-             f'{html.escape(title)}</text>']
-    for i, (label, value) in enumerate(bars):
-        y = 30 + i * row
-        w = max(int(value * scale), 1 if value else 0)
-        parts.append(f'<text x="{label_w - pad}" y="{y + 16}" font-size="12" '
-                     f'text-anchor="end">{html.escape(label)}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{w}" height="{row - 10}" '
-                     'fill="#1f5f8b" stroke="#000" stroke-width="0.5"/>')
-        parts.append(f'<text x="{label_w + w + 6}" y="{y + 16}" font-size="12">'
-                     f'{value}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
+# -- HTML ---------------------------------------------------------------------------------
 CSS = """
-body { font-family: Georgia, 'Times New Roman', serif; max-width: 50em; margin: 2em auto;
-       color: #111; line-height: 1.4; }
-h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #999; }
-table { border-collapse: collapse; margin: 0.5em 0 1em; }
-th, td { border: 1px solid #999; padding: 0.2em 0.6em; text-align: left; }
-td.n { text-align: right; }
-figure { margin: 0.5em 0 1em; }
-@media print { body { margin: 0; max-width: none; } section { break-inside: avoid; }
-  rect { fill: #555 !important; } }
+.report-doc { font-family: Arial, Helvetica, sans-serif; color: #0b0c0c; line-height: 1.4; }
+.report-doc h2 { font-size: 1.5em; border-bottom: 2px solid #1d70b8; padding-bottom: 0.2em;
+  margin-top: 1.6em; }
+.report-doc h3 { font-size: 1.15em; margin-top: 1.2em; }
+.report-doc table { border-collapse: collapse; margin: 0.4em 0 1em; font-size: 0.9em; }
+.report-doc caption { text-align: left; font-weight: bold; padding: 0.3em 0; }
+.report-doc th, .report-doc td { border: 1px solid #b1b4b6; padding: 0.25em 0.6em;
+  text-align: left; vertical-align: top; }
+.report-doc th { background: #f3f2f1; }
+.report-doc td.n { text-align: right; white-space: nowrap; }
+.report-doc .none { font-style: italic; color: #505a5f; }
+.report-doc .placeholder { border: 2px dashed #f47738; background: #fff7f0; padding: 0.6em 1em;
+  font-weight: bold; }
+.report-doc ul.contents { list-style: none; padding-left: 0; }
+.report-doc .tag { display: inline-block; padding: 0 0.4em; font-weight: bold; }
+.report-doc figure { margin: 0.5em 0 1.2em; }
+.report-doc figure svg { max-width: 100%; height: auto; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 10pt; }
+  .report-doc section.section { break-inside: avoid; }
+  .report-doc h2 { break-before: page; }
+  .report-doc h2.first { break-before: auto; }
+  .report-doc .tag, .report-doc th { -webkit-print-color-adjust: exact;
+    print-color-adjust: exact; }
+  header, footer, form, nav.breadcrumbs, .no-print, .skip-link { display: none !important; }
+}
+"""
+
+PAGE_CSS = """
+body { max-width: 60em; margin: 2em auto; padding: 0 1em; }
 """
 
 
-def _section_html(s: Section) -> str:
-    parts = [f'<section id="{s.key}"><h2>{html.escape(s.title)}</h2>',
-             "<table><tr><th>Figure</th><th>Value</th></tr>"]
-    parts += [f"<tr><td>{html.escape(label)}</td><td class=\"n\">{html.escape(_show(v))}"
-              "</td></tr>" for _, label, v in s.figures]
-    parts.append("</table>")
-    if s.chart is not None:
-        parts.append(f"<figure>{bar_chart(*s.chart)}</figure>")
-    for title, columns, rows in s.tables:
-        if not rows:
-            continue
-        parts.append(f"<h3>{html.escape(title)}</h3><table><tr>"
-                     + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr>")
-        parts += ["<tr>" + "".join(f"<td>{html.escape(_show(v))}</td>" for v in r) + "</tr>"
-                  for r in rows]
-        parts.append("</table>")
+def tag(value: str) -> str:
+    """A RAG or status word with its colour (the word is always there)."""
+    fill, ink = TAGS[value]
+    return (f'<strong class="tag" style="background:{fill};color:{ink}">'
+            f"{html.escape(value)}</strong>")
+
+
+def _cell(value: str, numeric: bool = False) -> str:
+    inner = tag(value) if value in TAGS else html.escape(value)
+    return f'<td class="n">{inner}</td>' if numeric else f"<td>{inner}</td>"
+
+
+def _table(caption: str | None, columns: list[str], rows: list[list[str]],
+           numeric_from: int = 1) -> str:
+    parts = ["<table>"]
+    if caption:
+        parts.append(f"<caption>{html.escape(caption)}</caption>")
+    parts.append("<thead><tr>" + "".join(f'<th scope="col">{html.escape(c)}</th>'
+                                          for c in columns) + "</tr></thead><tbody>")
+    for r in rows:
+        parts.append("<tr>" + "".join(_cell(v, i >= numeric_from and numeric(v))
+                                      for i, v in enumerate(r)) + "</tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+def numeric(v: str) -> bool:
+    """A cell to right-align: a number (with its change) or 'not available'."""
+    head = v.split(" ")[0].lstrip("+-")
+    return head.replace(".", "", 1).isdigit() or v in (NONE, "no change", "no records")
+
+
+def _section_html(s: SectionResult, report: AnnualReport) -> str:
+    from engine.apps.report import charts
+
+    parts = [f'<section class="section" id="{html.escape(s.key)}">'
+             f"<h3>{html.escape(s.number)} {html.escape(s.title)}</h3>"]
+    if s.empty:
+        parts.append(f'<p class="none">{NO_RECORDS}</p></section>')
+        return "".join(parts)
+    parts.append(_table("Figures", *figure_table(s, report)))
+    if report.areas:
+        parts.append(_table("By area (change on the previous year in brackets)",
+                            *area_table(s, report)))
+    chart = chart_of(s.current)
+    if chart is not None:
+        parts.append(f"<figure>{charts.svg(chart)}</figure>")
+    for t, columns, rows in tables(s.current):
+        parts.append(_table(t, columns, rows))
     parts.append("</section>")
+    return "".join(parts)
+
+
+def _chapter_html(chapter: Chapter, report: AnnualReport, first: bool) -> str:
+    from engine.apps.report.narrative import to_html
+
+    first_class = ' class="first"' if first else ""
+    parts = [f'<h2{first_class} id="chapter-{chapter.number}">'
+             f"{html.escape(chapter.number)} {html.escape(chapter.title)}</h2>"]
+    if chapter.narrative is not None:
+        parts.append(f'<div class="narrative">{to_html(chapter.narrative)}</div>')
+    elif chapter.placeholder:
+        parts.append(f'<p class="placeholder">[{html.escape(chapter.placeholder)}]</p>')
+    parts += [_section_html(s, report) for s in chapter.sections]
     return "\n".join(parts)
 
 
-def html_body(report: Report) -> str:
-    """The report's sections as HTML (tables and inline SVG charts), for a page of its own
-    or another site's layout (the web application's)."""
-    return "\n".join(_section_html(s) for s in report.sections)
+def html_body(report: AnnualReport) -> str:
+    """The report's chapters as HTML (tables and inline SVG charts), for a page of its own
+    or another site's layout (the web application's), with its own styles."""
+    contents = "".join(f'<li><a href="#chapter-{c.number}">{html.escape(c.number)} '
+                       f"{html.escape(c.title)}</a></li>" for c in report.chapters)
+    chapters = "\n".join(_chapter_html(c, report, i == 0)
+                         for i, c in enumerate(report.chapters))
+    return (f'<style>{CSS}</style><div class="report-doc">'
+            f'<nav aria-label="Contents"><h2 class="first">Contents</h2><ul class="contents">'
+            f"{contents}</ul></nav>\n{chapters}</div>")
 
 
-def html_page(report: Report) -> str:
-    title = html.escape(_title(report))
-    body = html_body(report)
+def html_page(report: AnnualReport) -> str:
+    heading = html.escape(title(report))
     return (f"<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
-            f"<title>{title}</title><style>{CSS}</style></head><body>\n<h1>{title}</h1>\n"
-            "<p>Counts and case references only: no child-identifying data.</p>\n"
-            f"{body}\n</body></html>\n")
+            f"<title>{heading}</title><style>{PAGE_CSS}</style></head><body>\n"
+            f'<h1 style="font-family: Arial, sans-serif">{heading}</h1>\n'
+            f'<p style="font-family: Arial, sans-serif">{html.escape(subtitle(report))}. '
+            f"{NOTICE}</p>\n{html_body(report)}\n</body></html>\n")

@@ -6,20 +6,33 @@ then read in one transaction. ``annual_report`` is for partnership managers; the
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 
-from engine.apps.report.figures import AMBER_DAYS, Report, annual, check_period
-from engine.apps.report.queries import load
-from engine.core.clock import end_of_day, start_of_day
+from engine.apps.report.document import (
+    AnnualReport,
+    SectionSource,
+    compose,
+    previous_period,
+)
+from engine.apps.report.figures import check_period
+from engine.apps.report.sources import default_sources
 from engine.core.service import Engine
 
 
-def annual_report(engine: Engine, actor: str, start: dt.date, end: dt.date) -> Report:
-    """The annual report's figures for ``[start, end]`` (partnership managers only)."""
+def annual_report(engine: Engine, actor: str, start: dt.date, end: dt.date,
+                  narrative: Mapping[str, str] | None = None,
+                  sources: Sequence[SectionSource] | None = None) -> AnnualReport:
+    """The annual report for ``[start, end]`` (partnership managers only): every section
+    for the partnership and each area, for the period and the year before, with the
+    partnership's narrative (key -> Markdown; see ``document.NARRATIVE``) around them."""
     check_period(start, end)
+    before = previous_period(start, end)
+    chosen = list(sources) if sources is not None else default_sources()
     with engine.unit(actor, "report.annual") as unit:
         unit.require()
         unit.note(period=[start.isoformat(), end.isoformat()])
-        # Only the cases alive in the period: the report reads what the period holds.
-        data = load(unit.conn, period=(start_of_day(start), end_of_day(end), end),
-                    amber_days=AMBER_DAYS)
-    return annual(data, start, end)
+        areas = unit.access.areas()
+        # Each source reads only what its period needs (bounded SQL).
+        loaded = [(src, src.load(unit.conn, start, end), src.load(unit.conn, *before))
+                  for src in chosen]
+    return compose(loaded, start, end, areas, narrative or {})

@@ -1,0 +1,72 @@
+"""The casework sections (rapid reviews, LCSPRs, actions, CERAR, missing episodes, MACE,
+placements) as section sources, and the list of sources the annual report is made of.
+
+The casework sections share one read per period (:func:`engine.apps.report.queries.load`,
+only the cases alive in it) and one computation per period and area; each source picks its
+own section from them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection
+
+from engine.apps.report.document import SectionSource
+from engine.apps.report.figures import AMBER_DAYS, Section, casework_sections
+from engine.apps.report.queries import ReportData, load
+from engine.core.clock import end_of_day, start_of_day
+
+CASEWORK = (("rapid_reviews", "Serious incidents and rapid reviews"),
+            ("lcspr", "Local child safeguarding practice reviews"),
+            ("actions", "Action plans and actions by RAG status"),
+            ("cerar", "Children at risk of exploitation (CERAR)"),
+            ("missing", "Missing episodes and return home interviews"),
+            ("mace", "MACE meetings"),
+            ("placed", "Children placed in the area by other authorities"))
+
+
+class _Casework:
+    """One read and one computation per period (and area), shared by the casework sources."""
+
+    def __init__(self) -> None:
+        self.reads: dict[tuple[dt.date, dt.date], ReportData] = {}
+        self.built: dict[tuple[int, dt.date, dt.date, str | None], list[Section]] = {}
+
+    def load(self, conn: Connection, start: dt.date, end: dt.date) -> ReportData:
+        if (start, end) not in self.reads:
+            self.reads[(start, end)] = load(
+                conn, period=(start_of_day(start), end_of_day(end), end),
+                amber_days=AMBER_DAYS)
+        return self.reads[(start, end)]
+
+    def sections(self, data: ReportData, start: dt.date, end: dt.date,
+                 area: str | None) -> dict[str, Section]:
+        key = (id(data), start, end, area)
+        if key not in self.built:
+            self.built[key] = casework_sections(data, start, end, area)
+        return {s.key: s for s in self.built[key]}
+
+
+class CaseworkSource:
+    def __init__(self, key: str, title: str, shared: _Casework) -> None:
+        self.key, self.title, self._shared = key, title, shared
+
+    def load(self, conn: Connection, start: dt.date, end: dt.date) -> Any:
+        return self._shared.load(conn, start, end)
+
+    def build(self, loaded: Any, start: dt.date, end: dt.date, area: str | None) -> Section:
+        return self._shared.sections(loaded, start, end, area)[self.key]
+
+
+# Sources from other modules, wired in here (e.g. the child death, business plan and
+# imported figures sections): each a callable returning a new source.
+EXTRA: list[Any] = []
+
+
+def default_sources() -> list[SectionSource]:
+    """A fresh set of the report's sources (fresh: the casework sources share a cache)."""
+    shared = _Casework()
+    out: list[SectionSource] = [CaseworkSource(k, t, shared) for k, t in CASEWORK]
+    return out + [make() for make in EXTRA]

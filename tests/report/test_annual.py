@@ -1,0 +1,321 @@
+"""The annual report as a document: per area and previous-year figures counted by hand from
+the known dataset (``dataset.py``), charts, narrative, empty years, and its formats (the
+.docx read back with python-docx, the HTML rendered in Chromium to a PNG to look at)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.app import App
+from engine.apps.report.document import AnnualReport, previous_period
+from engine.apps.report.figures import Chart, Section
+from engine.apps.report.render import render
+from engine.apps.report.service import annual_report
+from engine.apps.report.sources import default_sources
+from engine.core.clock import FixedClock
+from engine.core.store.database import Database
+from tests.conftest import london, make_app, seed_access
+from tests.report.dataset import END, PREVIOUS, START, build
+
+CHROMIUM = Path("/usr/bin/chromium")
+NARRATIVE = {"foreword": "This year the partnership **listened**.\n\n- one\n- two\n",
+             "priorities": "## Next year\n\n1. Neglect\n2. Exploitation\n\n<script>x</script>\n"}
+CF, WF = "Cumberland", "Westmorland and Furness"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """The known dataset on SQLite, once for the module's read-only tests."""
+    folder = tmp_path_factory.mktemp("annual")
+    database = Database(f"sqlite:///{folder / 'report.db'}")
+    database.upgrade()
+    seed_access(database)
+    clock = FixedClock(london("2024-06-03 09:00"))
+    app = make_app(database, clock, folder / "head.json")
+    build(app, clock)
+    clock.set(london("2025-04-07 09:00"))
+    yield app
+    app.close()
+    database.dispose()
+
+
+@pytest.fixture(scope="module")
+def report(built: App) -> AnnualReport:
+    return annual_report(built.engine, "mgr", START, END, NARRATIVE)
+
+
+def _figures(data: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
+    section = next(s for s in data["sections"] if s["key"] == key)
+    return {f["key"]: f for f in section["figures"]}
+
+
+def test_previous_year_and_change_for_the_partnership(report: AnnualReport) -> None:
+    data = json.loads(render(report, "json"))
+    assert data["period"] == "2024/25" and data["previous"] == {
+        "from": "2023-04-01", "to": "2024-03-31", "period": "2023/24"}
+    rr = _figures(data, "rapid_reviews")
+    # 2023/24: PR-E only (notified and sent on time, no further review).
+    assert [(rr[k]["value"], rr[k]["previous"], rr[k]["change"]) for k in (
+        "notifications", "notifications_on_time", "held", "on_time",
+        "outcome_no_further_review", "outcome_lcspr")] == [
+        (4, 1, 3), (3, 1, 2), (3, 1, 2), (2, 1, 1), (1, 1, 0), (2, 0, 2)]
+    cerar = _figures(data, "cerar")
+    # 2023/24: K6 referred and closed; none open at its end. 2024/25: K1-K5 and W1.
+    assert [(cerar[k]["value"], cerar[k]["previous"], cerar[k]["change"]) for k in (
+        "open_at_end", "referrals", "closed", "level_medium")] == [
+        (5, 0, 5), (6, 1, 5), (0, 1, -1), (2, 0, 2)]
+    # No missing episode, MACE meeting or LCSPR in 2023/24: not available, not zero.
+    missing = _figures(data, "missing")
+    assert missing["episodes"]["value"] == 5 and missing["episodes"]["previous"] is None
+    assert missing["episodes"]["change"] is None
+    assert missing["rhi_within_72h"]["value"] == 2  # K1's, W1's
+    assert missing["rhi_within_72h_pct"]["value"] == 40.0
+    sections = {s["key"]: s for s in data["sections"]}
+    assert sections["missing"]["previous_empty"] and sections["mace"]["previous_empty"]
+    assert not sections["cerar"]["previous_empty"]
+
+
+def test_every_figure_per_area(report: AnnualReport) -> None:
+    def by_area(name: str) -> dict[str, Any]:
+        return {f"{s.key}.{r.key}": (c.value, c.previous, c.change)
+                for s in report.sections for r in s.rows
+                if (c := r.areas.get(name)) is not None}
+
+    wf, cf = by_area(WF), by_area(CF)
+    # Westmorland and Furness: W1 (medium; one episode, RHI the same day) this year; PR-E
+    # last year, so its CERAR and missing figures have no previous year to compare with.
+    assert {k: v for k, v in wf.items() if k.startswith(("cerar.", "missing."))} == {
+        "cerar.open_at_end": (1, None, None), "cerar.level_high": (0, None, None),
+        "cerar.level_medium": (1, None, None), "cerar.level_low": (0, None, None),
+        "cerar.level_not_assessed": (0, None, None), "cerar.referrals": (1, None, None),
+        "cerar.stepped_down": (0, None, None), "cerar.closed": (0, None, None),
+        "cerar.level_changes": (0, None, None), "cerar.reviews": (0, None, None),
+        "missing.episodes": (1, None, None), "missing.children": (1, None, None),
+        "missing.rhi_within_72h": (1, None, None), "missing.rhi_late": (0, None, None),
+        "missing.rhi_declined": (0, None, None), "missing.rhi_outstanding": (0, None, None),
+        "missing.rhi_within_72h_pct": (100.0, None, None),
+        "missing.strategy_meetings": (0, None, None)}
+    assert not any(k.startswith(("rapid_reviews.", "lcspr.", "mace.", "placed.")) for k in wf)
+    rapid = next(s for s in report.sections if s.key == "rapid_reviews")
+    assert rapid.area_empty == {CF: False, WF: True}
+    # Cumberland: everything else; K6 (referred, closed) its only case last year.
+    assert cf["rapid_reviews.notifications"] == (4, None, None)
+    assert cf["cerar.open_at_end"] == (4, 0, 4) and cf["cerar.referrals"] == (5, 1, 4)
+    assert cf["cerar.closed"] == (0, 1, -1) and cf["missing.episodes"] == (4, None, None)
+    assert cf["missing.rhi_within_72h_pct"] == (25.0, None, None)
+    assert cf["placed.placed_in_area_at_risk"] == (1, None, None)
+    assert cf["actions.review_rag_red"] == (1, None, None)
+    # MACE meetings serve the partnership: counted for it, not by area.
+    assert cf["mace.held"] == (None, None, None) and cf["mace.decision_level_changed"][0] == 1
+    # The areas add up to the partnership where a figure is counted by area.
+    whole = report.flat()
+    for key in ("cerar.open_at_end", "cerar.referrals", "missing.episodes",
+                "rapid_reviews.held"):
+        assert whole[key] == cf[key][0] + wf.get(key, (0,))[0], key
+
+
+def test_charts_for_the_trends(report: AnnualReport) -> None:
+    charts = {s["key"]: s["chart"] for s in json.loads(render(report, "json"))["sections"]}
+    months = charts["missing"]
+    assert months["categories"][0] == "Apr 2024" and months["categories"][-1] == "Mar 2025"
+    # Returns: K1 11 and 21 Sep, K2 16 Sep; W1 5 Nov; K5 31 Mar.
+    counts = dict(zip(months["categories"], months["series"][0]["values"], strict=True))
+    assert {k: v for k, v in counts.items() if v} == {"Sep 2024": 3, "Nov 2024": 1,
+                                                      "Mar 2025": 1}
+    quarters = charts["cerar"]
+    assert quarters["stacked"] and quarters["categories"] == [
+        "Apr to Jun 2024", "Jul to Sep 2024", "Oct to Dec 2024", "Jan to Mar 2025"]
+    levels = {s["name"]: s["values"] for s in quarters["series"]}
+    # 30 Sep: K1, K2 high (K2 changed at MACE), K5 medium, K3 low, K4 not assessed;
+    # from October K3 stepped down and W1 medium.
+    assert levels == {"High": [0, 2, 2, 2], "Medium": [0, 1, 2, 2], "Low": [0, 1, 0, 0],
+                      "Not yet assessed": [0, 1, 1, 1]}
+    # Red: PR-A's A2 and MACE A3; amber, green: PR-A's A3, A4; blue: PR-A's A1, MACE A1, A2.
+    assert charts["actions"]["series"][0]["values"] == [2, 1, 1, 3]
+
+
+class DeathsSource:
+    """A stand-in for the child death source: a table of category x year, drawn as a
+    chart by naming the table; nothing for one area."""
+
+    key, title = "child_deaths", "Child death reviews"
+
+    def load(self, conn: Any, start: dt.date, end: dt.date) -> Any:
+        return start.year
+
+    def build(self, loaded: Any, start: dt.date, end: dt.date, area: str | None) -> Section:
+        s = Section(self.key, self.title)
+        if area == "westmorland_furness" or loaded < 2024:
+            return s
+        s.add("deaths", "Deaths notified", 3)
+        s.tables.append(("Deaths by category", ("Category", "2023/24", "2024/25"),
+                         [("Sudden unexpected death", 1, 2), ("Perinatal", 0, 1)]))
+        s.chart = "Deaths by category"
+        return s
+
+
+def test_a_source_from_another_module_takes_its_place_and_its_table_becomes_a_chart(
+        built: App) -> None:
+    got = annual_report(built.engine, "mgr", START, END,
+                        sources=[*default_sources(), DeathsSource()])
+    chapter = next(c for c in got.chapters if c.sections and c.sections[0].key ==
+                   "child_deaths")
+    assert chapter.title.startswith("Child Death Review") and chapter.sections[0].number == \
+        f"{chapter.number}.1"
+    deaths = got.sections[[s.key for s in got.sections].index("child_deaths")]
+    assert deaths.rows[0].partnership.previous is None  # none a year earlier
+    assert deaths.rows[0].areas == {CF: deaths.rows[0].areas[CF], WF: None}
+    chart = json.loads(render(got, "json"))["sections"][-1]["chart"]
+    assert chart["categories"] == ["Sudden unexpected death", "Perinatal"]
+    assert [s["name"] for s in chart["series"]] == ["2023/24", "2024/25"]
+    assert 'aria-label="Deaths by category"' in render(got, "html")
+
+
+def test_a_year_with_no_data_says_so_section_by_section(built: App) -> None:
+    empty = annual_report(built.engine, "mgr", dt.date(2019, 4, 1), dt.date(2020, 3, 31))
+    assert all(s.empty for s in empty.sections) and empty.flat() == {}
+    text = render(empty, "markdown")
+    assert text.count("No records in this period.") == len(empty.sections) == 7
+    assert "| 0 |" not in text
+    page = render(empty, "html")
+    assert page.count("No records in this period.") == 7 and "<svg" not in page
+
+
+def test_narrative_and_placeholders(report: AnnualReport) -> None:
+    page = render(report, "html")
+    assert "This year the partnership <strong>listened</strong>." in page
+    assert "<script>" not in page and "&lt;script&gt;" in page  # raw HTML shown as text
+    assert "Placeholder: the independent scrutineer&#x27;s statement goes here" in page
+    assert "<h4>Next year</h4>" in page  # its headings below its chapter's
+    assert "scrutiny.md" in page and "learning.md" in page
+    text = render(report, "markdown")
+    titles = [line for line in text.splitlines() if line.startswith("## ")]
+    assert titles == ["## 1 Foreword", "## 2 Independent Scrutiny",
+                      "## 3 Missing, Exploited and Trafficked Children",
+                      "## 4 Learning and Improvement",
+                      "## 5 Local Child Safeguarding Practice Reviews (LCSPRs)",
+                      "## 6 Summary and Priorities for 2025/26"]
+    assert "### 3.2 Missing episodes and return home interviews" in text
+    assert "#### Next year" in text
+
+
+def test_labels_not_codes(report: AnnualReport) -> None:
+    from engine.apps.report.docx_out import docx_bytes
+
+    docx_text = _docx_text(docx_bytes(report))
+    for shown in (render(report, "html"), render(report, "markdown"), docx_text):
+        for code in ("westmorland_furness", "cumberland", "no_further_review",
+                     "not_assessed", "level_changed", "C-9A", "child_name"):
+            assert code not in shown, code
+    assert "Westmorland and Furness" in docx_text and "Local child safeguarding practice " \
+        "review" in docx_text and "Inquest" in docx_text
+
+
+def _docx_text(data: bytes) -> str:
+    from docx import Document
+
+    doc = Document(io.BytesIO(data))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return "\n".join([p.text for p in doc.paragraphs] + cells)
+
+
+def test_the_word_document_holds_the_json_figures(report: AnnualReport) -> None:
+    from docx import Document
+
+    from engine.apps.report.docx_out import docx_bytes
+    from engine.apps.report.render import show, show_change
+
+    doc = Document(io.BytesIO(docx_bytes(report)))
+    data = json.loads(render(report, "json"))
+    tables = [[[c.text for c in row.cells] for row in t.rows] for t in doc.tables]
+    expected: list[list[list[str]]] = []
+    for s in data["sections"]:
+        if s["empty"]:
+            continue
+        expected.append([["Figure", "2024/25", "2023/24" + (" (no records)" if
+                                                           s["previous_empty"] else ""),
+                          "Change"]] + [[f["label"], show(f["value"]), show(f["previous"]),
+                                        show_change(f["change"])] for f in s["figures"]])
+        expected.append([["Figure", CF, WF]] + [[f["label"], *(
+            "no records" if (a := f["areas"][n]) is None else show(a["value"])
+            if a["value"] is None else f"{show(a['value'])} (change: {show_change(a['change'])})"
+            for n in (CF, WF))] for f in s["figures"]])
+        expected += [[t["columns"]] + [[show(v) for v in r] for r in t["rows"]]
+                     for t in s["tables"] if t["rows"]]
+    assert tables == expected
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert "2 Independent Scrutiny" in headings and "3.1 Children at risk of exploitation " \
+        "(CERAR)" in headings
+    charts = sum(1 for s in data["sections"] if s["chart"])
+    assert len(doc.inline_shapes) == charts >= 6
+    assert any("Placeholder: the independent scrutineer's statement" in p.text
+               for p in doc.paragraphs)
+    rag = next(t for t in doc.tables if t.rows[0].cells[0].text == "RAG status")
+    red = rag.rows[1].cells[0]
+    assert red.text == "Red" and 'w:fill="F4CDC6"' in red._tc.xml  # shaded, and in words
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_the_html_in_chromium(report: AnnualReport, tmp_path: Path) -> None:
+    """Rendered to a PNG a reader can look at (the path is printed)."""
+    from playwright.sync_api import sync_playwright
+
+    page_file = tmp_path / "annual-report.html"
+    page_file.write_text(render(report, "html"), encoding="utf-8")
+    shot = tmp_path / "annual-report.png"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(page_file.as_uri())
+            assert page.locator("figure svg").count() == sum(
+                1 for s in report.sections if s.current.chart and not s.empty)
+            assert page.locator("h2").count() == len(report.chapters) + 1  # and Contents
+            # Every chart drawn inside the page's width.
+            widths = page.eval_on_selector_all(
+                "figure svg", "els => els.map(e => e.getBoundingClientRect().width)")
+            assert widths and all(0 < w <= 1100 for w in widths)
+            page.screenshot(path=str(shot), full_page=True)
+            from axe_playwright_python.sync_playwright import Axe
+
+            bad = [(v["id"], [n["target"] for n in v["nodes"]][:3])
+                   for v in Axe().run(page).response["violations"]
+                   if v["impact"] in ("serious", "critical")]
+            assert bad == []
+            page.emulate_media(media="print")
+            page.screenshot(path=str(tmp_path / "annual-report-print.png"), full_page=True)
+        finally:
+            browser.close()
+    print(f"\nThe annual report in Chromium: {shot}")
+    assert shot.stat().st_size > 10_000
+
+
+def test_previous_period_is_the_same_days_a_year_earlier() -> None:
+    assert previous_period(START, END) == PREVIOUS
+    assert previous_period(dt.date(2024, 2, 29), dt.date(2024, 3, 31)) == (
+        dt.date(2023, 2, 28), dt.date(2023, 3, 31))
+
+
+def test_a_chart_from_a_table() -> None:
+    chart = Chart.from_table("Deaths", ("Category", "2023", "2024"), [("A", 1, 2), ("B", 0, 3)])
+    assert chart.categories == ("A", "B") and chart.series == (("2023", (1.0, 0.0)),
+                                                              ("2024", (2.0, 3.0)))
+
+
+def test_matplotlib_and_python_docx_load_only_when_a_chart_or_document_is_made() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, cli, web, engine.apps.report.render, engine.apps.report.service; "
+            "print(sorted(m for m in ('matplotlib', 'docx', 'markdown_it') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
