@@ -66,10 +66,14 @@ class Rendered:
 
 @lru_cache(maxsize=1)
 def environment() -> SandboxedEnvironment:
+    """One environment per process. Templates are compiled once and kept: no disk check per
+    render (``auto_reload`` off, a cache for every file), so an ``{% include %}`` is a dict
+    lookup, not a ``stat`` of the file (a sixth of the sweep's rendering time before)."""
     return SandboxedEnvironment(
         loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html",), default=False),
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        auto_reload=False, cache_size=-1)
 
 
 @lru_cache(maxsize=64)

@@ -50,7 +50,7 @@ from notifications.recipients import (
     SettingsRecipients,
     resolve,
 )
-from notifications.render import alert_context, render, show_day
+from notifications.render import Rendered, alert_context, render, show_day
 from notifications.transports import Transport
 
 log = logging.getLogger("safeguard.notifications")
@@ -179,15 +179,20 @@ class Notifier:
                 definition = self.engine.definition(CaseStore(session.connection()), row.workflow,
                                                     row.workflow_version)
                 items = _item_values(session.connection(), definition, row)
+                # The email depends on the recipient's role, not their address: rendered
+                # once per role (a role is often held by several people).
+                by_role: dict[str, Rendered] = {}
                 for recipient in recipients:
-                    context = alert_context(
-                        definition, row.ref, row.state, row.name,
-                        due_day_of(row.due_at, row.due_day), today, send.rung.kind,
-                        recipient["role"], self.settings.base_url, cal, row.rule,
-                        due_at=row.due_at, now=now, key=row.key, item_values=items)
+                    role = recipient["role"]
+                    if role not in by_role:
+                        by_role[role] = render(send.rung.kind, alert_context(
+                            definition, row.ref, row.state, row.name,
+                            due_day_of(row.due_at, row.due_day), today, send.rung.kind,
+                            role, self.settings.base_url, cal, row.rule,
+                            due_at=row.due_at, now=now, key=row.key, item_values=items))
                     messages.append(outbox.row_values(
                         f"alert:{alert_id}:{recipient['address']}", send.rung.kind,
-                        recipient["address"], render(send.rung.kind, context), now,
+                        recipient["address"], by_role[role], now,
                         self.settings.sender, alert_id, row.case_id))
             store.move_next_alerts(moves)
             written = outbox.enqueue(session, messages)  # same transaction as the alerts

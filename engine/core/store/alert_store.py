@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
@@ -105,8 +105,11 @@ _OPEN_DUE_BY = (select(*_CASE_DEADLINE_COLUMNS)
                 .join(CASES, CASES.c.id == DEADLINES.c.case_id)
                 .where(DEADLINES.c.status == OPEN, DEADLINES.c.due_at <= bindparam("until"))
                 .order_by(DEADLINES.c.due_at))
-_INSERT_ALERTS = insert(ALERTS).returning(ALERTS.c.id, ALERTS.c.deadline_id, ALERTS.c.rung,
-                                          sort_by_parameter_order=True)
+# Returned rows carry their own (deadline, rung), so their order does not matter: without
+# ``sort_by_parameter_order`` a batch is one multi-row INSERT (SQLAlchemy's insertmanyvalues),
+# not one statement per row as SQLite needs to keep the order.
+_INSERT_ALERTS = insert(ALERTS).returning(ALERTS.c.id, ALERTS.c.deadline_id, ALERTS.c.rung)
+_ALERT_COLUMNS = tuple(NewAlert.__dataclass_fields__)
 _MOVE_NEXT = (update(DEADLINES).where(DEADLINES.c.id == bindparam("b_id"))
               .values(next_alert_at=bindparam("b_next")))
 _DONE = select(ALERTS.c.deadline_id, ALERTS.c.rung)
@@ -141,7 +144,9 @@ class AlertStore:
         ``IntegrityError`` (the unique key): the caller's transaction must roll back."""
         if not alerts:
             return {}
-        rows = self.conn.execute(_INSERT_ALERTS, [asdict(a) for a in alerts])
+        # A shallow dict per row (``asdict`` deep-copied every recipient list).
+        rows = self.conn.execute(_INSERT_ALERTS, [{name: getattr(a, name) for name in
+                                                   _ALERT_COLUMNS} for a in alerts])
         return {(int(deadline_id), str(rung)): int(ident) for ident, deadline_id, rung in rows}
 
     def move_next_alerts(self, moves: Sequence[tuple[int, dt.datetime | None]]) -> None:
