@@ -72,12 +72,14 @@ def enqueue(session: Session | Connection, rows: Sequence[Mapping[str, Any]]) ->
         from sqlalchemy.dialects import postgresql as chosen
     else:
         from sqlalchemy.dialects import sqlite as chosen  # type: ignore[no-redef]
-    # Core on the table, not the ORM's bulk insert: one multi-row INSERT per batch, and only
-    # the ids of the rows actually written come back (their count is the answer).
+    # Core on the table, not the ORM's bulk insert, and no RETURNING: one statement prepared
+    # once for every row (executemany; psycopg pipelines them), and the driver's summed row
+    # count is the number written (a key already there counts 0).
+    # (``preserve_rowcount``: else SQLAlchemy reports -1 for a psycopg executemany.)
     statement = (chosen.insert(OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
-                 .returning(OUTBOX.c.id))
+                 .execution_options(preserve_rowcount=True))
     conn = session if isinstance(session, Connection) else session.connection()
-    return len(conn.execute(statement, list(rows)).all())
+    return int(conn.execute(statement, list(rows)).rowcount)
 
 
 def claim(db: Database, now: dt.datetime, limit: int, lease: dt.timedelta,
