@@ -6,15 +6,25 @@ Builds M open deadlines (1% of them with an alert rung due now) on a fresh SQLit
 or the PostgreSQL database given, then in the same run:
 
 * ``sweep``: :meth:`Notifier.sweep` (claims the due rows from the ``next_alert_at`` index,
-  writes alert rows, renders and stores one email per recipient, moves ``next_alert_at`` on);
-* ``baseline``: the same rows written by plain SQL statements in one transaction (alerts by
-  INSERT ... SELECT, outbox rows by INSERT ... SELECT with the subject concatenated in SQL,
-  ``next_alert_at`` by one UPDATE): no rendering, no Python per row;
+  plans each ladder, writes the alert rows, renders one email per recipient role and stores
+  one outbox row per recipient, moves ``next_alert_at`` on);
+* ``baseline``: the same rows written by plain SQL in one transaction, the floor for that
+  work: the alert rows by one INSERT ... SELECT of the due deadlines (rung, kind and
+  recipients as constants); the outbox rows, one per alert and recipient address (the two
+  the sweep resolves), by one INSERT ... SELECT with a dedup key, a Message-ID, and a
+  subject and text and HTML bodies of the rendered emails' length built by concatenating
+  the case reference into fixed text; ``next_alert_at`` moved by one UPDATE. No ladder, no
+  rendering, no Python per row;
+* both are timed in ``--rounds`` interleaved rounds (the state reset between), wall and
+  CPU time, and the medians reported: the CPU figure still means something on a busy
+  machine. CPU is this process's plus, on PostgreSQL, that of the server backends serving
+  the benchmark's database (read from /proc, so the server must run on this machine):
+  the baseline's INSERT ... SELECT spends its CPU there;
 * ``peak_mb``: the sweep's peak Python allocation (tracemalloc, in a separate repeat of the
-  sweep so it does not slow the timed one);
+  sweep so it does not slow the timed one); ``max_rss_mb``: the process's peak RSS;
 * ``delivery``: messages per second to a loopback aiosmtpd server over SMTP.
 
-Prints JSON with ``--json``. The state is reset between the measured passes.
+Prints JSON with ``--json``, with the machine's load averages when it ran.
 """
 
 from __future__ import annotations
@@ -22,11 +32,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import resource
 import socket
+import statistics
 import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,31 +119,64 @@ def reset(db: Database, due_at: dt.datetime) -> None:
                   .values(next_alert_at=NOW - dt.timedelta(hours=2)))
 
 
-def baseline(db: Database) -> float:
+ADDRESSES = ("bench@example.org", "support@example.org")  # whom the sweep's rung reaches
+FILLER_TEXT = "x" * 700  # the rendered text body's length, about
+FILLER_HTML = "x" * 1000  # and the HTML's
+
+
+def baseline(db: Database) -> None:
     """The same rows by plain SQL, in one transaction."""
     raised = "raised"
-    started = time.perf_counter()
+    now = NOW.astimezone(dt.UTC).replace(tzinfo=None)
+    recipients = json.dumps([{"role": "business_support", "address": a} for a in ADDRESSES])
+    addresses = " UNION ALL ".join(f"SELECT '{a}' AS address" for a in ADDRESSES)
     with db.write() as s:
         s.execute(text(
             "INSERT INTO alert (deadline_id, case_id, rung, kind, status, fire_at, due_at, "
             "raised_at, recipients) SELECT id, case_id, '2wd-before', 'reminder', :raised, "
             ":now, due_at, :now, :recipients FROM deadline WHERE next_alert_at <= :now"),
-            {"now": NOW.astimezone(dt.UTC).replace(tzinfo=None), "raised": raised,
-             "recipients": json.dumps([{"role": "business_support",
-                                        "address": "support@example.org"}])})
+            {"now": now, "raised": raised, "recipients": recipients})
         s.execute(text(
             "INSERT INTO outbox (dedup_key, message_id, template, alert_id, case_id, "
             "to_address, subject, body_text, body_html, status, attempts, next_attempt_at, "
-            "created_at) SELECT 'alert:' || a.id || :suffix, "
-            "'<sg.' || a.id || '@example.org>', 'reminder', a.id, a.case_id, "
-            ":address, 'Reminder: notification for ' || c.ref, "
-            "'Case ' || c.ref || ' deadline notification', '<p>Case ' || c.ref || '</p>', "
-            "'pending', 0, :now, :now FROM alert a JOIN \"case\" c ON c.id = a.case_id"),
-            {"now": NOW.astimezone(dt.UTC).replace(tzinfo=None),
-             "suffix": ":support@example.org", "address": "support@example.org"})
+            "created_at) SELECT 'alert:' || a.id || ':' || r.address, "
+            "'<sg.' || a.id || '.' || r.address || '>', 'reminder', a.id, a.case_id, "
+            "r.address, 'Reminder: notification for ' || c.ref || ' due by Wednesday', "
+            "'Case ' || c.ref || ' deadline notification ' || :text, "
+            "'<p>Case ' || c.ref || '</p>' || :html, "
+            f"'pending', 0, :now, :now FROM alert a JOIN \"case\" c ON c.id = a.case_id "
+            f"CROSS JOIN ({addresses}) r WHERE a.raised_at = :now"),
+            {"now": now, "text": FILLER_TEXT, "html": FILLER_HTML})
         s.execute(text("UPDATE deadline SET next_alert_at = NULL WHERE next_alert_at <= :now"),
-                  {"now": NOW.astimezone(dt.UTC).replace(tzinfo=None)})
-    return time.perf_counter() - started
+                  {"now": now})
+
+
+def server_cpu(db: Database) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving this database (the benchmark's
+    own database, on this machine: /proc), by process id; {} on SQLite, which runs in ours."""
+    if db.is_sqlite:
+        return {}
+    with db.begin_read() as conn:
+        pids = list(conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars())
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # another host, or the backend has gone
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def timed(db: Database, work: Callable[[], Any]) -> tuple[Any, float, float]:
+    """(result, wall seconds, CPU seconds of this process and of its database server)."""
+    before = server_cpu(db)
+    started, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    after = server_cpu(db)
+    return result, wall, cpu + sum(t - before.get(pid, 0.0) for pid, t in after.items())
 
 
 def deliver(db: Database, notifier: Notifier, limit: int) -> dict[str, Any]:
@@ -164,6 +211,8 @@ def main() -> None:
     parser.add_argument("--db", help="Database URL (default: a fresh SQLite file)")
     parser.add_argument("--deliver", type=int, default=2000,
                         help="deliver at most this many messages over SMTP")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="timed rounds of the sweep and the baseline (medians reported)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -181,10 +230,18 @@ def main() -> None:
     due_day_end = end_of_day(engine.calendar.add_working_days(NOW.date(), 2))
     notifier = app.notifier
 
-    reset(db, due_day_end)
-    started = time.perf_counter()
-    swept = notifier.sweep()
-    sweep_s = time.perf_counter() - started
+    sweeps, bases = [], []
+    for _ in range(args.rounds):  # interleaved, so a busy spell hits both alike
+        reset(db, due_day_end)
+        swept, *times = timed(db, notifier.sweep)
+        sweeps.append(times)
+        reset(db, due_day_end)
+        bases.append(timed(db, lambda: baseline(db))[1:])
+        with db.read() as s:
+            base_rows = len(list(s.scalars(select(Alert.id))))
+            base_messages = len(list(s.scalars(select(OutboxMessage.id))))
+    sweep_s, sweep_cpu = (statistics.median(x) for x in zip(*sweeps, strict=True))
+    base_s, base_cpu = (statistics.median(x) for x in zip(*bases, strict=True))
 
     reset(db, due_day_end)
     tracemalloc.start()
@@ -193,21 +250,22 @@ def main() -> None:
     tracemalloc.stop()
 
     reset(db, due_day_end)
-    base_s = baseline(db)
-    with db.read() as s:
-        base_rows = len(list(s.scalars(select(Alert.id))))
-
-    reset(db, due_day_end)
     notifier.sweep()
     delivery = deliver(db, notifier, args.deliver)
     report = {
         "deadlines": args.deadlines, "due": due, "database": db.display_url.split(":")[0],
         "populate_s": round(populate_s, 2),
-        "sweep": {"seconds": round(sweep_s, 4), "alerts": swept.raised,
-                  "messages": swept.messages, "per_s": round(swept.raised / sweep_s, 1)},
-        "baseline": {"seconds": round(base_s, 4), "alerts": base_rows},
+        "rounds": args.rounds,
+        "sweep": {"seconds": round(sweep_s, 4), "cpu_s": round(sweep_cpu, 4),
+                  "alerts": swept.raised, "messages": swept.messages,
+                  "per_s": round(swept.raised / sweep_s, 1)},
+        "baseline": {"seconds": round(base_s, 4), "cpu_s": round(base_cpu, 4),
+                     "alerts": base_rows, "messages": base_messages},
         "ratio_sweep_to_baseline": round(sweep_s / base_s, 2),
+        "ratio_cpu": round(sweep_cpu / base_cpu, 2) if base_cpu else None,
         "sweep_peak_mb": round(peak / 2**20, 2),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "load": [round(x, 2) for x in os.getloadavg()],
         "delivery": delivery,
     }
     db.dispose()

@@ -27,7 +27,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, func, or_, select, update
 from sqlmodel import Session, col
 
 from engine.core.errors import NotificationNotFoundError, UsageError
@@ -39,6 +39,7 @@ from notifications.render import Rendered
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 HEADERS_UNFOLDED = email.policy.default.clone(max_line_length=998)
 STATUSES = (PENDING, SENDING, SENT, FAILED)
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 def message_id(dedup_key: str, sender: str) -> str:
@@ -71,9 +72,14 @@ def enqueue(session: Session | Connection, rows: Sequence[Mapping[str, Any]]) ->
         from sqlalchemy.dialects import postgresql as chosen
     else:
         from sqlalchemy.dialects import sqlite as chosen  # type: ignore[no-redef]
-    statement = (chosen.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
-                 .returning(col(OutboxMessage.id)))
-    return len(session.execute(statement, list(rows)).all())
+    # Core on the table, not the ORM's bulk insert, and no RETURNING: one statement prepared
+    # once for every row (executemany; psycopg pipelines them), and the driver's summed row
+    # count is the number written (a key already there counts 0).
+    # (``preserve_rowcount``: else SQLAlchemy reports -1 for a psycopg executemany.)
+    statement = (chosen.insert(OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
+                 .execution_options(preserve_rowcount=True))
+    conn = session if isinstance(session, Connection) else session.connection()
+    return int(conn.execute(statement, list(rows)).rowcount)
 
 
 def claim(db: Database, now: dt.datetime, limit: int, lease: dt.timedelta,

@@ -13,13 +13,15 @@ case (personal or free text) can reach a subject, body or header.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import (
+    Environment,
     FileSystemLoader,
     StrictUndefined,
     Template,
@@ -64,12 +66,33 @@ class Rendered:
     html: str
 
 
+# An include alone on its line (what trim_blocks and lstrip_blocks would strip with it).
+_INCLUDE = re.compile(r'^[ \t]*\{%-?\s*include\s+"([^"]+)"\s*-?%\}\n?', re.MULTILINE)
+
+
+class _InliningLoader(FileSystemLoader):
+    """Loads a template with its ``{% include "..." %}`` lines replaced by the included
+    files' text, so an email renders in one Jinja context instead of one per include (about
+    a quarter of the rendering time). The output is the same: an include passes the whole
+    context, and the partials set no variables of their own."""
+
+    def get_source(self, environment: Environment, template: str,
+                   ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        inlined = _INCLUDE.sub(lambda m: self.get_source(environment, m.group(1))[0], source)
+        return inlined, filename, uptodate
+
+
 @lru_cache(maxsize=1)
 def environment() -> SandboxedEnvironment:
+    """One environment per process. Templates are compiled once, includes inlined, and kept:
+    no disk check per render (``auto_reload`` off, a cache for every file; an include's
+    ``stat`` of its file was a sixth of the sweep's rendering time)."""
     return SandboxedEnvironment(
-        loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
+        loader=_InliningLoader(str(TEMPLATES)), undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html",), default=False),
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        auto_reload=False, cache_size=-1)
 
 
 @lru_cache(maxsize=64)

@@ -7,6 +7,13 @@ writes the alert rows (unique per deadline and rung) and their rendered outbox r
 same transaction, moves each deadline's ``next_alert_at`` on, and returns counts. Running it
 twice, or in several processes at once, raises nothing twice.
 
+A batch costs a fixed number of statements whatever its size: the claim, the rungs already
+done, then one executemany each for the alerts, the outbox rows and the moves (plus one
+read of the new alert ids; a keyed deadline's item fields and an assignee's address are
+still read per deadline). The Python per deadline is the ladder and the email, rendered
+once per recipient role from templates compiled once per process. Rendering stays here,
+not at delivery, so the outbox holds exactly what is sent, as of the moment it was raised.
+
 Time comes from the injected clock; this module never reads the wall clock. It runs no SQL of
 its own: the engine's tables are reached through :class:`~engine.core.store.alert_store.
 AlertStore` (claiming, recording, the listings) and the directory, the outbox through
@@ -50,7 +57,7 @@ from notifications.recipients import (
     SettingsRecipients,
     resolve,
 )
-from notifications.render import alert_context, render, show_day
+from notifications.render import Rendered, alert_context, render, show_day
 from notifications.transports import Transport
 
 log = logging.getLogger("safeguard.notifications")
@@ -143,7 +150,8 @@ class Notifier:
         today = london_date(now)
         cal = self.engine.calendar
         with self.db.write() as session:
-            store = AlertStore(session.connection())
+            conn = session.connection()
+            store = AlertStore(conn)
             claimed = store.claim_due(now, batch)  # locked until the commit (PostgreSQL)
             if not claimed:
                 return SweepResult()
@@ -152,9 +160,13 @@ class Notifier:
             sends: list[tuple[CaseDeadline, PlannedRung, list[dict[str, str]]]] = []
             moves: list[tuple[int, dt.datetime | None]] = []
             skipped = 0
+            cases = CaseStore(conn)
+            definitions: dict[tuple[str, int], Any] = {}  # per workflow version, this batch
             for row in claimed:
-                definition = self.engine.definition(CaseStore(session.connection()), row.workflow,
-                                                    row.workflow_version)
+                version = (row.workflow, row.workflow_version)
+                if version not in definitions:
+                    definitions[version] = self.engine.definition(cases, *version)
+                definition = definitions[version]
                 clock = definition.clocks.get(row.name)
                 if row.status != OPEN or clock is None:  # re-checked under the lock
                     moves.append((row.id, None))
@@ -168,7 +180,7 @@ class Notifier:
                     skipped += 1
                 if send is not None:
                     roles = roles_for(send.rung, row.owner_role)
-                    recipients = self._recipients(session.connection(), roles, row)
+                    recipients = self._recipients(conn, roles, row)
                     alerts.append(_alert_row(row, send, "raised", now, recipients))
                     sends.append((row, send, recipients))
                     seen.add(send.key)
@@ -177,18 +189,22 @@ class Notifier:
             messages: list[dict[str, Any]] = []
             for row, send, recipients in sends:
                 alert_id = ids[(row.id, send.key)]
-                definition = self.engine.definition(CaseStore(session.connection()), row.workflow,
-                                                    row.workflow_version)
-                items = _item_values(session.connection(), definition, row)
+                definition = definitions[(row.workflow, row.workflow_version)]
+                items = _item_values(conn, definition, row)
+                # The email depends on the recipient's role, not their address: rendered
+                # once per role (a role is often held by several people).
+                by_role: dict[str, Rendered] = {}
                 for recipient in recipients:
-                    context = alert_context(
-                        definition, row.ref, row.state, row.name,
-                        due_day_of(row.due_at, row.due_day), today, send.rung.kind,
-                        recipient["role"], self.settings.base_url, cal, row.rule,
-                        due_at=row.due_at, now=now, key=row.key, item_values=items)
+                    role = recipient["role"]
+                    if role not in by_role:
+                        by_role[role] = render(send.rung.kind, alert_context(
+                            definition, row.ref, row.state, row.name,
+                            due_day_of(row.due_at, row.due_day), today, send.rung.kind,
+                            role, self.settings.base_url, cal, row.rule,
+                            due_at=row.due_at, now=now, key=row.key, item_values=items))
                     messages.append(outbox.row_values(
                         f"alert:{alert_id}:{recipient['address']}", send.rung.kind,
-                        recipient["address"], render(send.rung.kind, context), now,
+                        recipient["address"], by_role[role], now,
                         self.settings.sender, alert_id, row.case_id))
             store.move_next_alerts(moves)
             written = outbox.enqueue(session, messages)  # same transaction as the alerts

@@ -78,3 +78,24 @@ def test_templates_cannot_reach_python_internals() -> None:
     template = environment().from_string("{{ case_ref.__class__.__mro__ }}")
     with pytest.raises(Exception, match=r"unsafe|not safely"):
         template.render(case_ref="x")
+
+
+def test_inlined_includes_render_as_jinja_includes_them() -> None:
+    """Templates are loaded with their includes inlined (one context per email, not one per
+    include): every part of every template renders exactly as Jinja's own include does."""
+    from jinja2 import FileSystemLoader
+
+    from notifications.render import TEMPLATES, environment
+
+    inlined = environment()
+    plain = inlined.overlay(loader=FileSystemLoader(str(TEMPLATES)), cache_size=0)
+    assert "include" not in inlined.loader.get_source(inlined, "reminder.txt")[0]  # type: ignore[union-attr]
+    digest = {"items": [context(), context(overdue=True)], "today": "Monday 17 June 2024",
+              "base_url": "https://sg.example.org", "new_items": [context()],
+              "overdue_items": [context(overdue=True)], "soon_items": [],
+              "last_digest": "Monday 10 June 2024"}
+    for name in template_names():
+        for suffix in ("subject.txt", "txt", "html"):
+            ctx = digest if name == "digest" else context(meeting_when="Monday 10 June")
+            want = plain.get_template(f"{name}.{suffix}").render(**ctx)
+            assert inlined.get_template(f"{name}.{suffix}").render(**ctx) == want, name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -204,6 +205,58 @@ def test_the_sweep_reads_the_next_alert_index(db: Database) -> None:
             "EXPLAIN QUERY PLAN SELECT id FROM deadline WHERE next_alert_at <= '2024-06-06' "
             "ORDER BY next_alert_at LIMIT 500")))
     assert "ix_deadline_next_alert_at" in plan, plan
+
+
+def _statements(db: Database, work: Callable[[], object]) -> int:
+    """How many statements ``work`` sends the database (an executemany counts once)."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def count(*args: object) -> None:
+        sent.append(str(args[2]))
+
+    event.listen(db.write_engine, "before_cursor_execute", count)
+    try:
+        work()
+    finally:
+        event.remove(db.write_engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def test_a_sweep_batch_is_set_based(engine: Engine, notifier: Notifier, clock: FixedClock,
+                                    db: Database) -> None:
+    """Alerts, outbox rows and moves are written a batch at a time: the statements a sweep
+    sends do not grow with the number of deadlines due (issue 12: it was one per alert)."""
+    clock.set(london("2024-06-06 08:00"))  # the notification rung is due on open
+    for i in range(2):
+        engine.open_case("practice_review", f"PR-{i}", OPEN_FIELDS, actor="amy")
+    few = _statements(db, notifier.sweep)
+    for i in range(2, 14):
+        engine.open_case("practice_review", f"PR-{i}", OPEN_FIELDS, actor="amy")
+    many = _statements(db, notifier.sweep)
+    assert few == many
+    assert len(_alerts(db)) == 14 and _outbox(db) == 14
+
+
+def test_enqueue_counts_the_rows_it_wrote(db: Database) -> None:
+    """A key already in the outbox is left alone and not counted (on both drivers)."""
+    from notifications import outbox
+    from notifications.render import Rendered
+
+    now = london("2024-06-06 08:00")
+    body = Rendered("Subject", "text", "<p>html</p>")
+
+    def rows(*keys: str) -> list[dict[str, object]]:
+        return [outbox.row_values(k, "reminder", "a@example.org", body, now, "s@example.org")
+                for k in keys]
+
+    with db.write() as session:
+        assert outbox.enqueue(session, rows("a", "b")) == 2
+    with db.begin() as conn:
+        assert outbox.enqueue(conn, rows("b", "c", "d")) == 2
+        assert outbox.enqueue(conn, []) == 0
+    assert _outbox(db) == 4
 
 
 def test_directory_recipients_are_the_users_holding_the_role_in_the_case_area(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
@@ -105,8 +105,14 @@ _OPEN_DUE_BY = (select(*_CASE_DEADLINE_COLUMNS)
                 .join(CASES, CASES.c.id == DEADLINES.c.case_id)
                 .where(DEADLINES.c.status == OPEN, DEADLINES.c.due_at <= bindparam("until"))
                 .order_by(DEADLINES.c.due_at))
-_INSERT_ALERTS = insert(ALERTS).returning(ALERTS.c.id, ALERTS.c.deadline_id, ALERTS.c.rung,
-                                          sort_by_parameter_order=True)
+# One executemany, no RETURNING: the driver prepares the statement once (psycopg pipelines
+# the rows). A multi-row INSERT ... RETURNING costs psycopg more to parse than to run (each
+# batch is a new statement text of thousands of placeholders), and keeping the rows' order
+# made SQLite send one statement per row. The ids are read back in one query.
+_INSERT_ALERTS = insert(ALERTS)
+_IDS = select(ALERTS.c.id, ALERTS.c.deadline_id, ALERTS.c.rung).where(
+    ALERTS.c.deadline_id.in_(bindparam("ids", expanding=True)))
+_ALERT_COLUMNS = tuple(NewAlert.__dataclass_fields__)
 _MOVE_NEXT = (update(DEADLINES).where(DEADLINES.c.id == bindparam("b_id"))
               .values(next_alert_at=bindparam("b_next")))
 _DONE = select(ALERTS.c.deadline_id, ALERTS.c.rung)
@@ -141,8 +147,13 @@ class AlertStore:
         ``IntegrityError`` (the unique key): the caller's transaction must roll back."""
         if not alerts:
             return {}
-        rows = self.conn.execute(_INSERT_ALERTS, [asdict(a) for a in alerts])
-        return {(int(deadline_id), str(rung)): int(ident) for ident, deadline_id, rung in rows}
+        # A shallow dict per row (``asdict`` deep-copied every recipient list).
+        self.conn.execute(_INSERT_ALERTS, [{name: getattr(a, name) for name in _ALERT_COLUMNS}
+                                           for a in alerts])
+        wanted = {(a.deadline_id, a.rung) for a in alerts}
+        rows = self.conn.execute(_IDS, {"ids": sorted({a.deadline_id for a in alerts})})
+        return {(int(deadline_id), str(rung)): int(ident) for ident, deadline_id, rung in rows
+                if (deadline_id, rung) in wanted}
 
     def move_next_alerts(self, moves: Sequence[tuple[int, dt.datetime | None]]) -> None:
         """Set each deadline's next alert time (None: nothing more to raise)."""
