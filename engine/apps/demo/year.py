@@ -25,6 +25,7 @@ from pathlib import Path
 
 from engine.app import App, build_app
 from engine.apps.demo import reviews as demo_reviews
+from engine.apps.demo.plan import DemoPlan
 from engine.core.clock import LONDON, FixedClock, london_date
 from engine.core.deployment import record_demo
 from engine.core.settings import NotificationSettings, Settings, default_head_file
@@ -47,6 +48,7 @@ PEOPLE: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("health.rep", "Health representative", "ICB", ("mace_member",)),
     ("sc.rep", "Social care representative", "Children's social care", ("mace_member",)),
     ("auditor", "Internal auditor", "Partnership", ("auditor",)),
+    ("bg.chair", "Business group chair", "Partnership", ("business_group_chair",)),
 )
 AGENCIES = ("police", "children's social care", "education", "health", "youth justice")
 PLACING = ("Lancashire County Council", "Leeds City Council", "Durham County Council")
@@ -383,6 +385,9 @@ def build_year(folder: Path, you: str, seed: int = 2023) -> DemoResult:
         year.people()
         year.reviews()
         year.cerar_children()
+        plan = DemoPlan(year, seed)  # the business plan and the figures from other systems
+        plan.people()
+        plan.schedule()
         year.run()
     finally:
         year.db.dispose()
