@@ -178,8 +178,8 @@ class DemoPlan:
         if ref == STOPS and not first:
             return
         roll = self.rng.random()
-        offset = self.rng.randrange(-9, 1) if roll < 0.7 else self.rng.randrange(2, 12)
-        if roll > 0.93:
+        offset = self.rng.randrange(-9, 1) if roll < 0.85 else self.rng.randrange(2, 12)
+        if roll > 0.96:
             offset += 91  # a quarter missed: overdue, then escalated to the chair
         day = self.year.working(since + dt.timedelta(weeks=13, days=offset))
         if day <= END:
@@ -190,7 +190,7 @@ class DemoPlan:
         due = self.due[ref]
         if ref == BY_HAND and today >= dt.date(2023, 10, 1):
             rag = "red"
-        elif today >= due - dt.timedelta(days=30) and self.rng.random() < 0.75:
+        elif today >= due - dt.timedelta(days=21) and self.rng.random() < 0.6:
             rag = "blue"
         else:
             rag = "amber" if self.rng.random() < 0.25 or today > due else "green"
