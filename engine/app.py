@@ -1,12 +1,12 @@
 """The composition root: the one place that wires the application.
 
 :func:`build_app` makes the database handle, the workflow registry, the calendar, the engine
-with its audit gate, the CERAR, MACE, business plan and figures services, the notifier with its recipients and
-transport, the mailers the engine and MACE hand their emails to, administration, data
-protection and the audit trail. The CLI, the demonstration year, the benchmarks, the tests
-and the web application all build their application here, so every front end and the demo
-send exactly the emails a real deployment would. Nothing else constructs an ``Engine`` or a
-service with defaults of its own.
+with its audit gate, the CERAR, MACE, business plan and figures services, the notifier with
+its recipients and transport, the mailers the engine and MACE hand their emails to,
+administration, data protection and the audit trail. The CLI, the demonstration year, the
+benchmarks, the tests and the web application all build their application here, so every
+front end and the demo send exactly the emails a real deployment would. Nothing else
+constructs an ``Engine`` or a service with defaults of its own.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from engine.apps.report.figures import Section
-from engine.core.store.models import ImportedFigure
 from engine.core.store.access_store import AREAS
+from engine.core.store.models import ImportedFigure
 from engine.domains.figures.measures import Measure, load_measures, reporting_label
 
 COLUMNS = ("Measure", "Area", "Period", "Value", "Source")

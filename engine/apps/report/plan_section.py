@@ -81,7 +81,7 @@ class PlanSource:
         first, last = start_of_day(start), end_of_day(end)
         alive = and_(Case.workflow == WORKFLOW, Case.opened_at <= last,  # type: ignore[arg-type]
                      or_(Case.closed_at.is_(None),  # type: ignore[union-attr]
-                         Case.closed_at >= first))  # type: ignore[operator]
+                         Case.closed_at >= first))  # type: ignore[operator, arg-type]
         actions = []
         for ref, data, opened in conn.execute(
                 select(Case.ref, Case.data, Case.opened_at).where(alive)):  # type: ignore[call-overload]

@@ -166,8 +166,9 @@ def parse_yaml(text: str) -> list[PlanRow]:
             for a, action in enumerate(_list(outcome, where_o, "actions")):
                 where = f"{where_o}.actions[{a}]"
                 if not isinstance(action, dict):
+                    keys = [c for c in COLUMNS if c not in ("priority", "outcome")]
                     raise UsageError(f"{where}: an action is a mapping of "
-                                     f"{', '.join(c for c in COLUMNS if c not in ('priority', 'outcome'))}")
+                                     f"{', '.join(keys)}")
                 extra = [k for k in action if k not in COLUMNS]
                 if extra:
                     raise UsageError(f"{where}: unknown key '{extra[0]}'"

@@ -218,5 +218,11 @@ def _ref_key(ref: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", ref))
 
 
-__all__ = ["ActionView", "ImportResult", "PlanService", "RagChange", "WORKFLOW",
-           "action_view"]
+__all__ = [
+    "WORKFLOW",
+    "ActionView",
+    "ImportResult",
+    "PlanService",
+    "RagChange",
+    "action_view",
+]
