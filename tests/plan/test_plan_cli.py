@@ -151,3 +151,17 @@ def test_bad_yaml_and_a_changed_action_are_refused(run: Any, db_url: str,
               "--on", "2024-06-10", code=2).output
     assert "still to come" in err
     assert dump(db_url) == before
+
+
+def test_a_yaml_bomb_is_refused_in_one_line(run: Any, db_url: str, tmp_path: Path) -> None:
+    rows = "a: &a [{ref: BP-1}, {ref: BP-1}, {ref: BP-1}, {ref: BP-1}]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(9))
+    bomb = rows + "priorities: [{priority: P, outcomes: [{outcome: O, actions: *j}]}]\n"
+    run("2024-06-03T09:00", "plan", "show")
+    before = dump(db_url)
+    err = run("2024-06-03T09:00", "plan", "import", _file(tmp_path, "bomb.yaml", bomb),
+              code=2).output
+    assert len(err.strip().splitlines()) == 1 and "more than 100 aliases" in err
+    assert dump(db_url) == before

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from engine.core.errors import UsageError, did_you_mean
+from engine.core.errors import DefinitionError, UsageError, did_you_mean
 
 COLUMNS = ("ref", "priority", "outcome", "action", "timescale", "responsible", "owner")
 # The longest text each column takes (the workflow's max_length for its field).
@@ -152,8 +152,12 @@ def _list(value: Any, where: str, key: str) -> list[Any]:
 
 
 def parse_yaml(text: str) -> list[PlanRow]:
+    from engine.core.loader import _compose  # the definitions' bounded safe loader
+
     try:
-        raw = yaml.safe_load(text)
+        _node, raw = _compose(text, "the plan file")  # no 'billion laughs'
+    except DefinitionError as exc:
+        raise UsageError(str(exc.problems[0]) if exc.problems else str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark is not None else ""
