@@ -133,7 +133,7 @@ def figures_list(measure: str | None, period: str | None, include_replaced: bool
     def text() -> str:
         if not rows:
             return "No figures (import them with 'safeguard figures import FILE.csv')."
-        out = [f"{r.period:<11} {r.label} ({r.area or 'partnership'}): {r.value}  "
+        out = [f"{r.period:<11} {r.label} ({r.area_label}): {r.value}  "
                f"[{r.source}; {r.imported_by}, {r.imported_at:%Y-%m-%d %H:%M}"
                + (f"; replaced {r.replaced_at:%Y-%m-%d %H:%M}" if r.replaced_at else "")
                + "]" for r in rows]

@@ -60,7 +60,8 @@ def test_import_list_and_replace(run: Any, tmp_path: Path) -> None:
     assert [(r["value"], r["imported_by"], r["replaced_at"] is not None)
             for r in history] == [("7124", "amy", True), ("7130", "bob", False)]
     text = run("2024-04-12T09:00", "figures", "list").output
-    assert "Contacts into the Multi-Agency Safeguarding Hub (cumberland): 7130" in text
+    assert "Contacts into the Multi-Agency Safeguarding Hub (Cumberland): 7130" in text
+    assert rows[0]["area_label"] == "The partnership"
 
 
 BAD = [

@@ -62,10 +62,11 @@ class FigureView:
     imported_by: str
     imported_at: dt.datetime
     replaced_at: dt.datetime | None
+    area_label: str = "The partnership"
 
     def to_json(self) -> dict[str, Any]:
         return {"measure": self.measure, "label": self.label,
-                "area": self.area or PARTNERSHIP, "period": self.period, "value": self.value,
+                "area": self.area or PARTNERSHIP, "area_label": self.area_label, "period": self.period, "value": self.value,
                 "source": self.source, "imported_by": self.imported_by,
                 "imported_at": self.imported_at.isoformat(),
                 "replaced_at": self.replaced_at.isoformat() if self.replaced_at else None}
@@ -234,11 +235,14 @@ class FiguresService:
             query = query.order_by(col(ImportedFigure.period_start), col(ImportedFigure.measure),
                                    col(ImportedFigure.area), col(ImportedFigure.id))
             out = []
+            names = dict(unit.access.areas())
             for f in unit.session.scalars(query):
                 known = self.measures.get(f.measure)
                 out.append(FigureView(f.measure, known.label if known else f.measure, f.area,
                                       f.period, f.value, f.source, f.imported_by,
-                                      f.imported_at, f.replaced_at))
+                                      f.imported_at, f.replaced_at,
+                                      names.get(f.area, f.area) if f.area
+                                      else "The partnership"))
             unit.note(count=len(out))
             return out
 
