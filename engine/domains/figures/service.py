@@ -66,7 +66,8 @@ class FigureView:
 
     def to_json(self) -> dict[str, Any]:
         return {"measure": self.measure, "label": self.label,
-                "area": self.area or PARTNERSHIP, "area_label": self.area_label, "period": self.period, "value": self.value,
+                "area": self.area or PARTNERSHIP, "area_label": self.area_label,
+                "period": self.period, "value": self.value,
                 "source": self.source, "imported_by": self.imported_by,
                 "imported_at": self.imported_at.isoformat(),
                 "replaced_at": self.replaced_at.isoformat() if self.replaced_at else None}
