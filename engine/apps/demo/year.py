@@ -4,12 +4,13 @@ driving the public engine, CERAR, MACE and notifier APIs through simulated time.
 Two areas, a user for every role, serious incidents with their rapid reviews (one LCSPR
 published, one deferred for criminal proceedings, one closed without review, one past its
 6-month target, one referred for a national review), CERAR children at all three levels with
-reviews, level changes, missing episodes and return home interviews, and a fortnightly MACE
-series with agendas, meetings, decisions and actions. A :class:`FixedClock` moves day by day;
-each day the notifier sweeps at 07:00 and delivers at 18:00, so every alert and email in the
-database is real (the emails are .eml files in the demo folder). Generated references only:
-no real person's data. Deterministic for a seed. It never reads the wall clock (the caller
-may time it).
+reviews, level changes, missing episodes and return home interviews, a fortnightly MACE
+series with agendas, meetings, decisions and actions, and the business plan with its
+quarterly updates and the figures from other systems (:mod:`engine.apps.demo.plan`). A
+:class:`FixedClock` moves day by day; each day the notifier sweeps at 07:00 and delivers at
+18:00, so every alert and email in the database is real (the emails are .eml files in the
+demo folder). Generated references only: no real person's data. Deterministic for a seed. It
+never reads the wall clock (the caller may time it).
 """
 
 from __future__ import annotations
