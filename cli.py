@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "scheduler": "commands.mail:scheduler",
     "cerar": "commands.cerar:cerar",
     "mace": "commands.mace:mace",
+    "plan": "commands.plan:plan",
+    "figures": "commands.plan:figures",
     "status": "commands.report:status",
     "report": "commands.report:report",
     "serve": "commands.web:serve",

@@ -1,12 +1,12 @@
 """The composition root: the one place that wires the application.
 
 :func:`build_app` makes the database handle, the workflow registry, the calendar, the engine
-with its audit gate, the CERAR and MACE services, the notifier with its recipients and
-transport, the mailers the engine and MACE hand their emails to, administration, data
-protection and the audit trail. The CLI, the demonstration year, the benchmarks, the tests
-and the web application all build their application here, so every front end and the demo
-send exactly the emails a real deployment would. Nothing else constructs an ``Engine`` or a
-service with defaults of its own.
+with its audit gate, the CERAR, MACE, business plan and figures services, the notifier with
+its recipients and transport, the mailers the engine and MACE hand their emails to,
+administration, data protection and the audit trail. The CLI, the demonstration year, the
+benchmarks, the tests and the web application all build their application here, so every
+front end and the demo send exactly the emails a real deployment would. Nothing else
+constructs an ``Engine`` or a service with defaults of its own.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from engine.core.service import Engine
 from engine.core.settings import Settings
 from engine.core.store.database import Database
 from engine.domains.cerar.service import CerarService
+from engine.domains.figures.service import FiguresService
 from engine.domains.mace.service import MaceService
+from engine.domains.plan.service import PlanService
 
 if TYPE_CHECKING:
     from notifications.service import Notifier
@@ -50,6 +52,8 @@ class App:
     audit: AuditTrail
     accounts: Accounts
     casework: CaseWork
+    plan: PlanService
+    figures: FiguresService
     # A demonstration database (made by 'safeguard demo'): anyone may act as anyone. Recorded
     # in the database, never taken from a settings file.
     demo_mode: bool = False
@@ -118,7 +122,8 @@ def build_app(settings: Settings, clock: Clock, *, check_schema: bool = True,
                notifier=notifier, data_protection=DataProtection(engine),
                audit=AuditTrail(db, engine.gate),
                accounts=Accounts(db, clock, engine.gate, WebSettings.from_raw(settings.raw)),
-               casework=CaseWork(engine), demo_mode=demo_mode)
+               casework=CaseWork(engine), plan=PlanService(engine),
+               figures=FiguresService(engine), demo_mode=demo_mode)
 
 
 __all__ = ["App", "build_app"]

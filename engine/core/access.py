@@ -19,10 +19,13 @@ ALL_AREAS = None
 INVOLVEMENT_ROLES: Mapping[str, str] = {
     "independent_reviewer": "appointed to the review",
     "mace_member": "invited to a MACE meeting where the child is on the agenda",
+    "business_group_member": "named owner of the business plan action",
 }
 # The involvement (case_involvement.kind) each of those roles needs.
 INVOLVEMENT_KIND: Mapping[str, str] = {"independent_reviewer": "reviewer",
-                                       "mace_member": "mace_invitee"}
+                                       "mace_member": "mace_invitee",
+                                       # the owner, who also gets the action's reminders
+                                       "business_group_member": "assignee"}
 ADMINISTRATOR, AUDITOR = "administrator", "auditor"
 # Roles about the system, not about cases in an area: granted for all areas only.
 PARTNERSHIP_WIDE = frozenset({ADMINISTRATOR, AUDITOR})

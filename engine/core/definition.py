@@ -278,6 +278,9 @@ class WorkflowDef:
     retention: RetentionDef | None = None
     parameters: Mapping[str, Parameter] = field(default_factory=dict)
     description: str = ""
+    # The partnership's own cases (the business plan's actions): no area; only roles held
+    # for all areas reach them.
+    partnership_wide: bool = False
     source: str = ""  # the file it came from
     digest: str = ""  # sha256 of the source text
 

@@ -52,7 +52,7 @@ _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 _TOP_KEYS = {
     "workflow", "version", "title", "description", "reference_field",
     "fields", "open", "states", "guards", "transitions", "clocks", "access", "retention",
-    "parameters",
+    "parameters", "partnership_wide",
 }
 # What a reference field accepts unless its YAML sets a ``pattern``: letters, digits and
 # hyphens with at least one digit (C-58213), so a name never becomes a reference.
@@ -306,6 +306,7 @@ def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | Non
         open_requires=open_requires, open_accepts=open_accepts, open_roles=open_roles,
         reference_field=reference_field, guards=guards, clocks=clocks, access=access,
         retention=retention, parameters=parameters,
+        partnership_wide=raw.get("partnership_wide") is True,
         source=check.source, digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
 

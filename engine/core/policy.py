@@ -26,8 +26,14 @@ MACE_STAFF = ("cerar_coordinator", "cerar_manager", "mace_chair", "partnership_m
 MACE_READERS = (*MACE_STAFF, "mace_member")
 CASE_ROLES = ("partnership_manager", "business_support", "case_review_member",
               "case_review_chair", "independent_reviewer", "cerar_coordinator",
-              "cerar_manager", "mace_chair", "mace_member")
+              "cerar_manager", "mace_chair", "mace_member", "business_group_chair",
+              "business_group_member")
 REPORT_READERS = ("partnership_manager",)
+# The business plan (its actions are partnership-wide cases) and the figures from other
+# systems: the business group and the partnership's staff.
+PLAN_READERS = ("business_group_chair", "business_group_member", "partnership_manager",
+                "business_support")
+FIGURE_KEEPERS = ("partnership_manager", "business_support")
 
 COMMANDS: Mapping[str, tuple[str, ...]] = {
     # administration
@@ -56,6 +62,8 @@ COMMANDS: Mapping[str, tuple[str, ...]] = {
     "mace.item": ("cerar_coordinator", "mace_chair"), "mace.action.list": MACE_STAFF,
     # the partnership's figures
     "status": CASE_ROLES, "report.annual": REPORT_READERS,
+    "plan.show": PLAN_READERS, "figures.import": FIGURE_KEEPERS,
+    "figures.list": (*FIGURE_KEEPERS, "business_group_chair"),
 }
 
 

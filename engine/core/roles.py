@@ -13,6 +13,10 @@ ROLES: dict[str, str] = {
     "cerar_manager": "CERAR manager: chairs initial risk assessment meetings",
     "mace_chair": "Chair of MACE meetings",
     "mace_member": "Member agency representative at MACE",
+    "business_group_chair": "Chair of the business group: the business plan's updates are "
+                            "escalated to them",
+    "business_group_member": "Business group member: updates the business plan actions they "
+                             "own",
     "auditor": "Auditor: read-only, sees the audit trail",
     "administrator": "Administrator: manages users; sees no case data by default",
 }

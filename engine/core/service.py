@@ -226,9 +226,10 @@ class Engine:
     def _open(self, unit: Unit, definition: WorkflowDef, ref: str, data: dict[str, str],
               note: str | None, area: str | None) -> CaseView:
         workflow = definition.name
-        case_area = self.area_for_new_case(unit, area)
+        # A partnership-wide case (the business plan's actions) belongs to no one area.
+        case_area = None if definition.partnership_wide else self.area_for_new_case(unit, area)
         require(unit.principal, definition.open_roles, case_area, False,
-                f"open a {workflow} case in area {case_area}")
+                f"open a {workflow} case" + (f" in area {case_area}" if case_area else ""))
         now = self.clock.now()
         state = definition.initial_state
         store = unit.cases

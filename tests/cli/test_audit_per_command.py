@@ -42,6 +42,10 @@ NAMED = {("init",): "user.bootstrap"}  # the first administrator registered
 def _script(tmp: Path) -> list[tuple[str, tuple[str, ...]]]:
     """(--now, argv) for every command, in an order that makes each one possible."""
     june3, june4, june5 = "2024-06-03T09:00", "2024-06-04T09:00", "2024-06-05T12:00"
+    (tmp / "plan.csv").write_text("ref,priority,outcome,action,timescale,responsible,owner\n"
+                                  f"BP-1,Neglect,Early help,Embed the tool,2024-12,Group,{ME}\n")
+    (tmp / "figures.csv").write_text("measure,area,period,value,source\n"
+                                     "mash_contacts,cumberland,2023-24,7124,MASH system\n")
     steps: list[tuple[str, tuple[str, ...]]] = [
         (june3, ("init",)),
         (june3, ("area", "add", "cumberland", "--name", "Cumberland")),
@@ -73,6 +77,11 @@ def _script(tmp: Path) -> list[tuple[str, tuple[str, ...]]]:
         (june4, ("case", "export", "PR-1", "--out", str(tmp / "pr-1.json"))),
         (june4, ("case", "hold", "PR-1", "--reason", "public inquiry")),
         (june4, ("case", "release", "PR-1")),
+        (june4, ("plan", "import", str(tmp / "plan.csv"))),
+        (june4, ("plan", "update", "BP-1", "--rag", "green", "--note", "on track")),
+        (june4, ("plan", "show")),
+        (june4, ("figures", "import", str(tmp / "figures.csv"))),
+        (june4, ("figures", "list")),
         (june3, ("cerar", "open", "--child", "C-9", "--concern-on", "2024-06-03",
                  "--agency", "police", "--area", "cumberland")),
         (june3, ("cerar", "screen", "CE-C-9")),

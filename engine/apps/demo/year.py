@@ -4,12 +4,13 @@ driving the public engine, CERAR, MACE and notifier APIs through simulated time.
 Two areas, a user for every role, serious incidents with their rapid reviews (one LCSPR
 published, one deferred for criminal proceedings, one closed without review, one past its
 6-month target, one referred for a national review), CERAR children at all three levels with
-reviews, level changes, missing episodes and return home interviews, and a fortnightly MACE
-series with agendas, meetings, decisions and actions. A :class:`FixedClock` moves day by day;
-each day the notifier sweeps at 07:00 and delivers at 18:00, so every alert and email in the
-database is real (the emails are .eml files in the demo folder). Generated references only:
-no real person's data. Deterministic for a seed. It never reads the wall clock (the caller
-may time it).
+reviews, level changes, missing episodes and return home interviews, a fortnightly MACE
+series with agendas, meetings, decisions and actions, and the business plan with its
+quarterly updates and the figures from other systems (:mod:`engine.apps.demo.plan`). A
+:class:`FixedClock` moves day by day; each day the notifier sweeps at 07:00 and delivers at
+18:00, so every alert and email in the database is real (the emails are .eml files in the
+demo folder). Generated references only: no real person's data. Deterministic for a seed. It
+never reads the wall clock (the caller may time it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from engine.app import App, build_app
 from engine.apps.demo import reviews as demo_reviews
+from engine.apps.demo.plan import DemoPlan
 from engine.core.clock import LONDON, FixedClock, london_date
 from engine.core.deployment import record_demo
 from engine.core.settings import NotificationSettings, Settings, default_head_file
@@ -47,6 +49,7 @@ PEOPLE: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("health.rep", "Health representative", "ICB", ("mace_member",)),
     ("sc.rep", "Social care representative", "Children's social care", ("mace_member",)),
     ("auditor", "Internal auditor", "Partnership", ("auditor",)),
+    ("bg.chair", "Business group chair", "Partnership", ("business_group_chair",)),
 )
 AGENCIES = ("police", "children's social care", "education", "health", "youth justice")
 PLACING = ("Lancashire County Council", "Leeds City Council", "Durham County Council")
@@ -383,6 +386,9 @@ def build_year(folder: Path, you: str, seed: int = 2023) -> DemoResult:
         year.people()
         year.reviews()
         year.cerar_children()
+        plan = DemoPlan(year, seed)  # the business plan and the figures from other systems
+        plan.people()
+        plan.schedule()
         year.run()
     finally:
         year.db.dispose()

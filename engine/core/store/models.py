@@ -424,3 +424,26 @@ class ApiToken(SQLModel, table=True):
     last_used_at: dt.datetime | None = _utc(default=None, nullable=True)
     revoked_at: dt.datetime | None = _utc(default=None, nullable=True)
     revoked_by: str | None = Field(default=None, max_length=64)
+
+
+# -- figures from other systems -------------------------------------------------------------
+class ImportedFigure(SQLModel, table=True):
+    """A figure another system holds (MASH contacts, children looked after, ...) for one
+    measure, area (None: the whole partnership) and period, with its source and who imported
+    it when. Re-importing the same figure marks this row replaced (``replaced_at``) and adds
+    the new one: the history is kept."""
+
+    __tablename__ = "imported_figure"
+    __table_args__ = (Index("ix_imported_figure_period", "period_start", "period_end"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    measure: str = Field(max_length=64, index=True)
+    area: str | None = Field(default=None, max_length=64)
+    period: str = Field(max_length=16)  # '2023-24', '2023-24 Q1', '2024-01'
+    period_start: dt.date
+    period_end: dt.date
+    value: str = Field(max_length=32)  # the number as given (a count: a whole number)
+    source: str = Field(max_length=200)
+    imported_by: str = Field(max_length=64)
+    imported_at: dt.datetime = _utc()
+    replaced_at: dt.datetime | None = _utc(default=None, nullable=True)
