@@ -60,13 +60,13 @@ class CaseworkSource:
         return self._shared.sections(loaded, start, end, area)[self.key]
 
 
-# Sources from other modules, wired in here (e.g. the child death, business plan and
-# imported figures sections): each a callable returning a new source.
-EXTRA: list[Any] = []
-
-
 def default_sources() -> list[SectionSource]:
-    """A fresh set of the report's sources (fresh: the casework sources share a cache)."""
+    """A fresh set of the report's sources (fresh: the casework sources share a cache): the
+    casework sections, then the figures from other systems and the business plan; the
+    document places each in its chapter by key."""
+    from engine.apps.report.figures_section import FiguresSource
+    from engine.apps.report.plan_section import PlanSource
+
     shared = _Casework()
     out: list[SectionSource] = [CaseworkSource(k, t, shared) for k, t in CASEWORK]
-    return out + [make() for make in EXTRA]
+    return [*out, FiguresSource(), PlanSource()]
