@@ -26,7 +26,8 @@ MACE_STAFF = ("cerar_coordinator", "cerar_manager", "mace_chair", "partnership_m
 MACE_READERS = (*MACE_STAFF, "mace_member")
 CASE_ROLES = ("partnership_manager", "business_support", "case_review_member",
               "case_review_chair", "independent_reviewer", "cerar_coordinator",
-              "cerar_manager", "mace_chair", "mace_member")
+              "cerar_manager", "mace_chair", "mace_member", "cdop_chair", "cdop_coordinator",
+              "designated_doctor")
 REPORT_READERS = ("partnership_manager",)
 
 COMMANDS: Mapping[str, tuple[str, ...]] = {

@@ -5,4 +5,4 @@ whoever needs one (the CLI, a test) from a URL.
 """
 
 # The Alembic revision the code expects; a test keeps it equal to the migrations' head.
-SCHEMA_REVISION = "0008_api_tokens"
+SCHEMA_REVISION = "0009_cdop"

@@ -65,6 +65,20 @@ class Case(SQLModel, table=True):
     erased_at: dt.datetime | None = _utc(default=None, nullable=True)
 
 
+class CaseLink(SQLModel, table=True):
+    """Two cases that run in parallel about one child (a child's death and the practice
+    review of it): shown on both case pages, each only as far as the reader may see."""
+
+    __tablename__ = "case_link"
+    __table_args__ = (UniqueConstraint("case_id", "linked_case_id", name="uq_case_link"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    linked_case_id: int = Field(foreign_key="case.id", index=True)
+    created_at: dt.datetime = _utc()
+    created_by: str = Field(max_length=64)
+
+
 class CaseEvent(SQLModel, table=True):
     """Append-only history of a case: one row per open, fire and correction."""
 
