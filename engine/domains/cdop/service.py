@@ -120,10 +120,10 @@ class CdopService:
         with self.engine.unit(actor, "cdop.request", case_ref=ref, workflow=WORKFLOW) as u:
             case = self.engine.find(u, ref, WORKFLOW)
             asked = self._requests(u, case)
-            earlier = next((d for a, d in asked.items() if a.lower() == agency.lower()), None)
-            if earlier is not None:
-                status = "awaited" if earlier.status == OPEN else "received"
-                raise UsageError(f"{agency} was already asked on case '{ref}' (form "
+            named = next((a for a in asked if a.lower() == agency.lower()), None)
+            if named is not None:
+                status = "awaited" if asked[named].status == OPEN else "received"
+                raise UsageError(f"{named} was already asked on case '{ref}' (form "
                                  f"{status}): one request per agency")
             day = self._day(on)
             return self.engine.fire(ref, "request_information", {
