@@ -130,13 +130,13 @@ def test_one_deadline_per_agency_asked(app: App, clock: FixedClock) -> None:
     clock.set(london("2024-06-04 09:00"))
     for agency in ("Police", "GP", "School"):
         app.cdop.request(ref, agency, ADMIN)
-    with pytest.raises(UsageError, match="Police was already asked .*form awaited"):
+    with pytest.raises(UsageError, match=r"Police was already asked .*form awaited"):
         app.cdop.request(ref, "police", ADMIN)
     app.cdop.received(ref, "School", ADMIN, on="2024-06-10")
-    with pytest.raises(UsageError, match="no reporting form is awaited from 'School'.*"
+    with pytest.raises(UsageError, match=r"no reporting form is awaited from 'School'.*"
                                          "awaited: GP, Police"):
         app.cdop.received(ref, "School", ADMIN)
-    with pytest.raises(UsageError, match="already asked .*form received"):
+    with pytest.raises(UsageError, match=r"already asked .*form received"):
         app.cdop.request(ref, "School", ADMIN)
     forms = {d.key: (d.due, d.status) for d in app.cdop.show(ref, ADMIN).deadlines
              if d.name == "information"}

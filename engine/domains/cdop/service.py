@@ -11,9 +11,8 @@ clock; references only.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -109,8 +108,8 @@ class CdopService:
             if known and day > london_date(parse_instant(known)):
                 raise UsageError(f"--died-on {day.isoformat()} is after the death became "
                                  f"known ({show_instant(parse_instant(known))})")
-            return self.engine.fire(ref, "notify", values, actor, note, WORKFLOW, unit=u,
-                                    via_domain=True)
+            return self._shown(u, self.engine.fire(ref, "notify", values, actor, note,
+                                                   WORKFLOW, unit=u, via_domain=True))
 
     # -- agencies' reporting forms: one keyed deadline per agency -----------------------
     def request(self, ref: str, agency: str, actor: str, on: str | None = None,
@@ -126,9 +125,9 @@ class CdopService:
                 raise UsageError(f"{named} was already asked on case '{ref}' (form "
                                  f"{status}): one request per agency")
             day = self._day(on)
-            return self.engine.fire(ref, "request_information", {
+            return self._shown(u, self.engine.fire(ref, "request_information", {
                 "request_agency": agency, "requested_on": day}, actor, note, WORKFLOW,
-                unit=u, via_domain=True)
+                unit=u, via_domain=True))
 
     def received(self, ref: str, agency: str, actor: str, on: str | None = None,
                  note: str | None = None) -> CaseView:
@@ -142,9 +141,9 @@ class CdopService:
                 raise UsageError(f"no reporting form is awaited from '{agency}' on case "
                                  f"'{ref}'{did_you_mean(agency, awaited)}; awaited: "
                                  f"{one_of(awaited)}")
-            return self.engine.fire(ref, "receive_information", {
+            return self._shown(u, self.engine.fire(ref, "receive_information", {
                 "request_agency": match, "received_on": self._day(on)}, actor, note, WORKFLOW,
-                unit=u, via_domain=True)
+                unit=u, via_domain=True))
 
     # -- the review ---------------------------------------------------------------------
     def review(self, ref: str, category: str, modifiable: bool, domains: list[str],
@@ -172,15 +171,16 @@ class CdopService:
         if learning:
             values["learning_points"] = learning
         with self.engine.unit(actor, "cdop.review", case_ref=ref, workflow=WORKFLOW) as u:
-            return self.engine.fire(ref, "review", values, actor, note, WORKFLOW, unit=u,
-                                    via_domain=True)
+            return self._shown(u, self.engine.fire(ref, "review", values, actor, note,
+                                                   WORKFLOW, unit=u, via_domain=True))
 
     def step(self, ref: str, trigger: str, values: Mapping[str, str], actor: str,
              note: str | None = None) -> CaseView:
         """A plain step (the review meeting, the NCMD form, closing) as its own command."""
         with self.engine.unit(actor, f"cdop.{COMMAND_OF.get(trigger, trigger)}", case_ref=ref,
                               workflow=WORKFLOW) as u:
-            return self.engine.fire(ref, trigger, values, actor, note, WORKFLOW, unit=u)
+            return self._shown(u, self.engine.fire(ref, trigger, values, actor, note,
+                                                   WORKFLOW, unit=u))
 
     def close(self, ref: str, actor: str, on: str | None = None,
               reason: str | None = None) -> CaseView:
@@ -262,6 +262,11 @@ class CdopService:
             return rows
 
     # -- helpers -------------------------------------------------------------------------
+    def _shown(self, unit: Unit, view: CaseView) -> CaseView:
+        """The view a fire returned, with the cases linked to it (as ``case show`` has)."""
+        links = self.engine.links(unit, self.engine.find(unit, view.ref, WORKFLOW))
+        return replace(view, links=links) if links else view
+
     def _day(self, on: str | None) -> str:
         return (parse_date(on) if on else london_date(self.clock.now())).isoformat()
 
