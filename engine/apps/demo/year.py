@@ -24,6 +24,7 @@ from functools import partial
 from pathlib import Path
 
 from engine.app import App, build_app
+from engine.apps.demo import deaths as demo_deaths
 from engine.apps.demo import reviews as demo_reviews
 from engine.core.clock import LONDON, FixedClock, london_date
 from engine.core.deployment import record_demo
@@ -383,6 +384,7 @@ def build_year(folder: Path, you: str, seed: int = 2023) -> DemoResult:
         year.people()
         year.reviews()
         year.cerar_children()
+        demo_deaths.schedule(year, START, END)
         year.run()
     finally:
         year.db.dispose()

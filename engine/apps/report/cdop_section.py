@@ -149,13 +149,20 @@ class CdopSource:
     def _trend(rows: list[DeathRow], start: dt.date, end: dt.date,
                ) -> tuple[str, tuple[str, ...], list[tuple[Any, ...]]]:
         """Reviews completed by category in the period and each of the four years before
-        it, oldest first (the trend chart's table)."""
+        it, oldest first (the trend chart's table). A year of which nothing is recorded
+        (no death notified, no review: before the system was in use) is not available
+        (None), not a column of zeros."""
         periods = [years_before(start, end, n) for n in range(TREND_YEARS - 1, -1, -1)]
+
+        def held(a: dt.date, b: dt.date) -> bool:
+            return any(day is not None and a <= day <= b
+                       for r in rows for day in (r.notified_on, r.reviewed_on))
+
         counts = [Counter(r.category for r in rows
                           if r.reviewed_on is not None and a <= r.reviewed_on <= b)
-                  for a, b in periods]
+                  if held(a, b) else None for a, b in periods]
         columns = ("Category", *(period_label(a, b) for a, b in periods))
-        table = [(f"{n}. {label}", *(c[code] for c in counts))
+        table = [(f"{n}. {label}", *(None if c is None else c[code] for c in counts))
                  for code, (n, label) in CATEGORIES.items()]
         return ("Reviews completed by category over five years", columns, table)
 
