@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from engine.app import App
 from engine.apps.report.cdop_section import CdopSource, DeathRow, period_label, years_before
 from engine.apps.report.figures import Section
 from engine.core.clock import FixedClock
-from tests.conftest import london
+from tests.conftest import DemoYear, london
 
 START, END = dt.date(2023, 4, 1), dt.date(2024, 3, 31)
 D = dt.date
@@ -167,3 +169,32 @@ def test_load_and_build_on_deaths_recorded_through_the_service(app: App,
                   "Modifiable factors by domain") == {
         "The child": (0,), "Parenting": (0,), "The environment": (1,),
         "Service provision": (1,)}
+
+
+@pytest.mark.slow
+def test_the_demo_year_reviews_deaths_across_bands_and_categories(demo_year: DemoYear,
+                                                                    ) -> None:
+    from sqlalchemy import func, select
+
+    from engine.apps.demo.deaths import PANELS, deaths
+    from engine.apps.demo.year import YEAR
+    from engine.core.store.database import Database
+    from engine.core.store.models import CaseLink
+
+    database = Database(demo_year.url)
+    try:
+        with database.begin_read() as conn:
+            section = CdopSource().build(CdopSource().load(conn, *YEAR), *YEAR, None)
+            links = conn.scalar(select(func.count()).select_from(CaseLink))
+    finally:
+        database.dispose()
+    figures = _figures(section)
+    of_year = [x for x in deaths() if not x.carried]
+    assert figures["deaths_notified"] == len(of_year) == 11
+    assert figures["reviews_completed"] == sum(1 for x in deaths() if x.panel) == 11
+    assert figures["reviews_of_earlier_deaths"] == 3
+    assert figures["cdop_meetings"] == len(PANELS)
+    assert all(n for (n,) in _table(section, "Deaths notified by age band").values())
+    reviewed = _table(section, "Reviews completed by category")
+    assert sum(1 for (n,) in reviewed.values() if n) == 9  # all but category 1
+    assert links == 1
