@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from engine.core.clock import LONDON
@@ -143,9 +144,9 @@ def _schedule(year: Year, death: Death, start: dt.date) -> None:
         asked = year.wd(notified.date(), 1)
         for n, agency in enumerate(death.agencies):
             back = year.wd(asked, 35 if agency == death.chased else 6 + 3 * n)
-            year.at(_at(asked, "10:00"), lambda a=agency: cdop.request(ref, a, COORD))
+            year.at(_at(asked, "10:00"), partial(cdop.request, ref, agency, COORD))
             if death.meeting is None or back < death.meeting:
-                year.at(_at(back, "14:00"), lambda a=agency: cdop.received(ref, a, COORD))
+                year.at(_at(back, "14:00"), partial(cdop.received, ref, agency, COORD))
     if death.link:
         year.at(_at(year.wd(death.died, 2), "16:30"),
                 lambda: cdop.link(ref, str(death.link), year.you))
