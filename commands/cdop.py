@@ -195,6 +195,7 @@ def cdop_show(ref: str, as_json: bool) -> None:
 def cdop_list(include_closed: bool, state: str | None, as_json: bool) -> None:
     """The deaths under review, by date of death."""
     from engine.core.present import table
+    from engine.domains.cdop.words import AGE_BANDS as BANDS
 
     rows = _cdop().deaths(_runtime().actor_name, include_closed, state)
 
@@ -203,7 +204,8 @@ def cdop_list(include_closed: bool, state: str | None, as_json: bool) -> None:
             return "No deaths."
         return table(("REF", "CHILD", "STATE", "DIED ON", "AGE BAND", "FORMS AWAITED",
                       "NEXT DUE", "OVERDUE"),
-                     [(r.ref, r.child_ref, r.state, r.died_on or "", r.age_band or "",
+                     [(r.ref, r.child_ref, r.state, r.died_on or "",
+                       BANDS.get(r.age_band or "", r.age_band or ""),
                        r.open_requests or "", r.next_due or "", r.overdue or "")
                       for r in rows])
 
