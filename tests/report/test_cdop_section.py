@@ -9,7 +9,13 @@ import datetime as dt
 import pytest
 
 from engine.app import App
-from engine.apps.report.cdop_section import CdopSource, DeathRow, period_label, years_before
+from engine.apps.report.cdop_section import (
+    CdopData,
+    CdopSource,
+    DeathRow,
+    period_label,
+    years_before,
+)
 from engine.apps.report.figures import Section
 from engine.core.clock import FixedClock
 from tests.conftest import DemoYear, london
@@ -37,7 +43,7 @@ def _table(section: Section, title: str) -> dict[str, tuple[object, ...]]:
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
-ROWS = [
+DEATHS = [
     # notified in the period, reviewed in it: category 8, no modifiable factors
     _row(reviewed=D(2023, 11, 8), category="perinatal_neonatal", modifiable="no"),
     # notified in the period, unexpected, a JAR, not yet reviewed; a girl of 15
@@ -57,6 +63,7 @@ ROWS = [
     _row(died=D(2024, 4, 2), notified=D(2024, 4, 2), reviewed=D(2024, 5, 1),
          category="infection", modifiable="no"),
 ]
+ROWS = CdopData(tuple(DEATHS))
 
 
 def test_build_counts_the_partnership_and_each_area() -> None:
@@ -92,6 +99,16 @@ def test_build_counts_the_partnership_and_each_area() -> None:
     assert _figures(south)["deaths_notified"] == 1
     assert _figures(south)["reviews_completed"] == 1
     assert _figures(south)["cdop_meetings"] == 1
+
+
+def test_cdop_meetings_held_are_counted_where_the_panel_keeps_them() -> None:
+    # a pan-partnership panel (no area) and one for the south, held in the period
+    kept = CdopData(tuple(DEATHS), ((None, D(2023, 6, 14)), ("south", D(2023, 9, 13)),
+                                    (None, D(2024, 1, 10))), keeps_meetings=True)
+    source = CdopSource()
+    assert _figures(source.build(kept, START, END, None))["cdop_meetings"] == 3
+    assert _figures(source.build(kept, START, END, "south"))["cdop_meetings"] == 3
+    assert _figures(source.build(kept, START, END, "north"))["cdop_meetings"] == 2
 
 
 def test_a_period_with_nothing_has_no_figures_and_no_tables() -> None:

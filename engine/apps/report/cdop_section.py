@@ -5,8 +5,10 @@ for the trend) in one bounded query of named fields; ``build`` is pure.
 Counted: deaths notified in the period (by the day the notification was recorded) by age
 band and by sex; reviews completed in the period (the day the CDOP reviewed the death) by
 category, those of deaths before the period counted apart; modifiable factors and their
-domains; CDOP meetings held (the days the panel reviewed deaths); and reviews completed by
-category in the period and each of the four years before it (the trend chart's table).
+domains; CDOP meetings held (the ``cdop_meeting`` cases held in the period, from a series
+whose use is the CDOP; where the partnership keeps no such series, the days the panel
+recorded reviews); and reviews completed by category in the period and each of the four
+years before it (the trend chart's table).
 References and counts only; labels are the seed report's words.
 """
 
@@ -25,6 +27,8 @@ from engine.core.store.cases import CASES
 from engine.domains.cdop.words import AGE_BANDS, CATEGORIES, DOMAINS, SEXES
 
 WORKFLOW = "child_death_review"
+MEETINGS = "cdop_meeting"
+HELD = ("held", "minutes_circulated", "closed")
 TREND_YEARS = 5
 # The case fields the section reads, and nothing else (the workflow has no personal field,
 # and even so only these are selected).
@@ -45,6 +49,16 @@ class DeathRow:
     category: str | None
     modifiable: str | None
     domains: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CdopData:
+    """What ``load`` reads: the deaths, and the CDOP meetings held (area, day) when the
+    partnership keeps its panel's meetings here (``keeps_meetings``)."""
+
+    deaths: tuple[DeathRow, ...]
+    meetings: tuple[tuple[str | None, dt.date], ...] = ()
+    keeps_meetings: bool = False
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -78,9 +92,10 @@ class CdopSource:
     key = "child_deaths"
     title = "Child death reviews"
 
-    def load(self, conn: sa.Connection, start: dt.date, end: dt.date) -> list[DeathRow]:
-        """The deaths alive in the five years to the period's end: opened by its end and
-        not closed before the first of those years began."""
+    def load(self, conn: sa.Connection, start: dt.date, end: dt.date) -> CdopData:
+        """The deaths alive in the five years to the period's end (opened by its end and
+        not closed before the first of those years began), and the period's CDOP meetings
+        held."""
         first, _ = years_before(start, end, TREND_YEARS - 1)
         data = CASES.c.data
         query = (sa.select(CASES.c.area, *(data[f].as_string().label(f) for f in FIELDS))
@@ -97,10 +112,22 @@ class CdopSource:
                 reviewed_on=_date(r.cdop_reviewed_on), category=r.category,
                 modifiable=r.modifiable_factors,
                 domains=tuple(d for d in (r.modifiable_domains or "").split(",") if d)))
-        return rows
+        keeps = conn.scalar(sa.select(CASES.c.id).where(CASES.c.workflow == MEETINGS)
+                            .limit(1)) is not None
+        held = []
+        if keeps:
+            day = CASES.c.data["held_on"].as_string()
+            for area, text in conn.execute(sa.select(CASES.c.area, day).where(
+                    CASES.c.workflow == MEETINGS, CASES.c.state.in_(HELD),
+                    CASES.c.opened_at <= end_of_day(end))):
+                when = _date(text)
+                if when is not None and start <= when <= end:
+                    held.append((area, when))
+        return CdopData(tuple(rows), tuple(held), keeps)
 
     def build(self, loaded: Any, start: dt.date, end: dt.date, area: str | None) -> Section:
-        rows: list[DeathRow] = [r for r in loaded if area is None or r.area == area]
+        data: CdopData = loaded
+        rows = [r for r in data.deaths if area is None or r.area == area]
         section = Section(self.key, self.title)
 
         def within(day: dt.date | None, a: dt.date = start, b: dt.date = end) -> bool:
@@ -123,9 +150,11 @@ class CdopSource:
         section.add("reviews_of_earlier_deaths",
                     "Reviews completed of deaths in earlier years", len(earlier))
         section.add("modifiable_factors", "Reviews finding modifiable factors", len(modifiable))
-        # The panel reviews deaths at its meetings: each day it recorded reviews is one held.
-        section.add("cdop_meetings", "CDOP meetings held",
-                    len({r.reviewed_on for r in reviewed}))
+        if data.keeps_meetings:  # a panel covering every area counts in each
+            held = sum(1 for where, _ in data.meetings if area is None or where in (None, area))
+        else:  # the panel reviews deaths at its meetings: each day of reviews is one held
+            held = len({r.reviewed_on for r in reviewed})
+        section.add("cdop_meetings", "CDOP meetings held", held)
 
         bands = Counter(r.age_band for r in notified)
         section.tables.append(("Deaths notified by age band", ("Age band", "Deaths"),
@@ -167,4 +196,4 @@ class CdopSource:
         return ("Reviews completed by category over five years", columns, table)
 
 
-__all__ = ["CdopSource", "DeathRow", "period_label", "years_before"]
+__all__ = ["CdopData", "CdopSource", "DeathRow", "period_label", "years_before"]

@@ -299,6 +299,9 @@ class MaceSeries(SQLModel, table=True):
     members: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # The partnership area whose children it discusses (its meetings belong there).
     area: str | None = Field(default=None, max_length=64)
+    # What its meetings are for: "mace" (exploitation) or "cdop" (the Child Death Overview
+    # Panel): one meeting kind, two uses.
+    use: str = Field(default="mace", max_length=8)
     location: str | None = Field(default=None, max_length=200)
     anchor_on: dt.date  # the first meeting of the current rule
     horizon_days: int = Field(default=90)

@@ -1,4 +1,5 @@
-"""Links between cases (a child's death and the practice review of it).
+"""Links between cases (a child's death and the practice review of it); the use of a meeting
+series (MACE or the CDOP).
 
 Revision ID: 0009_cdop
 Revises: 0008_api_tokens
@@ -29,7 +30,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_link_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_link_linked_case_id'), ['linked_case_id'],
                               unique=False)
+    with op.batch_alter_table('mace_series', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('use', sa.String(length=8), nullable=False,
+                                      server_default='mace'))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('mace_series', schema=None) as batch_op:
+        batch_op.drop_column('use')
     op.drop_table('case_link')
