@@ -6,8 +6,10 @@ Fourteen deaths across the age bands, categories and both areas: three from the 
 reviewed at the year's first panels (reviews of earlier years' deaths), ten of the year (most
 reviewed by its end, one notified late, one agency's form chased past its deadline, one with
 suspected abuse linked to the practice review the Panel took as a national review), and one
-known on the demo's last morning, its notification due. The CDOP meets every two months; a
-panel's reviews are recorded on the day it meets.
+known on the demo's last morning, its notification due. The CDOP meets every two months on
+the second Wednesday (a meeting series whose use is the CDOP, made with the MACE series
+before the second area exists, as the panel covers both): its agenda of the deaths ready for
+review is published a week before, the reviews are recorded on the day, the minutes follow.
 """
 
 from __future__ import annotations
@@ -117,12 +119,30 @@ def _at(day: dt.date, hh_mm: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(h, m), tzinfo=LONDON)
 
 
-def schedule(year: Year, start: dt.date, end: dt.date) -> None:
-    """The CDOP's people now, and each death's steps as dated tasks of the year."""
+def panel(year: Year) -> None:
+    """The CDOP's people, and its meeting series (covering every area) with each meeting's
+    agenda, record and minutes as dated tasks."""
     admin = year.app.admin
     for login, name, agency, role in PEOPLE:
         admin.add_user(year.you, login, name, f"{login}@partnership.example", agency)
         admin.grant(year.you, login, role, None)
+    mace = year.app.mace
+    view = mace.create_series("Panel", "2m", "wednesday", "14:00", CHAIR, [COORD, DOCTOR],
+                              COORD, starts_on=PANELS[0], location="Video call",
+                              horizon_days=400, use="cdop")
+    assert tuple(m.meeting_on for m in view.meetings) == PANELS, "the panel's days moved"
+    for meeting in view.meetings:
+        ref, day = meeting.ref, meeting.meeting_on
+        year.at(_at(year.wd(day, -5), "10:00"), partial(mace.publish, ref, COORD))
+        year.at(_at(day, "16:00"), partial(mace.hold, ref, CHAIR, [
+            ("health", DOCTOR), ("partnership", COORD)]))
+        minutes = year.wd(day, 5)
+        year.at(_at(minutes, "10:00"), partial(mace.circulate, ref, COORD))
+        year.at(_at(minutes, "10:05"), partial(mace.close, ref, COORD))
+
+
+def schedule(year: Year, start: dt.date, end: dt.date) -> None:
+    """Each death's steps as dated tasks of the year."""
     for death in deaths():
         _schedule(year, death, start)
     # Known on the demo's last morning: the notification is due tomorrow.
@@ -165,4 +185,4 @@ def _schedule(year: Year, death: Death, start: dt.date) -> None:
         year.at(_at(sent, "11:05"), lambda: cdop.close(ref, COORD))
 
 
-__all__ = ["PANELS", "PEOPLE", "Death", "deaths", "schedule"]
+__all__ = ["PANELS", "PEOPLE", "Death", "deaths", "panel", "schedule"]

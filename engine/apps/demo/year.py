@@ -144,6 +144,7 @@ class Year:
         # The MACE series generates its meetings with no area named, which the engine only
         # accepts while one area exists: so the pan-area series is made before the second.
         self.mace_series()
+        demo_deaths.panel(self)
         for code, name in AREAS[1:]:
             admin.add_area(self.you, code, name)
 
