@@ -92,3 +92,21 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(run: Any, args: tuple[s
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
     assert says in lines[0]
     assert dump(run.url) == before
+
+
+def test_a_cdop_series_from_the_command_line(run: Any) -> None:
+    run("2024-06-05T09:00", "cdop", "open", "--child", "C-12", "--area", "cumberland")
+    run("2024-06-05T09:00", "cdop", "notify", "CDR-C-12", *NOTIFY, "--jar", "no")
+    run("2024-06-05T09:00", "cdop", "meeting", "CDR-C-12")
+    out = run("2024-06-05T09:00", "mace", "series", "create", "--name", "Panel", "--every",
+              "1m", "--weekday", "wednesday", "--time", "14:00", "--chair", "chair",
+              "--member", "amy", "--horizon-days", "30", "--use", "cdop").output
+    assert out.startswith("CDOP series Panel: monthly on Wednesday at 14:00")
+    assert "CDOP-Panel-2024-06-05" in out and "CDOP-Panel-2024-07-03" in out
+    agenda = run("2024-06-05T09:00", "mace", "agenda", "CDOP-Panel-2024-06-05").output
+    assert "CDOP agenda: CDOP-Panel-2024-06-05 (Panel)" in agenda
+    assert "CDR-C-12 (child C-12)" in agenda
+    err = run("2024-06-05T09:00", "mace", "series", "create", "--name", "P2", "--every",
+              "1m", "--weekday", "wednesday", "--time", "14:00", "--chair", "chair",
+              "--use", "minutes", code=2).stderr
+    assert "Invalid value for '--use'" in err

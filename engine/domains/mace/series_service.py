@@ -301,7 +301,7 @@ class SeriesService(MaceBase):
         return SeriesView(series.name, series.every, series.weekday, series.start_time,
                           series.duration_minutes, series.chair, tuple(series.members),
                           series.location, series.anchor_on, series.horizon_days,
-                          series.on_holiday, series.uid, meetings, skipped)
+                          series.on_holiday, series.uid, meetings, skipped, series.use)
 
 
 __all__ = ["SeriesService"]
