@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "alerts": "commands.mail:alerts",
     "notifications": "commands.mail:notifications",
     "scheduler": "commands.mail:scheduler",
+    "cdop": "commands.cdop:cdop",
     "cerar": "commands.cerar:cerar",
     "mace": "commands.mace:mace",
     "plan": "commands.plan:plan",

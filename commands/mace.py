@@ -65,18 +65,22 @@ def mace_series() -> None:
               type=click.Choice(["skip", "next", "previous"]),
               help="A meeting on a bank holiday is skipped or moved.")
 @click.option("--area", help="The partnership area it covers (if there is more than one).")
+@click.option("--use", default="mace", show_default=True, type=click.Choice(["mace", "cdop"]),
+              help="What its meetings are for: MACE, or the Child Death Overview Panel "
+                   "(coordinated by the CDOP coordinator, chaired by the CDOP chair; "
+                   "meetings CDOP-NAME-DATE, agendas of the deaths ready for review).")
 @json_option
 def mace_series_create(name: str, every: str, weekday: str, at: str, chair: str,
                        members: Sequence[str], starts_on: str | None, duration: int,
                        location: str | None, horizon_days: int, on_holiday: str,
-                       area: str | None, as_json: bool) -> None:
-    """Create a recurring MACE series and generate its meetings ahead."""
+                       area: str | None, use: str, as_json: bool) -> None:
+    """Create a recurring MACE (or CDOP) series and generate its meetings ahead."""
     from engine.domains.mace.present import series_text
 
     view = _mace().create_series(
         name, every, weekday, at, chair, members, _runtime().actor_name,
         _day(starts_on) if starts_on else None, duration, location, horizon_days, on_holiday,
-        area)
+        area, use)
     _emit(as_json, view.to_json(), lambda: series_text(view))
 
 

@@ -1,8 +1,8 @@
 """The composition root: the one place that wires the application.
 
 :func:`build_app` makes the database handle, the workflow registry, the calendar, the engine
-with its audit gate, the CERAR, MACE, business plan and figures services, the notifier with
-its recipients and transport, the mailers the engine and MACE hand their emails to,
+with its audit gate, the CERAR, MACE, CDOP, business plan and figures services, the notifier
+with its recipients and transport, the mailers the engine and MACE hand their emails to,
 administration, data protection and the audit trail. The CLI, the demonstration year, the
 benchmarks, the tests and the web application all build their application here, so every
 front end and the demo send exactly the emails a real deployment would. Nothing else
@@ -28,6 +28,7 @@ from engine.core.loader import WorkflowRegistry
 from engine.core.service import Engine
 from engine.core.settings import Settings
 from engine.core.store.database import Database
+from engine.domains.cdop.service import CdopService
 from engine.domains.cerar.service import CerarService
 from engine.domains.figures.service import FiguresService
 from engine.domains.mace.service import MaceService
@@ -47,6 +48,7 @@ class App:
     admin: Admin
     cerar: CerarService
     mace: MaceService
+    cdop: CdopService
     notifier: Notifier
     data_protection: DataProtection
     audit: AuditTrail
@@ -119,6 +121,7 @@ def build_app(settings: Settings, clock: Clock, *, check_schema: bool = True,
     notifier = Notifier(engine, notes, transport or (lambda: make_transport(notes)), resolver)
     return App(settings=settings, clock=clock, db=db, engine=engine,
                admin=Admin(db, clock, engine.gate), cerar=cerar, mace=mace,
+               cdop=CdopService(engine),
                notifier=notifier, data_protection=DataProtection(engine),
                audit=AuditTrail(db, engine.gate),
                accounts=Accounts(db, clock, engine.gate, WebSettings.from_raw(settings.raw)),

@@ -24,10 +24,15 @@ OPERATIONS = ("administrator", *MAIL_READERS)
 COORDINATORS = ("cerar_coordinator",)
 MACE_STAFF = ("cerar_coordinator", "cerar_manager", "mace_chair", "partnership_manager")
 MACE_READERS = (*MACE_STAFF, "mace_member")
+# A meeting series has a use (MACE or the CDOP): each use has its own coordinator and staff.
+CDOP_COORDINATORS = ("cdop_coordinator",)
+CDOP_STAFF = ("cdop_coordinator", "cdop_chair", "designated_doctor", "partnership_manager")
+SERIES_COORDINATORS = (*COORDINATORS, *CDOP_COORDINATORS)
+SERIES_READERS = (*MACE_READERS, *CDOP_STAFF)
 CASE_ROLES = ("partnership_manager", "business_support", "case_review_member",
               "case_review_chair", "independent_reviewer", "cerar_coordinator",
-              "cerar_manager", "mace_chair", "mace_member", "business_group_chair",
-              "business_group_member")
+              "cerar_manager", "mace_chair", "mace_member", "cdop_chair", "cdop_coordinator",
+              "designated_doctor", "business_group_chair", "business_group_member")
 REPORT_READERS = ("partnership_manager",)
 # The business plan (its actions are partnership-wide cases) and the figures from other
 # systems: the business group and the partnership's staff.
@@ -55,10 +60,14 @@ COMMANDS: Mapping[str, tuple[str, ...]] = {
     "notifications.show": MAIL_READERS, "notifications.dispatch": ADMINISTRATORS,
     "notifications.retry": OPERATIONS, "scheduler.run": ADMINISTRATORS,
     # MACE registers (the CERAR register lists the cases the actor may read, by workflow)
-    "mace.series.create": COORDINATORS, "mace.series.change": COORDINATORS,
-    "mace.generate": COORDINATORS, "mace.series.show": MACE_READERS,
-    "mace.series.list": MACE_READERS, "mace.series.invite": MACE_READERS,
-    "mace.meetings": MACE_READERS, "mace.agenda.draft": MACE_STAFF,
+    "mace.series.create": SERIES_COORDINATORS, "mace.series.change": SERIES_COORDINATORS,
+    "mace.generate": SERIES_COORDINATORS, "mace.series.show": SERIES_READERS,
+    "mace.series.list": SERIES_READERS, "mace.series.invite": SERIES_READERS,
+    "mace.meetings": SERIES_READERS, "mace.agenda.draft": MACE_STAFF,
+    # each use's own: who coordinates a series of that use, who may read a draft agenda
+    "series.use.mace": COORDINATORS, "series.use.cdop": CDOP_COORDINATORS,
+    "series.read.mace": MACE_READERS, "series.read.cdop": CDOP_STAFF,
+    "cdop.agenda.draft": CDOP_STAFF,
     "mace.item": ("cerar_coordinator", "mace_chair"), "mace.action.list": MACE_STAFF,
     # the partnership's figures
     "status": CASE_ROLES, "report.annual": REPORT_READERS,

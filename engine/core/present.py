@@ -61,6 +61,10 @@ def case_text(view: CaseView) -> str:
     lines += ["", "Deadlines:", deadlines_table(view.deadlines)]
     if view.plan:
         lines += ["", "Action plan:", plan_table(view.plan)]
+    if view.links:
+        lines += ["", "Linked cases:"]
+        lines += [f"  {link.ref}" + (f"  {link.title} ({link.state})" if link.visible else "")
+                  for link in view.links]
     lines += ["", "Next steps:"]
     if not view.available_triggers:
         lines.append("  (none)")

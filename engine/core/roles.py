@@ -13,6 +13,9 @@ ROLES: dict[str, str] = {
     "cerar_manager": "CERAR manager: chairs initial risk assessment meetings",
     "mace_chair": "Chair of MACE meetings",
     "mace_member": "Member agency representative at MACE",
+    "cdop_chair": "Chair of the Child Death Overview Panel (CDOP): records its reviews",
+    "cdop_coordinator": "CDOP coordinator: child death notifications, agency forms, agendas",
+    "designated_doctor": "Designated doctor for child deaths: notifications, review meetings",
     "business_group_chair": "Chair of the business group: the business plan's updates are "
                             "escalated to them",
     "business_group_member": "Business group member: updates the business plan actions they "

@@ -66,10 +66,19 @@ from engine.core.people import registered
 from engine.core.routes import check_generic_route, owning_command
 from engine.core.store.cases import CASES, DEADLINES, CaseRecord, CaseStore, DeadlineRecord
 from engine.core.store.database import Database
+from engine.core.store.links import linked_cases
 from engine.core.store.visibility import readable as readable_cases
 from engine.core.store.visibility import stored_versions
 from engine.core.unit import Unit, Units
-from engine.core.views import CasePage, CaseSummary, CaseView, DeadlineView, EventView, TriggerInfo
+from engine.core.views import (
+    CasePage,
+    CaseSummary,
+    CaseView,
+    DeadlineView,
+    EventView,
+    LinkView,
+    TriggerInfo,
+)
 
 T = TypeVar("T")
 
@@ -443,12 +452,28 @@ class Engine:
             view = self._view(definition, case, case.state, case.data, case.version,
                               case.updated_at, rows, now,
                               self.may(u, definition.access.personal, case))
+            links = self.links(u, case)
+            if links:
+                view = replace(view, links=links)
             if definition.plan_clock() is None:
                 return view
             return replace(view, plan=plan.items(definition, u.cases.events(case.id), rows,
                                                  now))
 
         return self._within(unit, actor, "case.show", ref, workflow, command, work)
+
+    def links(self, unit: Unit, case: CaseRecord) -> tuple[LinkView, ...]:
+        """The cases linked to ``case``: each one's reference, and its title and state only
+        if the unit's actor may read it (nothing else is read, and the read is not noted)."""
+        out = []
+        for other in linked_cases(unit.conn, case.id):
+            definition = self.definition(unit.cases, other.workflow, other.workflow_version)
+            if self.may(unit, definition.access.read, other):
+                out.append(LinkView(other.ref, other.workflow, True, definition.title,
+                                    other.state))
+            else:
+                out.append(LinkView(other.ref, other.workflow, False))
+        return tuple(out)
 
     def history(self, ref: str, actor: str, workflow: str | None = None,
                 command: str | None = None) -> list[EventView]:

@@ -61,6 +61,24 @@ class DeadlineView:
 
 
 @dataclass(frozen=True)
+class LinkView:
+    """A case linked to this one: its reference always; its workflow's title and state only
+    for a reader who may see that case (``visible``)."""
+
+    ref: str
+    workflow: str
+    visible: bool
+    title: str | None = None
+    state: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ref": self.ref}
+        if self.visible:
+            out.update(workflow=self.workflow, title=self.title, state=self.state)
+        return out
+
+
+@dataclass(frozen=True)
 class CaseView:
     ref: str
     workflow: str
@@ -76,6 +94,8 @@ class CaseView:
     deadlines: tuple[DeadlineView, ...]
     # The plan's items (an action plan), for a workflow that declares one; () otherwise.
     plan: tuple[PlanItem, ...] = ()
+    # Cases linked to this one (a child's death and its practice review).
+    links: tuple[LinkView, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,6 +108,7 @@ class CaseView:
             "triggers": [t.to_json() for t in self.available_triggers],
             "deadlines": [d.to_json() for d in self.deadlines],
             "plan": [i.to_json() for i in self.plan],
+            "links": [link.to_json() for link in self.links],
         }
 
 

@@ -30,7 +30,8 @@ PAGE_SIZE = 50
 # An action plan item's status as a tag: text beside colour, one palette with the deadlines.
 PLAN_TAGS = {"open": ("Open", "blue"), "overdue": ("Overdue", "red"), "done": ("Done", "green"),
              "dropped": ("Dropped", "grey")}
-OPENED_ELSEWHERE = {"cerar": "the CERAR register", "mace_meeting": "a MACE series"}
+OPENED_ELSEWHERE = {"cerar": "the CERAR register", "mace_meeting": "a MACE series",
+                    "cdop_meeting": "a CDOP meeting series"}
 
 
 @router.get("/cases")

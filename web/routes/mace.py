@@ -107,7 +107,7 @@ def meeting_page(ref: str, ctx: SignedInUser, done: str = "") -> Response:
     calendar = ctx.app.engine.calendar
     deadlines = [words.deadline_row(d, now, calendar) for d in case_page.view.deadlines
                  if d.status != "cancelled"]
-    return deps.render(ctx, "mace_meeting.html", title=f"MACE meeting {ref}", m=meeting,
+    return deps.render(ctx, "mace_meeting.html", title=f"{case_page.title} {ref}", m=meeting,
                        when=_start_text(meeting), agenda=agenda, reasons=REASONS,
                        steps=steps, deadlines=deadlines, tags=STATE_TAGS,
                        decisions=dict(DECISIONS), banner=DONE.get(done),

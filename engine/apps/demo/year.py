@@ -25,6 +25,7 @@ from functools import partial
 from pathlib import Path
 
 from engine.app import App, build_app
+from engine.apps.demo import deaths as demo_deaths
 from engine.apps.demo import reviews as demo_reviews
 from engine.apps.demo.plan import DemoPlan
 from engine.core.clock import LONDON, FixedClock, london_date
@@ -146,6 +147,7 @@ class Year:
         # The MACE series generates its meetings with no area named, which the engine only
         # accepts while one area exists: so the pan-area series is made before the second.
         self.mace_series()
+        demo_deaths.panel(self)
         for code, name in AREAS[1:]:
             admin.add_area(self.you, code, name)
 
@@ -389,6 +391,7 @@ def build_year(folder: Path, you: str, seed: int = 2023) -> DemoResult:
         plan = DemoPlan(year, seed)  # the business plan and the figures from other systems
         plan.people()
         plan.schedule()
+        demo_deaths.schedule(year, START, END)
         year.run()
     finally:
         year.db.dispose()

@@ -62,11 +62,12 @@ class CaseworkSource:
 
 def default_sources() -> list[SectionSource]:
     """A fresh set of the report's sources (fresh: the casework sources share a cache): the
-    casework sections, then the figures from other systems and the business plan; the
-    document places each in its chapter by key."""
+    casework sections, then child deaths, the figures from other systems and the business
+    plan; the document places each in its chapter by key."""
+    from engine.apps.report.cdop_section import CdopSource
     from engine.apps.report.figures_section import FiguresSource
     from engine.apps.report.plan_section import PlanSource
 
     shared = _Casework()
     out: list[SectionSource] = [CaseworkSource(k, t, shared) for k, t in CASEWORK]
-    return [*out, FiguresSource(), PlanSource()]
+    return [*out, CdopSource(), FiguresSource(), PlanSource()]

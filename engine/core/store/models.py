@@ -65,6 +65,20 @@ class Case(SQLModel, table=True):
     erased_at: dt.datetime | None = _utc(default=None, nullable=True)
 
 
+class CaseLink(SQLModel, table=True):
+    """Two cases that run in parallel about one child (a child's death and the practice
+    review of it): shown on both case pages, each only as far as the reader may see."""
+
+    __tablename__ = "case_link"
+    __table_args__ = (UniqueConstraint("case_id", "linked_case_id", name="uq_case_link"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    linked_case_id: int = Field(foreign_key="case.id", index=True)
+    created_at: dt.datetime = _utc()
+    created_by: str = Field(max_length=64)
+
+
 class CaseEvent(SQLModel, table=True):
     """Append-only history of a case: one row per open, fire and correction."""
 
@@ -285,6 +299,9 @@ class MaceSeries(SQLModel, table=True):
     members: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # The partnership area whose children it discusses (its meetings belong there).
     area: str | None = Field(default=None, max_length=64)
+    # What its meetings are for: "mace" (exploitation) or "cdop" (the Child Death Overview
+    # Panel): one meeting kind, two uses.
+    use: str = Field(default="mace", max_length=8)
     location: str | None = Field(default=None, max_length=200)
     anchor_on: dt.date  # the first meeting of the current rule
     horizon_days: int = Field(default=90)

@@ -222,6 +222,11 @@ def agenda_text(data: dict[str, Any]) -> str:
     """The agenda (its JSON form) as text for the terminal or an email: references only."""
     from engine.core.present import table
 
+    if data.get("use") == "cdop":  # a CDOP meeting's agenda: the deaths ready for review
+        from engine.domains.cdop.agenda import panel_agenda_text
+
+        return panel_agenda_text(data)
+
     lines = [f"MACE agenda: {data['meeting']} ({data['series']})",
              f"Meeting: {data['starts_at'].replace('T', ' ')[:16]} (Europe/London)",
              f"Built {data['built_at'].replace('T', ' ')[:16]} from the data since "

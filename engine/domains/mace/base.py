@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from engine.core.clock import as_utc, london_date
 from engine.core.errors import EngineError, HiddenCaseError, UsageError
@@ -31,6 +32,18 @@ from engine.domains.mace import facts, ics
 from engine.domains.mace.views import ActionView, MeetingView
 
 WORKFLOW = "mace_meeting"
+# One meeting kind, two uses: a series' use picks the workflow its meetings run and the
+# prefix of their references (MACE-North-2024-06-05, CDOP-Panel-2024-07-10).
+USES: dict[str, tuple[str, str]] = {"mace": (WORKFLOW, "MACE"), "cdop": ("cdop_meeting", "CDOP")}
+MEETING_WORKFLOWS = tuple(workflow for workflow, _ in USES.values())
+
+
+def meeting_workflow(series: MaceSeries) -> str:
+    return USES[series.use][0]
+
+
+def use_label(series: MaceSeries) -> str:
+    return USES[series.use][1]
 
 
 NOT_HELD = ("scheduled", "rescheduled", "agenda_published")
@@ -86,7 +99,7 @@ class MaceBase:
             return
         people = tuple(dict.fromkeys(invitees if invitees is not None
                                      else (series.chair, *series.members)))
-        case = self.engine.find(unit, ref, WORKFLOW)
+        case = self.engine.find(unit, ref, meeting_workflow(series))
         occurrence = self._occurrence(unit, series, meeting, case, chair, people)
         self.on_invitation(session, OutgoingInvitation(
             ref=ref, method=method, ics=ics.calendar([occurrence], method),
@@ -112,13 +125,14 @@ class MaceBase:
         found = session.execute(select(MaceMeeting, Case, MaceSeries).join(
             Case, Case.id == MaceMeeting.case_id).join(  # type: ignore[arg-type]
             MaceSeries, MaceSeries.id == MaceMeeting.series_id).where(  # type: ignore[arg-type]
-            Case.ref == ref, Case.workflow == WORKFLOW)).first()  # type: ignore[arg-type]
+            col(Case.ref) == ref, col(Case.workflow).in_(MEETING_WORKFLOWS))).first()
         if found is None:
             raise MeetingNotFoundError(ref)
+        workflow = found[1].workflow
         try:
-            self.engine.find(unit, ref, WORKFLOW)  # the actor may see it (read noted)
+            self.engine.find(unit, ref, workflow)  # the actor may see it (read noted)
         except HiddenCaseError as exc:  # answered as a meeting that does not exist
-            raise HiddenCaseError(ref, WORKFLOW, exc.reason,
+            raise HiddenCaseError(ref, workflow, exc.reason,
                                   str(MeetingNotFoundError(ref))) from None
         return found[0], found[1], found[2]
 
@@ -132,7 +146,7 @@ class MaceBase:
 
     def _meeting_view(self, unit: Unit, series: MaceSeries, meeting: MaceMeeting,
                       case: Case | CaseRecord) -> MeetingView:
-        view = self.engine.case(case.ref, unit.actor, WORKFLOW, unit=unit)
+        view = self.engine.case(case.ref, unit.actor, case.workflow, unit=unit)
         return MeetingView(
             ref=case.ref, series=series.name, state=view.state, slot_on=meeting.slot_on,
             meeting_on=dt.date.fromisoformat(view.data["meeting_on"]),
@@ -147,8 +161,9 @@ class MaceBase:
                           row.due_on, row.status, row.done_on)
 
     def _description(self, series: MaceSeries, ref: str | None) -> str:
-        what = f"Meeting {ref} of the MACE series {series.name}." if ref else \
-            f"The MACE series {series.name}."
+        kind = use_label(series)
+        what = f"Meeting {ref} of the {kind} series {series.name}." if ref else \
+            f"The {kind} series {series.name}."
         return (f"{what} The agenda is published in safeguard before the meeting: "
                 "this invitation carries no case details.")
 
@@ -185,7 +200,7 @@ class MaceBase:
         organizer, chairing, attendees = self._people(
             unit, chair, (series.chair, *series.members) if invitees is None else invitees)
         return ics.Invitation(
-            uid=meeting.uid, summary=f"MACE meeting ({series.name})",
+            uid=meeting.uid, summary=f"{use_label(series)} meeting ({series.name})",
             description=self._description(series, case.ref), location=series.location,
             starts_at=as_utc(dt.datetime.fromisoformat(case.data["starts_at"])),
             duration=dt.timedelta(minutes=series.duration_minutes),

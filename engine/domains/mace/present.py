@@ -83,8 +83,8 @@ def meeting_text(m: MeetingView) -> str:
 def series_text(s: SeriesView) -> str:
     every = {"2w": "fortnightly", "4w": "every four weeks", "1m": "monthly"}.get(
         s.every, f"every {s.every}")
-    lines = [f"MACE series {s.name}: {every} on {WEEKDAY_NAMES[s.weekday]} at {s.start_time} "
-             f"({s.duration_minutes} minutes), from {s.anchor_on.isoformat()}",
+    lines = [f"{s.use.upper()} series {s.name}: {every} on {WEEKDAY_NAMES[s.weekday]} at "
+             f"{s.start_time} ({s.duration_minutes} minutes), from {s.anchor_on.isoformat()}",
              f"Chair: {s.chair}; members: {', '.join(s.members) or '(none)'}",
              f"Bank holidays: {s.on_holiday}; generated {s.horizon_days} days ahead"]
     if s.skipped:

@@ -14,13 +14,21 @@ from sqlalchemy.exc import IntegrityError
 from engine.core.clock import as_utc
 from engine.core.errors import FieldError, UsageError
 from engine.core.people import registered
+from engine.core.policy import permitted
 from engine.core.store.models import (
     MaceMeeting,
     MaceSeries,
 )
 from engine.core.unit import Unit
 from engine.domains.mace import ics
-from engine.domains.mace.base import NOT_HELD, WORKFLOW, MaceBase, series_slug
+from engine.domains.mace.base import (
+    NOT_HELD,
+    USES,
+    MaceBase,
+    SeriesNotFoundError,
+    meeting_workflow,
+    series_slug,
+)
 from engine.domains.mace.series import (
     Every,
     first_on_or_after,
@@ -43,7 +51,11 @@ class SeriesService(MaceBase):
                       members: Sequence[str], actor: str, starts_on: dt.date | None = None,
                       duration_minutes: int = 120, location: str | None = None,
                       horizon_days: int = 90, on_holiday: str = "next",
-                      area: str | None = None) -> SeriesView:
+                      area: str | None = None, use: str = "mace") -> SeriesView:
+        """A series of meetings for ``use``: MACE (coordinated by the CERAR coordinator) or
+        the CDOP (coordinated by the CDOP coordinator, chaired by the CDOP chair)."""
+        if use not in USES:
+            raise UsageError(f"'{use}' is not a series use: {' or '.join(USES)}")
         rule, day, at = parse_every(every), parse_weekday(weekday), parse_time(time)
         parse_policy(on_holiday)
         if not 15 <= duration_minutes <= 480:
@@ -57,14 +69,17 @@ class SeriesService(MaceBase):
         with self.engine.unit(actor, "mace.series.create") as unit:
             session = unit.session
             unit.require()
+            unit.require(f"series.use.{use}")
             registered(unit.conn, [chair], "chair")
+            if use == "cdop":
+                self._check_chair(unit, chair)
             registered(unit.conn, members, "member")
             if session.scalar(select(MaceSeries.id).where(  # type: ignore[call-overload]
                     MaceSeries.name == name)) is not None:
                 raise UsageError(f"a MACE series '{name}' already exists; choose another name")
             series = MaceSeries(
                 area=self.engine.area_for_new_case(unit, area),
-                name=name, every=rule.text, weekday=day, start_time=at,
+                name=name, use=use, every=rule.text, weekday=day, start_time=at,
                 duration_minutes=duration_minutes, chair=chair,
                 members=list(members), location=location, anchor_on=anchor,
                 horizon_days=horizon_days, on_holiday=on_holiday,
@@ -90,8 +105,11 @@ class SeriesService(MaceBase):
             session = unit.session
             unit.require()
             series = self._series(unit, name)
+            unit.require(f"series.use.{series.use}")
             if chair is not None:
                 registered(unit.conn, [chair], "chair")
+                if series.use == "cdop":
+                    self._check_chair(unit, chair)
             if members is not None:
                 registered(unit.conn, members, "member")
             rule = parse_every(every) if every else parse_every(series.every)
@@ -135,16 +153,17 @@ class SeriesService(MaceBase):
                         "meeting_on": on.isoformat(),
                         "starts_at": start_instant(on, at).isoformat(),
                         "reschedule_reason": f"the series now meets at {at}"},
-                        actor, None, WORKFLOW, unit=unit, via_domain=True)
+                        actor, None, meeting_workflow(series), unit=unit, via_domain=True)
                 meeting.sequence += 1
                 session.add(meeting)
                 session.flush()
                 if people_changed:
                     # Need-to-know follows the invitation: who left loses the meeting.
                     for login in gone:
-                        self.engine.uninvolve(unit, WORKFLOW, case.ref, login,
+                        self.engine.uninvolve(unit, meeting_workflow(series), case.ref, login,
                                               "mace_invitee")
-                    self.engine.involve(unit, [(WORKFLOW, case.ref)], after, "mace_invitee")
+                    self.engine.involve(unit, [(meeting_workflow(series), case.ref)], after,
+                                        "mace_invitee")
                 if gone:  # withdrawn from those who leave before the others' update
                     self._announce(unit, series, meeting, case.ref, "CANCEL", old_chair,
                                    gone, withdrawn=True)
@@ -160,7 +179,7 @@ class SeriesService(MaceBase):
         """Cancel a meeting a new rule no longer gives: a CANCEL to everyone who had it."""
         self.engine.fire(ref, "cancel", {
             "cancel_reason": f"series changed to every {rule.text}"},
-            actor, None, WORKFLOW, unit=unit, via_domain=True)
+            actor, None, meeting_workflow(series), unit=unit, via_domain=True)
         meeting.sequence += 1
         unit.session.add(meeting)
         unit.session.flush()
@@ -173,22 +192,29 @@ class SeriesService(MaceBase):
             unit.require()
             query = select(MaceSeries).order_by(MaceSeries.name)
             if name:
-                query = query.where(MaceSeries.name == self._series(unit, name).name)  # type: ignore[arg-type]
+                series = self._series(unit, name)
+                unit.require(f"series.use.{series.use}")
+                query = query.where(MaceSeries.name == series.name)  # type: ignore[arg-type]
             made: list[MeetingView] = []
             for series in list(session.scalars(query)):
-                made += self._generate(unit, series, actor)
+                # every series of the uses the actor coordinates (the daily job's user
+                # holds the coordinator role of each use it generates for)
+                if permitted(unit.principal, f"series.use.{series.use}"):
+                    made += self._generate(unit, series, actor)
             return made
 
     def series(self, name: str, actor: str) -> SeriesView:
         with self.engine.unit(actor, "mace.series.show") as unit:
             unit.require()
-            return self._series_view(unit, self._series(unit, name))
+            return self._series_view(unit, self._readable_series(unit, name))
 
     def all_series(self, actor: str) -> list[SeriesView]:
+        """The series of the uses the actor works in (MACE, the CDOP, or both)."""
         with self.engine.unit(actor, "mace.series.list") as unit:
             unit.require()
             return [self._series_view(unit, s) for s in unit.session.scalars(
-                select(MaceSeries).order_by(MaceSeries.name))]
+                select(MaceSeries).order_by(MaceSeries.name))
+                if permitted(unit.principal, f"series.read.{s.use}")]
 
     def series_invitation(self, name: str, actor: str) -> bytes:
         """The series' meetings still to come as one iCalendar file to import (PUBLISH):
@@ -196,8 +222,8 @@ class SeriesService(MaceBase):
         so importing it next to the emailed invitations duplicates nothing."""
         with self.engine.unit(actor, "mace.series.invite") as unit:
             unit.require()
-            series = self._series(unit, name)
-            unit.touch(None, WORKFLOW, series=name)
+            series = self._readable_series(unit, name)
+            unit.touch(None, meeting_workflow(series), series=name)
             now = self.clock.now()
             events = [self._occurrence(unit, series, m, c)
                       for m, c in self._meetings(unit, series) if c.state in NOT_HELD
@@ -205,6 +231,23 @@ class SeriesService(MaceBase):
             return ics.calendar(events, "PUBLISH")
 
     # -- helpers --------------------------------------------------------------------------
+    def _readable_series(self, unit: Unit, name: str) -> MaceSeries:
+        """The series, if the actor works in its use; else answered as an unknown one."""
+        series = self._series(unit, name)
+        if not permitted(unit.principal, f"series.read.{series.use}"):
+            known = [s.name for s in unit.session.scalars(select(MaceSeries))
+                     if permitted(unit.principal, f"series.read.{s.use}")]
+            raise SeriesNotFoundError(name, known)
+        return series
+
+    @staticmethod
+    def _check_chair(unit: Unit, chair: str) -> None:
+        """A CDOP series is chaired by someone who holds the CDOP chair role."""
+        held = unit.access.principal(chair)
+        if held is None or not held.grants.get("cdop_chair"):
+            raise UsageError(f"'{chair}' does not hold the CDOP chair role (cdop_chair): a "
+                             "CDOP series is chaired by the panel's chair")
+
     @staticmethod
     def _series_uid(name: str, anchor: dt.date) -> str:
         """The series' own identity (its meetings carry UIDs of their own)."""
@@ -226,16 +269,17 @@ class SeriesService(MaceBase):
             starts = start_instant(day, series.start_time)
             if starts <= now:  # never invite anyone to a meeting already begun
                 continue
-            ref = f"MACE-{series_slug(series.name)}-{slot.isoformat()}"
-            view = self.engine.open_case(WORKFLOW, ref, {
+            workflow, prefix = USES[series.use]
+            ref = f"{prefix}-{series_slug(series.name)}-{slot.isoformat()}"
+            view = self.engine.open_case(workflow, ref, {
                 "series": series.name, "meeting_on": day.isoformat(),
                 "starts_at": starts.isoformat()}, actor,
                 None if day == slot else f"moved from {slot.isoformat()} "
                 f"({self.calendar.holiday_name(slot) or 'not a working day'})",
                 area=series.area, unit=unit)
-            case = self.engine.find(unit, view.ref, WORKFLOW)
+            case = self.engine.find(unit, view.ref, workflow)
             self.engine.involve(
-                unit, [(WORKFLOW, view.ref)],
+                unit, [(workflow, view.ref)],
                                    [series.chair, *series.members], "mace_invitee")
             assert case.id is not None and series.id is not None
             meeting = MaceMeeting(case_id=case.id, series_id=series.id, slot_on=slot,
@@ -257,7 +301,7 @@ class SeriesService(MaceBase):
         return SeriesView(series.name, series.every, series.weekday, series.start_time,
                           series.duration_minutes, series.chair, tuple(series.members),
                           series.location, series.anchor_on, series.horizon_days,
-                          series.on_holiday, series.uid, meetings, skipped)
+                          series.on_holiday, series.uid, meetings, skipped, series.use)
 
 
 __all__ = ["SeriesService"]

@@ -35,10 +35,12 @@ from engine.core.store.models import (
     MaceSeries,
 )
 from engine.core.unit import Unit
+from engine.domains.cdop.agenda import panel_agenda
 from engine.domains.cerar.service import WORKFLOW as CERAR
 from engine.domains.mace import facts, ics
 from engine.domains.mace.agenda import Agenda, Item, build_agenda, judged
 from engine.domains.mace.base import (
+    MEETING_WORKFLOWS,
     NOT_HELD,
     WORKFLOW,
     MeetingNotFoundError,
@@ -55,6 +57,8 @@ from engine.domains.mace.series_service import SeriesService
 from engine.domains.mace.views import ActionView, MeetingView
 
 ITEM_KINDS = ("place", "person", "theme")
+# Who may read a meeting's draft agenda, by the series' use.
+_DRAFT = {"mace": "mace.agenda.draft", "cdop": "cdop.agenda.draft"}
 DECISIONS = ("level_confirmed", "level_changed", "review_done", "step_down")
 
 
@@ -69,7 +73,7 @@ class MaceService(SeriesService):
             unit.require()
             session = unit.session
             visible = set(session.scalars(select(col(Case.ref)).where(
-                col(Case.workflow) == WORKFLOW, self.engine.readable(unit))))
+                col(Case.workflow).in_(MEETING_WORKFLOWS), self.engine.readable(unit))))
             chosen = [self._series(unit, series)] if series else list(session.scalars(
                 select(MaceSeries).order_by(MaceSeries.name)))
             out = []
@@ -96,13 +100,13 @@ class MaceService(SeriesService):
         the steps this user may take)."""
         with self.engine.unit(actor, "mace.show", case_ref=ref, workflow=WORKFLOW) as unit:
             view = self._detail(unit, ref)
-            meeting, case, _series = self._meeting(unit, ref)
+            meeting, case, series = self._meeting(unit, ref)
             agenda: dict[str, Any] | None = None
             if meeting.agenda is not None:
                 agenda = dict(meeting.agenda) | {"draft": False}
-            elif permitted(unit.principal, "mace.agenda.draft"):
-                agenda = self._agenda(unit, meeting, case).to_json() | {"draft": True}
-            return view, agenda, CaseWork(self.engine).page_in(unit, ref, WORKFLOW)
+            elif permitted(unit.principal, _DRAFT[series.use]):
+                agenda = self._agenda_json(unit, meeting, case, series) | {"draft": True}
+            return view, agenda, CaseWork(self.engine).page_in(unit, ref, case.workflow)
 
     def _detail(self, unit: Unit, ref: str) -> MeetingView:
         session = unit.session
@@ -137,7 +141,7 @@ class MaceService(SeriesService):
                 raise UsageError("a meeting can only be moved to a time still to come")
             self.engine.fire(ref, "reschedule", {
                 "meeting_on": on.isoformat(), "starts_at": starts.isoformat(),
-                "reschedule_reason": reason}, actor, None, WORKFLOW, unit=unit,
+                "reschedule_reason": reason}, actor, None, case.workflow, unit=unit,
                 via_domain=True)
             meeting.sequence += 1
             session.add(meeting)
@@ -150,7 +154,7 @@ class MaceService(SeriesService):
             session = unit.session
             meeting, case, series = self._meeting(unit, ref)
             self.engine.fire(ref, "cancel", {"cancel_reason": reason}, actor, None,
-                                WORKFLOW, unit=unit, via_domain=True)
+                             case.workflow, unit=unit, via_domain=True)
             meeting.sequence += 1
             session.add(meeting)
             session.flush()
@@ -161,7 +165,7 @@ class MaceService(SeriesService):
                          case: Case, method: str) -> MeetingView:
         """The meeting's view with the invitation the change sent (the command may write it
         to a file: the same unit, the same audit record)."""
-        fresh = self.engine.find(unit, case.ref, WORKFLOW)
+        fresh = self.engine.find(unit, case.ref, case.workflow)
         payload = ics.calendar([self._occurrence(unit, series, meeting, fresh)], method)
         return replace(self._meeting_view(unit, series, meeting, case), ics=payload)
 
@@ -176,7 +180,7 @@ class MaceService(SeriesService):
             text = " ".join(text.split())
             if not 3 <= len(text) <= 300:
                 raise UsageError("an agenda item is 3 to 300 characters")
-            meeting, case, _series = self._meeting(unit, ref)
+            meeting, case, series = self._meeting(unit, ref)
             if case.state not in NOT_HELD:
                 raise UsageError(f"meeting '{ref}' is '{case.state}': items can be added "
                                  "only before it is held")
@@ -184,17 +188,18 @@ class MaceService(SeriesService):
             assert meeting.id is not None
             session.add(MaceAgendaItem(meeting_id=meeting.id, kind=kind, text=text,
                                        added_by=actor, added_at=self.clock.now()))
-            return self._agenda(unit, meeting, case).to_json() | {"draft": True}
+            session.flush()
+            return self._agenda_json(unit, meeting, case, series) | {"draft": True}
 
     def agenda(self, ref: str, actor: str) -> dict[str, Any]:
         """The agenda as published, or (before publication, for MACE staff only) a draft
         from today's data."""
         with self.engine.unit(actor, "mace.agenda", case_ref=ref, workflow=WORKFLOW) as unit:
-            meeting, case, _series = self._meeting(unit, ref)
+            meeting, case, series = self._meeting(unit, ref)
             if meeting.agenda is not None:  # as published; its actions judged today
                 return judged(dict(meeting.agenda), self._today()) | {"draft": False}
-            unit.require("mace.agenda.draft")  # children not yet on a published agenda
-            return self._agenda(unit, meeting, case).to_json() | {"draft": True}
+            unit.require(_DRAFT[series.use])  # cases not yet on a published agenda
+            return self._agenda_json(unit, meeting, case, series) | {"draft": True}
 
     def publish(self, ref: str, actor: str) -> dict[str, Any]:
         """Build the agenda from the data now, store it, and publish it (one transaction).
@@ -203,13 +208,14 @@ class MaceService(SeriesService):
         with self.engine.unit(actor, "mace.publish") as unit:
             session = unit.session
             meeting, case, series = self._meeting(unit, ref)
-            agenda = self._agenda(unit, meeting, case).to_json()
-            self.engine.involve(
-                unit, [(CERAR, child["case_ref"]) for child in agenda["children"]],
-                [series.chair, *series.members], "mace_invitee")
+            agenda = self._agenda_json(unit, meeting, case, series)
+            if agenda["children"]:
+                self.engine.involve(
+                    unit, [(CERAR, child["case_ref"]) for child in agenda["children"]],
+                    [series.chair, *series.members], "mace_invitee")
             self.engine.fire(ref, "publish_agenda", {
-                "agenda_published_on": self._today().isoformat()}, actor, None, WORKFLOW,
-                unit=unit, via_domain=True)
+                "agenda_published_on": self._today().isoformat()}, actor, None,
+                case.workflow, unit=unit, via_domain=True)
             meeting.agenda, meeting.agenda_published_at = agenda, self.clock.now()
             session.add(meeting)
             return agenda | {"draft": False}
@@ -234,7 +240,7 @@ class MaceService(SeriesService):
             if day > self._today():
                 raise UsageError("a meeting cannot be recorded as held on a day to come")
             self.engine.fire(ref, "hold", {"held_on": day.isoformat()}, actor,
-                                None, WORKFLOW, unit=unit, via_domain=True)
+                             None, case.workflow, unit=unit, via_domain=True)
             assert meeting.id is not None
             for agency, person in present:
                 session.add(MaceAttendance(meeting_id=meeting.id, agency=agency, person=person,
@@ -254,7 +260,8 @@ class MaceService(SeriesService):
             raise UsageError(f"'{decision}' is not a decision: use {', '.join(DECISIONS)}")
         with self.engine.unit(actor, "mace.decide") as unit:
             session = unit.session
-            meeting, case, _series = self._meeting(unit, ref)
+            meeting, case, series = self._meeting(unit, ref)
+            self._mace_only(series, ref)
             if case.state not in ("held", "minutes_circulated"):
                 raise UsageError(f"meeting '{ref}' is '{case.state}': record decisions once "
                                  "it is held ('safeguard mace hold')")
@@ -300,7 +307,8 @@ class MaceService(SeriesService):
             raise UsageError("an action summary is 3 to 300 characters")
         with self.engine.unit(actor, "mace.action.add") as unit:
             session = unit.session
-            meeting, case, _series = self._meeting(unit, ref)
+            meeting, case, series = self._meeting(unit, ref)
+            self._mace_only(series, ref)
             registered(unit.conn, [owner], "owner")
             child_id, child_ref = None, None
             if child_case:
@@ -380,7 +388,7 @@ class MaceService(SeriesService):
             meeting, case, series = self._meeting(unit, ref)
             self.engine.fire(ref, "circulate_minutes", {
                 "minutes_circulated_on": (on or self._today()).isoformat()}, actor, None,
-                WORKFLOW, unit=unit)
+                case.workflow, unit=unit)
             return self._meeting_view(unit, series, meeting, case)
 
     def close(self, ref: str, actor: str) -> MeetingView:
@@ -392,7 +400,7 @@ class MaceService(SeriesService):
             if still:
                 raise OpenActionsError(ref, still)
             self.engine.fire(ref, "close", {"closed_on": self._today().isoformat()},
-                                actor, None, WORKFLOW, unit=unit, via_domain=True)
+                             actor, None, case.workflow, unit=unit, via_domain=True)
             return self._meeting_view(unit, series, meeting, case)
 
     # -- invitations ---------------------------------------------------------------------
@@ -402,6 +410,27 @@ class MaceService(SeriesService):
             meeting, case, series = self._meeting(unit, ref)
             method = "CANCEL" if case.state == "cancelled" else "REQUEST"
             return method, ics.calendar([self._occurrence(unit, series, meeting, case)], method)
+
+    @staticmethod
+    def _mace_only(series: MaceSeries, ref: str) -> None:
+        if series.use != "mace":
+            raise UsageError(f"'{ref}' is a CDOP meeting: it records no decisions or "
+                             "actions; each review is recorded on the death's case "
+                             "('safeguard cdop review')")
+
+    def _agenda_json(self, unit: Unit, meeting: MaceMeeting, case: Case,
+                     series: MaceSeries) -> dict[str, Any]:
+        """The meeting's agenda from the data now, for the series' use."""
+        if series.use != "cdop":
+            return self._agenda(unit, meeting, case).to_json()
+        items: dict[str, list[str]] = {}
+        for item in unit.session.scalars(select(MaceAgendaItem).where(
+                MaceAgendaItem.meeting_id == meeting.id).order_by(MaceAgendaItem.id)):  # type: ignore[arg-type]
+            items.setdefault(item.kind, []).append(item.text)
+        return panel_agenda(unit.session, case.ref, series.name, series.area,
+                            dt.date.fromisoformat(case.data["meeting_on"]),
+                            as_utc(dt.datetime.fromisoformat(case.data["starts_at"])),
+                            self.clock.now(), items)
 
     def _agenda(self, unit: Unit, meeting: MaceMeeting, case: Case) -> Agenda:
         """Build the agenda of ``meeting`` from the data as it is now."""

@@ -59,9 +59,11 @@ class SeriesView:
     uid: str
     meetings: tuple[MeetingView, ...]
     skipped: tuple[dt.date, ...]
+    use: str = "mace"  # what its meetings are for: MACE or the CDOP
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "every": self.every, "weekday": self.weekday,
+        return {"name": self.name, "use": self.use, "every": self.every,
+                "weekday": self.weekday,
                 "time": self.start_time, "duration_minutes": self.duration_minutes,
                 "chair": self.chair, "members": list(self.members), "location": self.location,
                 "anchor_on": self.anchor_on.isoformat(), "horizon_days": self.horizon_days,

@@ -3,14 +3,14 @@
 (The business plan's actions are cases of the business_plan_action workflow: no table.)
 
 Revision ID: 0010_plan_figures
-Revises: 0008_api_tokens
+Revises: 0009_cdop
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0010_plan_figures'
-down_revision = '0008_api_tokens'
+down_revision = '0009_cdop'
 branch_labels = None
 depends_on = None
 
