@@ -335,7 +335,7 @@ def test_every_via_names_a_command_that_exists() -> None:
                 command = found_command
             assert not isinstance(command, click.Group), t.via
             found.append(t.via)
-    assert len(found) == 20  # CERAR 3, MACE 8, child death review 4, CDOP meeting 5
+    assert len(found) == 22  # CERAR 3, MACE 8, child death review 4, CDOP meeting 5, plan 2
 
 
 @pytest.mark.parametrize("args", [
