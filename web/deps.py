@@ -40,6 +40,8 @@ MAX_FIELD = 10_000  # characters in one form value
 MAX_FIELDS = 100
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+# The package's templates do not change while it runs: compiled once, never re-checked on disk.
+templates.env.auto_reload = False
 templates.env.filters["humanise"] = words.humanise
 templates.env.filters["when"] = words.when_text
 templates.env.filters["sentence"] = words.sentence
@@ -132,7 +134,7 @@ def render(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLRes
                 task_count = ctx.app.casework.task_count(ctx.login)
             except EngineError:
                 task_count = None
-        menu = ctx.app.casework.menu(ctx.login)  # which header links to show
+        menu = ctx.app.casework.menu_for(ctx.session.roles)  # which header links to show
     pre = ctx.request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
     response = templates.TemplateResponse(ctx.request, template, {
         "session": ctx.session, "task_count": task_count, "menu": menu,

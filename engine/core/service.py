@@ -146,14 +146,17 @@ class Engine:
     # -- units of work --------------------------------------------------------------------
     @contextmanager
     def unit(self, actor: str, action: str, *, case_ref: str | None = None,
-             workflow: str | None = None, command: str | None = None) -> Iterator[Unit]:
-        """One command's transaction as ``actor`` (see :class:`Units`)."""
+             workflow: str | None = None, command: str | None = None,
+             reads: bool = False) -> Iterator[Unit]:
+        """One command's transaction as ``actor`` (see :class:`Units`; ``reads``: the
+        command writes nothing but its audit record)."""
         with self.units.begin(actor, action, case_ref=case_ref, workflow=workflow,
-                              command=command) as unit:
+                              command=command, reads=reads) as unit:
             yield unit
 
     def _within(self, unit: Unit | None, actor: str, action: str, case_ref: str | None,
-                workflow: str | None, command: str | None, work: Callable[[Unit], T]) -> T:
+                workflow: str | None, command: str | None, work: Callable[[Unit], T],
+                reads: bool = False) -> T:
         """``work`` in the caller's unit (a step of a larger command), or in a unit of its
         own (a command by itself)."""
         if unit is not None:
@@ -161,7 +164,7 @@ class Engine:
                 raise UsageError(f"a command run as {unit.actor} cannot act as {actor}")
             return work(unit)
         with self.unit(actor, action, case_ref=case_ref, workflow=workflow,
-                       command=command) as own:
+                       command=command, reads=reads) as own:
             return work(own)
 
     def area_for_new_case(self, unit: Unit, area: str | None) -> str:
@@ -433,18 +436,29 @@ class Engine:
     def case(self, ref: str, actor: str, workflow: str | None = None,
              command: str | None = None, *, unit: Unit | None = None) -> CaseView:
         def work(u: Unit) -> CaseView:
-            case, rows = self._find_with_deadlines(u, ref, workflow)
-            definition = self.definition(u.cases, case.workflow, case.workflow_version)
-            now = self.clock.now()
-            view = self._view(definition, case, case.state, case.data, case.version,
-                              case.updated_at, rows, now,
-                              self.may(u, definition.access.personal, case))
-            if definition.plan_clock() is None:
-                return view
-            return replace(view, plan=plan.items(definition, u.cases.events(case.id), rows,
-                                                 now))
+            return self.case_read(u, ref, workflow)[0]
 
-        return self._within(unit, actor, "case.show", ref, workflow, command, work)
+        return self._within(unit, actor, "case.show", ref, workflow, command, work,
+                            reads=True)
+
+    def case_read(self, unit: Unit, ref: str, workflow: str | None = None,
+                  events: bool = False,
+                  ) -> tuple[CaseView, CaseRecord, WorkflowDef, list[Any] | None]:
+        """A case as :meth:`case` shows it, in the caller's unit, with what a page needs
+        beside the view: the case row, its definition and (``events``) its events, each
+        read once (the plan replays the same events)."""
+        case, rows = self._find_with_deadlines(unit, ref, workflow)
+        definition = self.definition(unit.cases, case.workflow, case.workflow_version)
+        now = self.clock.now()
+        view = self._view(definition, case, case.state, case.data, case.version,
+                          case.updated_at, rows, now,
+                          self.may(unit, definition.access.personal, case))
+        history = list(unit.cases.events(case.id)) \
+            if events or definition.plan_clock() is not None else None
+        if definition.plan_clock() is not None:
+            assert history is not None
+            view = replace(view, plan=plan.items(definition, history, rows, now))
+        return view, case, definition, history
 
     def history(self, ref: str, actor: str, workflow: str | None = None,
                 command: str | None = None) -> list[EventView]:
@@ -453,7 +467,8 @@ class Engine:
             return [EventView(e.seq, e.at, e.actor, e.trigger, e.from_state, e.to_state,
                               dict(e.changes), e.note) for e in unit.cases.events(case.id)]
 
-        return self._within(None, actor, "case.history", ref, workflow, command, work)
+        return self._within(None, actor, "case.history", ref, workflow, command, work,
+                            reads=True)
 
     def cases(self, actor: str, workflow: str | None = None, state: str | None = None,
               overdue: bool = False, command: str | None = None, *,
@@ -524,7 +539,7 @@ class Engine:
                                        sum(1 for d in mine if d.status != OPEN)))
             return CasePage(out, total, offset, limit)
 
-        return self._within(unit, actor, action, None, workflow, command, work)
+        return self._within(unit, actor, action, None, workflow, command, work, reads=True)
 
     def involve(self, unit: Unit, refs: Sequence[tuple[str, str]], logins: Sequence[str],
                 kind: str) -> None:

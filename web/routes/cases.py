@@ -165,5 +165,5 @@ def case_page(ref: str, ctx: SignedInUser, done: str = "",
               "The case has been opened." if opened else None)
     return deps.render(ctx, "case.html", title=f"Case {page.view.ref}", page=page,
                        view=page.view, deadlines=deadlines, details=details, plan=plan,
-                       banner=banner,
+                       banner=banner, task_count=page.task_count,
                        opened_elsewhere=OPENED_ELSEWHERE)
