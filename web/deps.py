@@ -135,7 +135,9 @@ def render(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLRes
             except EngineError:
                 task_count = None
         menu = ctx.app.casework.menu_for(ctx.session.roles)  # which header links to show
-    pre = ctx.request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
+    # The sign-in form's token, only when signed out (a signed-in form carries the session's).
+    pre = "" if ctx.session else (ctx.request.cookies.get(PRE_COOKIE)
+                                  or secrets.token_urlsafe(24))
     response = templates.TemplateResponse(ctx.request, template, {
         "session": ctx.session, "task_count": task_count, "menu": menu,
         "csrf": ctx.session.csrf if ctx.session else pre, **values}, status_code=status)

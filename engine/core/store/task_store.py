@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from engine.core.store.cases import CASES, DEADLINES
 
@@ -27,17 +27,26 @@ class TaskRow:
     owner_role: str | None
 
 
+_OPEN_DEADLINES = (
+    select(CASES.c.id, CASES.c.ref, CASES.c.workflow, CASES.c.workflow_version, CASES.c.state,
+           CASES.c.area, DEADLINES.c.name, DEADLINES.c.key, DEADLINES.c.rule,
+           DEADLINES.c.due_at, DEADLINES.c.due_day, DEADLINES.c.owner_role)
+    .select_from(DEADLINES.join(CASES, CASES.c.id == DEADLINES.c.case_id))
+    .where(DEADLINES.c.status == "open", CASES.c.closed_at.is_(None),
+           DEADLINES.c.owner_role.in_(bindparam("roles", expanding=True)))
+    .order_by(DEADLINES.c.due_at, CASES.c.ref).limit(bindparam("limit"))
+)
+# Built once (every page counts the user's tasks): in some areas, or in all.
+_OPEN_DEADLINES_IN = _OPEN_DEADLINES.where(CASES.c.area.in_(bindparam("areas",
+                                                                       expanding=True)))
+
+
 def open_deadlines(conn: Connection, roles: Collection[str], areas: Collection[str] | None,
                    limit: int) -> list[TaskRow]:
     """Open deadlines owned by one of ``roles`` on open cases in ``areas`` (None: all)."""
-    query = (select(CASES.c.id, CASES.c.ref, CASES.c.workflow, CASES.c.workflow_version,
-                    CASES.c.state, CASES.c.area, DEADLINES.c.name, DEADLINES.c.key,
-                    DEADLINES.c.rule, DEADLINES.c.due_at, DEADLINES.c.due_day,
-                    DEADLINES.c.owner_role)
-             .select_from(DEADLINES.join(CASES, CASES.c.id == DEADLINES.c.case_id))
-             .where(DEADLINES.c.status == "open", CASES.c.closed_at.is_(None),
-                    DEADLINES.c.owner_role.in_(list(roles)))
-             .order_by(DEADLINES.c.due_at, CASES.c.ref).limit(limit))
-    if areas is not None:
-        query = query.where(CASES.c.area.in_(list(areas)))
-    return [TaskRow(*tuple(row)) for row in conn.execute(query)]
+    if areas is None:
+        rows = conn.execute(_OPEN_DEADLINES, {"roles": list(roles), "limit": limit})
+    else:
+        rows = conn.execute(_OPEN_DEADLINES_IN, {"roles": list(roles), "areas": list(areas),
+                                                 "limit": limit})
+    return [TaskRow(*row) for row in rows]
