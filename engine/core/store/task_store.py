@@ -49,4 +49,4 @@ def open_deadlines(conn: Connection, roles: Collection[str], areas: Collection[s
     else:
         rows = conn.execute(_OPEN_DEADLINES_IN, {"roles": list(roles), "areas": list(areas),
                                                  "limit": limit})
-    return [TaskRow(*row) for row in rows]
+    return [TaskRow(*tuple(row)) for row in rows]
