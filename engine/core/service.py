@@ -453,7 +453,7 @@ class Engine:
         view = self._view(definition, case, case.state, case.data, case.version,
                           case.updated_at, rows, now,
                           self.may(unit, definition.access.personal, case))
-        history = list(unit.cases.events(case.id)) \
+        history = unit.cases.event_rows(case.id) \
             if events or definition.plan_clock() is not None else None
         if definition.plan_clock() is not None:
             assert history is not None
@@ -465,7 +465,7 @@ class Engine:
         def work(unit: Unit) -> list[EventView]:
             case, _ = self._find_with_deadlines(unit, ref, workflow)
             return [EventView(e.seq, e.at, e.actor, e.trigger, e.from_state, e.to_state,
-                              dict(e.changes), e.note) for e in unit.cases.events(case.id)]
+                              dict(e.changes), e.note) for e in unit.cases.event_rows(case.id)]
 
         return self._within(None, actor, "case.history", ref, workflow, command, work,
                             reads=True)
@@ -586,7 +586,7 @@ class Engine:
         """A field that names a user (e.g. the reviewer appointed) involves them in the case;
         the user it named before (a replaced reviewer) is no longer involved that way."""
         access = unit.access
-        for field in definition.fields.values():
+        for field in definition.involving_fields:  # most workflows: none, so no work
             before, after = old.get(field.name), new.get(field.name)
             if not field.involves or before == after:
                 continue

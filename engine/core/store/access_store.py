@@ -26,6 +26,7 @@ from sqlalchemy import (
 from engine.core.access import Principal
 from engine.core.audit import AuditEntry, entry_hash, key_id
 from engine.core.errors import DeploymentError
+from engine.core.store.driver import Hot
 from engine.core.store.models import (
     Area,
     AuditHead,
@@ -64,6 +65,12 @@ _MOVE_HEAD_FROM = update(HEAD).where(
     HEAD.c.id == 1, HEAD.c.seq == bindparam("prev_seq"), HEAD.c.hash == bindparam("prev_hash"),
     HEAD.c.key_id == bindparam("prev_key_id"),
 ).values(seq=bindparam("seq"), hash=bindparam("hash"), key_id=bindparam("key_id"))
+_AUDIT_KEYS = ("seq", "at", "actor", "action", "outcome", "case_ref", "workflow", "command",
+               "detail", "prev_hash", "hash", "key_id")
+# On the driver's cursor: every command runs these (see engine.core.store.driver).
+_HOT_PRINCIPAL = Hot(_PRINCIPAL)
+_HOT_MOVE_HEAD_FROM = Hot(_MOVE_HEAD_FROM)
+_HOT_INSERT_AUDIT = Hot(_INSERT_AUDIT, _AUDIT_KEYS)
 # (seq, hash, key id) of the chain's head, as an appender last saw it.
 AuditHeadRow = tuple[int, str, str]
 
@@ -96,7 +103,7 @@ class AccessStore:
 
     def principal(self, login: str) -> Principal | None:
         """The user's live grants, read fresh in each transaction (a revocation bites now)."""
-        rows = self.conn.execute(_PRINCIPAL, {"login": login}).all()
+        rows = _HOT_PRINCIPAL.rows(self.conn, {"login": login})
         if not rows:
             return None
         grants: dict[str, set[str | None]] = {}
@@ -210,10 +217,10 @@ class AccessStore:
             seq, prev = head[0] + 1, head[1]
             digest = entry_hash(seq, now, actor, action, outcome, case_ref, workflow, command,
                                 detail, prev, key)
-            moved = self.conn.execute(_MOVE_HEAD_FROM, {
+            moved = _HOT_MOVE_HEAD_FROM.run(self.conn, {
                 "seq": seq, "hash": digest, "key_id": ident, "prev_seq": head[0],
                 "prev_hash": prev, "prev_key_id": head[2]})
-            if moved.rowcount == 1:
+            if moved == 1:
                 self._insert_audit(seq, now, actor, action, outcome, case_ref, workflow,
                                    command, detail, prev, digest, ident)
                 return seq, digest
@@ -239,7 +246,7 @@ class AccessStore:
                       outcome: str, case_ref: str | None, workflow: str | None,
                       command: str | None, detail: Mapping[str, Any], prev: str, digest: str,
                       ident: str) -> None:
-        self.conn.execute(_INSERT_AUDIT, {
+        _HOT_INSERT_AUDIT.run(self.conn, {
             "seq": seq, "at": now, "actor": actor, "action": action, "outcome": outcome,
             "case_ref": case_ref, "workflow": workflow, "command": command,
             "detail": dict(detail), "prev_hash": prev, "hash": digest, "key_id": ident})

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert,
 
 from engine.core.access import Principal
 from engine.core.store.access_store import GRANTS, USERS
+from engine.core.store.driver import Hot
 from engine.core.store.models import ApiToken, SignInFailure, WebCredential, WebSession
 
 CREDENTIALS: Table = WebCredential.__table__  # type: ignore[attr-defined]
@@ -72,6 +73,8 @@ _SESSION_WITH_GRANTS = (
     .where(SESSIONS.c.token_hash == bindparam("token_hash"))
 )
 
+_HOT_SESSION_WITH_GRANTS = Hot(_SESSION_WITH_GRANTS)
+
 
 class AccountStore:
     def __init__(self, conn: Connection) -> None:
@@ -125,7 +128,7 @@ class AccountStore:
         """The session ``token_hash`` names, with its user's live grants (None: no such user)
         and whether their credential must change (None: they have none), in one query: this
         runs on every page."""
-        rows = self.conn.execute(_SESSION_WITH_GRANTS, {"token_hash": token_hash}).all()
+        rows = _HOT_SESSION_WITH_GRANTS.rows(self.conn, {"token_hash": token_hash})
         if not rows:
             return None
         first = rows[0]
