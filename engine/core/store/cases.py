@@ -113,6 +113,7 @@ _DEADLINE_KEYS = ("case_id", "name", "cycle", "rule", "anchor_field", "anchor_va
                   "next_alert_at")
 _EVENTS_OF = (select(*(EVENTS.c[name] for name in EventRow._fields))
               .where(EVENTS.c.case_id == bindparam("case_id")).order_by(EVENTS.c.seq))
+_DEADLINE_KEY_SET, _EVENT_KEY_SET = frozenset(_DEADLINE_KEYS), frozenset(_EVENT_KEYS)
 # The fire's statements, on the driver's cursor (see engine.core.store.driver).
 _HOT_EVENTS_OF = Hot(_EVENTS_OF)
 _HOT_WITH_DEADLINES = Hot(_WITH_DEADLINES)
@@ -182,7 +183,7 @@ class CaseStore:
             _DEADLINES_OF, {"case_id": case_id})]
 
     def insert_deadlines(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows and all(len(r) == len(_DEADLINE_KEYS) for r in rows):
+        if rows and all(r.keys() == _DEADLINE_KEY_SET for r in rows):
             _HOT_INSERT_DEADLINE.run_many(self.conn, rows)
         elif rows:
             self.conn.execute(_INSERT_DEADLINE, list(rows))
@@ -192,7 +193,7 @@ class CaseStore:
 
     # -- events ------------------------------------------------------------------------
     def add_event(self, **values: Any) -> None:
-        if len(values) == len(_EVENT_KEYS):
+        if values.keys() == _EVENT_KEY_SET:
             _HOT_INSERT_EVENT.run(self.conn, values)
         else:
             self.conn.execute(_INSERT_EVENT, values)

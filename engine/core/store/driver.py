@@ -61,8 +61,7 @@ class _Compiled:
                 out.append(value)
                 continue
             value = params[name]
-            out.append(processor(value) if processor is not None and value is not None
-                       else value)
+            out.append(processor(value) if processor is not None else value)
         return out
 
     def convert(self, row: Sequence[Any]) -> tuple[Any, ...]:
