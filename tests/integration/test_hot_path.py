@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from engine.app import App
 from engine.core.auditing import AuditTrail
 from engine.core.clock import FixedClock
 from engine.core.gate import read_head_file
@@ -18,7 +19,7 @@ from engine.core.store.access_store import AUDIT, AccessStore
 from engine.core.store.cases import _WITH_DEADLINES, CaseStore
 from engine.core.store.database import Database
 from engine.core.store.driver import Hot
-from tests.conftest import make_app
+from tests.conftest import AREA, make_app
 
 OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-7", "label": "Hot"}
 
@@ -111,3 +112,29 @@ def test_a_change_is_mirrored_without_a_sync(engine: Engine, db: Database) -> No
     with db.begin_read() as conn:
         assert read_head_file(engine.gate.head_file) == AccessStore(conn).head()
     assert calls == []
+
+
+def test_the_header_count_counted_in_the_database_matches_the_task_list(
+        app: App, db: Database) -> None:
+    """A user whose roles need no involvement has their tasks counted in SQL; the number is
+    the task list's length, for a role held in one area as for one held everywhere."""
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    with db.begin() as conn:
+        store = AccessStore(conn)
+        store.add_area("westmorland_furness", "Westmorland and Furness")
+        for login, area in (("west", "westmorland_furness"), ("east", AREA),
+                            ("everywhere", None)):
+            store.add_user(login, login.title(), f"{login}@example.org", "LA", now)
+            user_id = store.user_id(login)
+            assert user_id is not None
+            store.grant(user_id, "case_review_chair", area, "tests", now)
+            store.grant(user_id, "business_support", None if area else AREA, "tests", now)
+    engine = app.engine
+    engine.open_case("practice_review", "PR-E", OPEN, actor="amy", area=AREA)
+    engine.open_case("practice_review", "PR-W", OPEN, actor="amy", area="westmorland_furness")
+    engine.fire("PR-W", "notify", {"notified_on": "2024-06-07"}, actor="amy")
+    for login in ("west", "east", "everywhere", "amy"):
+        listed = app.casework.tasks(login)
+        assert app.casework.task_count(login) == len(listed), login
+        assert app.casework.page("PR-E", "amy").task_count == len(app.casework.tasks("amy"))
+    assert len(app.casework.tasks("west")) != len(app.casework.tasks("everywhere"))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from engine.core.store.cases import CASES, DEADLINES
 
@@ -50,3 +50,21 @@ def open_deadlines(conn: Connection, roles: Collection[str], areas: Collection[s
         rows = conn.execute(_OPEN_DEADLINES_IN, {"roles": list(roles), "areas": list(areas),
                                                  "limit": limit})
     return [TaskRow(*tuple(row)) for row in rows]
+
+
+def count_open_deadlines(conn: Connection, grants: Mapping[str, Collection[str | None]],
+                         limit: int) -> int:
+    """How many open deadlines of open cases are owned by a role the user holds for the
+    case's area (``grants``: role -> areas, None for all), counting at most ``limit``: the
+    number in every page's header, counted in the database without reading the rows."""
+    owned = [DEADLINES.c.owner_role == role if None in areas else
+             and_(DEADLINES.c.owner_role == role, CASES.c.area.in_(sorted(
+                 a for a in areas if a is not None)))
+             for role, areas in sorted(grants.items())]
+    if not owned:
+        return 0
+    rows = (select(DEADLINES.c.id)
+            .select_from(DEADLINES.join(CASES, CASES.c.id == DEADLINES.c.case_id))
+            .where(DEADLINES.c.status == "open", CASES.c.closed_at.is_(None), or_(*owned))
+            .limit(limit).subquery())
+    return int(conn.scalar(select(func.count()).select_from(rows)) or 0)
