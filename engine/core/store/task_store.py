@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from engine.core.store.cases import CASES, DEADLINES
+from engine.core.store.driver import Hot
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,25 @@ def count_open_deadlines(conn: Connection, grants: Mapping[str, Collection[str |
     """How many open deadlines of open cases are owned by a role the user holds for the
     case's area (``grants``: role -> areas, None for all), counting at most ``limit``: the
     number in every page's header, counted in the database without reading the rows."""
-    owned = [DEADLINES.c.owner_role == role if None in areas else
-             and_(DEADLINES.c.owner_role == role, CASES.c.area.in_(sorted(
-                 a for a in areas if a is not None)))
-             for role, areas in sorted(grants.items())]
-    if not owned:
+    shape = tuple(sorted((role, None if None in areas else tuple(sorted(
+        a for a in areas if a is not None))) for role, areas in grants.items()))
+    if not shape:
         return 0
-    rows = (select(DEADLINES.c.id)
-            .select_from(DEADLINES.join(CASES, CASES.c.id == DEADLINES.c.case_id))
-            .where(DEADLINES.c.status == "open", CASES.c.closed_at.is_(None), or_(*owned))
-            .limit(limit).subquery())
-    return int(conn.scalar(select(func.count()).select_from(rows)) or 0)
+    statement = _COUNTS.get((shape, limit))
+    if statement is None:
+        owned = [DEADLINES.c.owner_role == role if areas is None else
+                 and_(DEADLINES.c.owner_role == role,  # plain binds, not an expanding IN
+                      or_(*(CASES.c.area == area for area in areas)))
+                 for role, areas in shape]
+        rows = (select(DEADLINES.c.id)
+                .select_from(DEADLINES.join(CASES, CASES.c.id == DEADLINES.c.case_id))
+                .where(DEADLINES.c.status == "open", CASES.c.closed_at.is_(None), or_(*owned))
+                .limit(limit).subquery())
+        if len(_COUNTS) > 1_000:  # one per set of grants in use: bounded all the same
+            _COUNTS.clear()
+        statement = _COUNTS[shape, limit] = Hot(select(func.count()).select_from(rows))
+    return int(statement.rows(conn, {})[0][0] or 0)
+
+
+# Built once per set of grants (role -> areas) asked about.
+_COUNTS: dict[tuple[object, int], Hot] = {}
