@@ -103,11 +103,17 @@ def mirror_head(path: Path, head: tuple[int, str],
         log.warning("audit head file %s not written: %s", path, exc.strerror)
 
 
+# A server writes the head file at most this often (seconds): a busy server's commands share
+# one write and one sync, and the file is never more than this (and a write) behind.
+MIRROR_EVERY = 0.1
+
+
 class HeadMirror:
     """Mirrors heads to the head file from a thread of its own, for a long-running server:
     a request's response need not wait for the file's rename (on ext4 a rename over a file
     flushes its data first, a millisecond or more). Only the latest head waiting is written,
-    so a burst of commands costs one write; :meth:`drain` writes what waits and stops."""
+    at most every :data:`MIRROR_EVERY` seconds, so a burst of commands costs one write;
+    :meth:`drain` writes what waits and stops."""
 
     def __init__(self, path: Path, sync: Callable[[], None]) -> None:
         self.path = path
@@ -137,6 +143,9 @@ class HeadMirror:
                 stopping = self._stopping
             if head is not None:
                 mirror_head(self.path, head, self._sync if unsynced else None)
+                if not stopping:  # what commits meanwhile waits, to be written as one
+                    with self._ready:
+                        self._ready.wait_for(lambda: self._stopping, MIRROR_EVERY)
             if stopping and head is None:
                 return
 
