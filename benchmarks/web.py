@@ -1,6 +1,7 @@
 """How fast are the pages, and does My tasks grow with history? Over HTTP, beside a floor.
 
-    python benchmarks/web.py [--cases 100000] [--small 1000] [--requests 200] [--db URL] --json
+    python benchmarks/web.py [--cases 100000] [--small 1000] [--requests 200] [--db URL]
+                             [--reuse DIR] --json
 
 For each of two databases (``benchmarks/scale.py``'s: the demonstration year plus ``--small``
 and ``--cases`` closed cases of earlier years), starts ``safeguard serve`` on it as a separate
@@ -207,14 +208,26 @@ def measure(base: str, ref: str, requests: int, *, signed_in: bool) -> dict[str,
     return {name: _percentiles(samples) for name, samples in timings.items()}
 
 
-def run_one(cases: int, db: str | None, requests: int, you: str) -> dict[str, Any]:
+def run_one(cases: int, db: str | None, requests: int, you: str,
+            reuse: Path | None = None) -> dict[str, Any]:
     from benchmarks.scale import build
 
-    out = Path(tempfile.mkdtemp(prefix=f"sg-web-{cases}-"))
     started = time.perf_counter()
-    info = build(db, out, cases, you)
-    url, now = info["db"], info["now"]
-    prepare(url, out, now, you)
+    saved = reuse / f"{cases}" / "info.json" if reuse is not None and db is None else None
+    if saved is not None and saved.exists():  # built by an earlier run with --reuse
+        info = json.loads(saved.read_text())
+        url, now = info["db"], info["now"]
+    else:
+        if saved is not None:
+            out = saved.parent
+            out.mkdir(parents=True, exist_ok=True)
+        else:
+            out = Path(tempfile.mkdtemp(prefix=f"sg-web-{cases}-"))
+        info = build(db, out, cases, you)
+        url, now = info["db"], info["now"]
+        prepare(url, out, now, you)
+        if saved is not None:
+            saved.write_text(json.dumps(info))
     built = time.perf_counter() - started
     env = dict(os.environ, PYTHONPATH=str(ROOT), SAFEGUARD_DATABASE_URL=url)
     app_port, floor_port = _free_port(), _free_port()
@@ -251,6 +264,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--db", help="a PostgreSQL URL (its tables are dropped); default "
                                      "SQLite files in a temporary folder")
+    parser.add_argument("--reuse", type=Path, metavar="DIR",
+                        help="keep the SQLite databases in DIR and reuse them on later runs "
+                             "(the build takes minutes)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--floor-serve", nargs=2, metavar=("URL", "PORT"),
                         help=argparse.SUPPRESS)
@@ -262,8 +278,8 @@ def main() -> None:
                     port=int(args.floor_serve[1]), log_level="warning")
         return
     you = getpass.getuser()
-    results = {"small": run_one(args.small, args.db, args.requests, you),
-               "large": run_one(args.cases, args.db, args.requests, you)}
+    results = {"small": run_one(args.small, args.db, args.requests, you, args.reuse),
+               "large": run_one(args.cases, args.db, args.requests, you, args.reuse)}
     small, large = results["small"]["app"]["tasks"], results["large"]["app"]["tasks"]
     results["tasks_p50_large_over_small"] = round(large["p50_ms"] / small["p50_ms"], 2)
     results["load_average"] = [round(x, 2) for x in os.getloadavg()]

@@ -61,6 +61,6 @@ def demo(folder: str | None, seed: int, serve: bool, host: str, port: int) -> No
     click.echo(f"Serving the demonstration at http://{host}:{port}/ (Ctrl+C stops); its "
                "clock stands at the year's last evening, 15 April 2024 18:30.")
     try:
-        uvicorn.run(create_app(app), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(app, serving=True), host=host, port=port, log_level="warning")
     finally:
         app.close()

@@ -28,7 +28,7 @@ def serve(host: str, port: int, workers: int) -> None:
     if workers == 1:
         from web.app import create_app
 
-        uvicorn.run(create_app(app), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(app, serving=True), host=host, port=port, log_level="warning")
         return
     os.environ["SAFEGUARD_DATABASE_URL"] = app.settings.database_url
     if runtime.config:

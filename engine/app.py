@@ -74,6 +74,7 @@ class App:
         # Never mask the command's own outcome: a head file that could not be written shows
         # up in 'safeguard audit verify'.
         with contextlib.suppress(Exception):
+            self.engine.gate.drain()
             self.engine.gate.sync(self.db)
         self.db.dispose()
 

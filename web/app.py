@@ -9,12 +9,15 @@ goes only to the server log.
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.app import App
 from engine.core.errors import EngineError
@@ -22,10 +25,48 @@ from web import deps
 from web.api import create_api
 from web.routes import admin, auth, cases, cerar, mace, reports, tasks
 
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'"))
 
-def create_app(app: App) -> FastAPI:
+
+class SecurityHeaders:
+    """The same headers on every response, unless a route set its own. A plain ASGI
+    middleware: Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def create_app(app: App, *, serving: bool = False) -> FastAPI:
+    """The web application over ``app``. ``serving``: a long-running server, which mirrors
+    the audit head to its file from a thread of its own (the response does not wait for the
+    file; what waits is written when the server stops)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.engine.gate.drain()
+
+    if serving:
+        app.engine.gate.mirror_in_background(app.db.sync_wal)
     web = FastAPI(title="safeguard", version="0.1.0", docs_url=None, redoc_url=None,
-                  openapi_url=None)
+                  openapi_url=None, lifespan=lifespan)
     web.state.safeguard = app
     web.mount("/static", StaticFiles(directory=str(deps.HERE / "static")), name="static")
     web.include_router(auth.router)
@@ -37,15 +78,7 @@ def create_app(app: App) -> FastAPI:
     web.include_router(mace.router)
     web.include_router(reports.router)
 
-    @web.middleware("http")
-    async def headers(request: Request, call_next: object) -> Response:
-        response: Response = await call_next(request)  # type: ignore[operator]
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; frame-ancestors 'none'")
-        return response
+    web.add_middleware(SecurityHeaders)
 
     @web.exception_handler(deps.SignInRequired)
     async def sign_in(request: Request, exc: deps.SignInRequired) -> Response:

@@ -41,6 +41,8 @@ MAX_FIELD = 10_000  # characters in one form value
 MAX_FIELDS = 100
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+# The package's templates do not change while it runs: compiled once, never re-checked on disk.
+templates.env.auto_reload = False
 templates.env.filters["humanise"] = words.humanise
 templates.env.filters["when"] = words.when_text
 templates.env.filters["sentence"] = words.sentence
@@ -97,8 +99,9 @@ def maybe_user(request: Request) -> Ctx:
     return Ctx(request, application(request), _session(request))
 
 
-def user(request: Request) -> Ctx:
-    """The signed-in user, or a redirect to sign in (coming back here afterwards)."""
+async def user(request: Request) -> Ctx:
+    """The signed-in user, or a redirect to sign in (coming back here afterwards). Async so
+    it runs on the event loop: one indexed read, cheaper than a hop to the thread pool."""
     session = _session(request)
     if session is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -134,8 +137,10 @@ def render(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLRes
                 task_count = ctx.app.casework.task_count(ctx.login)
             except EngineError:
                 task_count = None
-        menu = ctx.app.casework.menu(ctx.login)  # which header links to show
-    pre = ctx.request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
+        menu = ctx.app.casework.menu_for(ctx.session.roles)  # which header links to show
+    # The sign-in form's token, only when signed out (a signed-in form carries the session's).
+    pre = "" if ctx.session else (ctx.request.cookies.get(PRE_COOKIE)
+                                  or secrets.token_urlsafe(24))
     response = templates.TemplateResponse(ctx.request, template, {
         "session": ctx.session, "task_count": task_count, "menu": menu,
         "csrf": ctx.session.csrf if ctx.session else pre, **values}, status_code=status)

@@ -19,4 +19,4 @@ def factory() -> FastAPI:
     clock = FixedClock(parse_instant(now)) if now else SystemClock()
     settings = load_settings(os.environ.get("SAFEGUARD_CONFIG"),
                              os.environ.get("SAFEGUARD_DATABASE_URL"))
-    return create_app(build_app(settings, clock))
+    return create_app(build_app(settings, clock), serving=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from engine.core.calendar import WorkingCalendar
@@ -20,6 +21,7 @@ WORDS = {"lcspr": "LCSPR", "rr": "rapid review", "rhi": "RHI", "mace": "MACE",
          "cerar": "CERAR", "dfe": "DfE", "ref": "reference", "dob": "date of birth"}
 
 
+@functools.lru_cache(maxsize=4096)  # a page asks for the same few names many times
 def humanise(name: str) -> str:
     """'rr_submitted_on' -> 'Rapid review submitted on': a field or step name as a label."""
     text = " ".join(WORDS.get(word, word) for word in name.split("_") if word)
@@ -31,10 +33,12 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+@functools.lru_cache(maxsize=4096)
 def day_text(day: dt.date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
+@functools.lru_cache(maxsize=4096)
 def when_text(at: dt.datetime) -> str:
     local = at.astimezone(LONDON)
     return f"{local.day} {local:%B %Y} at {local:%H:%M}"

@@ -269,19 +269,17 @@ class Accounts:
         if not token or len(token) > 200:
             return None
         now = self.clock.now()
-        with self.db.begin_read() as conn:
-            store = AccountStore(conn)
-            row = store.session(_hash(token))
-            if row is None or not self._live(row, now):
-                return None
-            principal = AccessStore(conn).principal(row.login)
-            if principal is None or principal.disabled:
-                return None
-            credential = store.credential(row.login)
+        with self.db.begin_read() as conn:  # one query: this runs on every page
+            found = AccountStore(conn).session_with_grants(_hash(token))
+        if found is None:
+            return None
+        row, principal, must_change = found
+        if not self._live(row, now) or principal is None or principal.disabled:
+            return None
         if now - row.last_seen_at >= SEEN_EVERY:  # the idle clock, to the minute
             with self.db.begin() as conn:
                 AccountStore(conn).seen(row.id, now)
-        return SessionInfo(row.login, row.csrf, credential is None or credential.must_change,
+        return SessionInfo(row.login, row.csrf, must_change is None or must_change,
                            row.kind == "linked", frozenset(principal.grants))
 
     def _live(self, row: SessionRecord, now: dt.datetime) -> bool:

@@ -24,6 +24,8 @@ class WorkingCalendar:
     def __init__(self, closure_days: Iterable[dt.date] = (), subdivision: str = "ENG") -> None:
         self._closures = frozenset(closure_days)
         self._subdivision = subdivision
+        self._working: dict[dt.date, bool] = {}
+        self._between: dict[tuple[dt.date, dt.date], int] = {}
 
     @cached_property
     def _holidays(self) -> Any:
@@ -34,7 +36,11 @@ class WorkingCalendar:
         return UnitedKingdom(subdiv=self._subdivision)  # type: ignore[no-untyped-call]
 
     def is_working_day(self, day: dt.date) -> bool:
-        return day.weekday() < 5 and day not in self._closures and day not in self._holidays
+        known = self._working.get(day)
+        if known is None:  # remembered: pages count working days to every due date
+            known = self._working[day] = day.weekday() < 5 and day not in self._closures \
+                and day not in self._holidays
+        return known
 
     def holiday_name(self, day: dt.date) -> str | None:
         if day in self._closures:
@@ -59,10 +65,16 @@ class WorkingCalendar:
         """Working days after ``start`` up to and including ``end`` (negative if end < start)."""
         if end < start:
             return -self.working_days_between(end, start)
+        known = self._between.get((start, end))
+        if known is not None:
+            return known
         count, day = 0, start
         while day < end:
             day += ONE_DAY
             count += self.is_working_day(day)
+        if len(self._between) > 10_000:  # a long-running server: bounded
+            self._between.clear()
+        self._between[start, end] = count
         return count
 
     def next_working_day(self, day: dt.date) -> dt.date:

@@ -19,7 +19,7 @@ from engine.core.errors import TransitionNotAllowedError, UsageError
 from engine.core.policy import COMMANDS, permitted
 from engine.core.service import Engine
 from engine.core.store.access_store import AccessStore
-from engine.core.store.task_store import TaskRow, open_deadlines
+from engine.core.store.task_store import TaskRow, count_open_deadlines, open_deadlines
 from engine.core.unit import Unit
 from engine.core.views import CaseView, EventView, TriggerInfo
 
@@ -44,6 +44,7 @@ class CasePage:
     fields: dict[str, FieldDef]
     title: str
     definition: WorkflowDef | None = None  # the case's version: labels, clocks, rules
+    task_count: int | None = None  # the user's tasks, for the header: read in the same unit
 
 
 @dataclass(frozen=True)
@@ -80,21 +81,21 @@ class OpenChoice:
 class CaseWork:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._menus: dict[frozenset[str], frozenset[str]] = {}
 
     def page(self, ref: str, actor: str, command: str | None = None) -> CasePage:
-        with self.engine.unit(actor, "case.show", case_ref=ref, command=command) as unit:
+        with self.engine.unit(actor, "case.show", case_ref=ref, command=command,
+                              reads=True) as unit:
             return self.page_in(unit, ref)
 
     def page_in(self, unit: Unit, ref: str, workflow: str | None = None) -> CasePage:
         """The case page as a step of the caller's unit (a domain's own page: the CERAR
         child, the MACE meeting), so that page is one audited read."""
         engine = self.engine
-        view = engine.case(ref, unit.actor, workflow, unit=unit)
-        case = engine.find(unit, ref, view.workflow)
-        definition = engine.definition(unit.cases, case.workflow, case.workflow_version)
+        view, case, definition, history = engine.case_read(unit, ref, workflow, events=True)
         events = tuple(EventView(e.seq, e.at, e.actor, e.trigger, e.from_state, e.to_state,
                                  dict(e.changes), e.note)
-                       for e in unit.cases.events(case.id))
+                       for e in history or ())
         steps = []
         for t in definition.transitions_from(view.state):
             info = next((i for i in view.available_triggers if i.name == t.trigger), None)
@@ -108,13 +109,14 @@ class CaseWork:
             else:
                 steps.append(Step(info, True))
         return CasePage(view, events, tuple(steps), dict(definition.fields),
-                        definition.title, definition)
+                        definition.title, definition,
+                        self._count(unit.conn, unit.principal, unit.access))
 
     def step(self, ref: str, trigger: str, actor: str) -> StepForm:
         """The form for ``trigger`` on case ``ref``: refused (as the fire would be) when the
         step is not available or the user may not take it."""
         engine = self.engine
-        with engine.unit(actor, "case.show", case_ref=ref) as unit:
+        with engine.unit(actor, "case.show", case_ref=ref, reads=True) as unit:
             view = engine.case(ref, actor, unit=unit)
             case = engine.find(unit, ref, view.workflow)
             definition = engine.definition(unit.cases, case.workflow, case.workflow_version)
@@ -135,7 +137,7 @@ class CaseWork:
         """The open deadlines this user must act on: owned by a role they hold for the
         case's area (and, for roles that need it, their involvement), soonest first."""
         engine = self.engine
-        with engine.unit(actor, "case.tasks", command=command) as unit:
+        with engine.unit(actor, "case.tasks", command=command, reads=True) as unit:
             out = []
             for row in self._own(unit.conn, unit.principal, unit.access):
                 definition = engine.definition(unit.cases, row.workflow, row.workflow_version)
@@ -151,7 +153,14 @@ class CaseWork:
         one audit record, for what it shows."""
         engine = self.engine
         with engine.db.begin_read() as conn:
-            return len(self._own(conn, engine.gate.principal(conn, actor), AccessStore(conn)))
+            return self._count(conn, engine.gate.principal(conn, actor), AccessStore(conn))
+
+    @classmethod
+    def _count(cls, conn: Connection, principal: Principal, access: AccessStore) -> int:
+        """len(_own(...)), counted in the database unless a role needs involvement."""
+        if any(role in INVOLVEMENT_ROLES for role in principal.grants):
+            return len(cls._own(conn, principal, access))
+        return count_open_deadlines(conn, principal.grants, TASK_LIMIT)
 
     @staticmethod
     def _own(conn: Connection, principal: Principal, access: AccessStore) -> list[TaskRow]:
@@ -191,17 +200,25 @@ class CaseWork:
         cases their roles may read. A lookup of the user's own grants to choose which links
         to show, not a command (so not audited): every page still asks its service, which
         checks and audits. Empty for an unknown or disabled user."""
-        engine = self.engine
-        with engine.db.begin_read() as conn:
+        with self.engine.db.begin_read() as conn:
             principal = AccessStore(conn).principal(actor)
         if principal is None or principal.disabled:
             return frozenset()
-        allowed = {action for action in COMMANDS if permitted(principal, action)}
-        allowed |= {f"read:{d.name}" for d in engine.registry
-                    if any(role in principal.grants for role in d.access.read)}
-        allowed |= {f"open:{d.name}" for d in engine.registry
-                    if any(role in principal.grants for role in d.open_roles)}
-        return frozenset(allowed)
+        return self.menu_for(frozenset(principal.grants))
+
+    def menu_for(self, roles: frozenset[str]) -> frozenset[str]:
+        """:meth:`menu` for the roles a user holds (in any area), as the session check read
+        them for this request: no further read. Cached per set of roles."""
+        cached = self._menus.get(roles)
+        if cached is None:
+            holder = Principal("", {role: frozenset({None}) for role in roles})
+            allowed = {action for action in COMMANDS if permitted(holder, action)}
+            allowed |= {f"read:{d.name}" for d in self.engine.registry
+                        if any(role in roles for role in d.access.read)}
+            allowed |= {f"open:{d.name}" for d in self.engine.registry
+                        if any(role in roles for role in d.open_roles)}
+            cached = self._menus[roles] = frozenset(allowed)
+        return cached
 
     def open_choices(self, actor: str) -> list[OpenChoice]:
         """The workflows this user may open cases of, in which areas, with their fields."""

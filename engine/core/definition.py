@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 FieldType = Literal["date", "datetime", "text", "choice"]
@@ -293,7 +294,21 @@ class WorkflowDef:
         return tuple(dict.fromkeys(t.trigger for t in self.transitions))
 
     def transitions_from(self, state: str) -> list[TransitionDef]:
-        return [t for t in self.transitions if state in t.sources]
+        return list(self._from_state.get(state, ()))
+
+    # Derived once per definition (it is immutable): every fire and page asks for these.
+    @cached_property
+    def _from_state(self) -> dict[str, tuple[TransitionDef, ...]]:
+        out: dict[str, list[TransitionDef]] = {}
+        for t in self.transitions:
+            for state in dict.fromkeys(t.sources):
+                out.setdefault(state, []).append(t)
+        return {state: tuple(ts) for state, ts in out.items()}
+
+    @cached_property
+    def involving_fields(self) -> tuple[FieldDef, ...]:
+        """The fields whose value names a user involved in the case (a reviewer)."""
+        return tuple(f for f in self.fields.values() if f.involves)
 
     def transition_for(self, state: str, trigger: str) -> TransitionDef | None:
         return next((t for t in self.transitions_from(state) if t.trigger == trigger), None)
@@ -307,9 +322,17 @@ class WorkflowDef:
 
     def plan_clock(self) -> ClockDef | None:
         """The keyed clock whose deadlines are the case's plan items (an action plan)."""
+        return self._plan_clock
+
+    @cached_property
+    def _plan_clock(self) -> ClockDef | None:
         return next((c for c in self.clocks.values() if c.plan is not None), None)
 
     def personal_fields(self) -> frozenset[str]:
+        return self._personal
+
+    @cached_property
+    def _personal(self) -> frozenset[str]:
         return frozenset(f.name for f in self.fields.values() if f.personal)
 
 

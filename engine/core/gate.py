@@ -12,7 +12,8 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from engine.core.access import Principal
-from engine.core.audit import keyring
+from engine.core.audit import key_id, keyring
 from engine.core.clock import Clock
 from engine.core.errors import HiddenCaseError, PermissionDeniedError, UnknownUserError
 from engine.core.store.access_store import AccessStore
@@ -75,6 +76,86 @@ def write_head_file(path: Path, head: tuple[int, str]) -> None:
         raise
 
 
+def mirror_head(path: Path, head: tuple[int, str],
+                sync: Callable[[], None] | None = None) -> None:
+    """Write ``head`` to the head file unless it already records a later one (another process
+    was later); ``sync`` first makes the records up to it durable, so the file never claims
+    more than the database holds after a power cut. Never raises: the change and its record
+    are committed already, so a head file that cannot be read or written is logged, and
+    'safeguard audit verify' reports it."""
+    if sync is not None:
+        try:
+            sync()
+        except OSError as exc:  # not mirrored: the file lags, which verify allows
+            log.warning("audit head file not updated: the database could not be synced: %s",
+                        exc.strerror)
+            return
+    try:
+        current = read_head_file(path)
+    except HeadFileError as exc:
+        log.warning("audit head file not updated: %s", exc)  # verify reports it
+        return
+    if current is not None and current[0] >= head[0]:
+        return
+    try:
+        write_head_file(path, head)
+    except OSError as exc:
+        log.warning("audit head file %s not written: %s", path, exc.strerror)
+
+
+# A server writes the head file at most this often (seconds): a busy server's commands share
+# one write and one sync, and the file is never more than this (and a write) behind.
+MIRROR_EVERY = 0.1
+
+
+class HeadMirror:
+    """Mirrors heads to the head file from a thread of its own, for a long-running server:
+    a request's response need not wait for the file's rename (on ext4 a rename over a file
+    flushes its data first, a millisecond or more). Only the latest head waiting is written,
+    at most every :data:`MIRROR_EVERY` seconds, so a burst of commands costs one write;
+    :meth:`drain` writes what waits and stops."""
+
+    def __init__(self, path: Path, sync: Callable[[], None]) -> None:
+        self.path = path
+        self._sync = sync  # makes every commit so far durable
+        self._pending: tuple[int, str] | None = None
+        self._unsynced = False  # a head waiting was committed without waiting for the disk
+        self._ready = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="audit-head-mirror",
+                                        daemon=True)
+        self._thread.start()
+
+    def put(self, head: tuple[int, str], unsynced: bool = False) -> None:
+        with self._ready:
+            if self._pending is None or head[0] > self._pending[0]:
+                self._pending = head
+            self._unsynced = self._unsynced or unsynced
+            self._ready.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while self._pending is None and not self._stopping:
+                    self._ready.wait()
+                head, self._pending = self._pending, None
+                unsynced, self._unsynced = self._unsynced, False
+                stopping = self._stopping
+            if head is not None:
+                mirror_head(self.path, head, self._sync if unsynced else None)
+                if not stopping:  # what commits meanwhile waits, to be written as one
+                    with self._ready:
+                        self._ready.wait_for(lambda: self._stopping, MIRROR_EVERY)
+            if stopping and head is None:
+                return
+
+    def drain(self) -> None:
+        with self._ready:
+            self._stopping = True
+            self._ready.notify()
+        self._thread.join()
+
+
 class Gate:
     def __init__(self, clock: Clock, head_file: Path | None = None,
                  key: bytes | None = None) -> None:
@@ -82,7 +163,53 @@ class Gate:
         self.head_file = head_file
         self.key = key  # SAFEGUARD_AUDIT_KEY: records become HMACs only its holders can make
         self.old_keys: tuple[bytes, ...] = ()  # SAFEGUARD_AUDIT_OLD_KEYS: still verify
-        self._head: tuple[int, str] | None = None
+        # The head a command moved, until its commit is mirrored: per thread, since a server
+        # runs commands in several threads through one gate.
+        self._local = threading.local()
+        self._mirror: HeadMirror | None = None
+        self._sync: Callable[[], None] | None = None
+        self._last: tuple[int, str, str] | None = None  # the head after our last record
+
+    @property
+    def _head(self) -> tuple[int, str] | None:
+        return getattr(self._local, "head", None)
+
+    @_head.setter
+    def _head(self, head: tuple[int, str] | None) -> None:
+        self._local.head = head
+
+    @property
+    def _unsynced(self) -> bool:
+        return getattr(self._local, "unsynced", False)
+
+    @_unsynced.setter
+    def _unsynced(self, value: bool) -> None:
+        self._local.unsynced = value
+
+    @property
+    def background(self) -> bool:
+        """Heads are mirrored from a thread of their own (:meth:`mirror_in_background`)."""
+        return self._mirror is not None
+
+    def mirror_in_background(self, sync: Callable[[], None]) -> None:
+        """Mirror heads from a thread of their own from now on (a server: see
+        :class:`HeadMirror`); ``sync`` makes the database's commits durable (for a head
+        committed with :meth:`committing_unsynced`). :meth:`drain` before the process ends."""
+        if self._mirror is None and self.head_file is not None:
+            self._sync = sync
+            self._mirror = HeadMirror(self.head_file, sync)
+
+    def committing_unsynced(self) -> None:
+        """The transaction this thread is in commits without waiting for the disk: its head
+        is mirrored only once the database is synced (by the background mirror)."""
+        self._unsynced = True
+
+    def drain(self) -> None:
+        """Write any head still waiting for the background mirror, and mirror in the
+        foreground again."""
+        mirror, self._mirror = self._mirror, None
+        if mirror is not None:
+            mirror.drain()
 
     @property
     def keys(self) -> dict[str, bytes | None]:
@@ -102,9 +229,13 @@ class Gate:
     def record(self, conn: Connection, actor: str, action: str, *, case_ref: str | None = None,
                workflow: str | None = None, command: str | None = None,
                detail: Mapping[str, Any] | None = None, outcome: str = "ok") -> None:
-        self._head = AccessStore(conn).append_audit(actor, action, outcome, case_ref, workflow,
-                                                    command, detail or {}, self.clock.now(),
-                                                    self.key)
+        seq, digest = AccessStore(conn).append_audit(actor, action, outcome, case_ref,
+                                                     workflow, command, detail or {},
+                                                     self.clock.now(), self.key, self._last)
+        self._head = seq, digest
+        # The head as this command leaves it: the next record is made on it without reading
+        # the head row, if that row is still this (checked in the write; else it is read).
+        self._last = seq, digest, key_id(self.key)
 
     def record_refusal(self, db: Database, actor: str, action: str, reason: str, *,
                        case_ref: str | None = None, workflow: str | None = None,
@@ -120,22 +251,18 @@ class Gate:
         Never raises: the change and its record are committed already, so a head file that
         cannot be read or written is logged, and 'safeguard audit verify' reports it."""
         head, self._head = self._head, None
+        unsynced, self._unsynced = self._unsynced, False
         if head is None or self.head_file is None:
             return
-        try:
-            current = read_head_file(self.head_file)
-        except HeadFileError as exc:
-            log.warning("audit head file not updated: %s", exc)  # verify reports it
-            return
-        if current is not None and current[0] >= head[0]:  # another process was later
-            return
-        try:
-            write_head_file(self.head_file, head)
-        except OSError as exc:
-            log.warning("audit head file %s not written: %s", self.head_file, exc.strerror)
+        mirror = self._mirror
+        if mirror is not None:
+            mirror.put(head, unsynced)
+        else:
+            mirror_head(self.head_file, head, self._sync if unsynced else None)
 
     def discard(self) -> None:
         self._head = None
+        self._unsynced = False
 
     @contextmanager
     def guarded(self, db: Database, actor: str, action: str, command: str | None = None,

@@ -156,14 +156,17 @@ class Engine:
     # -- units of work --------------------------------------------------------------------
     @contextmanager
     def unit(self, actor: str, action: str, *, case_ref: str | None = None,
-             workflow: str | None = None, command: str | None = None) -> Iterator[Unit]:
-        """One command's transaction as ``actor`` (see :class:`Units`)."""
+             workflow: str | None = None, command: str | None = None,
+             reads: bool = False) -> Iterator[Unit]:
+        """One command's transaction as ``actor`` (see :class:`Units`; ``reads``: the
+        command writes nothing but its audit record)."""
         with self.units.begin(actor, action, case_ref=case_ref, workflow=workflow,
-                              command=command) as unit:
+                              command=command, reads=reads) as unit:
             yield unit
 
     def _within(self, unit: Unit | None, actor: str, action: str, case_ref: str | None,
-                workflow: str | None, command: str | None, work: Callable[[Unit], T]) -> T:
+                workflow: str | None, command: str | None, work: Callable[[Unit], T],
+                reads: bool = False) -> T:
         """``work`` in the caller's unit (a step of a larger command), or in a unit of its
         own (a command by itself)."""
         if unit is not None:
@@ -171,7 +174,7 @@ class Engine:
                 raise UsageError(f"a command run as {unit.actor} cannot act as {actor}")
             return work(unit)
         with self.unit(actor, action, case_ref=case_ref, workflow=workflow,
-                       command=command) as own:
+                       command=command, reads=reads) as own:
             return work(own)
 
     def area_for_new_case(self, unit: Unit, area: str | None) -> str:
@@ -446,21 +449,32 @@ class Engine:
     def case(self, ref: str, actor: str, workflow: str | None = None,
              command: str | None = None, *, unit: Unit | None = None) -> CaseView:
         def work(u: Unit) -> CaseView:
-            case, rows = self._find_with_deadlines(u, ref, workflow)
-            definition = self.definition(u.cases, case.workflow, case.workflow_version)
-            now = self.clock.now()
-            view = self._view(definition, case, case.state, case.data, case.version,
-                              case.updated_at, rows, now,
-                              self.may(u, definition.access.personal, case))
-            links = self.links(u, case)
-            if links:
-                view = replace(view, links=links)
-            if definition.plan_clock() is None:
-                return view
-            return replace(view, plan=plan.items(definition, u.cases.events(case.id), rows,
-                                                 now))
+            return self.case_read(u, ref, workflow)[0]
 
-        return self._within(unit, actor, "case.show", ref, workflow, command, work)
+        return self._within(unit, actor, "case.show", ref, workflow, command, work,
+                            reads=True)
+
+    def case_read(self, unit: Unit, ref: str, workflow: str | None = None,
+                  events: bool = False,
+                  ) -> tuple[CaseView, CaseRecord, WorkflowDef, list[Any] | None]:
+        """A case as :meth:`case` shows it, in the caller's unit, with what a page needs
+        beside the view: the case row, its definition and (``events``) its events, each
+        read once (the plan replays the same events)."""
+        case, rows = self._find_with_deadlines(unit, ref, workflow)
+        definition = self.definition(unit.cases, case.workflow, case.workflow_version)
+        now = self.clock.now()
+        view = self._view(definition, case, case.state, case.data, case.version,
+                          case.updated_at, rows, now,
+                          self.may(unit, definition.access.personal, case))
+        links = self.links(unit, case)
+        if links:
+            view = replace(view, links=links)
+        history = unit.cases.event_rows(case.id) \
+            if events or definition.plan_clock() is not None else None
+        if definition.plan_clock() is not None:
+            assert history is not None
+            view = replace(view, plan=plan.items(definition, history, rows, now))
+        return view, case, definition, history
 
     def links(self, unit: Unit, case: CaseRecord) -> tuple[LinkView, ...]:
         """The cases linked to ``case``: each one's reference, and its title and state only
@@ -480,9 +494,10 @@ class Engine:
         def work(unit: Unit) -> list[EventView]:
             case, _ = self._find_with_deadlines(unit, ref, workflow)
             return [EventView(e.seq, e.at, e.actor, e.trigger, e.from_state, e.to_state,
-                              dict(e.changes), e.note) for e in unit.cases.events(case.id)]
+                              dict(e.changes), e.note) for e in unit.cases.event_rows(case.id)]
 
-        return self._within(None, actor, "case.history", ref, workflow, command, work)
+        return self._within(None, actor, "case.history", ref, workflow, command, work,
+                            reads=True)
 
     def cases(self, actor: str, workflow: str | None = None, state: str | None = None,
               overdue: bool = False, command: str | None = None, *,
@@ -553,7 +568,7 @@ class Engine:
                                        sum(1 for d in mine if d.status != OPEN)))
             return CasePage(out, total, offset, limit)
 
-        return self._within(unit, actor, action, None, workflow, command, work)
+        return self._within(unit, actor, action, None, workflow, command, work, reads=True)
 
     def involve(self, unit: Unit, refs: Sequence[tuple[str, str]], logins: Sequence[str],
                 kind: str) -> None:
@@ -600,7 +615,7 @@ class Engine:
         """A field that names a user (e.g. the reviewer appointed) involves them in the case;
         the user it named before (a replaced reviewer) is no longer involved that way."""
         access = unit.access
-        for field in definition.fields.values():
+        for field in definition.involving_fields:  # most workflows: none, so no work
             before, after = old.get(field.name), new.get(field.name)
             if not field.involves or before == after:
                 continue

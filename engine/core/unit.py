@@ -118,12 +118,21 @@ class Units:
 
     @contextmanager
     def begin(self, actor: str, action: str, *, case_ref: str | None = None,
-              workflow: str | None = None, command: str | None = None) -> Iterator[Unit]:
+              workflow: str | None = None, command: str | None = None,
+              reads: bool = False) -> Iterator[Unit]:
         """One command's transaction as ``actor``: committed with its one audit record when
         the block ends; a refusal inside it rolls everything back and is then audited on its
-        own; the audit head is mirrored after the commit."""
+        own; the audit head is mirrored after the commit.
+
+        ``reads``: the command only reads (its audit record is all it writes). In a server
+        whose head mirror runs in the background, its commit then does not wait for the disk
+        (SQLite): the mirror syncs the database before the head file names the record, and
+        any change's commit syncs it too (see README, "Audit")."""
+        unsynced = reads and self.gate.background and self.db.is_sqlite
         with self.gate.guarded(self.db, actor, action, command, case_ref, workflow), \
-                self.db.begin() as conn:
+                self.db.begin(durable=not unsynced) as conn:
+            if unsynced:
+                self.gate.committing_unsynced()
             if self.db.dialect == "postgresql":  # the chain first: no lock-order deadlock
                 AccessStore(conn).lock_head()
             unit = Unit(conn, self.gate.principal(conn, actor), action, command, self.gate)

@@ -140,8 +140,10 @@ async def fire(request: Request, ref: str, trigger: str, ctx: SignedInUser,
 
 
 @router.get("/cases/{ref:path}")
-def case_page(ref: str, ctx: SignedInUser, done: str = "",
-              opened: int = 0) -> Response:
+async def case_page(ref: str, ctx: SignedInUser, done: str = "",
+                    opened: int = 0) -> Response:
+    # Async, so run on the event loop: a bounded read (one case, its events, the count) and
+    # a render cost less than the hop to the thread pool and back.
     page = ctx.app.casework.page(ref, ctx.login)
     now = ctx.app.clock.now()
     calendar = ctx.app.engine.calendar
@@ -166,5 +168,5 @@ def case_page(ref: str, ctx: SignedInUser, done: str = "",
               "The case has been opened." if opened else None)
     return deps.render(ctx, "case.html", title=f"Case {page.view.ref}", page=page,
                        view=page.view, deadlines=deadlines, details=details, plan=plan,
-                       banner=banner,
+                       banner=banner, task_count=page.task_count,
                        opened_elsewhere=OPENED_ELSEWHERE)

@@ -13,7 +13,8 @@ GROUPS = (("overdue", "Overdue"), ("week", "Due this week"), ("later", "Due late
 
 
 @router.get("/")
-def my_tasks(ctx: SignedInUser, changed: int = 0) -> Response:
+async def my_tasks(ctx: SignedInUser, changed: int = 0) -> Response:
+    # On the event loop (no thread-pool hop): a bounded read (at most TASK_LIMIT rows).
     now = ctx.app.clock.now()
     calendar = ctx.app.engine.calendar
     groups: dict[str, list[dict[str, object]]] = {key: [] for key, _ in GROUPS}

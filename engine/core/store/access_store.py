@@ -26,6 +26,7 @@ from sqlalchemy import (
 from engine.core.access import Principal
 from engine.core.audit import AuditEntry, entry_hash, key_id
 from engine.core.errors import DeploymentError
+from engine.core.store.driver import Hot
 from engine.core.store.models import (
     Area,
     AuditHead,
@@ -59,6 +60,19 @@ _INSERT_AUDIT = insert(AUDIT)
 _MOVE_HEAD = update(HEAD).where(HEAD.c.id == 1).values(seq=bindparam("seq"),
                                                        hash=bindparam("hash"),
                                                        key_id=bindparam("key_id"))
+# Moves the head only from the one the appender expects (its cached copy still current).
+_MOVE_HEAD_FROM = update(HEAD).where(
+    HEAD.c.id == 1, HEAD.c.seq == bindparam("prev_seq"), HEAD.c.hash == bindparam("prev_hash"),
+    HEAD.c.key_id == bindparam("prev_key_id"),
+).values(seq=bindparam("seq"), hash=bindparam("hash"), key_id=bindparam("key_id"))
+_AUDIT_KEYS = ("seq", "at", "actor", "action", "outcome", "case_ref", "workflow", "command",
+               "detail", "prev_hash", "hash", "key_id")
+# On the driver's cursor: every command runs these (see engine.core.store.driver).
+_HOT_PRINCIPAL = Hot(_PRINCIPAL)
+_HOT_MOVE_HEAD_FROM = Hot(_MOVE_HEAD_FROM)
+_HOT_INSERT_AUDIT = Hot(_INSERT_AUDIT, _AUDIT_KEYS)
+# (seq, hash, key id) of the chain's head, as an appender last saw it.
+AuditHeadRow = tuple[int, str, str]
 
 
 @dataclass(frozen=True)
@@ -89,7 +103,7 @@ class AccessStore:
 
     def principal(self, login: str) -> Principal | None:
         """The user's live grants, read fresh in each transaction (a revocation bites now)."""
-        rows = self.conn.execute(_PRINCIPAL, {"login": login}).all()
+        rows = _HOT_PRINCIPAL.rows(self.conn, {"login": login})
         if not rows:
             return None
         grants: dict[str, set[str | None]] = {}
@@ -198,13 +212,30 @@ class AccessStore:
 
     def append_audit(self, actor: str, action: str, outcome: str, case_ref: str | None,
                      workflow: str | None, command: str | None, detail: Mapping[str, Any],
-                     now: dt.datetime, key: bytes | None = None) -> tuple[int, str]:
+                     now: dt.datetime, key: bytes | None = None,
+                     head: AuditHeadRow | None = None) -> tuple[int, str]:
+        """Append a record to the chain; returns the new head (seq, hash).
+
+        ``head``: the head as the caller last saw it (seq, hash, key id), to save reading it:
+        the head row is moved only if it still is that (checked in the UPDATE itself, in this
+        transaction), else it is read and the record made on what it is."""
+        ident = key_id(key)
+        if head is not None and head[2] == ident:
+            seq, prev = head[0] + 1, head[1]
+            digest = entry_hash(seq, now, actor, action, outcome, case_ref, workflow, command,
+                                detail, prev, key)
+            moved = _HOT_MOVE_HEAD_FROM.run(self.conn, {
+                "seq": seq, "hash": digest, "key_id": ident, "prev_seq": head[0],
+                "prev_hash": prev, "prev_key_id": head[2]})
+            if moved == 1:
+                self._insert_audit(seq, now, actor, action, outcome, case_ref, workflow,
+                                   command, detail, prev, digest, ident)
+                return seq, digest
         locking = self.conn.dialect.name == "postgresql"
         row = self.conn.execute(_LOCK_HEAD if locking else _READ_HEAD).first()
         if row is None:
             raise RuntimeError("the audit head row is missing: run 'safeguard audit verify'")
         seq, prev, recorded = int(row[0]) + 1, str(row[1]), row[2]
-        ident = key_id(key)
         if recorded is not None and recorded != ident:
             raise DeploymentError(
                 "this command's audit key (SAFEGUARD_AUDIT_KEY) is not the one the database's "
@@ -213,12 +244,19 @@ class AccessStore:
                 "rotate-key'")
         digest = entry_hash(seq, now, actor, action, outcome, case_ref, workflow, command,
                             detail, prev, key)
-        self.conn.execute(_INSERT_AUDIT, {
+        self._insert_audit(seq, now, actor, action, outcome, case_ref, workflow, command,
+                           detail, prev, digest, ident)
+        self.conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest, "key_id": ident})
+        return seq, digest
+
+    def _insert_audit(self, seq: int, now: dt.datetime, actor: str, action: str,
+                      outcome: str, case_ref: str | None, workflow: str | None,
+                      command: str | None, detail: Mapping[str, Any], prev: str, digest: str,
+                      ident: str) -> None:
+        _HOT_INSERT_AUDIT.run(self.conn, {
             "seq": seq, "at": now, "actor": actor, "action": action, "outcome": outcome,
             "case_ref": case_ref, "workflow": workflow, "command": command,
             "detail": dict(detail), "prev_hash": prev, "hash": digest, "key_id": ident})
-        self.conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest, "key_id": ident})
-        return seq, digest
 
     def stream_audit_entries(self, chunk: int = 2_000) -> Generator[AuditEntry, None, None]:
         """Every record in sequence order, fetched ``chunk`` rows at a time (a server-side

@@ -9,8 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, update
 
+from engine.core.access import Principal
+from engine.core.store.access_store import GRANTS, USERS
+from engine.core.store.driver import Hot
 from engine.core.store.models import ApiToken, SignInFailure, WebCredential, WebSession
 
 CREDENTIALS: Table = WebCredential.__table__  # type: ignore[attr-defined]
@@ -54,6 +57,23 @@ class TokenRecord:
 _TOKEN_COLUMNS = (TOKENS.c.id, TOKENS.c.login, TOKENS.c.name, TOKENS.c.created_at,
                   TOKENS.c.created_by, TOKENS.c.last_used_at, TOKENS.c.revoked_at,
                   TOKENS.c.revoked_by)
+
+
+_SESSION_COLUMNS = (SESSIONS.c.id, SESSIONS.c.login, SESSIONS.c.csrf, SESSIONS.c.kind,
+                    SESSIONS.c.created_at, SESSIONS.c.last_seen_at, SESSIONS.c.expires_at,
+                    SESSIONS.c.ended_at)
+# A session, its user's live grants (a row each) and their credential: the page's sign-in check.
+_SESSION_WITH_GRANTS = (
+    select(*_SESSION_COLUMNS, USERS.c.id, USERS.c.disabled_at, GRANTS.c.role, GRANTS.c.area,
+           CREDENTIALS.c.must_change, CREDENTIALS.c.login)
+    .select_from(
+        SESSIONS.outerjoin(USERS, USERS.c.login == SESSIONS.c.login)
+        .outerjoin(GRANTS, and_(GRANTS.c.user_id == USERS.c.id, GRANTS.c.revoked_at.is_(None)))
+        .outerjoin(CREDENTIALS, CREDENTIALS.c.login == SESSIONS.c.login))
+    .where(SESSIONS.c.token_hash == bindparam("token_hash"))
+)
+
+_HOT_SESSION_WITH_GRANTS = Hot(_SESSION_WITH_GRANTS)
 
 
 class AccountStore:
@@ -102,6 +122,28 @@ class AccountStore:
         self.conn.execute(insert(SESSIONS).values(
             token_hash=token_hash, login=login, csrf=csrf, kind=kind, created_at=now,
             last_seen_at=now, expires_at=expires_at, ended_at=None))
+
+    def session_with_grants(self, token_hash: str,
+                            ) -> tuple[SessionRecord, Principal | None, bool | None] | None:
+        """The session ``token_hash`` names, with its user's live grants (None: no such user)
+        and whether their credential must change (None: they have none), in one query: this
+        runs on every page."""
+        rows = _HOT_SESSION_WITH_GRANTS.rows(self.conn, {"token_hash": token_hash})
+        if not rows:
+            return None
+        first = rows[0]
+        record = SessionRecord(*first[:8])
+        user, disabled_at, must_change, has_credential = first[8], first[9], first[12], \
+            first[13]
+        principal = None
+        if user is not None:
+            grants: dict[str, set[str | None]] = {}
+            for row in rows:
+                if row[10] is not None:
+                    grants.setdefault(row[10], set()).add(row[11])
+            principal = Principal(record.login, {r: frozenset(a) for r, a in grants.items()},
+                                  disabled=disabled_at is not None)
+        return record, principal, (bool(must_change) if has_credential is not None else None)
 
     def session(self, token_hash: str) -> SessionRecord | None:
         row = self.conn.execute(

@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Table, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from engine.core.store.driver import Hot
 from engine.core.store.models import Case, CaseEvent, Deadline, WorkflowVersion
 
 CASES: Table = Case.__table__  # type: ignore[attr-defined]
@@ -57,6 +58,22 @@ class DeadlineRecord:
     key: str | None = None
 
 
+class EventRow(NamedTuple):
+    """A case_event row (its columns in table order)."""
+
+    id: int
+    case_id: int
+    seq: int
+    at: dt.datetime
+    actor: str
+    trigger: str
+    from_state: str | None
+    to_state: str
+    changes: dict[str, Any]
+    note: str | None
+    command: str | None
+
+
 _CASE_COLUMNS = [CASES.c[name] for name in CaseRecord.__dataclass_fields__]
 _DEADLINE_COLUMNS = [DEADLINES.c[name] for name in DeadlineRecord.__dataclass_fields__]
 
@@ -89,6 +106,22 @@ _UPDATE_DEADLINE = (
 )
 _INSERT_EVENT = insert(EVENTS)
 _INSERT_CASE = insert(CASES)
+_EVENT_KEYS = ("case_id", "seq", "at", "actor", "trigger", "from_state", "to_state", "changes",
+               "note", "command")
+_DEADLINE_KEYS = ("case_id", "name", "cycle", "rule", "anchor_field", "anchor_value", "due_at",
+                  "due_day", "status", "owner_role", "started_at", "met_at", "closed_at", "key",
+                  "next_alert_at")
+_EVENTS_OF = (select(*(EVENTS.c[name] for name in EventRow._fields))
+              .where(EVENTS.c.case_id == bindparam("case_id")).order_by(EVENTS.c.seq))
+_DEADLINE_KEY_SET, _EVENT_KEY_SET = frozenset(_DEADLINE_KEYS), frozenset(_EVENT_KEYS)
+# The fire's statements, on the driver's cursor (see engine.core.store.driver).
+_HOT_EVENTS_OF = Hot(_EVENTS_OF)
+_HOT_WITH_DEADLINES = Hot(_WITH_DEADLINES)
+_HOT_WITH_DEADLINES_IN = Hot(_WITH_DEADLINES_IN)
+_HOT_BUMP_CASE = Hot(_BUMP_CASE)
+_HOT_INSERT_DEADLINE = Hot(_INSERT_DEADLINE, _DEADLINE_KEYS)
+_HOT_UPDATE_DEADLINE = Hot(_UPDATE_DEADLINE)
+_HOT_INSERT_EVENT = Hot(_INSERT_EVENT, _EVENT_KEYS)
 
 
 class CaseStore:
@@ -109,9 +142,9 @@ class CaseStore:
                             ) -> list[tuple[CaseRecord, list[DeadlineRecord]]]:
         """Cases with that reference and each one's deadlines, in one round trip."""
         if workflow is None:
-            rows = self.conn.execute(_WITH_DEADLINES, {"ref": ref})
+            rows = _HOT_WITH_DEADLINES.rows(self.conn, {"ref": ref})
         else:
-            rows = self.conn.execute(_WITH_DEADLINES_IN, {"ref": ref, "workflow": workflow})
+            rows = _HOT_WITH_DEADLINES_IN.rows(self.conn, {"ref": ref, "workflow": workflow})
         width = len(_CASE_COLUMNS)
         found: dict[int, tuple[CaseRecord, list[DeadlineRecord]]] = {}
         for row in rows:
@@ -140,10 +173,9 @@ class CaseStore:
     def bump_case(self, case_id: int, seen: int, state: str, data: dict[str, str],
                   now: dt.datetime, closed: bool) -> bool:
         """Write the case's new state if it is still at version ``seen``."""
-        result = self.conn.execute(_BUMP_CASE, {
+        return _HOT_BUMP_CASE.run(self.conn, {
             "b_id": case_id, "b_seen": seen, "state": state, "data": data,
-            "version": seen + 1, "updated_at": now, "closed_at": now if closed else None})
-        return bool(result.rowcount == 1)
+            "version": seen + 1, "updated_at": now, "closed_at": now if closed else None}) == 1
 
     # -- deadlines ---------------------------------------------------------------------
     def deadlines(self, case_id: int) -> list[DeadlineRecord]:
@@ -151,16 +183,20 @@ class CaseStore:
             _DEADLINES_OF, {"case_id": case_id})]
 
     def insert_deadlines(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
+        if rows and all(r.keys() == _DEADLINE_KEY_SET for r in rows):
+            _HOT_INSERT_DEADLINE.run_many(self.conn, rows)
+        elif rows:
             self.conn.execute(_INSERT_DEADLINE, list(rows))
 
     def update_deadlines(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            self.conn.execute(_UPDATE_DEADLINE, list(rows))
+        _HOT_UPDATE_DEADLINE.run_many(self.conn, rows)
 
     # -- events ------------------------------------------------------------------------
     def add_event(self, **values: Any) -> None:
-        self.conn.execute(_INSERT_EVENT, values)
+        if values.keys() == _EVENT_KEY_SET:
+            _HOT_INSERT_EVENT.run(self.conn, values)
+        else:
+            self.conn.execute(_INSERT_EVENT, values)
 
     def all_cases(self, workflow: str | None = None) -> list[CaseRecord]:
         query = select(*_CASE_COLUMNS).order_by(CASES.c.workflow, CASES.c.ref)
@@ -192,6 +228,10 @@ class CaseStore:
             if trigger in triggers and data.get(keyed_by) == key:
                 found = {f: str(data[f]) for f in fields if data.get(f) not in (None, "")}
         return found
+
+    def event_rows(self, case_id: int) -> list[EventRow]:
+        """The case's events in order, as named tuples (a case page reads them every time)."""
+        return [EventRow(*row) for row in _HOT_EVENTS_OF.rows(self.conn, {"case_id": case_id})]
 
     def events(self, case_id: int) -> Iterable[Any]:
         return self.conn.execute(select(EVENTS).where(EVENTS.c.case_id == case_id)

@@ -62,7 +62,15 @@ class Database:
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
             # Straight to the driver: this runs once per transaction, on the hot path.
-            connection.connection.driver_connection.execute(statement)
+            driver = connection.connection.driver_connection
+            # A transaction may ask for another level (see begin(durable=False)); SQLite
+            # takes it only between transactions, so it is set here, before BEGIN.
+            wanted = connection.get_execution_options().get("synchronous", synchronous)
+            info = connection.connection.info
+            if info.get("synchronous", synchronous) != wanted:
+                driver.execute(f"PRAGMA synchronous={wanted}")
+                info["synchronous"] = wanted
+            driver.execute(statement)
 
         return engine
 
@@ -93,10 +101,36 @@ class Database:
             yield session
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """One write transaction on a Core connection (the engine's hot path)."""
-        with self.write_engine.begin() as connection:
+    def begin(self, durable: bool = True) -> Iterator[Connection]:
+        """One write transaction on a Core connection (the engine's hot path).
+
+        ``durable=False`` (SQLite): the commit does not wait for the disk (``synchronous``
+        NORMAL for this transaction: in WAL mode it survives a crash of the process, and a
+        power cut loses it only until the WAL is next synced: by the next durable commit,
+        a checkpoint or :meth:`sync_wal`). For a read's audit record, whose head is not
+        mirrored to the head file before :meth:`sync_wal` (see ``Gate``)."""
+        if durable or not self.is_sqlite or self._synchronous in ("OFF", "NORMAL"):
+            with self.write_engine.begin() as connection:
+                yield connection
+            return
+        with self.write_engine.connect().execution_options(synchronous="NORMAL") as \
+                connection, connection.begin():
             yield connection
+
+    def sync_wal(self) -> None:
+        """Make every commit so far durable (SQLite: fsync the write-ahead log; what a
+        checkpoint moved to the database file was synced by the checkpoint)."""
+        name = self._url.database
+        if not self.is_sqlite or name in (None, "", ":memory:") or str(name).startswith("file:"):
+            return
+        try:
+            handle = os.open(f"{Path(str(name)).expanduser()}-wal", os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
 
     @contextmanager
     def begin_read(self) -> Iterator[Connection]:

@@ -1,0 +1,140 @@
+"""The hot path's shortcuts keep the engine's behaviour: statements on the driver's cursor read
+and write what SQLAlchemy would; the audit head cached by one process stays right when another
+appends; a server's background head mirror writes the head file only after the database is
+synced, and never ahead of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import select
+
+from engine.app import App
+from engine.core.auditing import AuditTrail
+from engine.core.clock import FixedClock
+from engine.core.gate import read_head_file
+from engine.core.service import Engine
+from engine.core.store.access_store import AUDIT, AccessStore
+from engine.core.store.cases import _WITH_DEADLINES, CaseStore
+from engine.core.store.database import Database
+from engine.core.store.driver import Hot
+from tests.conftest import AREA, make_app
+
+OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-7", "label": "Hot"}
+
+
+def _review(engine: Engine, ref: str = "PR-1") -> None:
+    engine.open_case("practice_review", ref, OPEN, actor="amy")
+    engine.fire(ref, "notify", {"notified_on": "2024-06-07"}, actor="amy")
+
+
+def test_a_hot_read_returns_what_sqlalchemy_returns(engine: Engine, db: Database) -> None:
+    _review(engine)
+    with db.begin_read() as conn:
+        through_sqlalchemy = [tuple(r) for r in conn.execute(_WITH_DEADLINES, {"ref": "PR-1"})]
+        on_the_driver = Hot(_WITH_DEADLINES).rows(conn, {"ref": "PR-1"})
+    assert on_the_driver == through_sqlalchemy
+    assert len(on_the_driver) == 2  # the case with its two deadlines
+    row = on_the_driver[0]
+    assert isinstance(row[5], dict) and row[5]["child_ref"] == "C-7"  # JSON decoded
+    assert row[7].tzinfo is dt.UTC  # aware UTC datetimes, as the column type gives them
+
+
+def test_hot_writes_read_back_through_sqlalchemy(engine: Engine, db: Database) -> None:
+    _review(engine)
+    engine.fire("PR-1", "submit_rapid_review", {"rr_submitted_on": "2024-06-20",
+                                                "rr_recommendation": "lcspr"}, actor="amy")
+    with db.begin_read() as conn:
+        found = CaseStore(conn).find_with_deadlines("PR-1")
+        events = CaseStore(conn).event_rows(found[0][0].id)
+    case, deadlines = found[0]
+    assert case.version == 3 and case.state == "awaiting_decision"
+    assert case.data["rr_recommendation"] == "lcspr"
+    statuses = {d.name: d.status for d in deadlines}
+    assert statuses["notification"] == "met" and statuses["rapid_review"] == "met"
+    assert [e.trigger for e in events] == ["open", "notify", "submit_rapid_review"]
+    assert events[-1].changes["rr_recommendation"] == [None, "lcspr"]
+    assert all(e.at.tzinfo is dt.UTC for e in events)
+
+
+def test_two_gates_appending_in_turn_keep_one_chain(db: Database, tmp_path: Path) -> None:
+    """Each gate caches the head it left; the other's records make that cache stale, and the
+    next record is then made on the head as it is (read again), so the chain stays whole."""
+    head = tmp_path / "two-gates-head.json"
+    clock = FixedClock(dt.datetime(2024, 6, 3, 9, 0, tzinfo=dt.UTC))
+    first, second = make_app(db, clock, head), make_app(db, clock, head)
+    _review(first.engine, "PR-1")
+    _review(second.engine, "PR-2")
+    first.engine.case("PR-2", "amy")  # made on the head the second gate moved
+    second.engine.case("PR-1", "amy")
+    with db.begin_read() as conn:
+        seqs = list(conn.scalars(select(AUDIT.c.seq).order_by(AUDIT.c.seq)))
+    assert seqs == list(range(1, 7))
+    verdict = AuditTrail(db, first.engine.gate).verify("amy")
+    assert verdict.ok, verdict.message
+
+
+def test_the_background_mirror_syncs_before_it_names_a_read(engine: Engine, db: Database,
+                                                            tmp_path: Path) -> None:
+    _review(engine)
+    head_file = engine.gate.head_file
+    assert head_file is not None
+    before = read_head_file(head_file)
+    order: list[str] = []
+
+    def sync() -> None:
+        order.append(f"sync (file at {read_head_file(head_file)})")
+        db.sync_wal()
+
+    engine.gate.mirror_in_background(sync)
+    try:
+        engine.case("PR-1", "amy")  # a read: its commit did not wait for the disk
+    finally:
+        engine.gate.drain()
+    with db.begin_read() as conn:
+        in_database = AccessStore(conn).head()
+    assert read_head_file(head_file) == in_database
+    if db.is_sqlite:  # synced first, while the file still named the earlier record
+        assert order == [f"sync (file at {before})"]
+    else:  # PostgreSQL commits reads as it always did: nothing to sync
+        assert order == []
+
+
+def test_a_change_is_mirrored_without_a_sync(engine: Engine, db: Database) -> None:
+    """A change's commit waited for the disk itself: the mirror only writes the file."""
+    calls: list[int] = []
+    engine.gate.mirror_in_background(lambda: calls.append(1))
+    try:
+        _review(engine)
+    finally:
+        engine.gate.drain()
+    with db.begin_read() as conn:
+        assert read_head_file(engine.gate.head_file) == AccessStore(conn).head()
+    assert calls == []
+
+
+def test_the_header_count_counted_in_the_database_matches_the_task_list(
+        app: App, db: Database) -> None:
+    """A user whose roles need no involvement has their tasks counted in SQL; the number is
+    the task list's length, for a role held in one area as for one held everywhere."""
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    with db.begin() as conn:
+        store = AccessStore(conn)
+        store.add_area("westmorland_furness", "Westmorland and Furness")
+        for login, area in (("west", "westmorland_furness"), ("east", AREA),
+                            ("everywhere", None)):
+            store.add_user(login, login.title(), f"{login}@example.org", "LA", now)
+            user_id = store.user_id(login)
+            assert user_id is not None
+            store.grant(user_id, "case_review_chair", area, "tests", now)
+            store.grant(user_id, "business_support", None if area else AREA, "tests", now)
+    engine = app.engine
+    engine.open_case("practice_review", "PR-E", OPEN, actor="amy", area=AREA)
+    engine.open_case("practice_review", "PR-W", OPEN, actor="amy", area="westmorland_furness")
+    engine.fire("PR-W", "notify", {"notified_on": "2024-06-07"}, actor="amy")
+    for login in ("west", "east", "everywhere", "amy"):
+        listed = app.casework.tasks(login)
+        assert app.casework.task_count(login) == len(listed), login
+        assert app.casework.page("PR-E", "amy").task_count == len(app.casework.tasks("amy"))
+    assert len(app.casework.tasks("west")) != len(app.casework.tasks("everywhere"))
