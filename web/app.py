@@ -20,7 +20,7 @@ from engine.app import App
 from engine.core.errors import EngineError
 from web import deps
 from web.api import create_api
-from web.routes import admin, auth, cases, cerar, mace, reports, tasks
+from web.routes import admin, auth, cases, cerar, figures, mace, plan, reports, tasks
 
 
 def create_app(app: App) -> FastAPI:
@@ -36,6 +36,8 @@ def create_app(app: App) -> FastAPI:
     web.include_router(cerar.router)
     web.include_router(mace.router)
     web.include_router(reports.router)
+    web.include_router(plan.router)
+    web.include_router(figures.router)
 
     @web.middleware("http")
     async def headers(request: Request, call_next: object) -> Response:
