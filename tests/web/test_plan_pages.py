@@ -185,8 +185,10 @@ def test_figures_upload_bad_row_then_good_file(app: App, people: None,
     assert "Row 4: the value &#39;-5&#39; is negative" in summary
     assert 'href="#file"' in summary
     assert _count(app, ImportedFigure) == 0 and _audit(app, "figures.import") == 0
-    # Not UTF-8 text, or no file: refused the same way.
+    # Not UTF-8 text: refused the same way. The form lists the codes a file may name.
     page = support.get("/figures/import")
+    assert "<code>mash_contacts</code></td><td>Contacts into the Multi-Agency" in page.text
+    assert "<code>cumberland</code> (Cumberland)" in page.text
     latin = support.post("/figures/import", data={"csrf_token": csrf_of(page.text)},
                          files={"file": ("f.csv", "caf\xe9".encode("latin-1"), "text/csv")})
     assert latin.status_code == 400 and "is not UTF-8 text" in latin.text

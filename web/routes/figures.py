@@ -15,8 +15,8 @@ from fastapi.responses import Response
 from engine.domains.figures.measures import reporting_label
 from engine.domains.figures.service import FigureView
 from web import deps
-from web.deps import SignedInUser
-from web.forms import Field, Form, page, submit_upload
+from web.deps import Ctx, SignedInUser
+from web.forms import Field, Form, submit_upload
 
 router = APIRouter()
 FIGURES = ("Home", "/"), ("Figures from other systems", "/figures")
@@ -86,17 +86,27 @@ def _import_form() -> Form:
              "for the same measure, area and period is replaced, and the old one kept.",
         fields=(
             Field("file", "Figures file", "file", accept=".csv",
-                  hint="A .csv file. Measure: a code from config/measures.yaml. Area: an "
-                       "area's code, or partnership. Period: 2023-24 (a reporting year), "
-                       "2023-24 Q1 (its quarter) or 2024-01 (a month)."),
+                  hint="A .csv file. Measure and area: the codes listed below. Period: "
+                       "2023-24 (a reporting year), 2023-24 Q1 (its quarter) or 2024-01 (a "
+                       "month). Value: a whole number for a count."),
         ))
+
+
+def _import_page(ctx: Ctx, form: Form, values: Mapping[str, str] | None = None,
+                 errors: Mapping[str, str] | None = None, status: int = 200) -> Response:
+    """The upload form, and the measures and areas a file may name (the file's codes)."""
+    return deps.render(ctx, "figures_import.html", status, title=form.title, form=form,
+                       values=dict(values or {}), errors=dict(errors or {}),
+                       breadcrumbs=list(form.breadcrumbs),
+                       measures=list(ctx.app.figures.measures.values()),
+                       areas=ctx.app.admin.areas(ctx.login))
 
 
 @router.get("/figures/import")
 def import_page(ctx: SignedInUser) -> Response:
     if "figures.import" not in ctx.app.casework.menu(ctx.login):
         return deps.not_found(ctx)
-    return page(ctx, _import_form())
+    return _import_page(ctx, _import_form())
 
 
 @router.post("/figures/import")
@@ -106,4 +116,4 @@ async def import_figures(request: Request, ctx: SignedInUser) -> Response:
         return (f"/figures?done=import&added={result.added}&replaced={result.replaced}"
                 f"&unchanged={result.unchanged}")
 
-    return await submit_upload(request, ctx, _import_form, act)
+    return await submit_upload(request, ctx, _import_form, act, _import_page)
