@@ -103,6 +103,32 @@ def test_import_the_plan_by_upload_and_see_appendix_c(app: App, people: None,
     assert social.get("/plan/BP-1").status_code == 404
 
 
+YAML_PLAN = """
+priorities:
+  - priority: Improving responses to neglect
+    outcomes:
+      - outcome: Practitioners identify neglect early
+        actions:
+          - {ref: BP-06, action: Embed the assessment tools, timescale: 2025-03,
+             responsible: Area safeguarding groups, owner: olga}
+"""
+
+
+def test_a_yaml_plan_and_a_bad_start_day(app: App, people: None, client_for: Client) -> None:
+    pm = client_for("pm")
+    bad_day = _upload(pm, "/plan/import", "plan.yaml", YAML_PLAN, {"plan_from": "someday"})
+    assert bad_day.status_code == 400  # type: ignore[attr-defined]
+    assert 'href="#plan_from"' in bad_day.text and 'value="someday"' in bad_day.text  # type: ignore[attr-defined]
+    done = _upload(pm, "/plan/import", "plan.yaml", YAML_PLAN, {"plan_from": "2024-04-01"})
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    page = pm.get("/plan").text
+    assert "Priority: Improving responses to neglect" in page
+    assert "Monday 31 March 2025" in page  # a month's timescale: its last day
+    wrong = _upload(pm, "/plan/import", "plan.yaml", YAML_PLAN.replace("ref: BP-06, ", ""))
+    assert wrong.status_code == 400 and 'href="#file"' in wrong.text  # type: ignore[attr-defined]
+    assert "Priorities[0].outcomes[0].actions[0]: the ref is missing" in wrong.text  # type: ignore[attr-defined]
+
+
 def test_owner_updates_their_action_and_cannot_reach_anothers(app: App, people: None,
                                                               client_for: Client) -> None:
     _import(app, client_for("pm"))

@@ -124,7 +124,9 @@ def _import_form() -> Form:
             Field("plan_from", "The plan starts on", "date", optional=True,
                   hint="The quarterly updates fall due 13 weeks on. Leave empty for today."),
         ),
-        about={"start": "plan_from", "plan_from": "plan_from"})
+        # A row's problem is the file's; a bad start day is the day's.
+        about={"row ": "file", "priorities": "file", "is not a date": "plan_from",
+               "plan started": "plan_from"})
 
 
 @router.get("/plan/import")
