@@ -23,7 +23,7 @@ from engine.app import App
 from engine.core.errors import EngineError
 from web import deps
 from web.api import create_api
-from web.routes import admin, auth, cases, cerar, mace, reports, tasks
+from web.routes import admin, auth, cases, cerar, figures, mace, plan, reports, tasks
 
 SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin"),
@@ -77,6 +77,8 @@ def create_app(app: App, *, serving: bool = False) -> FastAPI:
     web.include_router(cerar.router)
     web.include_router(mace.router)
     web.include_router(reports.router)
+    web.include_router(plan.router)
+    web.include_router(figures.router)
 
     web.add_middleware(SecurityHeaders)
 

@@ -39,6 +39,10 @@ SESSION_COOKIE = "sg_session"
 PRE_COOKIE = "sg_pre"  # the sign-in form's CSRF token, before there is a session
 MAX_FIELD = 10_000  # characters in one form value
 MAX_FIELDS = 100
+# One uploaded file (a plan or a year's figures is a few kilobytes): the whole request is
+# read up to this many bytes (and a little for the other fields), never spooled beyond it.
+MAX_UPLOAD = 1_000_000
+_UPLOAD_SLACK = 64_000
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 # The package's templates do not change while it runs: compiled once, never re-checked on disk.
@@ -69,6 +73,11 @@ class CsrfRefused(Exception):
 
 class FormTooLarge(Exception):
     pass
+
+
+class UploadRefused(Exception):
+    """An upload that is not a file this site takes (too large, none, not UTF-8 text): the
+    one line the form shows beside its file input."""
 
 
 @dataclass
@@ -126,6 +135,66 @@ async def form(request: Request, csrf: str | None) -> dict[str, str]:
     if not csrf or not sent or not hmac.compare_digest(sent.encode(), csrf.encode()):
         raise CsrfRefused()
     return values
+
+
+@dataclass(frozen=True)
+class Upload:
+    values: dict[str, str]  # the other fields of the form
+    name: str  # the file's name as sent (its ending says CSV or YAML)
+    text: str
+
+
+async def upload(request: Request, csrf: str | None, field_name: str = "file") -> Upload:
+    """A posted form with one file (multipart), for the import pages only: the request body
+    is read up to :data:`MAX_UPLOAD` (refused beyond, nothing parsed), then the fields as
+    :func:`form` reads them, the CSRF token checked, and the file as UTF-8 text."""
+    limit = MAX_UPLOAD + _UPLOAD_SLACK
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise UploadRefused(_too_large())
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise UploadRefused(_too_large())
+        chunks.append(chunk)
+    body = b"".join(chunks)
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    data = await Request(request.scope, replay).form(
+        max_fields=MAX_FIELDS, max_files=1, max_part_size=MAX_FIELD * 4)
+    try:
+        values: dict[str, str] = {}
+        content, name = b"", ""
+        for key, value in data.multi_items():
+            if isinstance(value, str):
+                if len(value) > MAX_FIELD or len(key) > 100:
+                    raise FormTooLarge()
+                values[key] = value
+            elif key == field_name:
+                name = value.filename or ""
+                content = await value.read(MAX_UPLOAD + 1)
+        sent = values.pop("csrf_token", "")
+        if not csrf or not sent or not hmac.compare_digest(sent.encode(), csrf.encode()):
+            raise CsrfRefused()
+    finally:
+        await data.close()
+    if not name or not content:
+        raise UploadRefused("Choose a file to upload")
+    if len(content) > MAX_UPLOAD:
+        raise UploadRefused(_too_large())
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UploadRefused(f"{name} is not UTF-8 text: save it as CSV UTF-8 (or YAML) "
+                            "and upload it again") from None
+    return Upload(values, name, text)
+
+
+def _too_large() -> str:
+    return f"The file is larger than {MAX_UPLOAD // 1_000_000} MB: nothing was imported"
 
 
 def render(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLResponse:

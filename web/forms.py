@@ -43,6 +43,7 @@ class Field:
     width: str = ""  # input--w10 or input--w20
     indent: bool = False  # belongs to the field above it (a checkbox's detail)
     value: str = "yes"  # what a ticked checkbox sends
+    accept: str = ""  # a file input's endings, e.g. ".csv,.yaml"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Form:
     # Words in an engine message -> the field it is about (else the first field).
     about: Mapping[str, str] = field(default_factory=dict)
     defaults: Mapping[str, str] = field(default_factory=dict)
+    upload: bool = False  # a file input: sent as multipart, read by deps.upload
 
 
 def error_field(form: Form, exc: EngineError) -> str:
@@ -78,19 +80,44 @@ def page(ctx: Ctx, form: Form, values: Mapping[str, str] | None = None,
                        errors=dict(errors or {}), breadcrumbs=list(form.breadcrumbs))
 
 
+# How a form is shown again: ``page`` (form_page.html), or a page of its own around it.
+Show = Callable[[Ctx, Form, Mapping[str, str], Mapping[str, str], int], Response]
+
+
 async def submit(request: Request, ctx: Ctx, form: Callable[[], Form],
-                 act: Callable[[dict[str, str]], str]) -> Response:
+                 act: Callable[[dict[str, str]], str], show: Show = page) -> Response:
     """Check the CSRF token, run ``act`` (one service call, so one audit record) with the
     posted values and go where it says; a usage error comes back as the form (made by
-    ``form`` only then), values kept, nothing written."""
+    ``form`` only then, shown by ``show``), values kept, nothing written."""
     assert ctx.session is not None
     values = await deps.form(request, ctx.session.csrf)
+    return _run(ctx, form, values, lambda: act({k: v.strip() for k, v in values.items()}),
+                show)
+
+
+async def submit_upload(request: Request, ctx: Ctx, form: Callable[[], Form],
+                        act: Callable[[dict[str, str], str, str], str],
+                        show: Show = page) -> Response:
+    """As :func:`submit` for a form with a file: ``act(values, file name, text)``. A file
+    the site does not take (none, too large, not text) is the form again with the reason
+    beside the file input; the service's first problem (one line naming the row) likewise."""
+    assert ctx.session is not None
     try:
-        target = act({k: v.strip() for k, v in values.items()})
+        sent = await deps.upload(request, ctx.session.csrf)
+    except deps.UploadRefused as exc:
+        return show(ctx, form(), {}, {"file": str(exc)}, 400)
+    values = {k: v.strip() for k, v in sent.values.items()}
+    return _run(ctx, form, values, lambda: act(values, sent.name, sent.text), show)
+
+
+def _run(ctx: Ctx, form: Callable[[], Form], values: dict[str, str],
+         call: Callable[[], str], show: Show) -> Response:
+    try:
+        target = call()
     except FORM_ERRORS as exc:
         again = form()
         message = words.sentence(str(exc))
-        return page(ctx, again, values, {error_field(again, exc): message},
+        return show(ctx, again, values, {error_field(again, exc): message},
                     deps.status_for(exc))
     except PermissionDeniedError as exc:
         if deps.status_for(exc) == 404:
@@ -99,7 +126,7 @@ async def submit(request: Request, ctx: Ctx, form: Callable[[], Form],
         # refused and audited by the service; the form again, values kept.
         again = form()
         message = words.sentence(str(exc))
-        return page(ctx, again, values, {error_field(again, exc): message}, 403)
+        return show(ctx, again, values, {error_field(again, exc): message}, 403)
     return deps.redirect(target)
 
 
@@ -112,4 +139,5 @@ def choices(values: Sequence[str], label: Callable[[str], str]) -> tuple[tuple[s
     return tuple((v, label(v)) for v in values)
 
 
-__all__ = ["Field", "Form", "choices", "error_field", "page", "split_logins", "submit"]
+__all__ = ["Field", "Form", "Show", "choices", "error_field", "page", "split_logins", "submit",
+           "submit_upload"]

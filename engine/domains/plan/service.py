@@ -21,6 +21,7 @@ from engine.core.errors import CaseNotFoundError, EngineError, UsageError, did_y
 from engine.core.fields import check_text
 from engine.core.people import registered
 from engine.core.service import Engine
+from engine.core.store.cases import CaseRecord
 from engine.core.store.models import Case, CaseEvent
 from engine.domains.plan.planfile import PlanRow, parse_plan
 from engine.domains.plan.rag import RAGS, WORDS, Rating, rating
@@ -63,6 +64,7 @@ class ActionView:
     updated_on: dt.date | None
     rating: Rating
     history: tuple[RagChange, ...] = ()
+    may_update: bool = False  # the asking user may record an update now (a front end's cue)
 
     def to_json(self) -> dict[str, Any]:
         return {"ref": self.ref, "state": self.state, "priority": self.priority,
@@ -88,7 +90,8 @@ def _day(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
-def action_view(case: Case, events: list[CaseEvent], today: dt.date) -> ActionView:
+def action_view(case: Case, events: list[CaseEvent], today: dt.date,
+                may_update: bool = False) -> ActionView:
     """An action as the plan shows it on ``today`` (pure: the rows are given)."""
     data = case.data
     due = dt.date.fromisoformat(data["due_on"])
@@ -101,7 +104,8 @@ def action_view(case: Case, events: list[CaseEvent], today: dt.date) -> ActionVi
     return ActionView(case.ref, case.state, data.get("priority", ""), data.get("outcome", ""),
                       data.get("summary", ""), due, data.get("responsible", ""),
                       data.get("owner", ""), data.get("update_note"), updated,
-                      rating(case.state, data.get("rag"), due, updated, today), history)
+                      rating(case.state, data.get("rag"), due, updated, today), history,
+                      may_update)
 
 
 class PlanService:
@@ -138,24 +142,26 @@ class PlanService:
     def update(self, ref: str, rag: str, note: str, actor: str,
                on: str | None = None) -> ActionView:
         """Record an update: the RAG rating and what happened (blue completes the action)."""
+        if not rag:
+            raise UsageError(f"choose a RAG rating: one of {', '.join(RAGS)}")
         if rag not in RAGS:
             raise UsageError(f"unknown RAG rating '{rag}'{did_you_mean(rag, RAGS)}: use one "
                              f"of {', '.join(RAGS)}")
         if not note.strip():
-            raise UsageError("an update needs its note: say what has happened (--note)")
+            raise UsageError("an update needs its note: say what has happened")
         check_text("the note", note, 2000)
         today = london_date(self.clock.now())
         day = parse_date(on) if on else today
         if day > today:
-            raise UsageError(f"--on {day.isoformat()} is still to come: an update is recorded "
-                             f"on or before today ({today.isoformat()})")
+            raise UsageError(f"the update's day {day.isoformat()} is still to come: an update is "
+                             f"recorded on or before today ({today.isoformat()})")
         with self.engine.unit(actor, "plan.update", case_ref=ref, workflow=WORKFLOW) as unit:
             case = self.engine.find(unit, ref, WORKFLOW)
             if case.state != "open":
                 raise UsageError(f"action '{ref}' is {case.state}: only an open action takes "
                                  "updates")
             if day < dt.date.fromisoformat(case.data["plan_from"]):
-                raise UsageError(f"--on {day.isoformat()} is before the plan started "
+                raise UsageError(f"the update's day {day.isoformat()} is before the plan started "
                                  f"({case.data['plan_from']})")
             self.engine.fire(ref, "complete" if rag == "blue" else "record_update",
                              {"rag": rag, "update_note": note, "updated_on": day.isoformat()},
@@ -188,9 +194,22 @@ class PlanService:
                 col(CaseEvent.case_id).in_(listed),
                 col(CaseEvent.trigger).in_(UPDATES)).order_by(col(CaseEvent.seq))):
             events.setdefault(e.case_id, []).append(e)
-        views = [action_view(c, events.get(c.id or 0, []), today) for c in cases]
+        views = [action_view(c, events.get(c.id or 0, []), today, self._may_update(unit, c))
+                 for c in cases]
         views.sort(key=lambda v: (_ref_key(v.ref)))
         return views
+
+    def _may_update(self, unit: Any, case: Case) -> bool:
+        """The actor may record an update on this open action (its owner, or a role that
+        reaches every action): what a front end offers, the update itself checks again."""
+        if case.state != "open":
+            return False
+        definition = self.engine.definition(unit.cases, case.workflow, case.workflow_version)
+        transition = definition.transition_for(case.state, "record_update")
+        record = CaseRecord(case.id or 0, case.ref, case.workflow, case.workflow_version,
+                            case.state, case.data, case.version, case.opened_at,
+                            case.updated_at, case.area, case.closed_at)
+        return transition is not None and self.engine.may(unit, transition.roles, record)
 
     @staticmethod
     def _check_owner(unit: Any, row: PlanRow) -> None:
