@@ -20,7 +20,7 @@ from engine.app import App
 from engine.core.errors import EngineError
 from web import deps
 from web.api import create_api
-from web.routes import admin, auth, cases, cerar, mace, reports, tasks
+from web.routes import admin, auth, cases, cdop, cerar, mace, reports, tasks
 
 
 def create_app(app: App) -> FastAPI:
@@ -35,6 +35,7 @@ def create_app(app: App) -> FastAPI:
     web.mount("/api/v1", create_api(app))  # the JSON API: its own errors and OpenAPI schema
     web.include_router(cerar.router)
     web.include_router(mace.router)
+    web.include_router(cdop.router)
     web.include_router(reports.router)
 
     @web.middleware("http")
