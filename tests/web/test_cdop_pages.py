@@ -134,6 +134,9 @@ def test_a_death_from_notification_to_closure_through_the_forms(client_for: Clie
     assert f'href="/cdop/{DEATH}/request"' in case.text
     assert f'href="/cdop/{DEATH}/meeting"' in case.text
     assert f'href="/cases/{DEATH}/steps/' not in case.text  # every step on its CDOP form
+    # the details in the CDOP's words: the area by its name, the bands as the NCMD has them
+    assert "<dd class=\"summary-list__value\">1-4 years</dd>" in case.text
+    assert "<dd class=\"summary-list__value\">Cumberland</dd>" in case.text
 
     for agency in ("Police", "GP"):
         asked = _post(coordinator, f"/cdop/{DEATH}/request",
@@ -234,4 +237,5 @@ def test_a_cdop_coordinator_creates_a_cdop_series(client_for: Client, app: App) 
         "time": "14:00", "duration": "120", "chair": "chair", "members": "amy",
         "on_holiday": "next", "area": "cumberland"}, follow_redirects=False)
     assert created.status_code == 303, created.text
-    assert [m.ref for m in app.mace.meetings("amy")][0].startswith("CDOP-Panel-")
+    refs = [m.ref for m in app.mace.meetings("amy")]
+    assert refs and all(r.startswith("CDOP-Panel-") for r in refs)

@@ -22,6 +22,7 @@ from engine.domains.cdop.words import (
     DOMAINS,
     JAR_REASONS,
     SEX,
+    category_label,
 )
 from web import deps, words
 from web.deps import Ctx, SignedInUser
@@ -52,6 +53,33 @@ DONE = {"notify": "The notification has been recorded.",
         "link": "The death has been linked to the practice review."}
 STAGE_TAGS = {"awaiting_notification": "red", "gathering_information": "blue",
               "awaiting_cdop": "amber", "reviewed": "green", "closed": "grey"}
+
+
+# Choices shown in the words the NCMD and the seed report use; the per-request fields live in
+# the deadlines table (one row per agency), not in the details.
+CHOICE_WORDS = {"age_band": AGE_BANDS, "sex": SEX, "jar_reason": JAR_REASONS,
+                "abuse_or_neglect": ABUSE_OR_NEGLECT, "modifiable_domains": DOMAINS,
+                "category": {code: category_label(code) for code in CATEGORIES}}
+PER_REQUEST = ("request_agency", "requested_on", "received_on")
+
+
+def details(ctx: Ctx, rows: list[tuple[str, str, str, str]]) -> list[tuple[str, str]]:
+    """A death's details for the case page: (field, label, value, value as shown) ->
+    (label, value) in the CDOP's words, the area by its name."""
+    names = dict(ctx.app.cdop.area_names())
+    out = []
+    for field, label, raw, shown in rows:
+        if field in PER_REQUEST:
+            continue
+        words_for = CHOICE_WORDS.get(field)
+        if raw == "[restricted]":
+            pass
+        elif field == "area":
+            shown = names.get(raw, shown)
+        elif words_for is not None:
+            shown = ", ".join(words_for.get(v, v) for v in raw.split(","))
+        out.append((label, shown))
+    return out
 
 
 def step_links(ref: str) -> dict[str, tuple[str, str]]:
@@ -508,4 +536,4 @@ async def refer(ref: str, request: Request, ctx: SignedInUser) -> Response:
     return await submit(request, ctx, lambda: _refer_form(ctx, ref), act)
 
 
-__all__ = ["may_link", "router", "step_links"]
+__all__ = ["details", "may_link", "router", "step_links"]

@@ -319,7 +319,8 @@ def _series_form(ctx: Ctx) -> Form:
                  hint="The agenda of a CDOP meeting lists the deaths ready for review."),) \
         if len(uses) > 1 else ()
     return Form(
-        title="Create a meeting series" if cdop else "Create a MACE series", action="/mace/series", submit="Create the series",
+        title="Create a meeting series" if cdop else "Create a MACE series",
+        action="/mace/series", submit="Create the series",
         cancel="/mace", breadcrumbs=(*MACE, ("New series", None)),
         lead="Meetings are generated ahead from the rule, and the invitations sent to the "
              "chair and members.",
