@@ -54,6 +54,7 @@ def test_a_cdop_meeting_page_shows_its_agenda_of_deaths(client_for: Client, app:
     page = amy.get(f"/mace/{ref}")
     assert page.status_code == 200, page.text
     assert "CDR-C-32" in page.text and "Deaths ready for review" in page.text
+    assert "CDOP series Panel" in page.text
 
 
 # -- the forms: a death walked from notification to closure --------------------------------
@@ -134,6 +135,7 @@ def test_a_death_from_notification_to_closure_through_the_forms(client_for: Clie
     assert f'href="/cdop/{DEATH}/request"' in case.text
     assert f'href="/cdop/{DEATH}/meeting"' in case.text
     assert f'href="/cases/{DEATH}/steps/' not in case.text  # every step on its CDOP form
+    assert f'href="/cdop/{DEATH}/meeting"' in coordinator.get("/").text  # My tasks too
     # the details in the CDOP's words: the area by its name, the bands as the NCMD has them
     assert "<dd class=\"summary-list__value\">1-4 years</dd>" in case.text
     assert "<dd class=\"summary-list__value\">Cumberland</dd>" in case.text

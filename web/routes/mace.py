@@ -111,7 +111,8 @@ def meeting_page(ref: str, ctx: SignedInUser, done: str = "") -> Response:
                        when=_start_text(meeting), agenda=agenda, reasons=REASONS,
                        steps=steps, deadlines=deadlines, tags=STATE_TAGS,
                        decisions=dict(DECISIONS), banner=DONE.get(done),
-                       month=f"{meeting.meeting_on:%Y-%m}")
+                       month=f"{meeting.meeting_on:%Y-%m}",
+                       use="cdop" if case_page.view.workflow == "cdop_meeting" else "mace")
 
 
 @router.get("/mace/{ref}/invitation.ics")
