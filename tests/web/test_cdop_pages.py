@@ -241,3 +241,19 @@ def test_a_cdop_coordinator_creates_a_cdop_series(client_for: Client, app: App) 
     assert created.status_code == 303, created.text
     refs = [m.ref for m in app.mace.meetings("amy")]
     assert refs and all(r.startswith("CDOP-Panel-") for r in refs)
+
+
+def test_a_death_not_reviewed_here_closes_with_its_reason(client_for: Client,
+                                                          app: App) -> None:
+    app.cdop.open("C-43", "cumberland", None, "amy")
+    add_user(app.db, "panel", [("cdop_chair", "cumberland")])
+    chair = client_for("panel")
+    assert 'href="/cdop/CDR-C-43/close"' in chair.get("/cases/CDR-C-43").text
+    bare = _post(chair, "/cdop/CDR-C-43/close", {"closed_on": "2024-06-03",
+                                                 "close_reason": ""})
+    assert bare.status_code == 400 and 'id="close_reason-error"' in bare.text
+    closed = _post(chair, "/cdop/CDR-C-43/close", {"closed_on": "2024-06-03",
+                                                   "close_reason": "Not normally resident"})
+    assert closed.status_code == 303 and _state(app, "CDR-C-43") == "closed"
+    assert app.cdop.show("CDR-C-43", "amy").data["close_reason"] == "Not normally resident"
+    assert _audit(app, "cdop.close") == 1
