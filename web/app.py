@@ -23,7 +23,7 @@ from engine.app import App
 from engine.core.errors import EngineError
 from web import deps
 from web.api import create_api
-from web.routes import admin, auth, cases, cerar, figures, mace, plan, reports, tasks
+from web.routes import admin, auth, cases, cdop, cerar, figures, mace, plan, reports, tasks
 
 SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin"),
@@ -76,6 +76,7 @@ def create_app(app: App, *, serving: bool = False) -> FastAPI:
     web.mount("/api/v1", create_api(app))  # the JSON API: its own errors and OpenAPI schema
     web.include_router(cerar.router)
     web.include_router(mace.router)
+    web.include_router(cdop.router)
     web.include_router(reports.router)
     web.include_router(plan.router)
     web.include_router(figures.router)

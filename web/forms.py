@@ -35,7 +35,7 @@ class Field:
     name: str
     label: str
     kind: str = "text"  # text, email, textarea, date, datetime, time, number, radios, select,
-    #                    checkbox
+    #                    checkbox, checkboxes (one box per choice, sent as NAME-VALUE)
     hint: str | None = None
     choices: tuple[tuple[str, str], ...] = ()
     optional: bool = False

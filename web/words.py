@@ -18,7 +18,8 @@ STATUS_TAGS = {"open": ("Open", "blue"), "met": ("Met", "green"),
 # Words in field, step and state names that are abbreviations (until the workflow YAML
 # gives labels of its own).
 WORDS = {"lcspr": "LCSPR", "rr": "rapid review", "rhi": "RHI", "mace": "MACE",
-         "cerar": "CERAR", "dfe": "DfE", "ref": "reference", "dob": "date of birth"}
+         "cerar": "CERAR", "dfe": "DfE", "ref": "reference", "dob": "date of birth",
+         "cdop": "CDOP", "cdr": "child death review", "ncmd": "NCMD"}
 
 
 @functools.lru_cache(maxsize=4096)  # a page asks for the same few names many times

@@ -63,7 +63,7 @@ BAD = [
     (("cdop", "notify", "CDR-C-10", *NOTIFY, "--jar", "yes"),
      "a joint agency response needs its reason"),
     (("cdop", "notify", "CDR-C-10", *NOTIFY, "--jar", "no", "--jar-reason",
-      "external_causes"), "--jar-reason is for a death that needs"),
+      "external_causes"), "a reason is given only for a death that needs"),
     (("cdop", "notify", "CDR-C-10", "--died-on", "2024-07-02", "--age-band", "1_to_4_years",
       "--sex", "male", "--expected", "no", "--jar", "no"), "still to come"),
     (("cdop", "notify", "CDR-C-10", *NOTIFY[:2], "--age-band", "2_years", *NOTIFY[4:],
@@ -76,7 +76,7 @@ BAD = [
     (("cdop", "review", "CDR-C-8", "--category", "11", "--modifiable", "no"),
      "unknown category '11'"),
     (("cdop", "review", "CDR-C-8", "--category", "3", "--modifiable", "no", "--domain",
-      "child"), "--domain is for modifiable factors"),
+      "child"), "domains are named only for modifiable factors"),
     (("cdop", "link", "CDR-C-10", "CDR-C-8"), "a link joins"),
     (("cdop", "meeting", "CDR-C-8", "--on", "2024-13-01"), "2024-13-01"),
 ]

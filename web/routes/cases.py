@@ -23,6 +23,7 @@ from engine.core.errors import (
 )
 from web import deps, words
 from web.deps import Ctx, SignedInUser
+from web.routes import cdop
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -166,7 +167,15 @@ async def case_page(ref: str, ctx: SignedInUser, done: str = "",
             for item in page.view.plan]
     banner = (f"Done: {words.humanise(done)}." if done else
               "The case has been opened." if opened else None)
+    # A domain's steps lead to its own forms (the CDOP's, for a child death).
+    step_links = cdop.step_links(page.view.ref) if page.view.workflow == cdop.WORKFLOW else {}
+    if page.view.workflow == cdop.WORKFLOW:
+        details = cdop.details(ctx, [(key, label, str(page.view.data[key]), shown) for key, (
+            label, shown) in zip(page.view.data, details, strict=True)])
+    if page.view.workflow == cdop.WORKFLOW and done in cdop.DONE:
+        banner = cdop.DONE[done]
     return deps.render(ctx, "case.html", title=f"Case {page.view.ref}", page=page,
                        view=page.view, deadlines=deadlines, details=details, plan=plan,
-                       banner=banner, task_count=page.task_count,
+                       banner=banner, task_count=page.task_count, step_links=step_links,
+                       may_link=cdop.may_link(ctx, page),
                        opened_elsewhere=OPENED_ELSEWHERE)

@@ -111,7 +111,8 @@ def meeting_page(ref: str, ctx: SignedInUser, done: str = "") -> Response:
                        when=_start_text(meeting), agenda=agenda, reasons=REASONS,
                        steps=steps, deadlines=deadlines, tags=STATE_TAGS,
                        decisions=dict(DECISIONS), banner=DONE.get(done),
-                       month=f"{meeting.meeting_on:%Y-%m}")
+                       month=f"{meeting.meeting_on:%Y-%m}",
+                       use="cdop" if case_page.view.workflow == "cdop_meeting" else "mace")
 
 
 @router.get("/mace/{ref}/invitation.ics")
@@ -303,15 +304,29 @@ async def action_done(ref: str, action: str, request: Request, ctx: SignedInUser
 
 
 # -- a new series ---------------------------------------------------------------------------
+USES = (("mace", "MACE meetings"), ("cdop", "Child Death Overview Panel (CDOP) meetings"))
+
+
 def _series_form(ctx: Ctx) -> Form:
-    areas = next((c.areas for c in ctx.app.casework.open_choices(ctx.login)
-                  if c.workflow == "mace_meeting"), ())
+    # A series has a use: MACE (the CERAR coordinator's) or the CDOP panel (the CDOP
+    # coordinator's); the user chooses among the uses they coordinate.
+    menu = ctx.app.casework.menu(ctx.login)
+    uses = tuple((u, label) for u, label in USES if f"series.use.{u}" in menu)
+    cdop = any(u == "cdop" for u, _ in uses)
+    kinds = {"mace_meeting", "cdop_meeting"} if cdop else {"mace_meeting"}
+    areas = tuple(dict.fromkeys(a for c in ctx.app.casework.open_choices(ctx.login)
+                                if c.workflow in kinds for a in c.areas))
+    use = (Field("use", "The series is for", "radios", choices=uses,
+                 hint="The agenda of a CDOP meeting lists the deaths ready for review."),) \
+        if len(uses) > 1 else ()
     return Form(
-        title="Create a MACE series", action="/mace/series", submit="Create the series",
+        title="Create a meeting series" if cdop else "Create a MACE series",
+        action="/mace/series", submit="Create the series",
         cancel="/mace", breadcrumbs=(*MACE, ("New series", None)),
         lead="Meetings are generated ahead from the rule, and the invitations sent to the "
              "chair and members.",
         fields=(
+            *use,
             Field("name", "Series name", max_length=80, width="input--w20",
                   hint="Used in meeting references, e.g. North makes MACE-North-2024-06-05."),
             Field("every", "How often", "radios", choices=(
@@ -340,7 +355,13 @@ def _series_form(ctx: Ctx) -> Form:
                "member '": "members", "series": "name", "horizon": "name",
                "area": "area", "date": "starts_on", "holiday": "on_holiday"},
         defaults={"every": "2w", "weekday": "wednesday", "time": "10:00", "duration": "120",
-                  "on_holiday": "next"})
+                  "on_holiday": "next", "use": uses[0][0] if uses else "mace"})
+
+
+def _only_use(ctx: Ctx) -> str:
+    """The use of a series made by someone who coordinates one use only."""
+    menu = ctx.app.casework.menu(ctx.login)
+    return next((u for u, _ in USES if f"series.use.{u}" in menu), "mace")
 
 
 @router.get("/mace/series/new")
@@ -360,7 +381,7 @@ async def create_series(request: Request, ctx: SignedInUser) -> Response:
             v.get("name", ""), v.get("every", ""), v.get("weekday", ""), v.get("time", ""),
             v.get("chair", ""), split_logins(v.get("members", "")), ctx.login, starts_on,
             int(v["duration"]), v.get("location") or None, on_holiday=v.get("on_holiday", ""),
-            area=v.get("area") or None)
+            area=v.get("area") or None, use=v.get("use") or _only_use(ctx))
         return f"/mace?month={series.anchor_on:%Y-%m}&done=series"
 
     return await submit(request, ctx, lambda: _series_form(ctx), act)

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from web import deps, words
 from web.deps import SignedInUser
+from web.routes import cdop
 
 router = APIRouter()
 GROUPS = (("overdue", "Overdue"), ("week", "Due this week"), ("later", "Due later"))
@@ -20,8 +21,12 @@ async def my_tasks(ctx: SignedInUser, changed: int = 0) -> Response:
     groups: dict[str, list[dict[str, object]]] = {key: [] for key, _ in GROUPS}
     tasks = ctx.app.casework.tasks(ctx.login)
     for task in tasks:
+        # A child death's step is met on its CDOP form, which keeps the CDOP's records.
+        link = cdop.step_links(task.ref).get(task.meets or "", ("", ""))[0] \
+            if task.workflow == cdop.WORKFLOW else ""
         groups[words.bucket(task.due_at, task.due_day, now)].append({
-            "task": task, "due": words.due_text(task.due_at, task.due_day, now, calendar)})
+            "task": task, "due": words.due_text(task.due_at, task.due_day, now, calendar),
+            "link": link})
     return deps.render(ctx, "tasks.html", title="My tasks", groups=groups, labels=GROUPS,
                        task_count=len(tasks),
                        banner="Your password has been changed." if changed else None)

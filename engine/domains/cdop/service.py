@@ -20,8 +20,9 @@ from sqlmodel import col
 
 from engine.core.clock import as_utc, london_date, parse_date, parse_instant, show_instant
 from engine.core.deadlines import OPEN
-from engine.core.errors import UsageError, did_you_mean, one_of
+from engine.core.errors import FieldError, UsageError, did_you_mean, one_of
 from engine.core.service import Engine
+from engine.core.store.access_store import AccessStore
 from engine.core.store.cases import CaseRecord
 from engine.core.store.links import add_link
 from engine.core.store.models import Case, Deadline
@@ -51,6 +52,9 @@ class DeathRow:
     open_requests: int
     next_due: str | None
     overdue: int
+    area: str | None = None
+    area_name: str | None = None  # the partnership's name for the area, for pages
+    notified_at: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -71,8 +75,9 @@ class CdopService:
         now = self.clock.now()
         at = parse_instant(known_at) if known_at else now
         if at > now:
-            raise UsageError(f"--known-at {show_instant(at)} is still to come (now is "
-                             f"{show_instant(now)})")
+            raise FieldError("death_known_at", f"the time the death became known "
+                             f"({show_instant(at)}) is still to come (now is "
+                             f"{show_instant(now)})", cli="check --known-at")
         case_ref = ref or f"CDR-{child_ref}"
         values = {"child_ref": child_ref, "area": area, "death_known_at": at.isoformat()}
         with self.engine.unit(actor, "cdop.open", case_ref=case_ref, workflow=WORKFLOW) as u:
@@ -86,14 +91,17 @@ class CdopService:
         """Record the notification: a joint agency response names its reason (and only one
         that is needed does); the death is not after today."""
         if jar_needed and not jar_reason:
-            raise UsageError("a joint agency response needs its reason: add --jar-reason")
+            raise FieldError("jar_reason", "a joint agency response needs its reason",
+                             cli="add --jar-reason")
         if jar_reason and not jar_needed:
-            raise UsageError("--jar-reason is for a death that needs a joint agency "
-                             "response: add --jar yes, or leave the reason out")
+            raise FieldError("jar_reason", "a reason is given only for a death that needs "
+                             "a joint agency response", cli="add --jar yes, or leave "
+                             "--jar-reason out")
         now = self.clock.now()
         day = parse_date(died_on)
         if day > london_date(now):
-            raise UsageError(f"--died-on {day.isoformat()} is still to come")
+            raise FieldError("died_on", f"the date of death {day.isoformat()} is still to "
+                             "come", cli="check --died-on")
         at = parse_instant(notified_at) if notified_at else now
         values = {"died_on": day.isoformat(), "age_band": age_band, "sex": sex,
                   "expected": "yes" if expected else "no",
@@ -106,8 +114,10 @@ class CdopService:
             case = self.engine.find(u, ref, WORKFLOW)
             known = case.data.get("death_known_at")
             if known and day > london_date(parse_instant(known)):
-                raise UsageError(f"--died-on {day.isoformat()} is after the death became "
-                                 f"known ({show_instant(parse_instant(known))})")
+                raise FieldError("died_on", f"the date of death {day.isoformat()} is after "
+                                 "the death became known "
+                                 f"({show_instant(parse_instant(known))})",
+                                 cli="check --died-on")
             return self._shown(u, self.engine.fire(ref, "notify", values, actor, note,
                                                    WORKFLOW, unit=u, via_domain=True))
 
@@ -122,7 +132,8 @@ class CdopService:
             named = next((a for a in asked if a.lower() == agency.lower()), None)
             if named is not None:
                 status = "awaited" if asked[named].status == OPEN else "received"
-                raise UsageError(f"{named} was already asked on case '{ref}' (form "
+                raise FieldError("request_agency", f"{named} was already asked on case "
+                                 f"'{ref}' (form "
                                  f"{status}): one request per agency")
             day = self._day(on)
             return self._shown(u, self.engine.fire(ref, "request_information", {
@@ -138,7 +149,8 @@ class CdopService:
             match = next((a for a in awaited if a.lower() == " ".join(agency.split()).lower()),
                          None)
             if match is None:
-                raise UsageError(f"no reporting form is awaited from '{agency}' on case "
+                raise FieldError("request_agency", "no reporting form is awaited from "
+                                 f"'{agency}' on case "
                                  f"'{ref}'{did_you_mean(agency, awaited)}; awaited: "
                                  f"{one_of(awaited)}")
             return self._shown(u, self.engine.fire(ref, "receive_information", {
@@ -153,17 +165,19 @@ class CdopService:
         factors and, if so, in which domains; the learning points."""
         code = category_code(category)
         if code is None:
-            raise UsageError(f"unknown category '{category}': give 1 to 10 or one of "
-                             f"{one_of(CATEGORIES)}")
+            raise FieldError("category", f"unknown category '{category}': choose one of "
+                             "the ten categories of death",
+                             cli=f"give --category 1 to 10 or one of {one_of(CATEGORIES)}")
         unknown = [d for d in domains if d not in DOMAINS]
         if unknown:
-            raise UsageError(f"unknown domain '{unknown[0]}'{did_you_mean(unknown[0], DOMAINS)}"
-                             f": one of {one_of(DOMAINS)}")
+            raise FieldError("modifiable_domains", f"unknown domain '{unknown[0]}'"
+                             f"{did_you_mean(unknown[0], DOMAINS)}: one of {one_of(DOMAINS)}")
         if modifiable and not domains:
-            raise UsageError("modifiable factors name their domains: add --domain "
-                             f"({one_of(DOMAINS)})")
+            raise FieldError("modifiable_domains", "modifiable factors name their domains: "
+                             "choose at least one", cli=f"add --domain ({one_of(DOMAINS)})")
         if domains and not modifiable:
-            raise UsageError("--domain is for modifiable factors: add --modifiable yes")
+            raise FieldError("modifiable_domains", "domains are named only for modifiable "
+                             "factors", cli="add --modifiable yes, or leave --domain out")
         values = {"cdop_reviewed_on": self._day(on), "category": code,
                   "modifiable_factors": "yes" if modifiable else "no"}
         if domains:
@@ -201,7 +215,8 @@ class CdopService:
             pair = {first.workflow: first, second.workflow: second}
             death, review = pair.get(WORKFLOW), pair.get(PRACTICE_REVIEW)
             if death is None or review is None:
-                raise UsageError("a link joins a child death review case and a practice "
+                raise FieldError("other", "a link joins a child death review case and a "
+                                 "practice "
                                  f"review case: '{ref}' is {first.workflow}, '{other}' is "
                                  f"{second.workflow}")
             self._link(u, death, review)
@@ -241,6 +256,7 @@ class CdopService:
                 query = query.where(Case.state == state)  # type: ignore[arg-type]
             query = query.where(self.engine.readable(unit))
             cases = list(session.scalars(query))
+            names = dict(unit.access.areas())
             listed = query.with_only_columns(col(Case.id))
             open_rows: dict[int, list[Deadline]] = {}
             for d in session.scalars(select(Deadline).where(
@@ -257,9 +273,17 @@ class CdopService:
                     open_requests=sum(1 for d in mine if d.name == REQUEST_CLOCK),
                     next_due=(first.due_day.isoformat() if first.due_day
                               else show_instant(as_utc(first.due_at))) if first else None,
-                    overdue=sum(1 for d in mine if as_utc(d.due_at) <= now)))
+                    overdue=sum(1 for d in mine if as_utc(d.due_at) <= now),
+                    area=c.area, area_name=names.get(c.area or "", c.area),
+                    notified_at=c.data.get("notified_at")))
             rows.sort(key=lambda r: (r.died_on or "9999", r.ref))
             return rows
+
+    def area_names(self) -> list[tuple[str, str]]:
+        """Each area's code and the partnership's name for it: labels for a form's choices
+        (not case data, so not an audited command)."""
+        with self.engine.db.begin_read() as conn:
+            return AccessStore(conn).areas()
 
     # -- helpers -------------------------------------------------------------------------
     def _shown(self, unit: Unit, view: CaseView) -> CaseView:
@@ -281,8 +305,9 @@ class CdopService:
     def _check_abuse(death: CaseRecord) -> None:
         if death.data.get("abuse_or_neglect") not in ABUSE:
             raise UsageError(f"case '{death.ref}' records no known or suspected abuse or "
-                             "neglect: record it first (cdop notify --abuse-or-neglect, or "
-                             "case correct --set abuse_or_neglect=suspected)")
+                             "neglect: record it first",
+                             cli="cdop notify --abuse-or-neglect, or case correct --set "
+                             "abuse_or_neglect=suspected")
 
     def _link(self, unit: Unit, death: CaseRecord, review: CaseRecord) -> None:
         self._check_abuse(death)
@@ -295,7 +320,8 @@ class CdopService:
             self.engine.require_on_case(unit, editors, death,
                                         f"link case {death.ref} to case {review.ref}")
         if not add_link(unit.conn, death.id, review.id, self.clock.now(), unit.actor):
-            raise UsageError(f"cases '{death.ref}' and '{review.ref}' are already linked")
+            raise FieldError("other", f"cases '{death.ref}' and '{review.ref}' are already "
+                             "linked")
 
 
 __all__ = ["CdopService", "DeathRow"]

@@ -12,6 +12,10 @@ AGE_BANDS: dict[str, str] = {
     "15_to_17_years": "15-17 years",
 }
 SEXES: dict[str, str] = {"male": "Boys", "female": "Girls", "not_known": "Not known"}
+# One child's sex on a form (the report counts boys and girls).
+SEX: dict[str, str] = {"male": "Male", "female": "Female", "not_known": "Not known"}
+ABUSE_OR_NEGLECT: dict[str, str] = {"none": "None known", "suspected": "Suspected",
+                                    "known": "Known"}
 # The ten categories of death, numbered as the CDOP analysis form and the seed report number
 # them.
 CATEGORIES: dict[str, tuple[int, str]] = {
@@ -53,5 +57,5 @@ def category_label(code: str) -> str:
     return f"{number}. {label}"
 
 
-__all__ = ["AGE_BANDS", "CATEGORIES", "DOMAINS", "JAR_REASONS", "SEXES", "category_code",
-           "category_label"]
+__all__ = ["ABUSE_OR_NEGLECT", "AGE_BANDS", "CATEGORIES", "DOMAINS", "JAR_REASONS", "SEX",
+           "SEXES", "category_code", "category_label"]
