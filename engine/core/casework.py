@@ -45,6 +45,7 @@ class CasePage:
     title: str
     definition: WorkflowDef | None = None  # the case's version: labels, clocks, rules
     task_count: int | None = None  # the user's tasks, for the header: read in the same unit
+    area: tuple[str, str] | None = None  # the case's area: its code and the partnership's name
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,9 @@ class CaseWork:
                 steps.append(Step(info, True))
         return CasePage(view, events, tuple(steps), dict(definition.fields),
                         definition.title, definition,
-                        self._count(unit.conn, unit.principal, unit.access))
+                        self._count(unit.conn, unit.principal, unit.access),
+                        (case.area, unit.access.area_name(case.area) or case.area)
+                        if case.area else None)
 
     def step(self, ref: str, trigger: str, actor: str) -> StepForm:
         """The form for ``trigger`` on case ``ref``: refused (as the fire would be) when the

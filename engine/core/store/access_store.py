@@ -169,6 +169,9 @@ class AccessStore:
     def areas(self) -> list[tuple[str, str]]:
         return [(r.code, r.name) for r in self.conn.execute(select(AREAS).order_by(AREAS.c.code))]
 
+    def area_name(self, code: str) -> str | None:
+        return self.conn.scalar(select(AREAS.c.name).where(AREAS.c.code == code))
+
     def add_area(self, code: str, name: str) -> None:
         self.conn.execute(insert(AREAS), {"code": code, "name": name})
 
