@@ -45,6 +45,8 @@ def test_every_figure(known: tuple[Engine, object]) -> None:
         "lcspr.commissioned": 2, "lcspr.in_progress": 0, "lcspr.published": 1,
         "lcspr.days_to_publication_mean": float((D("2024-11-20") - D("2024-07-08")).days),
         "lcspr.published_within_6_months": 1, "lcspr.deferred": 1, "lcspr.deferred_inquest": 1,
+        "lcspr.deferred_criminal_proceedings": 0, "lcspr.deferred_family_court": 0,
+        "lcspr.deferred_other_process": 0,
         "lcspr.past_target": 1, "lcspr.dissemination_done": 3,
         "actions.review_action_plans": 1,
         "actions.review_rag_red": 1, "actions.review_rag_amber": 1,

@@ -127,8 +127,10 @@ def tables(section: Section) -> list[tuple[str, list[str], list[list[str]]]]:
 def _md_table(columns: list[str], rows: list[list[str]]) -> list[str]:
     def cell(v: str) -> str:
         return v.replace("|", "\\|")
+    def align(i: int) -> str:  # numbers to the right, words to the left
+        return "---:|" if i and rows and all(numeric(r[i]) for r in rows) else "---|"
     return ["| " + " | ".join(cell(c) for c in columns) + " |",
-            "|---|" + "---:|" * (len(columns) - 1),
+            "|" + "".join(align(i) for i in range(len(columns))),
             *("| " + " | ".join(cell(v) for v in r) + " |" for r in rows), ""]
 
 
