@@ -118,9 +118,29 @@ def area_table(s: SectionResult, report: AnnualReport) -> tuple[list[str], list[
     return ["Figure", *names], rows
 
 
+GROUPED = 2  # leading word columns shown once for a run of rows (priority, outcome)
+
+
 def tables(section: Section) -> list[tuple[str, list[str], list[list[str]]]]:
-    return [(t, list(c), [[show(v) for v in r] for r in rows])
-            for t, c, rows in section.tables if rows]
+    """The section's tables as the document shows them: values in words, and in the first
+    two columns (words, not numbers) a value the row above already shows left blank, so a
+    plan's priority and outcome read once for their actions (CSV and JSON keep every
+    value)."""
+    out = []
+    for t, c, rows in section.tables:
+        if not rows:
+            continue
+        shown = [[show(v) for v in r] for r in rows]
+        words = [i for i in range(min(GROUPED, len(c)))
+                 if not any(numeric(r[i]) for r in shown)]
+        grouped = [list(r) for r in shown]
+        for above, row, out_row in zip(shown, shown[1:], grouped[1:], strict=False):
+            for i in words:
+                if i != words.index(i) or row[:i + 1] != above[:i + 1]:
+                    break  # only a leading run, and only while the columns before repeat
+                out_row[i] = ""
+        out.append((t, list(c), grouped))
+    return out
 
 
 # -- Markdown -----------------------------------------------------------------------------
