@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from engine.app import App
+from engine.apps.report.figures import RAG_COLOURS, Chart
 from engine.apps.report.figures_section import FigureRow, FiguresData, FiguresSource
 from engine.apps.report.plan_section import (
     PlanActionRow,
@@ -52,8 +53,12 @@ def test_plan_build_counts_by_rag_at_the_periods_end() -> None:
                                   "since 1 July 2023)")
     assert by_ref["BP-2"][-2:] == ("note 2024-01-05", "Amber (at risk)")
     assert by_ref["BP-4"][-1] == "Withdrawn" and by_ref["BP-10"][-1] == "Not yet rated"
-    assert section.chart == ("Business plan actions by RAG at the period's end",
-                             [("Blue", 1), ("Green", 0), ("Amber", 1), ("Red", 1)])
+    chart = section.chart
+    assert isinstance(chart, Chart) and chart.title == \
+        "Business plan actions by RAG at the period's end"
+    assert chart.categories == ("Blue", "Green", "Amber", "Red")
+    assert chart.series == (("Count", (1, 0, 1, 1)),)
+    assert chart.colours == tuple(RAG_COLOURS[w] for w in chart.categories)  # RAG colours
     # The plan is the partnership's: an area's section is empty, as is an empty period.
     assert PlanSource().build(data, START, END, "cumberland").figures == []
     empty = PlanSource().build(PlanData((), ()), START, END, None)
@@ -88,7 +93,9 @@ def test_figures_build_per_area_and_for_the_partnership() -> None:
     assert ("Training events", "The partnership", "2023/24 Q1", 20,
             "source of training_events") in rows
     west = source.build(data, START, END, "westmorland_furness")
-    assert west.figures == [("mash_contacts", "MASH contacts", 5502)]
+    # Training events are held for the partnership only: not available for an area.
+    assert west.figures == [("mash_contacts", "MASH contacts", 5502),
+                            ("training_events", "Training events", None)]
     assert [r[1] for r in west.tables[0][2]] == ["Westmorland and Furness"]
     # One area's figure missing: the partnership's is not computed (not a false sum).
     partial = FiguresData(data.figures[:1], AREAS)

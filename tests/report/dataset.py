@@ -27,6 +27,28 @@ Two areas: everything above is in Cumberland except what follows, in Westmorland
   2024-11-05 03:00, RHI held the same day (within 72 hours).
 So the previous year holds PR-E (Westmorland and Furness) and K6 (Cumberland: referred,
 assessed low and closed in March 2024); no MACE meeting, no missing episode.
+
+Child deaths (through the CDOP service; each known and notified the day after the death; a
+reviewed one has its review meeting, CDOP review, NCMD form and closure on the review day):
+- 2023/24: D1 Cumberland, died 2023-06-10, 0-27 days, boy, expected; reviewed 2023-11-15,
+  category 8, no modifiable factors. D2 Westmorland and Furness, died 2024-01-20, 28-364
+  days, girl, unexpected (a joint agency response); reviewed in the period (2024-07-10),
+  category 10, modifiable (parenting, environment).
+- 2024/25: D3 Cumberland, died 2024-05-02, 1-4 years, boy, unexpected (a joint agency
+  response); D4 Cumberland, died 2024-08-20, 15-17 years, girl, expected; both reviewed
+  2024-11-13: D3 category 3, modifiable (environment), D4 category 4, none. D5 Westmorland
+  and Furness, died 2025-02-10, 0-27 days, boy, expected; not yet reviewed.
+- No CDOP meeting series: a day of reviews is one panel meeting held.
+- Imported for the trend (the years before the system): 2022/23, the partnership,
+  category 8: 2, category 10: 1 (source "CDOP records").
+Business plan (imported 2024-04-02, from 2024-04-01; the partnership's, no area):
+- BP-1 (timescale 2024-09-30) green 2024-06-03, no update since: red by rule at the end.
+- BP-2 (2025-06-30) green 2024-07-01, amber 2025-01-06. BP-3 (2024-12-31) blue 2024-12-16.
+- BP-4 (2025-09-30) no update in the period (green 2025-04-03, after it): not yet rated.
+- BP-5 (2025-03-31) green 2025-03-10: due on the last day, so not past it.
+Figures from other systems (imported): MASH contacts per area, training events for the
+partnership: 2024/25 Cumberland 7124, Westmorland and Furness 5502, training 91; 2023/24
+Cumberland 6900, Westmorland and Furness 5600, training 80.
 """
 
 from __future__ import annotations
@@ -191,4 +213,71 @@ def build(app: App, clock: FixedClock) -> Built:
                          "2024-11-05 09:00"), "held", "2024-11-05 15:00")
     missing("CE-K5", "2025-03-30T20:00", "2025-03-31T03:00", "2025-03-31 09:00")
     missing("CE-K2", "2025-04-04T20:00", "2025-04-05T03:00", "2025-04-05 09:00")
+    _deaths(app, clock)
+    _plan(app, clock)
+    clock.set(london("2025-04-06 09:00"))
+    app.figures.import_csv(FIGURES, "mgr")
     return out
+
+
+FIGURES = ("measure,area,period,value,source\n"
+           "mash_contacts,cumberland,2024-25,7124,MASH\n"
+           f"mash_contacts,{WF},2024-25,5502,MASH\n"
+           "training_events,partnership,2024-25,91,Learning system\n"
+           "mash_contacts,cumberland,2023-24,6900,MASH\n"
+           f"mash_contacts,{WF},2023-24,5600,MASH\n"
+           "training_events,partnership,2023-24,80,Learning system\n"
+           "child_deaths_category_8,partnership,2022-23,2,CDOP records\n"
+           "child_deaths_category_10,partnership,2022-23,1,CDOP records\n")
+
+
+def _death(app: App, clock: FixedClock, ref: str, area: str, died: str, band: str,
+           sex: str, expected: bool = True, reviewed: str | None = None,
+           category: str = "8", domains: tuple[str, ...] = ()) -> None:
+    cdop = app.cdop
+    clock.set(london(f"{(D(died) + dt.timedelta(days=1)).isoformat()} 09:00"))
+    cdop.open(f"C-8{ref[-1]}", area, None, "coord", ref=ref)
+    cdop.notify(ref, died, band, sex, expected, not expected, "coord",
+                jar_reason=None if expected else "sudden_unexplained")
+    if reviewed:
+        clock.set(london(f"{reviewed} 10:00"))
+        cdop.step(ref, "hold_cdr_meeting", {"cdr_meeting_on": reviewed}, "coord")
+        cdop.review(ref, category, bool(domains), list(domains), "coord")
+        cdop.step(ref, "record_ncmd", {"ncmd_submitted_on": reviewed}, "coord")
+        cdop.close(ref, "coord")
+
+
+def _deaths(app: App, clock: FixedClock) -> None:
+    _death(app, clock, "CDR-D1", "cumberland", "2023-06-10", "0_to_27_days", "male",
+           reviewed="2023-11-15", category="8")
+    _death(app, clock, "CDR-D2", WF, "2024-01-20", "28_to_364_days", "female",
+           expected=False, reviewed="2024-07-10", category="10",
+           domains=("parenting", "environment"))
+    _death(app, clock, "CDR-D3", "cumberland", "2024-05-02", "1_to_4_years", "male",
+           expected=False, reviewed="2024-11-13", category="3", domains=("environment",))
+    _death(app, clock, "CDR-D4", "cumberland", "2024-08-20", "15_to_17_years", "female",
+           reviewed="2024-11-13", category="4")
+    _death(app, clock, "CDR-D5", WF, "2025-02-10", "0_to_27_days", "male")
+
+
+PLAN = ("ref,priority,outcome,action,timescale,responsible,owner\n"
+        "BP-1,Neglect,Neglect identified early,Neglect toolkit launched,2024-09-30,"
+        "Neglect group,amy\n"
+        "BP-2,Neglect,Neglect identified early,Multi-agency neglect audit,2025-06-30,"
+        "Quality assurance group,bob\n"
+        "BP-3,Exploitation,Children safer outside the home,Exploitation pathway reviewed,"
+        "2024-12-31,Exploitation group,amy\n"
+        "BP-4,Voice of the child,Children's views shape services,Young people's survey,"
+        "2025-09-30,Business unit,bob\n"
+        "BP-5,Learning,Learning changes practice,Learning briefings published,2025-03-31,"
+        "Learning group,amy\n")
+
+
+def _plan(app: App, clock: FixedClock) -> None:
+    clock.set(london("2024-04-02 09:00"))
+    app.plan.import_plan("plan.csv", PLAN, "mgr", "2024-04-01")
+    for when, ref, rag in (("2024-06-03", "BP-1", "green"), ("2024-07-01", "BP-2", "green"),
+                           ("2024-12-16", "BP-3", "blue"), ("2025-01-06", "BP-2", "amber"),
+                           ("2025-03-10", "BP-5", "green"), ("2025-04-03", "BP-4", "green")):
+        clock.set(london(f"{when} 10:00"))
+        app.plan.update(ref, rag, f"Update of {when}", "mgr")

@@ -80,6 +80,30 @@ def test_previous_year_and_change_for_the_partnership(report: AnnualReport) -> N
     sections = {s["key"]: s for s in data["sections"]}
     assert sections["missing"]["previous_empty"] and sections["mace"]["previous_empty"]
     assert not sections["cerar"]["previous_empty"]
+    # Child deaths. 2024/25: D3, D4 (Cumberland), D5 (W&F) notified; D2 (a death of
+    # 2023/24), D3, D4 reviewed on two days. 2023/24: D1, D2 notified; D1 reviewed.
+    deaths = _figures(data, "child_deaths")
+    assert {k: (f["value"], f["previous"], f["change"]) for k, f in deaths.items()} == {
+        "deaths_notified": (3, 2, 1), "unexpected": (1, 1, 0),
+        "joint_agency_responses": (1, 1, 0), "reviews_completed": (3, 1, 2),
+        "reviews_of_deaths_in_period": (2, 1, 1), "reviews_of_earlier_deaths": (1, 0, 1),
+        "modifiable_factors": (2, 0, 2), "cdop_meetings": (2, 1, 1)}
+    # MASH contacts: the areas' sum (7124 + 5502, 6900 + 5600); training: the partnership's.
+    other = _figures(data, "other_systems")
+    assert {k: (f["value"], f["previous"], f["change"]) for k, f in other.items()} == {
+        "mash_contacts": (12626, 12500, 126), "training_events": (91, 80, 11)}
+    # The plan began in April 2024: nothing to compare with.
+    plan = _figures(data, "business_plan")
+    assert sections["business_plan"]["previous_empty"]
+    assert {k: (f["value"], f["previous"]) for k, f in plan.items()} == {
+        "actions": (5, None), "rag_blue": (1, None), "rag_green": (1, None),
+        "rag_amber": (1, None), "rag_red": (1, None), "red_by_rule": (1, None),
+        "not_rated": (1, None), "withdrawn": (0, None)}
+    rows = {r[2].split(".")[0]: r[-1] for r in sections["business_plan"]["tables"][0]["rows"]}
+    assert rows == {"BP-1": "Red (past its timescale of 30 September 2024, no update since "
+                            "3 June 2024)",
+                    "BP-2": "Amber (at risk)", "BP-3": "Blue (complete)",
+                    "BP-4": "Not yet rated", "BP-5": "Green (on track)"}
 
 
 def test_every_figure_per_area(report: AnnualReport) -> None:
@@ -114,10 +138,43 @@ def test_every_figure_per_area(report: AnnualReport) -> None:
     assert cf["actions.review_rag_red"] == (1, None, None)
     # MACE meetings serve the partnership: counted for it, not by area.
     assert cf["mace.held"] == (None, None, None) and cf["mace.decision_level_changed"][0] == 1
+    # Child deaths: Cumberland D3, D4 this year (reviewed together), D1 last year; W&F D5
+    # notified and D2 (last year's death) reviewed this year, D2 notified last year. The
+    # panel serves the partnership: its meetings are not counted by area.
+    assert {k: v for k, v in cf.items() if k.startswith("child_deaths.")} == {
+        "child_deaths.deaths_notified": (2, 1, 1), "child_deaths.unexpected": (1, 0, 1),
+        "child_deaths.joint_agency_responses": (1, 0, 1),
+        "child_deaths.reviews_completed": (2, 1, 1),
+        "child_deaths.reviews_of_deaths_in_period": (2, 1, 1),
+        "child_deaths.reviews_of_earlier_deaths": (0, 0, 0),
+        "child_deaths.modifiable_factors": (1, 0, 1),
+        "child_deaths.cdop_meetings": (None, None, None)}
+    assert {k: v for k, v in wf.items() if k.startswith("child_deaths.")} == {
+        "child_deaths.deaths_notified": (1, 1, 0), "child_deaths.unexpected": (0, 1, -1),
+        "child_deaths.joint_agency_responses": (0, 1, -1),
+        "child_deaths.reviews_completed": (1, 0, 1),
+        "child_deaths.reviews_of_deaths_in_period": (0, 0, 0),
+        "child_deaths.reviews_of_earlier_deaths": (1, 0, 1),
+        "child_deaths.modifiable_factors": (1, 0, 1),
+        "child_deaths.cdop_meetings": (None, None, None)}
+    # Figures from other systems: each area's MASH contacts; training events are the
+    # partnership's only (not available by area, not 'no records').
+    assert {k: v for k, v in cf.items() if k.startswith("other_systems.")} == {
+        "other_systems.mash_contacts": (7124, 6900, 224),
+        "other_systems.training_events": (None, None, None)}
+    assert {k: v for k, v in wf.items() if k.startswith("other_systems.")} == {
+        "other_systems.mash_contacts": (5502, 5600, -98),
+        "other_systems.training_events": (None, None, None)}
+    # The business plan is the partnership's: no area has its figures.
+    assert not any(k.startswith("business_plan.") for k in (*cf, *wf))
+    plan = next(s for s in report.sections if s.key == "business_plan")
+    assert plan.area_empty == {CF: True, WF: True}
     # The areas add up to the partnership where a figure is counted by area.
     whole = report.flat()
     for key in ("cerar.open_at_end", "cerar.referrals", "missing.episodes",
-                "rapid_reviews.held"):
+                "rapid_reviews.held", "child_deaths.deaths_notified",
+                "child_deaths.reviews_completed", "child_deaths.modifiable_factors",
+                "other_systems.mash_contacts"):
         assert whole[key] == cf[key][0] + wf.get(key, (0,))[0], key
 
 
@@ -139,6 +196,23 @@ def test_charts_for_the_trends(report: AnnualReport) -> None:
                       "Not yet assessed": [0, 1, 1, 1]}
     # Red: PR-A's A2 and MACE A3; amber, green: PR-A's A3, A4; blue: PR-A's A1, MACE A1, A2.
     assert charts["actions"]["series"][0]["values"] == [2, 1, 1, 3]
+    # The child death trend: 2020/21 and 2021/22 hold nothing (left out, not zeros);
+    # 2022/23 is imported (category 8: 2, category 10: 1); then the recorded reviews.
+    trend = charts["child_deaths"]
+    assert trend["kind"] == "bars" and len(trend["categories"]) == 10
+    assert trend["categories"][7] == "8. Perinatal/neonatal event"
+    by_year = {s["name"]: s["values"] for s in trend["series"]}
+    assert list(by_year) == ["2022/23", "2023/24", "2024/25"]
+    assert by_year["2022/23"] == [0, 0, 0, 0, 0, 0, 0, 2, 0, 1]
+    assert by_year["2023/24"] == [0, 0, 0, 0, 0, 0, 0, 1, 0, 0]  # D1
+    assert by_year["2024/25"] == [0, 0, 1, 1, 0, 0, 0, 0, 0, 1]  # D3, D4, D2
+    section = next(s for s in report.sections if s.key == "child_deaths")
+    _, columns, _ = section.current.tables[-1]
+    assert columns == ("Category", "2020/21", "2021/22", "2022/23 from CDOP records",
+                       "2023/24", "2024/25")
+    plan = charts["business_plan"]
+    assert plan["categories"] == ["Blue", "Green", "Amber", "Red"]
+    assert plan["series"][0]["values"] == [1, 1, 1, 1]
 
 
 class DeathsSource:
@@ -187,7 +261,7 @@ def test_a_year_with_no_data_says_so_section_by_section(built: App) -> None:
         default_sources())
     assert "| 0 |" not in text
     page = render(empty, "html")
-    assert page.count("No records in this period.") == 7 and "<svg" not in page
+    assert page.count("No records in this period.") == 10 and "<svg" not in page
 
 
 def test_narrative_and_placeholders(report: AnnualReport) -> None:
@@ -200,12 +274,27 @@ def test_narrative_and_placeholders(report: AnnualReport) -> None:
     text = render(report, "markdown")
     titles = [line for line in text.splitlines() if line.startswith("## ")]
     assert titles == ["## 1 Foreword", "## 2 Independent Scrutiny",
-                      "## 3 Missing, Exploited and Trafficked Children",
-                      "## 4 Learning and Improvement",
-                      "## 5 Local Child Safeguarding Practice Reviews (LCSPRs)",
-                      "## 6 Summary and Priorities for 2025/26"]
-    assert "### 3.2 Missing episodes and return home interviews" in text
+                      "## 3 Children and Young People in the Area",
+                      "## 4 Missing, Exploited and Trafficked Children",
+                      "## 5 Learning and Improvement",
+                      "## 6 Local Child Safeguarding Practice Reviews (LCSPRs)",
+                      "## 7 Child Death Review and the Child Death Overview Panel (CDOP)",
+                      "## 8 Summary and Priorities for 2025/26",
+                      "## Appendix C: Business Plan Delivery Plan, update as at 31 March "
+                      "2025"]
+    sections = [line for line in text.splitlines() if line.startswith("### ")]
+    assert sections == ["### 3.1 Figures from other systems",
+                        "### 4.1 Children at risk of exploitation (CERAR)",
+                        "### 4.2 Missing episodes and return home interviews",
+                        "### 4.3 MACE meetings",
+                        "### 4.4 Children placed in the area by other authorities",
+                        "### 5.1 Serious incidents and rapid reviews",
+                        "### 6.1 Local child safeguarding practice reviews",
+                        "### 6.2 Action plans and actions by RAG status",
+                        "### 7.1 Child death reviews", "### C.1 Business plan delivery"]
     assert "#### Next year" in text
+    # The plan is the partnership's: said once, not a table of 'no records' per area.
+    assert text.count("Counted for the partnership only, not by area.") == 1
 
 
 def test_labels_not_codes(report: AnnualReport) -> None:
@@ -214,10 +303,17 @@ def test_labels_not_codes(report: AnnualReport) -> None:
     docx_text = _docx_text(docx_bytes(report))
     for shown in (render(report, "html"), render(report, "markdown"), docx_text):
         for code in ("westmorland_furness", "cumberland", "no_further_review",
-                     "not_assessed", "level_changed", "C-9A", "child_name"):
+                     "not_assessed", "level_changed", "C-9A", "child_name",
+                     "sudden_unexpected_unexplained", "trauma_external_factors",
+                     "0_to_27_days", "sudden_unexplained", "mash_contacts",
+                     "training_events", "child_deaths_category", "C-83"):
             assert code not in shown, code
     assert "Westmorland and Furness" in docx_text and "Local child safeguarding practice " \
         "review" in docx_text and "Inquest" in docx_text
+    for words in ("10. Sudden unexpected or unexplained death", "0-27 days", "Girls",
+                  "Contacts into the Multi-Agency Safeguarding Hub", "Learning system",
+                  "Red (past its timescale of 30 September 2024"):
+        assert words in docx_text, words
 
 
 def _docx_text(data: bytes) -> str:
@@ -226,6 +322,26 @@ def _docx_text(data: bytes) -> str:
     doc = Document(io.BytesIO(data))
     cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
     return "\n".join([p.text for p in doc.paragraphs] + cells)
+
+
+def _grouped(rows: list[list[str]]) -> list[list[str]]:
+    """A table's rows as the document shows them: in the leading word columns (of the
+    first two), a value repeating the row above (with the columns before it) is blank."""
+    def word(i: int) -> bool:
+        return not any(r[i][:1].isdigit() or r[i] == "not available" for r in rows)
+
+    leading = []
+    for i in range(min(2, len(rows[0]))):
+        if not word(i):
+            break
+        leading.append(i)
+    out = [list(r) for r in rows]
+    for n in range(1, len(rows)):
+        for i in leading:
+            if rows[n][:i + 1] != rows[n - 1][:i + 1]:
+                break
+            out[n][i] = ""
+    return out
 
 
 def test_the_word_document_holds_the_json_figures(report: AnnualReport) -> None:
@@ -245,23 +361,47 @@ def test_the_word_document_holds_the_json_figures(report: AnnualReport) -> None:
                                                            s["previous_empty"] else ""),
                           "Change"]] + [[f["label"], show(f["value"]), show(f["previous"]),
                                         show_change(f["change"])] for f in s["figures"]])
-        expected.append([["Figure", CF, WF]] + [[f["label"], *(
-            "no records" if (a := f["areas"][n]) is None else show(a["value"])
-            if a["value"] is None else f"{show(a['value'])} (change: {show_change(a['change'])})"
-            for n in (CF, WF))] for f in s["figures"]])
-        expected += [[t["columns"]] + [[show(v) for v in r] for r in t["rows"]]
+        if any(a is not None for f in s["figures"] for a in f["areas"].values()):
+            # An area's value, with its change when it has a previous year to compare with.
+            expected.append([["Figure", CF, WF]] + [[f["label"], *(
+                "no records" if (a := f["areas"][n]) is None else show(a["value"])
+                if a["value"] is None or a["previous"] is None
+                else f"{show(a['value'])} (change: {show_change(a['change'])})"
+                for n in (CF, WF))] for f in s["figures"]])
+        expected += [[t["columns"]] + _grouped([[show(v) for v in r] for r in t["rows"]])
                      for t in s["tables"] if t["rows"]]
     assert tables == expected
+    # The plan's priority and outcome are shown once for their run of actions.
+    plan_rows = next(t for t in tables if t[0][0] == "Priority")[1:]
+    assert [r[:2] for r in plan_rows] == [
+        ["Neglect", "Neglect identified early"], ["", ""],
+        ["Exploitation", "Children safer outside the home"],
+        ["Voice of the child", "Children's views shape services"],
+        ["Learning", "Learning changes practice"]]
+    assert [s["key"] for s in data["sections"] if not s["empty"]] == [
+        "other_systems", "cerar", "missing", "mace", "placed", "rapid_reviews", "lcspr",
+        "actions", "child_deaths", "business_plan"]
+    # A by-area table for each section but the plan's (the partnership's only).
+    assert sum(1 for t in tables if t[0] == ["Figure", CF, WF]) == 9
+    deaths = next(t for t in tables if t[1][0] == "Deaths notified" and len(t[0]) == 3)
+    assert deaths[1] == ["Deaths notified", "2 (change: +1)", "1 (change: no change)"]
+    assert deaths[-1] == ["CDOP meetings held", "not available", "not available"]
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
-    assert "2 Independent Scrutiny" in headings and "3.1 Children at risk of exploitation " \
-        "(CERAR)" in headings
+    assert "2 Independent Scrutiny" in headings and "4.1 Children at risk of exploitation " \
+        "(CERAR)" in headings and "7.1 Child death reviews" in headings
+    assert "Appendix C: Business Plan Delivery Plan, update as at 31 March 2025" in headings
+    assert any(p.text == "Counted for the partnership only, not by area."
+               for p in doc.paragraphs)
     charts = sum(1 for s in data["sections"] if s["chart"])
-    assert len(doc.inline_shapes) == charts >= 6
+    assert len(doc.inline_shapes) == charts >= 8
     assert any("Placeholder: the independent scrutineer's statement" in p.text
                for p in doc.paragraphs)
     rag = next(t for t in doc.tables if t.rows[0].cells[0].text == "RAG status")
     red = rag.rows[1].cells[0]
     assert red.text == "Red" and 'w:fill="F4CDC6"' in red._tc.xml  # shaded, and in words
+    plan = next(t for t in doc.tables if t.rows[0].cells[-1].text == "RAG")
+    amber = plan.rows[2].cells[-1]
+    assert amber.text == "Amber (at risk)" and 'w:fill="FCD6C3"' in amber._tc.xml
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")

@@ -16,7 +16,7 @@ from engine.apps.report.cdop_section import (
     period_label,
     years_before,
 )
-from engine.apps.report.figures import Section
+from engine.apps.report.figures import Chart, Section
 from engine.core.clock import FixedClock
 from tests.conftest import DemoYear, london
 
@@ -98,17 +98,47 @@ def test_build_counts_the_partnership_and_each_area() -> None:
     south = source.build(ROWS, START, END, "south")
     assert _figures(south)["deaths_notified"] == 1
     assert _figures(south)["reviews_completed"] == 1
-    assert _figures(south)["cdop_meetings"] == 1
+    assert _figures(south)["cdop_meetings"] is None  # the panel's: not counted by area
 
 
-def test_cdop_meetings_held_are_counted_where_the_panel_keeps_them() -> None:
-    # a pan-partnership panel (no area) and one for the south, held in the period
-    kept = CdopData(tuple(DEATHS), ((None, D(2023, 6, 14)), ("south", D(2023, 9, 13)),
-                                    (None, D(2024, 1, 10))), keeps_meetings=True)
+def test_cdop_meetings_held_are_counted_for_the_partnership_where_the_panel_keeps_them(
+        ) -> None:
+    # The panel's series is filed under one area (every case has one), yet it serves the
+    # partnership: its meetings held are the partnership's figure, not an area's.
+    kept = CdopData(tuple(DEATHS), (("north", D(2023, 6, 14)), ("north", D(2023, 9, 13)),
+                                    ("north", D(2024, 1, 10))), keeps_meetings=True)
     source = CdopSource()
     assert _figures(source.build(kept, START, END, None))["cdop_meetings"] == 3
-    assert _figures(source.build(kept, START, END, "south"))["cdop_meetings"] == 3
-    assert _figures(source.build(kept, START, END, "north"))["cdop_meetings"] == 2
+    assert _figures(source.build(kept, START, END, "south"))["cdop_meetings"] is None
+    assert _figures(source.build(kept, START, END, "north"))["cdop_meetings"] is None
+
+
+def test_the_trend_takes_imported_figures_for_the_years_before_the_system() -> None:
+    """2022/23 has a death recorded (notified then, reviewed in the period) but none of its
+    reviews: the figures imported for it stand, not zeros. 2021/22 has figures imported and
+    a review recorded: the records stand. 2019/20 and 2020/21 hold nothing."""
+    imported = {(D(2022, 4, 1), D(2023, 3, 31)): ({8: 4, 10: 2}, frozenset({"CDOP reports"})),
+                (D(2021, 4, 1), D(2022, 3, 31)): ({8: 9}, frozenset({"CDOP reports"}))}
+    deaths = (*DEATHS[:4], _row(died=D(2021, 5, 1), notified=D(2021, 5, 2),
+                                reviewed=D(2021, 10, 6), category="infection"))
+    data = CdopData(deaths, imported=imported)
+    whole = CdopSource().build(data, START, END, None)
+    title, columns, _ = whole.tables[-1]
+    assert columns == ("Category", "2019/20", "2020/21", "2021/22",
+                       "2022/23 from CDOP reports", "2023/24")
+    trend = _table(whole, title)
+    assert trend["8. Perinatal/neonatal event"] == (None, None, 0, 4, 1)
+    assert trend["9. Infection"] == (None, None, 1, 0, 1)
+    assert trend["10. Sudden unexpected or unexplained death"] == (None, None, 0, 2, 1)
+    # The chart leaves out the years not available and names each year alone.
+    chart = whole.chart
+    assert isinstance(chart, Chart) and chart.kind == "bars"
+    assert [name for name, _ in chart.series] == ["2021/22", "2022/23", "2023/24"]
+    assert chart.categories[7] == "8. Perinatal/neonatal event"
+    assert chart.series[1][1][7] == 4.0
+    # An area's trend takes no imported figures (they are the partnership's).
+    north = CdopSource().build(data, START, END, "north")
+    assert _table(north, title)["8. Perinatal/neonatal event"] == (None, None, 0, 0, 1)
 
 
 def test_a_period_with_nothing_has_no_figures_and_no_tables() -> None:
@@ -181,7 +211,7 @@ def test_load_and_build_on_deaths_recorded_through_the_service(app: App,
     cumberland = source.build(loaded, START, END, "cumberland")
     assert _figures(cumberland)["deaths_notified"] == 2
     assert _figures(cumberland)["reviews_completed"] == 2
-    assert _figures(cumberland)["cdop_meetings"] == 1
+    assert _figures(cumberland)["cdop_meetings"] is None
     assert _table(source.build(loaded, START, END, "south"),
                   "Modifiable factors by domain") == {
         "The child": (0,), "Parenting": (0,), "The environment": (1,),

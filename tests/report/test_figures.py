@@ -11,6 +11,7 @@ import re
 import pytest
 
 from engine.app import App
+from engine.apps.report.document import Compared
 from engine.apps.report.figures import rag_status
 from engine.apps.report.render import render
 from engine.apps.report.service import annual_report
@@ -44,6 +45,8 @@ def test_every_figure(known: tuple[Engine, object]) -> None:
         "lcspr.commissioned": 2, "lcspr.in_progress": 0, "lcspr.published": 1,
         "lcspr.days_to_publication_mean": float((D("2024-11-20") - D("2024-07-08")).days),
         "lcspr.published_within_6_months": 1, "lcspr.deferred": 1, "lcspr.deferred_inquest": 1,
+        "lcspr.deferred_criminal_proceedings": 0, "lcspr.deferred_family_court": 0,
+        "lcspr.deferred_other_process": 0,
         "lcspr.past_target": 1, "lcspr.dissemination_done": 3,
         "actions.review_action_plans": 1,
         "actions.review_rag_red": 1, "actions.review_rag_amber": 1,
@@ -70,6 +73,22 @@ def test_every_figure(known: tuple[Engine, object]) -> None:
         "mace.actions_late": 2,
         "placed.placed_in_area_at_risk": 1, "placed.placed_in_area_medium_high": 1,
         "placed.placed_out_of_area": 0,
+        # Notified in the period: D3 (unexpected, a joint agency response), D4, D5.
+        # Reviewed: D2 (died in 2023/24) on 10 July, D3 and D4 on 13 November: two days of
+        # the panel; modifiable: D2, D3.
+        "child_deaths.deaths_notified": 3, "child_deaths.unexpected": 1,
+        "child_deaths.joint_agency_responses": 1, "child_deaths.reviews_completed": 3,
+        "child_deaths.reviews_of_deaths_in_period": 2,
+        "child_deaths.reviews_of_earlier_deaths": 1, "child_deaths.modifiable_factors": 2,
+        "child_deaths.cdop_meetings": 2,
+        # 7124 + 5502, the areas' sum; training events imported for the partnership.
+        "other_systems.mash_contacts": 12626, "other_systems.training_events": 91,
+        # At 31 March 2025: BP-1 red by rule, BP-2 amber, BP-3 blue, BP-4 not rated (its
+        # update came after), BP-5 green (due that day).
+        "business_plan.actions": 5, "business_plan.rag_blue": 1,
+        "business_plan.rag_green": 1, "business_plan.rag_amber": 1,
+        "business_plan.rag_red": 1, "business_plan.red_by_rule": 1,
+        "business_plan.not_rated": 1, "business_plan.withdrawn": 0,
     }
     assert flat == expected
 
@@ -110,7 +129,8 @@ def test_a_period_before_most_of_it(known: tuple[Engine, object]) -> None:
     flat = report.flat()
     # Nothing of reviews, missing episodes or MACE then: no records, not zeros.
     assert {s.key for s in report.sections if s.empty} == {
-        "rapid_reviews", "lcspr", "actions", "missing", "mace", "placed"}
+        "rapid_reviews", "lcspr", "actions", "missing", "mace", "placed", "child_deaths",
+        "other_systems", "business_plan"}
     assert "rapid_reviews.held" not in flat and "mace.held" not in flat
     assert flat["cerar.referrals"] == 1 and flat["cerar.open_at_end"] == 1  # K6, low
 
@@ -120,13 +140,19 @@ def test_renderers_carry_the_figures_and_no_personal_data(
     engine, _ = known
     report = annual_report(engine, "mgr", START, END)
     data = json.loads(render(report, "json"))
-    assert data["from"] == "2024-04-01" and len(data["sections"]) == 7
+    assert data["from"] == "2024-04-01" and len(data["sections"]) == 10
     rows = list(csv.reader(io.StringIO(render(report, "csv"))))
     assert ["mace", "held", "Meetings held", "Partnership", "1", "", ""] in rows
     assert ["cerar", "referrals", "New referrals (flow in)", "Westmorland and Furness", "1",
             "", ""] in rows
     assert ["cerar", "referrals", "New referrals (flow in)", "Cumberland", "5", "1",
             "4"] in rows
+    assert ["other_systems", "mash_contacts", "Contacts into the Multi-Agency Safeguarding "
+            "Hub", "Westmorland and Furness", "5502", "5600", "-98"] in rows
+    assert ["child_deaths", "deaths_notified", "Deaths notified", "Partnership", "3", "2",
+            "1"] in rows
+    assert ["business_plan", "rag_red", "Red at the period's end", "Partnership", "1", "",
+            ""] in rows
     page = render(report, "html")
     assert page.count("<svg") >= 5 and "@media print" in page and "http" not in re.sub(
         r'xmlns(:xlink)?="http://www.w3.org/[^"]+"', "", page)  # nothing fetched
@@ -188,3 +214,8 @@ def test_per_area_and_previous_year_on_both_databases(known: tuple[Engine, objec
     assert (rows["rapid_reviews.held"].partnership.previous,
             rows["rapid_reviews.held"].partnership.change) == (1, 2)  # PR-E in 2023/24
     assert rows["rapid_reviews.held"].areas[wf] is None  # no records there this year
+    # The new sections' reads (JSON fields, imported figures, plan events) on both too.
+    assert rows["child_deaths.reviews_completed"].areas[wf] == Compared(1, 0, 1)
+    assert rows["child_deaths.deaths_notified"].partnership == Compared(3, 2, 1)
+    assert rows["other_systems.mash_contacts"].areas[cf] == Compared(7124, 6900, 224)
+    assert rows["business_plan.red_by_rule"].partnership.value == 1

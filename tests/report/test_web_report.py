@@ -31,7 +31,8 @@ def test_the_page_and_its_downloads(app: App, clock: FixedClock) -> None:
     page = client.get(f"/reports/annual?{PERIOD}")
     assert page.status_code == 200
     assert "Westmorland and Furness" in page.text and "<svg" in page.text
-    assert "3 Missing, Exploited and Trafficked Children" in page.text
+    assert "4 Missing, Exploited and Trafficked Children" in page.text
+    assert "7.1 Child death reviews" in page.text and "C.1 Business plan delivery" in page.text
     assert 'class="tag" style="background:#f4cdc6;color:#942514">Red</strong>' in page.text
     assert f'href="/reports/annual.docx?{PERIOD.replace("&", "&amp;")}"' in page.text
     expected = annual_report(app.engine, "mgr", START, END)

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.apps.report.figures import Section
+from engine.apps.report.figures import Chart, Section
 from engine.core.clock import end_of_day, london_date, start_of_day
 from engine.core.store.cases import CASES
 from engine.core.store.models import ImportedFigure
@@ -175,9 +175,13 @@ class CdopSource:
         section.add("reviews_of_earlier_deaths",
                     "Reviews completed of deaths in earlier years", len(earlier))
         section.add("modifiable_factors", "Reviews finding modifiable factors", len(modifiable))
-        if data.keeps_meetings:  # a panel covering every area counts in each
-            held = sum(1 for where, _ in data.meetings if area is None or where in (None, area))
-        else:  # the panel reviews deaths at its meetings: each day of reviews is one held
+        # The panel serves the whole partnership (its series is filed under one area only
+        # because every case has one): its meetings are counted for the partnership, not by
+        # area (as MACE meetings are).
+        held: int | None = None
+        if area is None and data.keeps_meetings:
+            held = len(data.meetings)
+        elif area is None:  # the panel reviews deaths at its meetings: a day of reviews
             held = len({r.reviewed_on for r in reviewed})
         section.add("cdop_meetings", "CDOP meetings held", held)
 
@@ -196,7 +200,7 @@ class CdopSource:
                                [(label, domains[code]) for code, label in DOMAINS.items()]))
         trend = self._trend(rows, start, end, data.imported if area is None else {})
         section.tables.append(trend)
-        section.chart = trend[0]  # the five-year trend, drawn from its table
+        section.chart = trend_chart(*trend)
         return section
 
     @staticmethod
@@ -204,35 +208,48 @@ class CdopSource:
                imported: dict[tuple[dt.date, dt.date], tuple[dict[int, int], frozenset[str]]],
                ) -> tuple[str, tuple[str, ...], list[tuple[Any, ...]]]:
         """Reviews completed by category in the period and each of the four years before
-        it, oldest first (the trend chart's table). A year of which nothing is recorded
-        (no death notified, no review: before the system was in use) takes the figures
-        imported for it, its column naming their source; without them it is not available
-        (None), not a column of zeros."""
+        it, oldest first (the trend chart's table). A year whose reviews are recorded here
+        counts them. One without (before the system was in use: at most the deaths of that
+        year still under review when it began are recorded) takes the figures imported for
+        it, its column naming their source; else, if deaths were notified here that year,
+        none were reviewed (zeros); else it is not available (None), not a column of zeros."""
         periods = [years_before(start, end, n) for n in range(TREND_YEARS - 1, -1, -1)]
 
-        def held(a: dt.date, b: dt.date) -> bool:
-            return any(day is not None and a <= day <= b
-                       for r in rows for day in (r.notified_on, r.reviewed_on))
+        def recorded(a: dt.date, b: dt.date, reviews: bool) -> bool:
+            return any(day is not None and a <= day <= b for r in rows
+                       for day in ((r.reviewed_on,) if reviews
+                                   else (r.notified_on, r.reviewed_on)))
 
         columns: list[str] = ["Category"]
         counts: list[dict[str, int] | None] = []
         for a, b in periods:
-            if held(a, b):
+            if (a, b) in imported and not recorded(a, b, reviews=True):
+                by_number, sources = imported[(a, b)]
+                counts.append({code: by_number.get(n, 0)
+                               for code, (n, _label) in CATEGORIES.items()})
+                columns.append(f"{period_label(a, b)} from {', '.join(sorted(sources))}")
+            elif recorded(a, b, reviews=False):
                 counts.append(Counter(r.category for r in rows if r.category is not None
                                       and r.reviewed_on is not None
                                       and a <= r.reviewed_on <= b))
                 columns.append(period_label(a, b))
-            elif (a, b) in imported:
-                by_number, sources = imported[(a, b)]
-                counts.append({code: by_number.get(n, 0)
-                               for code, (n, _label) in CATEGORIES.items()})
-                columns.append(f"{period_label(a, b)} ({', '.join(sorted(sources))})")
             else:
                 counts.append(None)
                 columns.append(period_label(a, b))
         table = [(f"{n}. {label}", *(None if c is None else c.get(code, 0) for c in counts))
                  for code, (n, label) in CATEGORIES.items()]
         return ("Reviews completed by category over five years", tuple(columns), table)
+
+
+def trend_chart(title: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> Chart:
+    """The five-year trend drawn as horizontal bars, one group per category (its words
+    read across) and one bar per year; a year not available is left out (not drawn as
+    zeros), and a year's bar is named by the year alone (the table names the source)."""
+    years = [(i, name.split(" from ", 1)[0]) for i, name in enumerate(columns) if i > 0
+             and any(r[i] is not None for r in rows)]
+    return Chart(title, tuple(str(r[0]) for r in rows),
+                 tuple((name, tuple(float(r[i]) for r in rows)) for i, name in years),
+                 "bars")
 
 
 __all__ = ["CdopData", "CdopSource", "DeathRow", "period_label", "years_before"]

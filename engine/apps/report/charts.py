@@ -24,13 +24,19 @@ def _figure(chart: Chart) -> Any:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    many = len(chart.categories)
-    if chart.kind == "bars":
+    many, k = len(chart.categories), max(len(chart.series), 1)
+    if chart.kind == "bars" and k > 1:  # a group of bars per category
+        fig = Figure(figsize=(7.0, many * (0.12 * k + 0.2) + 0.8))
+    elif chart.kind == "bars":
         fig = Figure(figsize=(7.0, 0.45 * many + 0.9))
     else:
         fig = Figure(figsize=(7.0, 3.6))
     ax = fig.add_subplot()
-    ax.set_title(chart.title, loc="left", fontsize=11, color=INK, fontweight="bold")
+    if chart.kind == "bars" and k > 1:  # long category words: the title from the left edge
+        fig.suptitle(chart.title, x=0.01, ha="left", fontsize=11, color=INK,
+                     fontweight="bold")
+    else:
+        ax.set_title(chart.title, loc="left", fontsize=11, color=INK, fontweight="bold")
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.tick_params(colors=INK, labelsize=8)
@@ -43,6 +49,9 @@ def _figure(chart: Chart) -> Any:
 
 
 def _bars(ax: Any, chart: Chart) -> None:
+    if len(chart.series) > 1:
+        _grouped_bars(ax, chart)
+        return
     values = chart.series[0][1] if chart.series else ()
     colours = list(chart.colours) or [PALETTE[0]] * len(values)
     y = list(range(len(values)))[::-1]
@@ -52,6 +61,28 @@ def _bars(ax: Any, chart: Chart) -> None:
     ax.set_xlim(0, max([*values, 1]) * 1.15)
     ax.xaxis.set_visible(False)
     ax.spines["bottom"].set_visible(False)
+
+
+def _grouped_bars(ax: Any, chart: Chart) -> None:
+    """Horizontal bars, a group per category (its words read across, however long) and a
+    bar per series, the first on top; a zero's bar carries no label."""
+    n, k = len(chart.categories), len(chart.series)
+    colours = list(chart.colours) or list(PALETTE)
+    height = 0.8 / k
+    ys = list(range(n))[::-1]
+    top = 1.0
+    for i, (name, values) in enumerate(chart.series):
+        at = [y + 0.4 - height * (i + 0.5) for y in ys]
+        bars = ax.barh(at, values, height, color=colours[i % len(colours)], edgecolor=INK,
+                       linewidth=0.4, label=name)
+        ax.bar_label(bars, labels=[_num(v) if v else "" for v in values], padding=2,
+                     fontsize=7)
+        top = max(top, *values)
+    ax.set_yticks(ys, labels=list(chart.categories))
+    ax.set_xlim(0, top * 1.12)
+    ax.xaxis.set_visible(False)
+    ax.spines["bottom"].set_visible(False)
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
 
 
 def _columns(ax: Any, chart: Chart) -> None:

@@ -53,7 +53,7 @@ def plan(end: dt.date) -> tuple[ChapterPlan, ...]:
                     ("child_deaths", "cdop")),
         ChapterPlan(f"Summary and Priorities for {nxt}", "priorities", ()),
         ChapterPlan("Business Plan Delivery Plan, update as at "
-                    f"{end:%d/%m/%Y}", None, ("plan", "business_plan", "delivery_plan"),
+                    f"{end.day} {end:%B %Y}", None, ("plan", "business_plan", "delivery_plan"),
                     appendix="C"),
     )
 
@@ -148,11 +148,19 @@ class Chapter:
     sections: list[SectionResult]
 
     @property
+    def heading(self) -> str:
+        """'3 Children and Young People in the Area'; an appendix's title names its letter
+        already ('Appendix C: ...'), so it is not numbered twice."""
+        return f"{self.number} {self.title}" if self.number.isdigit() else self.title
+
+    @property
     def placeholder(self) -> str | None:
         """What to write, when the narrative file is missing."""
         if self.narrative_key is None or self.narrative is not None:
             return None
-        return (f"Placeholder: {NARRATIVE_WHAT[self.narrative_key]} goes here. Write it in "
+        what = NARRATIVE_WHAT[self.narrative_key]
+        verb = "go" if self.narrative_key == "priorities" else "goes"  # plural
+        return (f"Placeholder: {what} {verb} here. Write it in "
                 f"{NARRATIVE[self.narrative_key]} in the narrative folder (--narrative).")
 
 

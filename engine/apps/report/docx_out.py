@@ -27,7 +27,7 @@ def docx_bytes(report: AnnualReport) -> bytes:
     doc.add_heading(r.title(report), 0)
     doc.add_paragraph(f"{r.subtitle(report)}. {r.NOTICE}")
     for chapter in report.chapters:
-        doc.add_heading(f"{chapter.number} {chapter.title}", 1)
+        doc.add_heading(chapter.heading, 1)
         if chapter.narrative is not None:
             _narrative(doc, chapter.narrative)
         elif chapter.placeholder:
@@ -62,9 +62,10 @@ def _section(doc: Any, s: SectionResult, report: AnnualReport) -> None:
         doc.add_paragraph(r.NO_RECORDS).runs[0].italic = True
         return
     _table(doc, "Figures", *r.figure_table(s, report))
-    if report.areas:
-        _table(doc, "By area (change on the previous year in brackets)",
-               *r.area_table(s, report))
+    if r.by_area(s, report):
+        _table(doc, r.BY_AREA, *r.area_table(s, report))
+    elif report.areas:
+        doc.add_paragraph(r.NOT_BY_AREA).runs[0].italic = True
     chart = chart_of(s.current)
     if chart is not None:
         doc.add_picture(io.BytesIO(charts.png(chart)), width=Inches(6.3))
@@ -88,8 +89,9 @@ def _table(doc: Any, caption: str, columns: list[str], rows: list[list[str]]) ->
             cell.text = text
             if i and r.numeric(text):
                 cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
-            if text in r.TAGS:
-                fill, ink = r.TAGS[text]
+            word = r.tag_of(text)
+            if word:
+                fill, ink = r.TAGS[word]
                 _shade(cell, fill.lstrip("#").upper())
                 run = cell.paragraphs[0].runs[0]
                 run.bold = True

@@ -317,8 +317,13 @@ def _lcsprs(reviews: list[CaseRow], replay: _Replay, in_period: Any,
     s.add("deferred", "LCSPRs deferred at the period's end", len(deferred))
     reasons: Counter[str] = Counter(replay.value_at(c.id, "deferral_reason", hi) or "unknown"
                                     for c in deferred)
-    for reason, n in sorted(reasons.items()):
-        s.add(f"deferred_{reason}", f"Deferred: {words(REASON_WORDS, reason).lower()}", n)
+    # Every reason, with its zeros (an area or year without one compares as 0, not as a
+    # figure it has no record of); a reason outside the list only when it occurs.
+    shown = [r for r in REASON_WORDS if r != "unknown"] + sorted(
+        r for r in reasons if r not in REASON_WORDS or r == "unknown")
+    for reason in shown:
+        s.add(f"deferred_{reason}", f"Deferred: {words(REASON_WORDS, reason).lower()}",
+              reasons[reason])
     def unpublished(c: CaseRow) -> bool:
         out = _day(c.data.get("published_on"))
         return out is None or out > end

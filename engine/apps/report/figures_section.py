@@ -26,6 +26,7 @@ from engine.domains.figures.measures import Measure, load_measures, reporting_la
 
 COLUMNS = ("Measure", "Area", "Period", "Value", "Source")
 PARTNERSHIP_LABEL = "The partnership"
+NOT_BY_AREA = object()  # a measure the partnership holds a figure of, an area none
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,9 @@ class FiguresSource:
         whole = [r for r in loaded.figures if r.start == start and r.end == end]
         for code, measure in self.measures.items():
             value = self._value(code, measure, whole, area, loaded.areas)
-            if value is not None:
+            if value is NOT_BY_AREA:  # shown as not available for the area
+                section.add(code, measure.label, None)
+            elif value is not None:
                 section.add(code, measure.label, value)
         rows = []
         for r in sorted(mine, key=lambda r: (list(self.measures).index(r.measure)
@@ -96,9 +99,11 @@ class FiguresSource:
     def _value(code: str, measure: Measure, whole: list[FigureRow], area: str | None,
                areas: Mapping[str, str]) -> Any:
         rows = [r for r in whole if r.measure == code]
-        if area is not None:
+        if area is not None:  # a figure held for the partnership only: not by area
             hit = next((r for r in rows if r.area == area), None)
-            return _number(hit.value) if hit else None
+            if hit is None:
+                return NOT_BY_AREA if any(r.area is None for r in rows) else None
+            return _number(hit.value)
         own = next((r for r in rows if r.area is None), None)
         if own is not None:
             return _number(own.value)

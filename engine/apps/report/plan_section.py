@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
-from engine.apps.report.figures import Section
+from engine.apps.report.figures import RAG_COLOURS, Chart, Section
 from engine.core.clock import end_of_day, london_date, start_of_day
 from engine.core.store.models import Case, CaseEvent
 from engine.domains.plan.rag import RAGS, WORDS, day_words, rating
@@ -142,8 +142,9 @@ class PlanSource:
         section.add("withdrawn", "Withdrawn", withdrawn)
         section.tables.append((f"Business plan delivery plan: update as at {day_words(end)}",
                                COLUMNS, rows))
-        section.chart = ("Business plan actions by RAG at the period's end",
-                         [(WORDS[r], counts[r]) for r in RAGS])
+        section.chart = Chart.bars("Business plan actions by RAG at the period's end",
+                                   [(WORDS[r], counts[r]) for r in RAGS],
+                                   [RAG_COLOURS[WORDS[r]] for r in RAGS])
         return section
 
 

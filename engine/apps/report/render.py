@@ -26,6 +26,7 @@ NOTICE = "Counts and case references only: no child-identifying data."
 
 # RAG and status words as tags: the palette's light fill and dark ink, with the word itself.
 TAGS = {word: (fill, ink) for word, (_, fill, ink) in STATUS_PALETTE.items()}
+RAG_WORDS = ("Red", "Amber", "Green", "Blue")
 
 
 def render(report: AnnualReport, fmt: str) -> str:
@@ -69,7 +70,28 @@ def area_cell(c: Compared | None) -> str:
         return "no records"
     if c.value is None:
         return NONE
+    if c.previous is None:  # nothing to compare with: the value alone
+        return show(c.value)
     return f"{show(c.value)} (change: {show_change(c.change)})"
+
+
+BY_AREA = "By area (change on the previous year in brackets)"
+NOT_BY_AREA = "Counted for the partnership only, not by area."
+
+
+def by_area(s: SectionResult, report: AnnualReport) -> bool:
+    """Whether the section has an area's figure to show (the business plan, say, belongs
+    to the partnership: a table of 'no records' for every area would say nothing)."""
+    return bool(report.areas) and any(c is not None for r in s.rows for c in r.areas.values())
+
+
+def tag_of(text: str) -> str | None:
+    """The RAG or status word a cell shows, if any: the word itself, or a rating in words
+    ('Amber (at risk)', 'Red (past its timescale of ...)')."""
+    if text in TAGS:
+        return text
+    word = text.split(" (", 1)[0]
+    return word if word in RAG_WORDS and text.startswith(f"{word} (") else None
 
 
 def title(report: AnnualReport) -> str:
@@ -96,24 +118,46 @@ def area_table(s: SectionResult, report: AnnualReport) -> tuple[list[str], list[
     return ["Figure", *names], rows
 
 
+GROUPED = 2  # leading word columns shown once for a run of rows (priority, outcome)
+
+
 def tables(section: Section) -> list[tuple[str, list[str], list[list[str]]]]:
-    return [(t, list(c), [[show(v) for v in r] for r in rows])
-            for t, c, rows in section.tables if rows]
+    """The section's tables as the document shows them: values in words, and in the first
+    two columns (words, not numbers) a value the row above already shows left blank, so a
+    plan's priority and outcome read once for their actions (CSV and JSON keep every
+    value)."""
+    out = []
+    for t, c, rows in section.tables:
+        if not rows:
+            continue
+        shown = [[show(v) for v in r] for r in rows]
+        words = [i for i in range(min(GROUPED, len(c)))
+                 if not any(numeric(r[i]) for r in shown)]
+        grouped = [list(r) for r in shown]
+        for above, row, out_row in zip(shown, shown[1:], grouped[1:], strict=False):
+            for i in words:
+                if i != words.index(i) or row[:i + 1] != above[:i + 1]:
+                    break  # only a leading run, and only while the columns before repeat
+                out_row[i] = ""
+        out.append((t, list(c), grouped))
+    return out
 
 
 # -- Markdown -----------------------------------------------------------------------------
 def _md_table(columns: list[str], rows: list[list[str]]) -> list[str]:
     def cell(v: str) -> str:
         return v.replace("|", "\\|")
+    def align(i: int) -> str:  # numbers to the right, words to the left
+        return "---:|" if i and rows and all(numeric(r[i]) for r in rows) else "---|"
     return ["| " + " | ".join(cell(c) for c in columns) + " |",
-            "|---|" + "---:|" * (len(columns) - 1),
+            "|" + "".join(align(i) for i in range(len(columns))),
             *("| " + " | ".join(cell(v) for v in r) + " |" for r in rows), ""]
 
 
 def markdown(report: AnnualReport) -> str:
     out = [f"# {title(report)}", "", subtitle(report) + ".", "", NOTICE, ""]
     for chapter in report.chapters:
-        out += [f"## {chapter.number} {chapter.title}", ""]
+        out += [f"## {chapter.heading}", ""]
         if chapter.narrative is not None:
             from engine.apps.report.narrative import demoted
 
@@ -126,9 +170,11 @@ def markdown(report: AnnualReport) -> str:
                 out += [NO_RECORDS, ""]
                 continue
             out += _md_table(*figure_table(s, report))
-            if report.areas:
+            if by_area(s, report):
                 out += ["**By area** (change on the previous year in brackets)", ""]
                 out += _md_table(*area_table(s, report))
+            elif report.areas:
+                out += [NOT_BY_AREA, ""]
             for t, columns, rows in tables(s.current):
                 out += [f"**{t}**", ""] + _md_table(columns, rows)
     return "\n".join(out)
@@ -197,15 +243,16 @@ body { max-width: 60em; margin: 2em auto; padding: 0 1em; }
 """
 
 
-def tag(value: str) -> str:
+def tag(value: str, word: str | None = None) -> str:
     """A RAG or status word with its colour (the word is always there)."""
-    fill, ink = TAGS[value]
+    fill, ink = TAGS[word or value]
     return (f'<strong class="tag" style="background:{fill};color:{ink}">'
             f"{html.escape(value)}</strong>")
 
 
 def _cell(value: str, numeric: bool = False) -> str:
-    inner = tag(value) if value in TAGS else html.escape(value)
+    word = tag_of(value)
+    inner = tag(value, word) if word else html.escape(value)
     return f'<td class="n">{inner}</td>' if numeric else f"<td>{inner}</td>"
 
 
@@ -238,9 +285,10 @@ def _section_html(s: SectionResult, report: AnnualReport) -> str:
         parts.append(f'<p class="none">{NO_RECORDS}</p></section>')
         return "".join(parts)
     parts.append(_table("Figures", *figure_table(s, report)))
-    if report.areas:
-        parts.append(_table("By area (change on the previous year in brackets)",
-                            *area_table(s, report)))
+    if by_area(s, report):
+        parts.append(_table(BY_AREA, *area_table(s, report)))
+    elif report.areas:
+        parts.append(f'<p class="none">{NOT_BY_AREA}</p>')
     chart = chart_of(s.current)
     if chart is not None:
         parts.append(f"<figure>{charts.svg(chart)}</figure>")
@@ -255,7 +303,7 @@ def _chapter_html(chapter: Chapter, report: AnnualReport, first: bool) -> str:
 
     first_class = ' class="first"' if first else ""
     parts = [f'<h2{first_class} id="chapter-{chapter.number}">'
-             f"{html.escape(chapter.number)} {html.escape(chapter.title)}</h2>"]
+             f"{html.escape(chapter.heading)}</h2>"]
     if chapter.narrative is not None:
         parts.append(f'<div class="narrative">{to_html(chapter.narrative)}</div>')
     elif chapter.placeholder:
@@ -267,8 +315,8 @@ def _chapter_html(chapter: Chapter, report: AnnualReport, first: bool) -> str:
 def html_body(report: AnnualReport) -> str:
     """The report's chapters as HTML (tables and inline SVG charts), for a page of its own
     or another site's layout (the web application's), with its own styles."""
-    contents = "".join(f'<li><a href="#chapter-{c.number}">{html.escape(c.number)} '
-                       f"{html.escape(c.title)}</a></li>" for c in report.chapters)
+    contents = "".join(f'<li><a href="#chapter-{c.number}">{html.escape(c.heading)}</a></li>'
+                       for c in report.chapters)
     chapters = "\n".join(_chapter_html(c, report, i == 0)
                          for i, c in enumerate(report.chapters))
     return (f'<style>{CSS}</style><div class="report-doc">'
