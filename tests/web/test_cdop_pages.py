@@ -136,6 +136,7 @@ def test_a_death_from_notification_to_closure_through_the_forms(client_for: Clie
     assert f'href="/cdop/{DEATH}/meeting"' in case.text
     assert f'href="/cases/{DEATH}/steps/' not in case.text  # every step on its CDOP form
     assert f'href="/cdop/{DEATH}/meeting"' in coordinator.get("/").text  # My tasks too
+    assert "area Cumberland" in case.text and "area cumberland" not in case.text  # timeline
     # the details in the CDOP's words: the area by its name, the bands as the NCMD has them
     assert "<dd class=\"summary-list__value\">1-4 years</dd>" in case.text
     assert "<dd class=\"summary-list__value\">Cumberland</dd>" in case.text
