@@ -79,6 +79,12 @@ BAD = [
       "child"), "domains are named only for modifiable factors"),
     (("cdop", "link", "CDR-C-10", "CDR-C-8"), "a link joins"),
     (("cdop", "meeting", "CDR-C-8", "--on", "2024-13-01"), "2024-13-01"),
+    # the report counts a death by its notification's time: not still to come, not before
+    # the death became known
+    (("cdop", "notify", "CDR-C-10", *NOTIFY, "--jar", "no", "--at", "2024-06-05T09:00"),
+     "the time of the notification"),
+    (("cdop", "notify", "CDR-C-10", *NOTIFY, "--jar", "no", "--at", "2024-06-03T09:00"),
+     "before the death became known"),
 ]
 
 

@@ -118,8 +118,19 @@ class CdopService:
                                  "the death became known "
                                  f"({show_instant(parse_instant(known))})",
                                  cli="check --died-on")
-            return self._shown(u, self.engine.fire(ref, "notify", values, actor, note,
-                                                   WORKFLOW, unit=u, via_domain=True))
+            view = self.engine.fire(ref, "notify", values, actor, note, WORKFLOW, unit=u,
+                                    via_domain=True)
+            # Checked after the fire (which checks the actor's roles, refusals audited);
+            # raising here rolls the fire back. The report counts a death by this time.
+            if at > now:
+                raise FieldError("notified_at", f"the time of the notification "
+                                 f"({show_instant(at)}) is still to come (now is "
+                                 f"{show_instant(now)})", cli="check --at")
+            if known and at < parse_instant(known):
+                raise FieldError("notified_at", f"the notification ({show_instant(at)}) is "
+                                 "before the death became known "
+                                 f"({show_instant(parse_instant(known))})", cli="check --at")
+            return self._shown(u, view)
 
     # -- agencies' reporting forms: one keyed deadline per agency -----------------------
     def request(self, ref: str, agency: str, actor: str, on: str | None = None,
