@@ -85,6 +85,12 @@ BAD = [
      "the time of the notification"),
     (("cdop", "notify", "CDR-C-10", *NOTIFY, "--jar", "no", "--at", "2024-06-03T09:00"),
      "before the death became known"),
+    # a day given is one that has come (the deadlines and the report count from it)
+    (("cdop", "meeting", "CDR-C-8", "--on", "2024-06-05"), "2024-06-05 is still to come"),
+    (("cdop", "request", "CDR-C-8", "--agency", "GP", "--on", "2024-06-05"),
+     "2024-06-05 is still to come"),
+    (("cdop", "close", "CDR-C-8", "--reason", "not resident", "--on", "2024-06-05"),
+     "2024-06-05 is still to come"),
 ]
 
 
