@@ -237,6 +237,7 @@ class Admin:
         if "email" in wanted and not EMAIL.match(wanted["email"]):
             raise FieldError("email", f"'{wanted['email']}' is not an email address")
         changed: list[str] = []
+        detail: dict[str, str | None] = {"login": login}
 
         def change(conn: Connection) -> None:
             store = AccessStore(conn)
@@ -247,10 +248,10 @@ class Admin:
             changed.extend(k for k, v in wanted.items() if current[k] != v)
             if changed:
                 store.update_user(user_id, {k: wanted[k] for k in changed})
+            # What changed, not what was given (a form gives every field each time).
+            detail["changed"] = ", ".join(sorted(changed))
 
-        self._admin_command(actor, "user.update", {"login": login,
-                                                   "changed": ", ".join(sorted(wanted))},
-                            change)
+        self._admin_command(actor, "user.update", detail, change)
         return changed
 
     def enable(self, actor: str, login: str) -> None:

@@ -128,10 +128,14 @@ class HeadMirror:
 
     def put(self, head: tuple[int, str], unsynced: bool = False) -> None:
         with self._ready:
-            if self._pending is None or head[0] > self._pending[0]:
-                self._pending = head
-            self._unsynced = self._unsynced or unsynced
-            self._ready.notify()
+            stopped = self._stopping
+            if not stopped:
+                if self._pending is None or head[0] > self._pending[0]:
+                    self._pending = head
+                self._unsynced = self._unsynced or unsynced
+                self._ready.notify()
+        if stopped:  # a commit racing the drain: the thread may be gone, so write it here
+            mirror_head(self.path, head, self._sync if unsynced else None)
 
     def _run(self) -> None:
         while True:
@@ -142,7 +146,10 @@ class HeadMirror:
                 unsynced, self._unsynced = self._unsynced, False
                 stopping = self._stopping
             if head is not None:
-                mirror_head(self.path, head, self._sync if unsynced else None)
+                try:
+                    mirror_head(self.path, head, self._sync if unsynced else None)
+                except Exception:  # a dead thread would silently stop every later mirror
+                    log.exception("audit head file not updated")
                 if not stopping:  # what commits meanwhile waits, to be written as one
                     with self._ready:
                         self._ready.wait_for(lambda: self._stopping, MIRROR_EVERY)

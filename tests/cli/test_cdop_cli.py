@@ -79,6 +79,18 @@ BAD = [
       "child"), "domains are named only for modifiable factors"),
     (("cdop", "link", "CDR-C-10", "CDR-C-8"), "a link joins"),
     (("cdop", "meeting", "CDR-C-8", "--on", "2024-13-01"), "2024-13-01"),
+    # the report counts a death by its notification's time: not still to come, not before
+    # the death became known
+    (("cdop", "notify", "CDR-C-10", *NOTIFY, "--jar", "no", "--at", "2024-06-05T09:00"),
+     "the time of the notification"),
+    (("cdop", "notify", "CDR-C-10", *NOTIFY, "--jar", "no", "--at", "2024-06-03T09:00"),
+     "before the death became known"),
+    # a day given is one that has come (the deadlines and the report count from it)
+    (("cdop", "meeting", "CDR-C-8", "--on", "2024-06-05"), "2024-06-05 is still to come"),
+    (("cdop", "request", "CDR-C-8", "--agency", "GP", "--on", "2024-06-05"),
+     "2024-06-05 is still to come"),
+    (("cdop", "close", "CDR-C-8", "--reason", "not resident", "--on", "2024-06-05"),
+     "2024-06-05 is still to come"),
 ]
 
 

@@ -132,6 +132,9 @@ def test_one_deadline_per_agency_asked(app: App, clock: FixedClock) -> None:
         app.cdop.request(ref, agency, ADMIN)
     with pytest.raises(UsageError, match=r"Police was already asked .*form awaited"):
         app.cdop.request(ref, "police", ADMIN)
+    with pytest.raises(UsageError, match="2024-06-10 is still to come"):  # not yet arrived
+        app.cdop.received(ref, "School", ADMIN, on="2024-06-10")
+    clock.set(london("2024-06-10 09:00"))
     app.cdop.received(ref, "School", ADMIN, on="2024-06-10")
     with pytest.raises(UsageError, match=r"no reporting form is awaited from 'School'.*"
                                          "awaited: GP, Police"):

@@ -77,6 +77,10 @@ BAD = [
      "number"),
     ("mash_contacts,cumberland,2023-24,many,MASH\n", "row 3: the value 'many' is not a number"),
     ("mash_contacts,cumberland,2023-24,3,\n", "row 3: the source is missing"),
+    ("mash_contacts,cumberland,2023-24," + "9" * 40 + ",MASH\n",
+     "row 3: the value is longer than 32 characters"),
+    ("mash_contacts,cumberland,2023-24," + "9" * 5000 + ",MASH\n",
+     "row 3: the value is longer than 32 characters"),
     ("mash_contacts,cumberland,2023-24,3,MASH\nmash_contacts,cumberland,2023-24,4,MASH\n",
      "row 4: the same measure, area and period as row 3"),
 ]

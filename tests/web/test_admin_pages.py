@@ -252,6 +252,7 @@ def test_add_a_user_then_change_their_address_and_disable_and_enable_them(
     assert _user(app, "jo").email == "jo.bloggs@police.example"
     actor, outcome, detail = records(app, "user.update")[-1]
     assert (actor, outcome) == ("boss", "ok") and "police.example" not in str(detail)
+    assert detail["changed"] == "email"  # the fields changed, not every field the form sent
 
     page = boss.get("/admin/users/jo")
     off = boss.post("/admin/users/jo/status", data={"csrf_token": csrf_of(page.text),

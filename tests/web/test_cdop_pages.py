@@ -153,7 +153,7 @@ def test_a_death_from_notification_to_closure_through_the_forms(client_for: Clie
     form = coordinator.get(f"/cdop/{DEATH}/received")
     assert 'value="Police"' in form.text and 'value="GP"' in form.text
     got = _post(coordinator, f"/cdop/{DEATH}/received",
-                {"request_agency": "Police", "received_on": "2024-06-04"})
+                {"request_agency": "Police", "received_on": "2024-06-03"})
     assert got.status_code == 303 and _audit(app, "cdop.received") == 1
     assert [r.open_requests for r in app.cdop.deaths("amy")] == [1]
 

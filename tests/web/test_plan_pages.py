@@ -254,3 +254,19 @@ def test_upload_too_large_is_refused_before_it_is_read(app: App, people: None,
     no_token = pm.post("/figures/import", files={"file": ("f.csv", FIGURES.encode(),
                                                           "text/csv")})
     assert no_token.status_code == 403 and _count(app, ImportedFigure) == 0
+
+
+def test_a_plan_import_by_a_user_without_a_plan_role_is_refused_and_audited(
+        app: App, people: None) -> None:
+    """Even a file whose actions are all in the plan (which opens no case): refused before
+    the file is compared with the stored actions, and the refusal audited."""
+    from engine.core.errors import PermissionDeniedError
+
+    app.plan.import_plan("plan.csv", PLAN, "pm")
+    with pytest.raises(PermissionDeniedError):
+        app.plan.import_plan("plan.csv", PLAN, "social")
+    changed = PLAN.replace("Embed the assessment tools", "Something else")
+    with pytest.raises(PermissionDeniedError):  # not told the stored words
+        app.plan.import_plan("plan.csv", changed, "social")
+    assert _audit(app, "plan.import", "refused") + _audit(app, "plan.import", "denied") == 2
+    assert _audit(app, "plan.import") == 1

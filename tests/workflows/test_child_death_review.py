@@ -86,6 +86,7 @@ def test_a_death_from_notification_to_closure(app: App, clock: FixedClock) -> No
     assert view.data["modifiable_domains"] == "parenting,environment"
     # the NCMD analysis form: 5 working days after the review
     assert _deadlines(view)["ncmd"] == ("2025-03-19", "open")
+    clock.set(london("2025-03-14 09:00"))
     cdop.step("CDR-C-501", "record_ncmd", {"ncmd_submitted_on": "2025-03-14"}, COORD)
     view = cdop.close("CDR-C-501", COORD)
     assert view.state == "closed" and view.final

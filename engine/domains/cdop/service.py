@@ -37,6 +37,8 @@ REQUEST_CLOCK = "information"
 COMMAND_OF = {"hold_cdr_meeting": "meeting", "record_ncmd": "ncmd", "close": "close",
               "close_without_review": "close"}
 ABUSE = ("suspected", "known")
+# The days a plain step records: each a day that has come (as every day given here is).
+DAY_FIELDS = ("cdr_meeting_on", "ncmd_submitted_on", "closed_on")
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,19 @@ class CdopService:
                                  "the death became known "
                                  f"({show_instant(parse_instant(known))})",
                                  cli="check --died-on")
-            return self._shown(u, self.engine.fire(ref, "notify", values, actor, note,
-                                                   WORKFLOW, unit=u, via_domain=True))
+            view = self.engine.fire(ref, "notify", values, actor, note, WORKFLOW, unit=u,
+                                    via_domain=True)
+            # Checked after the fire (which checks the actor's roles, refusals audited);
+            # raising here rolls the fire back. The report counts a death by this time.
+            if at > now:
+                raise FieldError("notified_at", f"the time of the notification "
+                                 f"({show_instant(at)}) is still to come (now is "
+                                 f"{show_instant(now)})", cli="check --at")
+            if known and at < parse_instant(known):
+                raise FieldError("notified_at", f"the notification ({show_instant(at)}) is "
+                                 "before the death became known "
+                                 f"({show_instant(parse_instant(known))})", cli="check --at")
+            return self._shown(u, view)
 
     # -- agencies' reporting forms: one keyed deadline per agency -----------------------
     def request(self, ref: str, agency: str, actor: str, on: str | None = None,
@@ -135,7 +148,7 @@ class CdopService:
                 raise FieldError("request_agency", f"{named} was already asked on case "
                                  f"'{ref}' (form "
                                  f"{status}): one request per agency")
-            day = self._day(on)
+            day = self._day(on, "requested_on")
             return self._shown(u, self.engine.fire(ref, "request_information", {
                 "request_agency": agency, "requested_on": day}, actor, note, WORKFLOW,
                 unit=u, via_domain=True))
@@ -154,8 +167,8 @@ class CdopService:
                                  f"'{ref}'{did_you_mean(agency, awaited)}; awaited: "
                                  f"{one_of(awaited)}")
             return self._shown(u, self.engine.fire(ref, "receive_information", {
-                "request_agency": match, "received_on": self._day(on)}, actor, note, WORKFLOW,
-                unit=u, via_domain=True))
+                "request_agency": match, "received_on": self._day(on, "received_on")}, actor,
+                note, WORKFLOW, unit=u, via_domain=True))
 
     # -- the review ---------------------------------------------------------------------
     def review(self, ref: str, category: str, modifiable: bool, domains: list[str],
@@ -178,7 +191,7 @@ class CdopService:
         if domains and not modifiable:
             raise FieldError("modifiable_domains", "domains are named only for modifiable "
                              "factors", cli="add --modifiable yes, or leave --domain out")
-        values = {"cdop_reviewed_on": self._day(on), "category": code,
+        values = {"cdop_reviewed_on": self._day(on, "cdop_reviewed_on"), "category": code,
                   "modifiable_factors": "yes" if modifiable else "no"}
         if domains:
             values["modifiable_domains"] = ",".join(dict.fromkeys(domains))
@@ -191,6 +204,9 @@ class CdopService:
     def step(self, ref: str, trigger: str, values: Mapping[str, str], actor: str,
              note: str | None = None) -> CaseView:
         """A plain step (the review meeting, the NCMD form, closing) as its own command."""
+        for name in DAY_FIELDS:
+            if values.get(name):
+                self._day(values[name], name)
         with self.engine.unit(actor, f"cdop.{COMMAND_OF.get(trigger, trigger)}", case_ref=ref,
                               workflow=WORKFLOW) as u:
             return self._shown(u, self.engine.fire(ref, trigger, values, actor, note,
@@ -200,7 +216,7 @@ class CdopService:
               reason: str | None = None) -> CaseView:
         """Close a reviewed death (once the NCMD has its form), or with a reason one that
         is not reviewed here."""
-        values = {"closed_on": self._day(on)}
+        values = {"closed_on": self._day(on, "closed_on")}
         if reason:
             values["close_reason"] = reason
         return self.step(ref, "close_without_review" if reason else "close", values, actor)
@@ -230,7 +246,7 @@ class CdopService:
             death = self.engine.find(u, ref, WORKFLOW)
             self._check_abuse(death)
             values = {"child_ref": death.data["child_ref"],
-                      "became_aware_on": self._day(aware_on),
+                      "became_aware_on": self._day(aware_on, "became_aware_on"),
                       "label": label or f"Child death {ref}"}
             self.engine.open_case(PRACTICE_REVIEW, review_ref, values, actor, note,
                                   area=death.area, unit=u)
@@ -291,8 +307,15 @@ class CdopService:
         links = self.engine.links(unit, self.engine.find(unit, view.ref, WORKFLOW))
         return replace(view, links=links) if links else view
 
-    def _day(self, on: str | None) -> str:
-        return (parse_date(on) if on else london_date(self.clock.now())).isoformat()
+    def _day(self, on: str | None, field: str = "on") -> str:
+        """The day given (default today): one still to come is refused, as in the other
+        domains (what is recorded has happened; deadlines and the report count from it)."""
+        today = london_date(self.clock.now())
+        day = parse_date(on) if on else today
+        if day > today:
+            raise FieldError(field, f"the day {day.isoformat()} is still to come: record what "
+                             "has happened")
+        return day.isoformat()
 
     def _requests(self, unit: Unit, case: CaseRecord) -> dict[str, Deadline]:
         """Each agency asked on the case, with its reporting form's deadline."""

@@ -39,6 +39,7 @@ PARTNERSHIP = "partnership"
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _MAX_SOURCE = 200
+_MAX_VALUE = 32
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ class FiguresImported:
 
 def _number(text: str, measure: Measure, where: str) -> str:
     raw = text.strip().replace(",", "")
+    if len(raw) > _MAX_VALUE:  # the column's width (and int() refuses 4,300+ digits)
+        raise UsageError(f"{where}: the value is longer than {_MAX_VALUE} characters")
     if not _NUMBER.fullmatch(raw):
         raise UsageError(f"{where}: the value '{text}' is not a number")
     if measure.count:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
+from engine.core.access import require
 from engine.core.clock import london_date, parse_date
 from engine.core.errors import CaseNotFoundError, EngineError, UsageError, did_you_mean
 from engine.core.fields import check_text
@@ -120,6 +121,10 @@ class PlanService:
         same plan changes nothing); one with different words is refused."""
         start = parse_date(plan_from) if plan_from else london_date(self.clock.now())
         with self.engine.unit(actor, "plan.import", workflow=WORKFLOW) as unit:
+            # Before anything is read: a plan whose actions are all there opens no case, so
+            # no open would check (and the file's words are compared with the stored ones).
+            require(unit.principal, self.engine.registry.get(WORKFLOW).open_roles, None,
+                    False, "import the business plan")
             rows = parse_plan(name, text)
             for row in rows:
                 self._check_owner(unit, row)
