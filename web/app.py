@@ -91,26 +91,28 @@ def create_app(app: App, *, serving: bool = False) -> FastAPI:
     async def change(request: Request, exc: deps.PasswordChangeRequired) -> Response:
         return deps.redirect("/account/password")
 
+    # The handlers that render a page are plain functions: Starlette runs them in the thread
+    # pool, since the page's header reads the user's task count.
     @web.exception_handler(deps.CsrfRefused)
-    async def csrf(request: Request, exc: deps.CsrfRefused) -> Response:
+    def csrf(request: Request, exc: deps.CsrfRefused) -> Response:
         return deps.render(deps.maybe_user(request), "error.html", 403,
                            title="This form has expired",
                            message="The form was not sent from this site or has expired, so "
                                    "nothing was saved. Go back, reload the page and try again.")
 
     @web.exception_handler(deps.FormTooLarge)
-    async def too_large(request: Request, exc: deps.FormTooLarge) -> Response:
+    def too_large(request: Request, exc: deps.FormTooLarge) -> Response:
         return deps.render(deps.maybe_user(request), "error.html", 400,
                            title="There is a problem",
                            message=f"A value sent is too long (at most {deps.MAX_FIELD} "
                                    "characters); nothing was saved.")
 
     @web.exception_handler(EngineError)
-    async def engine_error(request: Request, exc: EngineError) -> Response:
+    def engine_error(request: Request, exc: EngineError) -> Response:
         return deps.error_page(deps.maybe_user(request), exc)
 
     @web.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    def http_error(request: Request, exc: HTTPException) -> Response:
         ctx = deps.maybe_user(request)
         if exc.status_code == 404:
             return deps.not_found(ctx)
@@ -118,13 +120,13 @@ def create_app(app: App, *, serving: bool = False) -> FastAPI:
                            message=str(exc.detail))
 
     @web.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+    def bad_request(request: Request, exc: RequestValidationError) -> Response:
         return deps.render(deps.maybe_user(request), "error.html", 400,
                            title="There is a problem",
                            message="The address or form was not understood; nothing was saved.")
 
     @web.exception_handler(Exception)
-    async def server_error(request: Request, exc: Exception) -> Response:
+    def server_error(request: Request, exc: Exception) -> Response:
         reference = secrets.token_hex(4)
         deps.log.exception("unhandled error, reference %s", reference)
         try:

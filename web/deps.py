@@ -108,9 +108,10 @@ def maybe_user(request: Request) -> Ctx:
     return Ctx(request, application(request), _session(request))
 
 
-async def user(request: Request) -> Ctx:
-    """The signed-in user, or a redirect to sign in (coming back here afterwards). Async so
-    it runs on the event loop: one indexed read, cheaper than a hop to the thread pool."""
+def user(request: Request) -> Ctx:
+    """The signed-in user, or a redirect to sign in (coming back here afterwards). A plain
+    function, so FastAPI runs it in the thread pool: the session check reads (and may
+    touch) the session row, and a database lock must never stall the event loop."""
     session = _session(request)
     if session is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")

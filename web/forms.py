@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from engine.core.errors import (
     DuplicateCaseError,
@@ -91,8 +92,10 @@ async def submit(request: Request, ctx: Ctx, form: Callable[[], Form],
     ``form`` only then, shown by ``show``), values kept, nothing written."""
     assert ctx.session is not None
     values = await deps.form(request, ctx.session.csrf)
-    return _run(ctx, form, values, lambda: act({k: v.strip() for k, v in values.items()}),
-                show)
+    # The service call (and the form again, on an error) runs off the event loop: it may
+    # wait for the database's write lock, and other requests must not wait with it.
+    return await run_in_threadpool(
+        _run, ctx, form, values, lambda: act({k: v.strip() for k, v in values.items()}), show)
 
 
 async def submit_upload(request: Request, ctx: Ctx, form: Callable[[], Form],
@@ -105,9 +108,10 @@ async def submit_upload(request: Request, ctx: Ctx, form: Callable[[], Form],
     try:
         sent = await deps.upload(request, ctx.session.csrf)
     except deps.UploadRefused as exc:
-        return show(ctx, form(), {}, {"file": str(exc)}, 400)
+        return await run_in_threadpool(show, ctx, form(), {}, {"file": str(exc)}, 400)
     values = {k: v.strip() for k, v in sent.values.items()}
-    return _run(ctx, form, values, lambda: act(values, sent.name, sent.text), show)
+    return await run_in_threadpool(
+        _run, ctx, form, values, lambda: act(values, sent.name, sent.text), show)
 
 
 def _run(ctx: Ctx, form: Callable[[], Form], values: dict[str, str],

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from engine.core.clock import show_instant
@@ -146,17 +147,21 @@ async def change_status(request: Request, login: str, ctx: SignedInUser) -> Resp
     """Disable (``change=disable``) or enable (``change=enable``) a user."""
     assert ctx.session is not None
     values = await deps.form(request, ctx.session.csrf)
-    enable = values.get("change") == "enable"
-    try:
-        if enable:
-            _as_admin(lambda: ctx.app.admin.enable(ctx.login, login))
-        else:
-            _as_admin(lambda: ctx.app.admin.disable(ctx.login, login))
-    except Refused:
-        return deps.not_found(ctx)
-    except UsageError as exc:
-        return _user_page(ctx, login, 400, errors={"status": str(exc)})
-    return deps.redirect(f"/admin/users/{login}?done={'enabled' if enable else 'disabled'}")
+
+    def work() -> Response:  # off the event loop: the service may wait for a lock
+        enable = values.get("change") == "enable"
+        try:
+            if enable:
+                _as_admin(lambda: ctx.app.admin.enable(ctx.login, login))
+            else:
+                _as_admin(lambda: ctx.app.admin.disable(ctx.login, login))
+        except Refused:
+            return deps.not_found(ctx)
+        except UsageError as exc:
+            return _user_page(ctx, login, 400, errors={"status": str(exc)})
+        return deps.redirect(f"/admin/users/{login}?done={'enabled' if enable else 'disabled'}")
+
+    return await run_in_threadpool(work)
 
 
 def _user_page(ctx: Ctx, login: str, status: int = 200, **values: object) -> Response:
@@ -180,21 +185,25 @@ async def change_role(request: Request, login: str, ctx: SignedInUser) -> Respon
     """Grant (``change=grant``) or revoke (``change=revoke``) a role in an area."""
     assert ctx.session is not None
     values = await deps.form(request, ctx.session.csrf)
-    role, area = values.get("role", ""), values.get("area", "") or None
-    change = values.get("change", "grant")
-    try:
-        if change == "revoke":
-            _as_admin(lambda: ctx.app.admin.revoke(ctx.login, login, role, area))
-        else:
-            _as_admin(lambda: ctx.app.admin.grant(ctx.login, login, role, area))
-    except Refused:
-        return deps.not_found(ctx)
-    except UsageError as exc:
-        key = "role" if change == "grant" else "roles"
-        return _user_page(ctx, login, 400, errors={key: str(exc)},
-                          chosen={"role": role, "area": area or ""})
-    done = "revoked" if change == "revoke" else "granted"
-    return deps.redirect(f"/admin/users/{login}?done={done}")
+
+    def work() -> Response:  # off the event loop: the service may wait for a lock
+        role, area = values.get("role", ""), values.get("area", "") or None
+        change = values.get("change", "grant")
+        try:
+            if change == "revoke":
+                _as_admin(lambda: ctx.app.admin.revoke(ctx.login, login, role, area))
+            else:
+                _as_admin(lambda: ctx.app.admin.grant(ctx.login, login, role, area))
+        except Refused:
+            return deps.not_found(ctx)
+        except UsageError as exc:
+            key = "role" if change == "grant" else "roles"
+            return _user_page(ctx, login, 400, errors={key: str(exc)},
+                              chosen={"role": role, "area": area or ""})
+        done = "revoked" if change == "revoke" else "granted"
+        return deps.redirect(f"/admin/users/{login}?done={done}")
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/users/{login}/password")
@@ -203,22 +212,26 @@ async def one_time_password(request: Request, login: str, ctx: SignedInUser) -> 
     the page this once (never in an address, never in a log)."""
     assert ctx.session is not None
     values = await deps.form(request, ctx.session.csrf)
-    accounts = ctx.app.accounts
-    try:
-        if values.get("kind") == "link":
-            token, expires = _as_admin(lambda: accounts.issue_link(ctx.login, login))
-            secret = f"{accounts.settings.base_url.rstrip('/')}/sign-in/link/{token}"
-            told = ("Send this one-time sign-in link to the user; it can be used once, until "
-                    f"{show_instant(expires).replace('T', ' ')}.")
-        else:
-            secret = _as_admin(lambda: accounts.set_password(ctx.login, login))
-            told = ("Give this one-time password to the user: they choose their own when they "
-                    "first sign in. Their sessions have ended.")
-    except Refused:
-        return deps.not_found(ctx)
-    except UsageError as exc:
-        return _user_page(ctx, login, 400, errors={"password": str(exc)})
-    return _user_page(ctx, login, secret=secret, secret_told=told)
+
+    def work() -> Response:  # off the event loop: the service may wait for a lock
+        accounts = ctx.app.accounts
+        try:
+            if values.get("kind") == "link":
+                token, expires = _as_admin(lambda: accounts.issue_link(ctx.login, login))
+                secret = f"{accounts.settings.base_url.rstrip('/')}/sign-in/link/{token}"
+                told = ("Send this one-time sign-in link to the user; it can be used once, until "
+                        f"{show_instant(expires).replace('T', ' ')}.")
+            else:
+                secret = _as_admin(lambda: accounts.set_password(ctx.login, login))
+                told = ("Give this one-time password to the user: they choose their own when they "
+                        "first sign in. Their sessions have ended.")
+        except Refused:
+            return deps.not_found(ctx)
+        except UsageError as exc:
+            return _user_page(ctx, login, 400, errors={"password": str(exc)})
+        return _user_page(ctx, login, secret=secret, secret_told=told)
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/users/{login}/tokens/{token_id}/revoke")
@@ -226,13 +239,17 @@ async def revoke_token(request: Request, login: str, token_id: int,
                        ctx: SignedInUser) -> Response:
     assert ctx.session is not None
     await deps.form(request, ctx.session.csrf)
-    try:
-        _as_admin(lambda: ctx.app.accounts.revoke_token(ctx.login, login, token_id))
-    except Refused:
-        return deps.not_found(ctx)
-    except UsageError as exc:
-        return _user_page(ctx, login, 400, errors={"tokens": str(exc)})
-    return deps.redirect(f"/admin/users/{login}?done=token")
+
+    def work() -> Response:  # off the event loop: the service may wait for a lock
+        try:
+            _as_admin(lambda: ctx.app.accounts.revoke_token(ctx.login, login, token_id))
+        except Refused:
+            return deps.not_found(ctx)
+        except UsageError as exc:
+            return _user_page(ctx, login, 400, errors={"tokens": str(exc)})
+        return deps.redirect(f"/admin/users/{login}?done=token")
+
+    return await run_in_threadpool(work)
 
 
 # -- areas ------------------------------------------------------------------------------
@@ -256,18 +273,22 @@ def areas(ctx: SignedInUser, done: str = "") -> Response:
 async def add_area(request: Request, ctx: SignedInUser) -> Response:
     assert ctx.session is not None
     values = await deps.form(request, ctx.session.csrf)
-    code, name = values.get("code", "").strip(), values.get("name", "").strip()
-    try:
-        if not name:
-            raise UsageError("give the area a name, e.g. 'Westmorland and Furness'")
-        _as_admin(lambda: ctx.app.admin.add_area(ctx.login, code, name))
-    except Refused:
-        return deps.not_found(ctx)
-    except UsageError as exc:
-        key = "name" if not name else "code"
-        return _areas_page(ctx, 400, errors={key: str(exc)},
-                           chosen={"code": code[:64], "name": name[:100]})
-    return deps.redirect("/admin/areas?done=area")
+
+    def work() -> Response:  # off the event loop: the service may wait for a lock
+        code, name = values.get("code", "").strip(), values.get("name", "").strip()
+        try:
+            if not name:
+                raise UsageError("give the area a name, e.g. 'Westmorland and Furness'")
+            _as_admin(lambda: ctx.app.admin.add_area(ctx.login, code, name))
+        except Refused:
+            return deps.not_found(ctx)
+        except UsageError as exc:
+            key = "name" if not name else "code"
+            return _areas_page(ctx, 400, errors={key: str(exc)},
+                               chosen={"code": code[:64], "name": name[:100]})
+        return deps.redirect("/admin/areas?done=area")
+
+    return await run_in_threadpool(work)
 
 
 # -- the audit trail ----------------------------------------------------------------------
@@ -293,11 +314,15 @@ async def verify(request: Request, ctx: SignedInUser) -> Response:
     """``audit verify``, as the signed-in user: the result on the page."""
     assert ctx.session is not None
     await deps.form(request, ctx.session.csrf)
-    try:
-        verdict = _as_admin(lambda: ctx.app.audit.verify(ctx.login))
-    except Refused:
-        return deps.not_found(ctx)
-    return _audit_page(ctx, 1, verdict=verdict)
+
+    def work() -> Response:  # off the event loop: the service may wait for a lock
+        try:
+            verdict = _as_admin(lambda: ctx.app.audit.verify(ctx.login))
+        except Refused:
+            return deps.not_found(ctx)
+        return _audit_page(ctx, 1, verdict=verdict)
+
+    return await run_in_threadpool(work)
 
 
 @router.get("")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from engine.core import wording
 from engine.core.casework import OpenChoice, StepForm
@@ -79,21 +80,25 @@ async def open_case(request: Request, workflow: str, ctx: SignedInUser,
                     ) -> Response:
     assert ctx.session is not None
     values = await deps.form(request, ctx.session.csrf)
-    choice = _choice(ctx, workflow)
-    ref, area = values.pop("ref", "").strip(), values.pop("area", "") or None
-    note = values.pop("note", "").strip() or None
-    fields = {k: v.strip() for k, v in values.items() if v.strip()}
-    try:
-        ctx.app.engine.open_case(workflow, ref, fields, ctx.login, note,
-                                 command="web open", area=area)
-    except (UsageError, DuplicateCaseError) as exc:
-        key = exc.field if isinstance(exc, FieldError) else "ref"
-        return deps.render(ctx, "open_form.html", deps.status_for(exc),
-                           title=f"Open a case: {choice.title}",
-                           choice=choice, values={**values, "ref": ref, "area": area or "",
-                                                  "note": note or "", **fields},
-                           errors={key: str(exc)})
-    return deps.redirect(f"/cases/{ref}?opened=1")
+
+    def work() -> Response:  # off the event loop: the service may wait for a lock
+        choice = _choice(ctx, workflow)
+        ref, area = values.pop("ref", "").strip(), values.pop("area", "") or None
+        note = values.pop("note", "").strip() or None
+        fields = {k: v.strip() for k, v in values.items() if v.strip()}
+        try:
+            ctx.app.engine.open_case(workflow, ref, fields, ctx.login, note,
+                                     command="web open", area=area)
+        except (UsageError, DuplicateCaseError) as exc:
+            key = exc.field if isinstance(exc, FieldError) else "ref"
+            return deps.render(ctx, "open_form.html", deps.status_for(exc),
+                               title=f"Open a case: {choice.title}",
+                               choice=choice, values={**values, "ref": ref, "area": area or "",
+                                                      "note": note or "", **fields},
+                               errors={key: str(exc)})
+        return deps.redirect(f"/cases/{ref}?opened=1")
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/cases/{ref:path}/steps/{trigger}")
@@ -116,32 +121,36 @@ async def fire(request: Request, ref: str, trigger: str, ctx: SignedInUser,
                ) -> Response:
     assert ctx.session is not None
     values = await deps.form(request, ctx.session.csrf)
-    raw_version = values.pop("version", "")
-    note = values.pop("note", "").strip() or None
-    fields = {k: v.strip() for k, v in values.items() if v.strip()}
-    if not raw_version.isdigit():
-        raise UsageError("the form did not say which version of the case it was read at")
-    try:
-        ctx.app.engine.fire(ref, trigger, fields, ctx.login, note,
-                            expected_version=int(raw_version), command=f"web {trigger}")
-    except ConcurrencyError:
-        form = ctx.app.casework.step(ref, trigger, ctx.login)
-        who = form.last_actor or "someone"
-        at = f"{form.last_at.astimezone(LONDON):%H:%M}" if form.last_at else "?"
-        return _step_page(ctx, form, {**values, "note": note or ""}, {},
-                          f"This case was changed by {who} at {at} while you were working. "
-                          "Nothing was saved: check the case as it is now and submit again.",
-                          409)
-    except (UsageError, GuardFailedError, TransitionNotAllowedError) as exc:
-        form = ctx.app.casework.step(ref, trigger, ctx.login)
-        key = exc.field if isinstance(exc, FieldError) else "form"
-        return _step_page(ctx, form, {**values, "note": note or ""}, {key: str(exc)}, None,
-                          deps.status_for(exc))
-    return deps.redirect(f"/cases/{ref}?done={trigger}")
+
+    def work() -> Response:  # off the event loop: the service may wait for a lock
+        raw_version = values.pop("version", "")
+        note = values.pop("note", "").strip() or None
+        fields = {k: v.strip() for k, v in values.items() if v.strip()}
+        if not raw_version.isdigit():
+            raise UsageError("the form did not say which version of the case it was read at")
+        try:
+            ctx.app.engine.fire(ref, trigger, fields, ctx.login, note,
+                                expected_version=int(raw_version), command=f"web {trigger}")
+        except ConcurrencyError:
+            form = ctx.app.casework.step(ref, trigger, ctx.login)
+            who = form.last_actor or "someone"
+            at = f"{form.last_at.astimezone(LONDON):%H:%M}" if form.last_at else "?"
+            return _step_page(ctx, form, {**values, "note": note or ""}, {},
+                              f"This case was changed by {who} at {at} while you were working. "
+                              "Nothing was saved: check the case as it is now and submit again.",
+                              409)
+        except (UsageError, GuardFailedError, TransitionNotAllowedError) as exc:
+            form = ctx.app.casework.step(ref, trigger, ctx.login)
+            key = exc.field if isinstance(exc, FieldError) else "form"
+            return _step_page(ctx, form, {**values, "note": note or ""}, {key: str(exc)}, None,
+                              deps.status_for(exc))
+        return deps.redirect(f"/cases/{ref}?done={trigger}")
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/cases/{ref:path}")
-async def case_page(ref: str, ctx: SignedInUser, done: str = "",
+def case_page(ref: str, ctx: SignedInUser, done: str = "",
                     opened: int = 0) -> Response:
     # Async, so run on the event loop: a bounded read (one case, its events, the count) and
     # a render cost less than the hop to the thread pool and back.

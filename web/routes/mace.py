@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from engine.core.clock import LONDON, london_date, parse_date
@@ -130,11 +131,15 @@ def invitation(ref: str, ctx: SignedInUser) -> Response:
 async def publish(ref: str, request: Request, ctx: SignedInUser) -> Response:
     assert ctx.session is not None
     await deps.form(request, ctx.session.csrf)
-    try:
-        ctx.app.mace.publish(ref, ctx.login)
-    except MeetingNotFoundError:
-        raise HTTPException(404) from None
-    return deps.redirect(f"/mace/{ref}?done=publish")
+
+    def work() -> Response:  # off the event loop: the service may wait for a lock
+        try:
+            ctx.app.mace.publish(ref, ctx.login)
+        except MeetingNotFoundError:
+            raise HTTPException(404) from None
+        return deps.redirect(f"/mace/{ref}?done=publish")
+
+    return await run_in_threadpool(work)
 
 
 def _crumbs(m: MeetingView, last: str) -> tuple[tuple[str, str | None], ...]:
@@ -296,11 +301,15 @@ async def add_action(ref: str, request: Request, ctx: SignedInUser) -> Response:
 async def action_done(ref: str, action: str, request: Request, ctx: SignedInUser) -> Response:
     assert ctx.session is not None
     await deps.form(request, ctx.session.csrf)
-    try:
-        ctx.app.mace.complete_action(ref, action, ctx.login)
-    except MeetingNotFoundError:
-        raise HTTPException(404) from None
-    return deps.redirect(f"/mace/{ref}?done=action_done")
+
+    def work() -> Response:  # off the event loop: the service may wait for a lock
+        try:
+            ctx.app.mace.complete_action(ref, action, ctx.login)
+        except MeetingNotFoundError:
+            raise HTTPException(404) from None
+        return deps.redirect(f"/mace/{ref}?done=action_done")
+
+    return await run_in_threadpool(work)
 
 
 # -- a new series ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ GROUPS = (("overdue", "Overdue"), ("week", "Due this week"), ("later", "Due late
 
 
 @router.get("/")
-async def my_tasks(ctx: SignedInUser, changed: int = 0) -> Response:
+def my_tasks(ctx: SignedInUser, changed: int = 0) -> Response:
     # On the event loop (no thread-pool hop): a bounded read (at most TASK_LIMIT rows).
     now = ctx.app.clock.now()
     calendar = ctx.app.engine.calendar
