@@ -124,6 +124,12 @@ def user(request: Request) -> Ctx:
 async def form(request: Request, csrf: str | None) -> dict[str, str]:
     """The posted form, its CSRF token checked against ``csrf`` (the session's or the
     sign-in cookie's); a value too long or too many fields is refused."""
+    return checked(await posted(request), csrf)
+
+
+async def posted(request: Request) -> dict[str, str]:
+    """The posted form as sent, CSRF token included and NOT yet checked: for a handler that
+    checks it (:func:`checked`) with the session it reads off the event loop."""
     data = await request.form(max_fields=MAX_FIELDS, max_files=0, max_part_size=MAX_FIELD * 4)
     values: dict[str, str] = {}
     for key, value in data.multi_items():
@@ -132,6 +138,12 @@ async def form(request: Request, csrf: str | None) -> dict[str, str]:
         if len(value) > MAX_FIELD or len(key) > 100:
             raise FormTooLarge()
         values[key] = value
+    return values
+
+
+def checked(values: dict[str, str], csrf: str | None) -> dict[str, str]:
+    """``values`` without its CSRF token, once the token matches ``csrf``."""
+    values = dict(values)
     sent = values.pop("csrf_token", "")
     if not csrf or not sent or not hmac.compare_digest(sent.encode(), csrf.encode()):
         raise CsrfRefused()

@@ -117,12 +117,15 @@ def _step_page(ctx: Ctx, form: StepForm, values: dict[str, str], errors: dict[st
 
 
 @router.post("/cases/{ref:path}/steps/{trigger}")
-async def fire(request: Request, ref: str, trigger: str, ctx: SignedInUser,
-               ) -> Response:
-    assert ctx.session is not None
-    values = await deps.form(request, ctx.session.csrf)
+async def fire(request: Request, ref: str, trigger: str) -> Response:
+    raw = await deps.posted(request)
 
-    def work() -> Response:  # off the event loop: the service may wait for a lock
+    def work() -> Response:
+        # Off the event loop (the service may wait for a lock), in one hop to the thread
+        # pool: the session check, the CSRF token, the fire.
+        ctx = deps.user(request)
+        assert ctx.session is not None
+        values = deps.checked(raw, ctx.session.csrf)
         raw_version = values.pop("version", "")
         note = values.pop("note", "").strip() or None
         fields = {k: v.strip() for k, v in values.items() if v.strip()}
@@ -150,10 +153,10 @@ async def fire(request: Request, ref: str, trigger: str, ctx: SignedInUser,
 
 
 @router.get("/cases/{ref:path}")
-def case_page(ref: str, ctx: SignedInUser, done: str = "",
-                    opened: int = 0) -> Response:
-    # Async, so run on the event loop: a bounded read (one case, its events, the count) and
-    # a render cost less than the hop to the thread pool and back.
+def case_page(ref: str, request: Request, done: str = "", opened: int = 0) -> Response:
+    # A plain function, so it runs in the thread pool (its audit record may wait for a
+    # lock); the session is checked here rather than by a dependency: one hop, not two.
+    ctx = deps.user(request)
     page = ctx.app.casework.page(ref, ctx.login)
     now = ctx.app.clock.now()
     calendar = ctx.app.engine.calendar

@@ -71,6 +71,7 @@ _AUDIT_KEYS = ("seq", "at", "actor", "action", "outcome", "case_ref", "workflow"
 _HOT_PRINCIPAL = Hot(_PRINCIPAL)
 _HOT_MOVE_HEAD_FROM = Hot(_MOVE_HEAD_FROM)
 _HOT_INSERT_AUDIT = Hot(_INSERT_AUDIT, _AUDIT_KEYS)
+_AREA_NAME = Hot(select(AREAS.c.name).where(AREAS.c.code == bindparam("code")))
 # (seq, hash, key id) of the chain's head, as an appender last saw it.
 AuditHeadRow = tuple[int, str, str]
 
@@ -170,7 +171,8 @@ class AccessStore:
         return [(r.code, r.name) for r in self.conn.execute(select(AREAS).order_by(AREAS.c.code))]
 
     def area_name(self, code: str) -> str | None:
-        return self.conn.scalar(select(AREAS.c.name).where(AREAS.c.code == code))
+        rows = _AREA_NAME.rows(self.conn, {"code": code})  # every case page asks
+        return str(rows[0][0]) if rows else None
 
     def add_area(self, code: str, name: str) -> None:
         self.conn.execute(insert(AREAS), {"code": code, "name": name})

@@ -5,23 +5,30 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, Table, and_, insert, or_, select
+from sqlalchemy import Connection, Table, and_, bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter
 
 from engine.core.store.cases import CASES, CaseRecord
+from engine.core.store.driver import Hot
 from engine.core.store.models import CaseLink
 
 LINKS: Table = CaseLink.__table__  # type: ignore[attr-defined]
 _COLUMNS = [CASES.c[name] for name in CaseRecord.__dataclass_fields__]
 
 
+_ID: BindParameter[int] = bindparam("case_id")
+# Every case page asks (a link can join any two cases), so the statement is compiled once and
+# run on the driver (engine.core.store.driver).
+_LINKED = Hot(select(*_COLUMNS).where(CASES.c.id.in_(
+    select(LINKS.c.linked_case_id).where(LINKS.c.case_id == _ID).union(
+        select(LINKS.c.case_id).where(LINKS.c.linked_case_id == _ID))))
+    .order_by(CASES.c.workflow, CASES.c.ref))
+
+
 def linked_cases(conn: Connection, case_id: int) -> list[CaseRecord]:
     """The cases linked to ``case_id``, whichever side made the link, in reference order."""
-    other = select(LINKS.c.linked_case_id).where(LINKS.c.case_id == case_id).union(
-        select(LINKS.c.case_id).where(LINKS.c.linked_case_id == case_id))
-    rows = conn.execute(select(*_COLUMNS).where(CASES.c.id.in_(other))
-                        .order_by(CASES.c.workflow, CASES.c.ref))
-    return [CaseRecord(*row) for row in rows]
+    return [CaseRecord(*row) for row in _LINKED.rows(conn, {"case_id": case_id})]
 
 
 def is_linked(conn: Connection, a: int, b: int) -> bool:
