@@ -62,13 +62,17 @@ def read_head_file(path: Path | None) -> tuple[int, str] | None:
 
 def write_head_file(path: Path, head: tuple[int, str]) -> None:
     """Replace the head file atomically: a temporary file with a unique name beside it, made
-    readable by its owner only, then renamed over it."""
+    readable by its owner only, its contents on the disk, then renamed over it (without the
+    sync, a power cut on a filesystem that does not flush on rename can leave an empty head
+    file, which the mirror then refuses to overwrite)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                          dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(json.dumps({"seq": head[0], "hash": head[1]}))
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from engine.core.gate import HeadMirror, read_head_file
 
 A = "a" * 64
@@ -35,3 +37,30 @@ def test_a_head_put_while_draining_is_still_written(tmp_path: Path) -> None:
     mirror.drain()
     mirror.put((2, B))  # a request committed as the server stopped
     assert read_head_file(head_file) == (2, B)
+
+
+def test_the_head_file_is_on_the_disk_before_it_replaces_the_old_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The temporary file is synced before the rename: a power cut cannot leave a renamed,
+    empty head file on a filesystem that does not flush data on rename."""
+    import os
+
+    from engine.core import gate
+
+    done: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        done.append(f"fsync {os.readlink(f'/proc/self/fd/{fd}')}")
+        real_fsync(fd)
+
+    def replace(src: str, dst: object) -> None:
+        done.append(f"replace {src}")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gate.os, "fsync", fsync)
+    monkeypatch.setattr(gate.os, "replace", replace)
+    gate.write_head_file(tmp_path / "head.json", (7, "ab" * 32))
+    assert read_head_file(tmp_path / "head.json")[:2] == (7, "ab" * 32)
+    temporary = done[-1].split(" ", 1)[1]
+    assert done == [f"fsync {temporary}", f"replace {temporary}"]

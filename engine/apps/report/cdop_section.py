@@ -123,9 +123,14 @@ class CdopSource:
         held = []
         if keeps:
             day = CASES.c.data["held_on"].as_string()
+            # Only the period's meetings: one held in it was opened by its end and not
+            # closed before it began (ISO days compare as text).
             for area, text in conn.execute(sa.select(CASES.c.area, day).where(
                     CASES.c.workflow == MEETINGS, CASES.c.state.in_(HELD),
-                    CASES.c.opened_at <= end_of_day(end))):
+                    CASES.c.opened_at <= end_of_day(end),
+                    sa.or_(CASES.c.closed_at.is_(None),
+                           CASES.c.closed_at >= start_of_day(start)),
+                    day >= start.isoformat(), day <= end.isoformat())):
                 when = _date(text)
                 if when is not None and start <= when <= end:
                     held.append((area, when))
