@@ -182,8 +182,8 @@ def case_page(ref: str, request: Request, done: str = "", opened: int = 0) -> Re
     # A domain's steps lead to its own forms (the CDOP's, for a child death).
     step_links = cdop.step_links(page.view.ref) if page.view.workflow == cdop.WORKFLOW else {}
     if page.view.workflow == cdop.WORKFLOW:
-        details = cdop.details(ctx, [(key, label, str(page.view.data[key]), shown) for key, (
-            label, shown) in zip(page.view.data, details, strict=True)])
+        details = cdop.details([(key, label, str(page.view.data[key]), shown) for key, (
+            label, shown) in zip(page.view.data, details, strict=True)], page.area)
     if page.view.workflow == cdop.WORKFLOW and done in cdop.DONE:
         banner = cdop.DONE[done]
     return deps.render(ctx, "case.html", title=f"Case {page.view.ref}", page=page,

@@ -8,6 +8,8 @@ CDOP service as the signed-in user (one call, so one audit record, per form).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
@@ -63,10 +65,11 @@ CHOICE_WORDS = {"age_band": AGE_BANDS, "sex": SEX, "jar_reason": JAR_REASONS,
 PER_REQUEST = ("request_agency", "requested_on", "received_on")
 
 
-def details(ctx: Ctx, rows: list[tuple[str, str, str, str]]) -> list[tuple[str, str]]:
+def details(rows: list[tuple[str, str, str, str]],
+            area: tuple[str, str] | None) -> list[tuple[str, str]]:
     """A death's details for the case page: (field, label, value, value as shown) ->
-    (label, value) in the CDOP's words, the area by its name."""
-    names = dict(ctx.app.cdop.area_names())
+    (label, value) in the CDOP's words, the area by its name (``area``: the case page's own
+    code and name, read in its unit)."""
     out = []
     for field, label, raw, shown in rows:
         if field in PER_REQUEST:
@@ -75,7 +78,7 @@ def details(ctx: Ctx, rows: list[tuple[str, str, str, str]]) -> list[tuple[str, 
         if raw == "[restricted]":
             pass
         elif field == "area":
-            shown = names.get(raw, shown)
+            shown = area[1] if area is not None and raw == area[0] else shown
         elif words_for is not None:
             shown = ", ".join(words_for.get(v, v) for v in raw.split(","))
         out.append((label, shown))
@@ -310,64 +313,61 @@ async def received(ref: str, request: Request, ctx: SignedInUser) -> Response:
     return await submit(request, ctx, lambda: _received_form(ctx, ref), act)
 
 
-def _day_form(ctx: Ctx, ref: str, trigger: str, field: str, title: str, label: str,
-              lead: str, note: bool = True) -> Form:
-    _allowed(ctx, ref, trigger)
-    verb = FORMS[trigger]
-    return Form(
-        title=title, action=f"/cdop/{ref}/{verb}", submit=LABELS[trigger],
-        cancel=f"/cases/{ref}", breadcrumbs=_crumbs(ref, title),
-        caption=f"Child death review {ref}", lead=lead,
-        fields=(Field(field, label, "date"),
-                *((Field("note", "Note", "textarea", optional=True, max_length=2000,
-                         hint="No names."),) if note else ())),
-        about={"date": field}, defaults={field: _today(ctx)})
+@dataclass(frozen=True)
+class DayStep:
+    """A step that records one day (and, if ``note``, a note): its form and its routes are
+    made from this row."""
+
+    trigger: str
+    field: str
+    title: str
+    label: str
+    lead: str
+    note: bool = True
+
+    def form(self, ctx: Ctx, ref: str) -> Form:
+        _allowed(ctx, ref, self.trigger)
+        return Form(
+            title=self.title, action=f"/cdop/{ref}/{FORMS[self.trigger]}",
+            submit=LABELS[self.trigger], cancel=f"/cases/{ref}",
+            breadcrumbs=_crumbs(ref, self.title), caption=f"Child death review {ref}",
+            lead=self.lead,
+            fields=(Field(self.field, self.label, "date"),
+                    *((Field("note", "Note", "textarea", optional=True, max_length=2000,
+                             hint="No names."),) if self.note else ())),
+            about={"date": self.field}, defaults={self.field: _today(ctx)})
 
 
-def _meeting_form(ctx: Ctx, ref: str) -> Form:
-    return _day_form(ctx, ref, "hold_cdr_meeting", "cdr_meeting_on",
-                     "Record the child death review meeting", "Held on",
-                     "The meeting of the professionals involved with the child. The death is "
-                     "then ready for the CDOP.")
+DAY_STEPS = (
+    DayStep("hold_cdr_meeting", "cdr_meeting_on", "Record the child death review meeting",
+            "Held on", "The meeting of the professionals involved with the child. The death is "
+            "then ready for the CDOP."),
+    DayStep("record_ncmd", "ncmd_submitted_on", "Record the analysis form sent to the NCMD",
+            "Sent on", "The CDOP analysis form sent to the National Child Mortality Database. "
+            "The case may then be closed.", note=False),
+)
 
 
-@router.get("/cdop/{ref}/meeting")
-def meeting_page(ref: str, ctx: SignedInUser) -> Response:
-    return page(ctx, _meeting_form(ctx, ref))
+def _day_routes(step: DayStep) -> None:
+    verb = FORMS[step.trigger]
+
+    def form_page(ref: str, ctx: SignedInUser) -> Response:
+        return page(ctx, step.form(ctx, ref))
+
+    async def record(ref: str, request: Request, ctx: SignedInUser) -> Response:
+        def act(v: dict[str, str]) -> str:
+            ctx.app.cdop.step(ref, step.trigger, {step.field: v.get(step.field) or _today(ctx)},
+                              ctx.login, (v.get("note") or None) if step.note else None)
+            return f"/cases/{ref}?done={verb}"
+
+        return await submit(request, ctx, lambda: step.form(ctx, ref), act)
+
+    router.add_api_route(f"/cdop/{{ref}}/{verb}", form_page, methods=["GET"])
+    router.add_api_route(f"/cdop/{{ref}}/{verb}", record, methods=["POST"])
 
 
-@router.post("/cdop/{ref}/meeting")
-async def meeting(ref: str, request: Request, ctx: SignedInUser) -> Response:
-    def act(v: dict[str, str]) -> str:
-        ctx.app.cdop.step(ref, "hold_cdr_meeting",
-                          {"cdr_meeting_on": v.get("cdr_meeting_on") or _today(ctx)},
-                          ctx.login, v.get("note") or None)
-        return f"/cases/{ref}?done=meeting"
-
-    return await submit(request, ctx, lambda: _meeting_form(ctx, ref), act)
-
-
-def _ncmd_form(ctx: Ctx, ref: str) -> Form:
-    return _day_form(ctx, ref, "record_ncmd", "ncmd_submitted_on",
-                     "Record the analysis form sent to the NCMD", "Sent on",
-                     "The CDOP analysis form sent to the National Child Mortality Database. "
-                     "The case may then be closed.", note=False)
-
-
-@router.get("/cdop/{ref}/ncmd")
-def ncmd_page(ref: str, ctx: SignedInUser) -> Response:
-    return page(ctx, _ncmd_form(ctx, ref))
-
-
-@router.post("/cdop/{ref}/ncmd")
-async def ncmd(ref: str, request: Request, ctx: SignedInUser) -> Response:
-    def act(v: dict[str, str]) -> str:
-        ctx.app.cdop.step(ref, "record_ncmd",
-                          {"ncmd_submitted_on": v.get("ncmd_submitted_on") or _today(ctx)},
-                          ctx.login)
-        return f"/cases/{ref}?done=ncmd"
-
-    return await submit(request, ctx, lambda: _ncmd_form(ctx, ref), act)
+for _step in DAY_STEPS:
+    _day_routes(_step)
 
 
 def _review_form(ctx: Ctx, ref: str) -> Form:

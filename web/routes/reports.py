@@ -41,8 +41,11 @@ def dashboard_page(ctx: SignedInUser) -> Response:
                            meeting["starts_at"])) if meeting else None)
 
 
-def _period(ctx: Ctx, start: str, end: str) -> tuple[str, str]:
-    """The asked period, or the last complete financial year (April to March)."""
+def _period(ctx: Ctx) -> tuple[str, str]:
+    """The period asked in the query string (``from`` is a Python keyword, so it is read
+    here, not as a parameter), or the last complete financial year (April to March)."""
+    start = ctx.request.query_params.get("from", "")[:40]
+    end = ctx.request.query_params.get("to", "")[:40]
     if start or end:
         return start, end
     today = london_date(ctx.app.clock.now())
@@ -60,9 +63,7 @@ def _report(ctx: Ctx, start: str, end: str) -> AnnualReport:
 
 @router.get("/reports/annual")
 def annual_page(ctx: SignedInUser) -> Response:
-    # 'from' is a Python keyword: the period is read from the query string.
-    start, end = _period(ctx, ctx.request.query_params.get("from", "")[:40],
-                         ctx.request.query_params.get("to", "")[:40])
+    start, end = _period(ctx)
     try:
         report = _report(ctx, start, end)
     except PermissionDeniedError:
@@ -83,8 +84,7 @@ def annual_page(ctx: SignedInUser) -> Response:
 def annual_download(ctx: SignedInUser, fmt: str) -> Response:
     if fmt not in MEDIA:
         return deps.not_found(ctx)
-    start, end = _period(ctx, ctx.request.query_params.get("from", "")[:40],
-                         ctx.request.query_params.get("to", "")[:40])
+    start, end = _period(ctx)
     try:
         report = _report(ctx, start, end)
     except PermissionDeniedError:

@@ -100,7 +100,8 @@ def _table(doc: Any, caption: str, columns: list[str], rows: list[list[str]]) ->
                 run.font.color.rgb = RGBColor.from_string(ink.lstrip("#").upper())
 
 
-def _shade(cell: Any, fill: str) -> None:
+def _shading(fill: str) -> Any:
+    """A ``w:shd`` element: a plain background of colour ``fill`` (hex, no '#')."""
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
@@ -108,15 +109,12 @@ def _shade(cell: Any, fill: str) -> None:
     shading.set(qn("w:val"), "clear")
     shading.set(qn("w:color"), "auto")
     shading.set(qn("w:fill"), fill)
-    cell._tc.get_or_add_tcPr().append(shading)
+    return shading
+
+
+def _shade(cell: Any, fill: str) -> None:
+    cell._tc.get_or_add_tcPr().append(_shading(fill))
 
 
 def _shade_paragraph(para: Any, fill: str) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    shading = OxmlElement("w:shd")
-    shading.set(qn("w:val"), "clear")
-    shading.set(qn("w:color"), "auto")
-    shading.set(qn("w:fill"), fill)
-    para._p.get_or_add_pPr().append(shading)
+    para._p.get_or_add_pPr().append(_shading(fill))

@@ -12,9 +12,7 @@ old row kept, marked replaced), unless the file gives the same value and source.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
+from engine.core.csvfile import csv_records
 from engine.core.errors import UsageError, did_you_mean
 from engine.core.service import Engine
 from engine.core.store.models import ImportedFigure
@@ -104,71 +103,48 @@ def _number(text: str, measure: Measure, where: str) -> str:
 def parse_figures(text: str, measures: Mapping[str, Measure],
                   areas: Mapping[str, str]) -> list[FigureRow]:
     """The rows of the CSV, each checked; the first problem is a UsageError naming its row."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error):
-        raise UsageError("the figures file is empty: its first row names the columns "
-                         f"{', '.join(COLUMNS)}") from None
-    names = [h.strip().lower() for h in header]
-    for name in names:
-        if name not in COLUMNS:
-            raise UsageError(f"row 1: unknown column '{name}'{did_you_mean(name, COLUMNS)}; "
-                             f"the columns are {', '.join(COLUMNS)}")
-    missing = [c for c in COLUMNS if c not in names]
-    if missing:
-        raise UsageError(f"row 1: the column(s) {', '.join(missing)} are missing; the columns "
-                         f"are {', '.join(COLUMNS)}")
     rows: list[FigureRow] = []
     seen: dict[tuple[str, str | None, str], int] = {}
     known_areas = [*areas, PARTNERSHIP]
-    try:
-        for number, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
-                continue
-            where = f"row {number}"
-            if len(cells) != len(names):
-                raise UsageError(f"{where}: {len(cells)} cells where the header names "
-                                 f"{len(names)}")
-            got = {n: c.strip() for n, c in zip(names, cells, strict=True)}
-            for name, value in got.items():
-                if _CONTROL.search(value):
-                    raise UsageError(f"{where}: the {name} holds a control character")
-            code = got["measure"]
-            measure = measures.get(code)
-            if measure is None:
-                raise UsageError(f"{where}: unknown measure '{code}'"
-                                 f"{did_you_mean(code, measures)}; the measures are in "
-                                 "config/measures.yaml")
-            area_code = got["area"] or PARTNERSHIP
-            if area_code not in known_areas:
-                raise UsageError(f"{where}: unknown area '{area_code}'"
-                                 f"{did_you_mean(area_code, known_areas)}; use an area's code "
-                                 f"({', '.join(sorted(areas)) or 'none set up'}) or "
-                                 f"'{PARTNERSHIP}' for the whole partnership")
-            try:
-                period = parse_period(got["period"])
-            except ValueError:
-                raise UsageError(f"{where}: the period '{got['period']}' is not one of "
-                                 f"{PERIOD_FORMS}") from None
-            if not got["value"]:
-                raise UsageError(f"{where}: the value is missing")
-            value = _number(got["value"], measure, where)
-            if not got["source"]:
-                raise UsageError(f"{where}: the source is missing: name the system or "
-                                 "report the figure comes from")
-            if len(got["source"]) > _MAX_SOURCE:
-                raise UsageError(f"{where}: the source is longer than {_MAX_SOURCE} "
-                                 "characters")
-            area = None if area_code == PARTNERSHIP else area_code
-            key = (code, area, period.text)
-            if key in seen:
-                raise UsageError(f"{where}: the same measure, area and period as row "
-                                 f"{seen[key]}: give each figure once")
-            seen[key] = number
-            rows.append(FigureRow(number, measure, area, period, value, got["source"]))
-    except csv.Error as exc:
-        raise UsageError(f"row {reader.line_num}: not CSV ({exc})") from None
+    for number, cells in csv_records(text, COLUMNS, "the figures file"):
+        where = f"row {number}"
+        got = {n: c.strip() for n, c in cells.items()}
+        for name, value in got.items():
+            if _CONTROL.search(value):
+                raise UsageError(f"{where}: the {name} holds a control character")
+        code = got["measure"]
+        measure = measures.get(code)
+        if measure is None:
+            raise UsageError(f"{where}: unknown measure '{code}'"
+                             f"{did_you_mean(code, measures)}; the measures are in "
+                             "config/measures.yaml")
+        area_code = got["area"] or PARTNERSHIP
+        if area_code not in known_areas:
+            raise UsageError(f"{where}: unknown area '{area_code}'"
+                             f"{did_you_mean(area_code, known_areas)}; use an area's code "
+                             f"({', '.join(sorted(areas)) or 'none set up'}) or "
+                             f"'{PARTNERSHIP}' for the whole partnership")
+        try:
+            period = parse_period(got["period"])
+        except ValueError:
+            raise UsageError(f"{where}: the period '{got['period']}' is not one of "
+                             f"{PERIOD_FORMS}") from None
+        if not got["value"]:
+            raise UsageError(f"{where}: the value is missing")
+        value = _number(got["value"], measure, where)
+        if not got["source"]:
+            raise UsageError(f"{where}: the source is missing: name the system or "
+                             "report the figure comes from")
+        if len(got["source"]) > _MAX_SOURCE:
+            raise UsageError(f"{where}: the source is longer than {_MAX_SOURCE} "
+                             "characters")
+        area = None if area_code == PARTNERSHIP else area_code
+        key = (code, area, period.text)
+        if key in seen:
+            raise UsageError(f"{where}: the same measure, area and period as row "
+                             f"{seen[key]}: give each figure once")
+        seen[key] = number
+        rows.append(FigureRow(number, measure, area, period, value, got["source"]))
     if not rows:
         raise UsageError("the figures file holds no figures")
     return rows

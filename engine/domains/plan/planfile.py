@@ -22,9 +22,7 @@ and what is wrong, so nothing of a bad file is imported.
 from __future__ import annotations
 
 import calendar
-import csv
 import datetime as dt
-import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from engine.core.csvfile import csv_records
 from engine.core.errors import DefinitionError, UsageError, did_you_mean
 
 COLUMNS = ("ref", "priority", "outcome", "action", "timescale", "responsible", "owner")
@@ -115,32 +114,8 @@ def _check_unique(rows: Iterable[PlanRow]) -> list[PlanRow]:
 
 
 def parse_csv(text: str) -> list[PlanRow]:
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error):
-        raise UsageError("the plan file is empty: its first row names the columns "
-                         f"{', '.join(COLUMNS)}") from None
-    names = [h.strip().lower().replace(" ", "_") for h in header]
-    for name in names:
-        if name not in COLUMNS:
-            raise UsageError(f"row 1: unknown column '{name}'{did_you_mean(name, COLUMNS)}; "
-                             f"the columns are {', '.join(COLUMNS)}")
-    missing = [c for c in COLUMNS if c not in names]
-    if missing:
-        raise UsageError(f"row 1: the column(s) {', '.join(missing)} are missing; the columns "
-                         f"are {', '.join(COLUMNS)}")
-    rows = []
-    try:
-        for number, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) != len(names):
-                raise UsageError(f"row {number}: {len(cells)} cells where the header names "
-                                 f"{len(names)}")
-            rows.append(_row(f"row {number}", dict(zip(names, cells, strict=True))))
-    except csv.Error as exc:
-        raise UsageError(f"row {reader.line_num}: not CSV ({exc})") from None
+    rows = [_row(f"row {number}", cells)
+            for number, cells in csv_records(text, COLUMNS, "the plan file")]
     return _check_unique(rows)
 
 
