@@ -111,7 +111,7 @@ class CaseWork:
                 steps.append(Step(info, True))
         return CasePage(view, events, tuple(steps), dict(definition.fields),
                         definition.title, definition,
-                        self._count(unit.conn, unit.principal, unit.access),
+                        self._count(unit.conn, unit.principal),
                         (case.area, unit.access.area_name(case.area) or case.area)
                         if case.area else None)
 
@@ -156,14 +156,12 @@ class CaseWork:
         one audit record, for what it shows."""
         engine = self.engine
         with engine.db.begin_read() as conn:
-            return self._count(conn, engine.gate.principal(conn, actor), AccessStore(conn))
+            return self._count(conn, engine.gate.principal(conn, actor))
 
-    @classmethod
-    def _count(cls, conn: Connection, principal: Principal, access: AccessStore) -> int:
-        """len(_own(...)), counted in the database unless a role needs involvement."""
-        if any(role in INVOLVEMENT_ROLES for role in principal.grants):
-            return len(cls._own(conn, principal, access))
-        return count_open_deadlines(conn, principal.grants, TASK_LIMIT)
+    @staticmethod
+    def _count(conn: Connection, principal: Principal) -> int:
+        """len(_own(...)), counted in the database (involvement included)."""
+        return count_open_deadlines(conn, principal.login, principal.grants, TASK_LIMIT)
 
     @staticmethod
     def _own(conn: Connection, principal: Principal, access: AccessStore) -> list[TaskRow]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.app import App
 from engine.core.auditing import AuditTrail
@@ -16,7 +16,7 @@ from engine.core.clock import FixedClock
 from engine.core.gate import read_head_file
 from engine.core.service import Engine
 from engine.core.store.access_store import AUDIT, AccessStore
-from engine.core.store.cases import _WITH_DEADLINES, CaseStore
+from engine.core.store.cases import _WITH_DEADLINES, CASES, DEADLINES, CaseStore
 from engine.core.store.database import Database
 from engine.core.store.driver import Hot
 from tests.conftest import AREA, make_app
@@ -138,3 +138,36 @@ def test_the_header_count_counted_in_the_database_matches_the_task_list(
         assert app.casework.task_count(login) == len(listed), login
         assert app.casework.page("PR-E", "amy").task_count == len(app.casework.tasks("amy"))
     assert len(app.casework.tasks("west")) != len(app.casework.tasks("everywhere"))
+
+
+def test_the_header_count_counts_an_involvement_role_only_where_the_user_is_involved(
+        app: App, db: Database) -> None:
+    """A role that reaches only the cases its holder is involved in (an independent reviewer
+    appointed to the review) is counted in SQL too: a deadline that role owns counts for the
+    reviewer of that case and for no other holder of the role."""
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    engine = app.engine
+    for ref in ("PR-A", "PR-B", "PR-C"):
+        engine.open_case("practice_review", ref, OPEN, actor="amy", area=AREA)
+    with db.begin() as conn:
+        store = AccessStore(conn)
+        store.add_area("westmorland_furness", "Westmorland and Furness")
+        for login in ("rita", "rob"):
+            store.add_user(login, login.title(), f"{login}@example.org", "LA", now)
+            user_id = store.user_id(login)
+            assert user_id is not None
+            store.grant(user_id, "independent_reviewer", None, "tests", now)
+        rita = store.user_id("rita")
+        assert rita is not None
+        store.grant(rita, "business_support", "westmorland_furness", "tests", now)
+        ids = dict(conn.execute(select(CASES.c.ref, CASES.c.id)).all())
+        # A partnership's workflow may give a deadline to the reviewer: make two of them so.
+        conn.execute(update(DEADLINES).where(DEADLINES.c.case_id.in_([ids["PR-A"], ids["PR-B"]]))
+                     .values(owner_role="independent_reviewer"))
+        store.involve(ids["PR-A"], "rita", "reviewer", now)
+        store.involve(ids["PR-B"], "rita", "mace_invitee", now)  # not the reviewer's kind
+    listed = {login: app.casework.tasks(login) for login in ("rita", "rob", "amy")}
+    assert {task.ref for task in listed["rita"]} == {"PR-A"}
+    assert listed["rob"] == []
+    for login, tasks in listed.items():
+        assert app.casework.task_count(login) == len(tasks), login

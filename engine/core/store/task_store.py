@@ -6,8 +6,10 @@ import datetime as dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, exists, func, or_, select
 
+from engine.core.access import INVOLVEMENT_KIND
+from engine.core.store.access_store import INVOLVEMENT
 from engine.core.store.cases import CASES, DEADLINES
 from engine.core.store.driver import Hot
 
@@ -53,21 +55,31 @@ def open_deadlines(conn: Connection, roles: Collection[str], areas: Collection[s
     return [TaskRow(*tuple(row)) for row in rows]
 
 
-def count_open_deadlines(conn: Connection, grants: Mapping[str, Collection[str | None]],
-                         limit: int) -> int:
+def count_open_deadlines(conn: Connection, login: str,
+                         grants: Mapping[str, Collection[str | None]], limit: int) -> int:
     """How many open deadlines of open cases are owned by a role the user holds for the
     case's area (``grants``: role -> areas, None for all), counting at most ``limit``: the
-    number in every page's header, counted in the database without reading the rows."""
+    number in every page's header, counted in the database without reading the rows. A role
+    that reaches only the cases its holder is involved in (``INVOLVEMENT_KIND``) counts a
+    deadline only where ``login`` has that kind of involvement in the case, as
+    :func:`engine.core.access.permits_case` decides for the task list."""
     shape = tuple(sorted((role, None if None in areas else tuple(sorted(
         a for a in areas if a is not None))) for role, areas in grants.items()))
     if not shape:
         return 0
     statement = _COUNTS.get((shape, limit))
     if statement is None:
-        owned = [DEADLINES.c.owner_role == role if areas is None else
-                 and_(DEADLINES.c.owner_role == role,  # plain binds, not an expanding IN
-                      or_(*(CASES.c.area == area for area in areas)))
-                 for role, areas in shape]
+        owned = []
+        for role, areas in shape:
+            where = [DEADLINES.c.owner_role == role]
+            if areas is not None:  # plain binds, not an expanding IN
+                where.append(or_(*(CASES.c.area == area for area in areas)))
+            kind = INVOLVEMENT_KIND.get(role)
+            if kind is not None:
+                where.append(exists().where(INVOLVEMENT.c.case_id == CASES.c.id,
+                                            INVOLVEMENT.c.login == bindparam("login"),
+                                            INVOLVEMENT.c.kind == kind))
+            owned.append(and_(*where))
         rows = (select(DEADLINES.c.id)
                 .select_from(DEADLINES.join(CASES, CASES.c.id == DEADLINES.c.case_id))
                 .where(DEADLINES.c.status == "open", CASES.c.closed_at.is_(None), or_(*owned))
@@ -75,7 +87,7 @@ def count_open_deadlines(conn: Connection, grants: Mapping[str, Collection[str |
         if len(_COUNTS) > 1_000:  # one per set of grants in use: bounded all the same
             _COUNTS.clear()
         statement = _COUNTS[shape, limit] = Hot(select(func.count()).select_from(rows))
-    return int(statement.rows(conn, {})[0][0] or 0)
+    return int(statement.rows(conn, {"login": login})[0][0] or 0)
 
 
 # Built once per set of grants (role -> areas) asked about.
