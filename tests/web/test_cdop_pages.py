@@ -135,6 +135,9 @@ def test_a_death_from_notification_to_closure_through_the_forms(client_for: Clie
     assert f'href="/cdop/{DEATH}/request"' in case.text
     assert f'href="/cdop/{DEATH}/meeting"' in case.text
     assert f'href="/cases/{DEATH}/steps/' not in case.text  # every step on its CDOP form
+    # no form is awaited yet: recording one received is not offered, and the page says why
+    assert f'href="/cdop/{DEATH}/received"' not in case.text
+    assert "reporting form asked for and not yet received" in case.text
     assert f'href="/cdop/{DEATH}/meeting"' in coordinator.get("/").text  # My tasks too
     assert "area Cumberland" in case.text and "area cumberland" not in case.text  # timeline
     # the details in the CDOP's words: the area by its name, the bands as the NCMD has them
@@ -149,6 +152,8 @@ def test_a_death_from_notification_to_closure_through_the_forms(client_for: Clie
                   {"request_agency": "police", "requested_on": "2024-06-03"})
     assert again.status_code == 400 and 'id="request_agency-error"' in again.text
     assert "Police was already asked" in again.text and 'value="police"' in again.text
+    awaited = coordinator.get(f"/cases/{DEATH}").text
+    assert f'href="/cdop/{DEATH}/received"' in awaited and "not yet received" not in awaited
     assert _audit(app, "cdop.request") == 2
     form = coordinator.get(f"/cdop/{DEATH}/received")
     assert 'value="Police"' in form.text and 'value="GP"' in form.text

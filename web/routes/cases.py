@@ -181,6 +181,8 @@ def case_page(ref: str, request: Request, done: str = "", opened: int = 0) -> Re
               "The case has been opened." if opened else None)
     # A domain's steps lead to its own forms (the CDOP's, for a child death).
     step_links = cdop.step_links(page.view.ref) if page.view.workflow == cdop.WORKFLOW else {}
+    unavailable = cdop.unavailable(page.view.deadlines) if page.view.workflow == cdop.WORKFLOW \
+        else {}
     if page.view.workflow == cdop.WORKFLOW:
         details = cdop.details([(key, label, str(page.view.data[key]), shown) for key, (
             label, shown) in zip(page.view.data, details, strict=True)], page.area)
@@ -189,5 +191,6 @@ def case_page(ref: str, request: Request, done: str = "", opened: int = 0) -> Re
     return deps.render(ctx, "case.html", title=f"Case {page.view.ref}", page=page,
                        view=page.view, deadlines=deadlines, details=details, plan=plan,
                        banner=banner, task_count=page.task_count, step_links=step_links,
+                       unavailable=unavailable,
                        may_link=cdop.may_link(ctx, page),
                        opened_elsewhere=OPENED_ELSEWHERE)

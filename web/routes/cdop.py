@@ -8,6 +8,7 @@ CDOP service as the signed-in user (one call, so one audit record, per form).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,7 @@ from starlette.exceptions import HTTPException
 from engine.core.casework import CasePage
 from engine.core.clock import LONDON, london_date, parse_instant
 from engine.core.errors import FieldError
+from engine.core.views import DeadlineView
 from engine.domains.cdop.words import (
     ABUSE_OR_NEGLECT,
     AGE_BANDS,
@@ -83,6 +85,16 @@ def details(rows: list[tuple[str, str, str, str]],
             shown = ", ".join(words_for.get(v, v) for v in raw.split(","))
         out.append((label, shown))
     return out
+
+
+def unavailable(deadlines: Iterable[DeadlineView]) -> dict[str, str]:
+    """For the case page: CDOP steps the workflow allows in this state but the death's
+    deadlines rule out, with what they need (a form is recorded received only while one is
+    awaited)."""
+    if any(d.name == "information" and d.status in ("open", "breached") for d in deadlines):
+        return {}
+    return {"receive_information": "an agency's reporting form asked for and not yet "
+                                   "received"}
 
 
 def step_links(ref: str) -> dict[str, tuple[str, str]]:
@@ -536,4 +548,4 @@ async def refer(ref: str, request: Request, ctx: SignedInUser) -> Response:
     return await submit(request, ctx, lambda: _refer_form(ctx, ref), act)
 
 
-__all__ = ["details", "may_link", "router", "step_links"]
+__all__ = ["details", "may_link", "router", "step_links", "unavailable"]
