@@ -110,8 +110,11 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-def add_history(app: Any, count: int, chunk: int = 2_000) -> None:
-    """``count`` closed practice reviews spread over the years before the demo year."""
+def add_history(app: Any, count: int, chunk: int = 2_000,
+                between: tuple[dt.datetime, dt.datetime] = (HISTORY_FROM, HISTORY_TO),
+                ) -> None:
+    """``count`` closed practice reviews opened over ``between`` (by default the years
+    before the demo year)."""
     from sqlalchemy import Table, func, insert, select, text
 
     from engine.apps.demo import year as demo
@@ -136,7 +139,7 @@ def add_history(app: Any, count: int, chunk: int = 2_000) -> None:
         return int(conn.scalar(select(func.max(table.c.id))) or 0) + 1
 
     key = app.engine.gate.key
-    span = (HISTORY_TO - HISTORY_FROM).total_seconds()
+    since, span = between[0], (between[1] - between[0]).total_seconds()
     with app.db.begin() as conn:
         ids = {t.name: _next_id(conn, t) for t in (CASES, EVENTS, DEADLINES, ALERTS, AUDIT)}
         seq, prev = conn.execute(select(HEAD.c.seq, HEAD.c.hash)).one()
@@ -145,7 +148,7 @@ def add_history(app: Any, count: int, chunk: int = 2_000) -> None:
         rows: dict[str, list[dict[str, Any]]] = {"case": [], "case_event": [], "deadline": [],
                                                  "alert": [], "audit_record": []}
         for n in range(first, min(count, first + chunk)):
-            opened = HISTORY_FROM + dt.timedelta(seconds=span * n / count)
+            opened = since + dt.timedelta(seconds=span * n / count)
             case_id, ref = ids["case"], f"PR-H{opened.year}-{n + 1:06d}"
             ids["case"] += 1
             day = {trigger: (opened + dt.timedelta(days=d)) for trigger, _, _, d, _ in STEPS}

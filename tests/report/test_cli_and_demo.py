@@ -97,8 +97,7 @@ def test_demo_command_is_deterministic(request: pytest.FixtureRequest, tmp_path:
     """`safeguard demo` with the default seed builds the same year as the session's build:
     the same figures and the same emails (their names are their stable Message-IDs)."""
     from engine.apps.demo.year import YEAR
-    from engine.apps.report.figures import annual
-    from engine.apps.report.queries import load
+    from tests.conftest import casework_figures
 
     result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--seed",
                                        str(DEMO_SEED)])
@@ -108,7 +107,7 @@ def test_demo_command_is_deterministic(request: pytest.FixtureRequest, tmp_path:
     demo_year: DemoYear = request.getfixturevalue("demo_year")
     database = Database(f"sqlite:///{tmp_path / 'demo.db'}")
     with database.begin_read() as conn:
-        figures = annual(load(conn), *YEAR).flat()
+        figures = casework_figures(conn, *YEAR)
     database.dispose()
     assert figures == demo_year.figures
     emails = sorted(p.name for p in (tmp_path / "outbox").glob("*.eml"))

@@ -6,7 +6,9 @@ sources, every figure for the partnership and per area, for the period and the p
 Pure: :func:`compose` takes what the sources loaded and builds; nothing here reads the
 database or the clock. A section source is any object with ``key``, ``title``,
 ``load(conn, start, end)`` and ``build(loaded, start, end, area)`` (see
-:mod:`engine.apps.report.sources`).
+:mod:`engine.apps.report.sources`); the previous year is compared by its figures alone, so a
+source may also have ``load_figures(conn, start, end)``, reading what ``build`` needs for
+the figures (its tables may come out empty), which is then used for that year.
 """
 
 from __future__ import annotations

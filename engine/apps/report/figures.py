@@ -1,10 +1,11 @@
-"""The annual report's figures, computed from rows (pure: no database, no clock).
+"""The annual report's sections and their parts, and the CERAR and MACE figures computed
+from rows (pure: no database, no clock).
 
-Each figure is counted from the events, deadlines and records of the period ``[start, end]``
-(London days, both included): what happened in the period is read from event times and the
-dates recorded with them; what stood at the period's end (a case's state, a child's level)
-is replayed from the events up to the end. The result is a :class:`Report` of sections, each
-a list of figures, optional tables (references and counts only) and an optional bar chart.
+Each figure is counted from the events and records of the period ``[start, end]`` (London
+days, both included): what happened in the period is read from event times and the dates
+recorded with them; what stood at the period's end (a child's state and level) is replayed
+from the events up to the end. A :class:`Section` is a list of figures, optional tables
+(references and counts only) and an optional chart.
 """
 
 from __future__ import annotations
@@ -19,11 +20,6 @@ from engine.apps.report.queries import CaseRow, EventRow, ReportData
 from engine.core.clock import end_of_day, london_date, start_of_day
 from engine.core.errors import UsageError
 
-DISSEMINATION = ("training_reviewed_on", "policies_reviewed_on", "website_updated_on",
-                 "learning_brief_on", "workshops_held_on", "assurance_sought_on")
-IN_PROGRESS = ("lcspr_commissioned", "in_review", "final_approved", "sent_to_panel")
-DECISIONS = {"commission_lcspr": "lcspr", "close_without_review": "no_further_review",
-             "refer_national_review": "national_review"}
 LEVELS = ("high", "medium", "low", "not_assessed")
 ENDED = ("stepped_down", "closed")
 RHI_HOURS = 72
@@ -32,13 +28,6 @@ RAG = ("red", "amber", "green", "blue")
 
 # Display words for the codes the figures group by (the report shows no codes).
 RAG_WORDS = {"red": "Red", "amber": "Amber", "green": "Green", "blue": "Blue (complete)"}
-OUTCOME_WORDS = {"lcspr": "Local child safeguarding practice review",
-                 "no_further_review": "No further review",
-                 "national_review": "Referred for a national review",
-                 "awaiting_decision": "Awaiting a decision"}
-REASON_WORDS = {"criminal_proceedings": "Criminal proceedings", "inquest": "Inquest",
-                "family_court": "Family court proceedings",
-                "other_process": "Another process", "unknown": "Reason not recorded"}
 LEVEL_WORDS = {"high": "High", "medium": "Medium", "low": "Low",
                "not_assessed": "Not yet assessed"}
 DECISION_WORDS = {"level_confirmed": "Level confirmed", "level_changed": "Level changed",
@@ -152,28 +141,14 @@ def or_empty(section: Section) -> Section:
     return section
 
 
-@dataclass
-class Report:
-    start: dt.date
-    end: dt.date
-    sections: list[Section]
-
-    def flat(self) -> dict[str, Any]:
-        """Every figure as ``section.figure`` -> value (what the tests check)."""
-        return {f"{s.key}.{k}": v for s in self.sections for k, _, v in s.figures}
-
-    def to_json(self) -> dict[str, Any]:
-        return {"title": "Annual report figures", "from": self.start.isoformat(),
-                "to": self.end.isoformat(), "sections": [s.to_json() for s in self.sections]}
-
-
 def check_period(start: dt.date, end: dt.date) -> None:
     if start > end:
         raise UsageError(f"--from {start.isoformat()} is after --to {end.isoformat()}: "
                          "the period must start on or before its end")
 
 
-def _day(text: str | None) -> dt.date | None:
+def recorded_day(text: str | None) -> dt.date | None:
+    """The day a date field records (None when it records none)."""
     if not text:
         return None
     try:
@@ -186,7 +161,7 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-class _Replay:
+class Replay:
     """Cases' states and field values at a moment, replayed from their events."""
 
     def __init__(self, events: Iterable[EventRow]) -> None:
@@ -221,186 +196,27 @@ class _Replay:
                 and lo <= e.at < hi]
 
 
-def annual(data: ReportData, start: dt.date, end: dt.date, area: str | None = None) -> Report:
-    """The annual report's casework figures for ``[start, end]``, for the partnership or
-    (``area``, a code) for the cases of one area."""
-    return Report(start, end, casework_sections(data, start, end, area))
-
-
 def casework_sections(data: ReportData, start: dt.date, end: dt.date,
                       area: str | None = None) -> list[Section]:
+    """The CERAR, missing, MACE and placement sections for ``[start, end]``, for the
+    partnership or (``area``, a code) for the cases of one area. (The practice reviews'
+    are counted in SQL: :mod:`engine.apps.report.review_figures`.)"""
     check_period(start, end)
     lo, hi = start_of_day(start), end_of_day(end)
-    replay = _Replay(data.events)
+    replay = Replay(data.events)
     in_period = lambda d: d is not None and start <= d <= end  # noqa: E731
-    deadlines: dict[tuple[int, str], list[Any]] = defaultdict(list)
-    for d in data.deadlines:
-        deadlines[(d.case_id, d.name)].append(d)
-
-    def on_time(case_id: int, name: str) -> bool:
-        return any(d.status == "met" for d in deadlines[(case_id, name)])
 
     def mine(c: CaseRow) -> bool:
         return area is None or c.area == area
 
-    reviews = [c for c in data.cases if c.workflow == "practice_review" and mine(c)]
     children = [c for c in data.cases if c.workflow == "cerar" and mine(c)]
     meetings = [c for c in data.cases if c.workflow == "mace_meeting"]
     return [or_empty(s) for s in (
-        _rapid_reviews(reviews, replay, in_period, on_time, hi),
-        _lcsprs(reviews, replay, in_period, deadlines, lo, hi, end),
-        _actions(data, reviews, replay, lo, hi, end, area),
         _cerar(children, replay, lo, hi, start, end),
         _missing(data, children, replay, lo, hi, start, end),
         _mace(data, meetings, children, replay, in_period, lo, hi, area),
         _placed(children, replay, lo, hi),
     )]
-
-
-def _rapid_reviews(reviews: list[CaseRow], replay: _Replay, in_period: Any, on_time: Any,
-                   hi: dt.datetime) -> Section:
-    s = Section("rapid_reviews", "Serious incidents and rapid reviews")
-    notified = [c for c in reviews if in_period(_day(c.data.get("notified_on")))]
-    s.add("notifications", "Serious incident notifications made", len(notified))
-    met = sum(1 for c in notified if on_time(c.id, "notification"))
-    s.add("notifications_on_time", "Notifications within 5 working days", met)
-    held = [c for c in reviews if in_period(_day(c.data.get("rr_submitted_on")))]
-    s.add("held", "Rapid reviews held (sent to the Panel)", len(held))
-    s.add("on_time", "Rapid reviews within 15 working days",
-          sum(1 for c in held if on_time(c.id, "rapid_review")))
-    outcomes: Counter[str] = Counter()
-    rows = []
-    for c in held:
-        decided = replay.fired(c.id, DECISIONS, dt.datetime.min.replace(tzinfo=dt.UTC), hi)
-        outcome = DECISIONS[decided[-1].trigger] if decided else "awaiting_decision"
-        outcomes[outcome] += 1
-        rows.append((c.ref, c.area or "", c.data.get("rr_submitted_on", ""),
-                     "Yes" if on_time(c.id, "rapid_review") else "No",
-                     OUTCOME_WORDS[outcome]))
-    for key in OUTCOME_WORDS:
-        s.add(f"outcome_{key}", f"Outcome: {OUTCOME_WORDS[key].lower()}", outcomes[key])
-    s.tables.append(("Rapid reviews", ("Reference", "Area", "Sent", "On time", "Outcome"),
-                     rows))
-    s.chart = Chart.bars("Rapid review outcomes",
-                         [(OUTCOME_WORDS[k], outcomes[k]) for k in OUTCOME_WORDS])
-    return s
-
-
-def _lcsprs(reviews: list[CaseRow], replay: _Replay, in_period: Any,
-            deadlines: dict[tuple[int, str], list[Any]], lo: dt.datetime, hi: dt.datetime,
-            end: dt.date) -> Section:
-    s = Section("lcspr", "Local child safeguarding practice reviews")
-    commissioned = [c for c in reviews if replay.fired(c.id, ["commission_lcspr"], lo, hi)]
-    s.add("commissioned", "LCSPRs commissioned", len(commissioned))
-    ever = [c for c in reviews if replay.fired(
-        c.id, ["commission_lcspr"], dt.datetime.min.replace(tzinfo=dt.UTC), hi)]
-    at_end = {c.id: replay.state_at(c.id, hi) for c in ever}
-    s.add("in_progress", "LCSPRs in progress at the period's end",
-          sum(1 for c in ever if at_end[c.id] in IN_PROGRESS))
-    published = [c for c in ever if in_period(_day(c.data.get("published_on")))]
-    s.add("published", "LCSPRs published", len(published))
-    days = []
-    pub_rows = []
-    for c in published:
-        decided, out = _day(c.data.get("decision_on")), _day(c.data.get("published_on"))
-        if decided and out:
-            days.append((out - decided).days)
-        pub_rows.append((c.ref, c.data.get("decision_on", ""), c.data.get("published_on", ""),
-                         (out - decided).days if decided and out else "",
-                         "Yes" if any(d.status == "met" for d in
-                                      deadlines[(c.id, "publication")]) else "No"))
-    s.add("days_to_publication_mean", "Mean days from decision to publication",
-          round(sum(days) / len(days), 1) if days else None)
-    s.add("published_within_6_months", "Published within 6 months of the decision",
-          sum(1 for r in pub_rows if r[4] == "Yes"))
-    deferred = [c for c in ever if at_end[c.id] == "publication_deferred"]
-    s.add("deferred", "LCSPRs deferred at the period's end", len(deferred))
-    reasons: Counter[str] = Counter(replay.value_at(c.id, "deferral_reason", hi) or "unknown"
-                                    for c in deferred)
-    # Every reason, with its zeros (an area or year without one compares as 0, not as a
-    # figure it has no record of); a reason outside the list only when it occurs.
-    shown = [r for r in REASON_WORDS if r != "unknown"] + sorted(
-        r for r in reasons if r not in REASON_WORDS or r == "unknown")
-    for reason in shown:
-        s.add(f"deferred_{reason}", f"Deferred: {words(REASON_WORDS, reason).lower()}",
-              reasons[reason])
-    def unpublished(c: CaseRow) -> bool:
-        out = _day(c.data.get("published_on"))
-        return out is None or out > end
-
-    past = sum(1 for c in ever if unpublished(c) and any(
-        d.due_at < hi and d.status_at(hi) == "breached"
-        for d in deadlines[(c.id, "publication")]))
-    s.add("past_target", "LCSPRs past their 6-month target, unpublished", past)
-    s.tables.append(("Published reviews", ("Reference", "Decision", "Published", "Days",
-                                           "Within 6 months"), pub_rows))
-    s.tables.append(("Deferred reviews", ("Reference", "Reason"), [
-        (c.ref, words(REASON_WORDS, replay.value_at(c.id, "deferral_reason", hi) or "unknown"))
-        for c in deferred]))
-    dis_rows = []
-    for c in published:
-        done = sum(1 for f in DISSEMINATION if (d := _day(c.data.get(f))) and d <= end)
-        dis_rows.append((c.ref, done, len(DISSEMINATION)))
-    s.add("dissemination_done", "Dissemination tasks done (published reviews)",
-          sum(r[1] for r in dis_rows))
-    s.tables.append(("Dissemination of learning", ("Reference", "Tasks done", "Of"),
-                     dis_rows))
-    s.chart = Chart.bars("Local child safeguarding practice reviews", [
-        ("Commissioned", len(commissioned)), ("In progress", s.figures[1][2]),
-        ("Published", len(published)), ("Deferred", len(deferred))])
-    return s
-
-
-def _actions(data: ReportData, reviews: list[CaseRow], replay: _Replay, lo: dt.datetime,
-             hi: dt.datetime, end: dt.date, area: str | None) -> Section:
-    s = Section("actions", "Action plans and actions by RAG status")
-    s.add("review_action_plans", "Practice reviews with an action plan at the period's end",
-          sum(1 for c in reviews if replay.state_at(c.id, hi) == "action_plan"))
-    # MACE actions belong to the partnership's meetings, not to one area.
-    rag: Counter[str] = Counter()
-    if data.mace_rag is not None:
-        rag.update(data.mace_rag)  # counted in SQL
-    else:
-        for a in data.actions:
-            if a.created_at < hi:
-                rag[rag_status(a.due_on, a.done_on, end)] += 1
-    for key in RAG:
-        s.add(f"rag_{key}", f"MACE actions: {RAG_WORDS[key].lower()}",
-              None if area is not None else rag[key])
-    # The practice reviews' own action plans: one 'action' deadline per action.
-    review_ids = {c.id for c in reviews}
-    # Each as it stood at the period's end: one closed or dropped after the end counts as
-    # it was then; one dropped (cancelled) before the end is left out of the RAG counts and
-    # counted as dropped in the period it was dropped.
-    plan: Counter[str] = Counter()
-    dropped = 0
-    for d in data.deadlines:
-        if d.case_id not in review_ids or d.name != "action" or d.due_day is None \
-                or (d.started_at is not None and d.started_at >= hi):
-            continue
-        if d.status_at(hi) == "cancelled":
-            dropped += d.closed_at is not None and d.closed_at >= lo
-            continue
-        done = london_date(d.met_at) if d.met_at is not None and d.met_at < hi else None
-        plan[rag_status(d.due_day, done, end)] += 1
-    # Reviews closed before the period, counted in SQL by area.
-    for where, counts in data.earlier_plan.items():
-        if area is None or where == area:
-            plan.update(counts)
-    for key in RAG:
-        s.add(f"review_rag_{key}", f"Review action-plan actions: {RAG_WORDS[key].lower()}",
-              plan[key])
-    s.add("review_dropped", "Review action-plan actions dropped in the period (with a "
-          "reason; not in the RAG counts)", dropped)
-    s.tables.append(("Actions by RAG status", ("RAG status", "Review action plans",
-                                                "MACE actions"),
-                     [(RAG_WORDS[k], plan[k], rag[k] if area is None else None)
-                      for k in RAG] if any(plan.values()) or (area is None and any(
-                          rag.values())) else []))
-    s.chart = Chart.bars("Actions by RAG status",
-                         [(RAG_WORDS[k], plan[k] + (rag[k] if area is None else 0))
-                          for k in RAG], [RAG_COLOURS[RAG_WORDS[k]] for k in RAG])
-    return s
 
 
 def rag_status(due_on: dt.date, done_on: dt.date | None, end: dt.date) -> str:
@@ -438,7 +254,7 @@ def months(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
     return out
 
 
-def _cerar(children: list[CaseRow], replay: _Replay, lo: dt.datetime,
+def _cerar(children: list[CaseRow], replay: Replay, lo: dt.datetime,
            hi: dt.datetime, start: dt.date, end: dt.date) -> Section:
     s = Section("cerar", "Children at risk of exploitation (CERAR)")
     levels: Counter[str] = Counter()
@@ -477,7 +293,7 @@ def _cerar(children: list[CaseRow], replay: _Replay, lo: dt.datetime,
     return s
 
 
-def _missing(data: ReportData, children: list[CaseRow], replay: _Replay, lo: dt.datetime,
+def _missing(data: ReportData, children: list[CaseRow], replay: Replay, lo: dt.datetime,
              hi: dt.datetime, start: dt.date, end: dt.date) -> Section:
     s = Section("missing", "Missing episodes and return home interviews")
     ids = {c.id for c in children}
@@ -511,12 +327,12 @@ def _missing(data: ReportData, children: list[CaseRow], replay: _Replay, lo: dt.
 
 
 def _mace(data: ReportData, meetings: list[CaseRow], children: list[CaseRow],
-          replay: _Replay, in_period: Any, lo: dt.datetime, hi: dt.datetime,
+          replay: Replay, in_period: Any, lo: dt.datetime, hi: dt.datetime,
           area: str | None) -> Section:
     """MACE meetings serve the whole partnership: for one area, the children discussed and
     the decisions are that area's; meetings and actions are not counted by area."""
     s = Section("mace", "MACE meetings")
-    held = [c for c in meetings if in_period(_day(c.data.get("held_on")))]
+    held = [c for c in meetings if in_period(recorded_day(c.data.get("held_on")))]
     held_ids = {c.id for c in held}
     whole = area is None
     s.add("held", "Meetings held", len(held) if whole else None)
@@ -555,7 +371,7 @@ def _mace(data: ReportData, meetings: list[CaseRow], children: list[CaseRow],
     return s
 
 
-def _placed(children: list[CaseRow], replay: _Replay, lo: dt.datetime,
+def _placed(children: list[CaseRow], replay: Replay, lo: dt.datetime,
             hi: dt.datetime) -> Section:
     s = Section("placed", "Children placed in the area by other authorities")
     placed: Counter[str] = Counter()

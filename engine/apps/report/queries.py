@@ -1,31 +1,29 @@
-"""The annual report's query layer: read the rows the figures are computed from.
+"""The annual report's query layer: read the rows the CERAR and MACE figures are computed from.
 
-Plain Core SELECTs over cases, events, deadlines, missing episodes and MACE tables, turned
+Plain Core SELECTs over cases, events, missing episodes and MACE tables, turned
 into frozen row tuples; nothing here computes a figure (that is :mod:`engine.apps.report.figures`)
 and nothing reads a personal field (names, dates of birth and addresses are dropped here).
+(The practice reviews' figures are counted in SQL: :mod:`engine.apps.report.review_queries`.)
 
-Given a period, only the cases alive in it are read: open ones, and those closed (or last
-changed: a correction moves ``closed_at``) on or after its first day. A case closed before the
-period has no event, state or recorded date in it, so no figure of the period reads its rows;
-the one thing the figures count over all time, the practice reviews' action-plan actions by
-RAG status at the period's end, is counted for those cases in SQL (``earlier_plan``). So the
-report reads what its period holds, not every case ever stored.
+Given a period, only the cases alive in it are read (:func:`alive`): open ones, and those
+closed (or last changed: a correction moves ``closed_at``) on or after its first day. A case
+closed before the period has no event, state or recorded date in it, so no figure of the
+period reads its rows. So the report reads what its period holds, not every case ever stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, or_, select, true, union_all
 
 from engine.core.clock import london_date
 from engine.core.store.models import (
     Case,
     CaseEvent,
-    Deadline,
     MaceAction,
     MaceDecision,
     MaceMeeting,
@@ -55,30 +53,6 @@ class EventRow:
     from_state: str | None
     to_state: str
     changes: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class DeadlineRow:
-    case_id: int
-    name: str
-    cycle: int
-    status: str
-    due_at: dt.datetime
-    due_day: dt.date | None
-    met_at: dt.datetime | None
-    owner_role: str | None
-    started_at: dt.datetime | None = None
-    closed_at: dt.datetime | None = None  # when it was met or cancelled
-
-    def status_at(self, hi: dt.datetime) -> str:
-        """How it stood at ``hi`` (the instant after a period): its stored status if it was
-        met or cancelled before then, else ``open`` (breached if due before ``hi``), so a
-        deadline met or cancelled after the period's end counts as it stood at the end."""
-        if self.met_at is not None and self.met_at < hi:
-            return self.status
-        if self.status == "cancelled" and self.closed_at is not None and self.closed_at < hi:
-            return "cancelled"
-        return "breached" if self.due_at < hi else "open"
 
 
 @dataclass(frozen=True)
@@ -120,17 +94,10 @@ class ReportData:
 
     cases: list[CaseRow] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
-    deadlines: list[DeadlineRow] = field(default_factory=list)
     episodes: list[EpisodeRow] = field(default_factory=list)
     meetings: list[MeetingRow] = field(default_factory=list)
     decisions: list[DecisionRow] = field(default_factory=list)
     actions: list[ActionRow] = field(default_factory=list)
-    # Action-plan actions (RAG at the period's end) of practice reviews closed before it,
-    # by area.
-    earlier_plan: dict[str | None, Counter[str]] = field(default_factory=dict)
-    # MACE actions by RAG status at the period's end, counted in SQL (None: count them
-    # from ``actions``, which then holds them all).
-    mace_rag: Counter[str] | None = None
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
@@ -138,60 +105,44 @@ def _aware(at: dt.datetime) -> dt.datetime:
 
 
 CASE_T = Case.__table__  # type: ignore[attr-defined]
-DEADLINE_T = Deadline.__table__  # type: ignore[attr-defined]
+EVENT_T = CaseEvent.__table__  # type: ignore[attr-defined]
 
 
-def _earlier_plan(conn: Connection, earlier: ColumnElement[bool], hi: dt.datetime,
-                  end: dt.date, amber_days: int) -> dict[str | None, Counter[str]]:
-    """RAG counts of the 'action' deadlines of practice reviews closed before the period,
-    as :func:`engine.apps.report.figures.rag_status` gives them, in one aggregate."""
-    d = DEADLINE_T
-    rag = case((and_(d.c.met_at.is_not(None), d.c.met_at < hi), "blue"),
-               (d.c.due_day < end, "red"),
-               (d.c.due_day <= end + dt.timedelta(days=amber_days), "amber"),
-               else_="green")
-    rows = conn.execute(
-        select(CASE_T.c.area, rag.label("rag"), func.count())
-        .select_from(d.join(CASE_T, CASE_T.c.id == d.c.case_id))
-        .where(CASE_T.c.workflow == "practice_review", earlier, d.c.name == "action",
-               d.c.status != "cancelled", d.c.due_day.is_not(None), d.c.started_at < hi)
-        .group_by(CASE_T.c.area, rag))
-    out: dict[str | None, Counter[str]] = {}
-    for area, key, n in rows:
-        out.setdefault(area, Counter())[str(key)] += int(n)
+def alive(workflows: str | Iterable[str], lo: dt.datetime) -> ColumnElement[bool]:
+    """The case is one of the workflows' cases alive at or after ``lo``: open, or closed on or
+    after it. As two ranges of ix_case_workflow_closed (an OR of them in one WHERE makes
+    SQLite scan every case of the workflow, so the cost would grow with the history)."""
+    chosen = [workflows] if isinstance(workflows, str) else list(workflows)
+    c = CASE_T.c
+    chosen_alive: ColumnElement[bool] = c.id.in_(union_all(
+        select(c.id).where(c.workflow.in_(chosen), c.closed_at.is_(None)),
+        select(c.id).where(c.workflow.in_(chosen), c.closed_at >= lo)))
+    return chosen_alive
+
+
+def event_rows(conn: Connection, ids: Any) -> list[EventRow]:
+    """The events of the cases ``ids`` (a list, or a subquery of ids), personal fields dropped,
+    in each case's order."""
+    e = EVENT_T.c
+    out = []
+    for row in conn.execute(select(e.case_id, e.seq, e.at, e.trigger, e.from_state,
+                                   e.to_state, e.changes)
+                            .where(e.case_id.in_(ids)).order_by(e.case_id, e.seq)):
+        changes = {k: v for k, v in (row.changes or {}).items() if k not in PERSONAL}
+        out.append(EventRow(row.case_id, row.seq, _aware(row.at), row.trigger,
+                            row.from_state, row.to_state, changes))
     return out
 
 
-def _mace_rag(conn: Connection, hi: dt.datetime, end: dt.date,
-              amber_days: int) -> Counter[str]:
-    """MACE actions agreed before ``hi`` by RAG status at ``end``, as
-    :func:`engine.apps.report.figures.rag_status` gives them, in one aggregate."""
-    a = MaceAction.__table__  # type: ignore[attr-defined]
-    rag = case((and_(a.c.done_on.is_not(None), a.c.done_on <= end), "blue"),
-               (a.c.due_on < end, "red"),
-               (a.c.due_on <= end + dt.timedelta(days=amber_days), "amber"),
-               else_="green")
-    rows = conn.execute(select(rag.label("rag"), func.count())
-                        .where(a.c.created_at < hi).group_by(rag))
-    return Counter({str(k): int(n) for k, n in rows})
-
-
-def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cerar",
-                                                          "mace_meeting"),
-         period: tuple[dt.datetime, dt.datetime, dt.date] | None = None,
-         amber_days: int = 14) -> ReportData:
+def load(conn: Connection, workflows: tuple[str, ...] = ("cerar", "mace_meeting"),
+         period: tuple[dt.datetime, dt.datetime, dt.date] | None = None) -> ReportData:
     """Read the report's rows for the given workflows (personal fields dropped): all of
     them, or with ``period`` (its first instant, the instant after it, its last day) those
     of the cases alive in it."""
-    case_t, deadline_t = CASE_T, DEADLINE_T
-    event_t = CaseEvent.__table__  # type: ignore[attr-defined]
+    case_t = CASE_T
     out = ReportData()
-    alive: ColumnElement[bool] = true()
-    if period is not None:
-        lo, hi, end = period
-        alive = or_(case_t.c.closed_at.is_(None), case_t.c.closed_at >= lo)
-        out.earlier_plan = _earlier_plan(conn, ~alive, hi, end, amber_days)
-    chosen = and_(case_t.c.workflow.in_(workflows), alive)
+    chosen = case_t.c.workflow.in_(workflows) if period is None \
+        else alive(workflows, period[0])
     row: Any
     for row in conn.execute(select(case_t.c.id, case_t.c.ref, case_t.c.workflow,
                                    case_t.c.state, case_t.c.area, case_t.c.opened_at,
@@ -204,25 +155,7 @@ def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cer
         return out
     # A subquery, not a list of ids: SQLite caps the number of bound parameters.
     ids = select(case_t.c.id).where(chosen).scalar_subquery()
-    for row in conn.execute(select(event_t.c.case_id, event_t.c.seq, event_t.c.at,
-                                   event_t.c.trigger, event_t.c.from_state,
-                                   event_t.c.to_state, event_t.c.changes)
-                            .where(event_t.c.case_id.in_(ids))
-                            .order_by(event_t.c.case_id, event_t.c.seq)):
-        changes = {k: v for k, v in (row.changes or {}).items() if k not in PERSONAL}
-        out.events.append(EventRow(row.case_id, row.seq, _aware(row.at), row.trigger,
-                                   row.from_state, row.to_state, changes))
-    for row in conn.execute(select(deadline_t.c.case_id, deadline_t.c.name,
-                                   deadline_t.c.cycle, deadline_t.c.status,
-                                   deadline_t.c.due_at, deadline_t.c.due_day,
-                                   deadline_t.c.met_at, deadline_t.c.owner_role,
-                                   deadline_t.c.started_at, deadline_t.c.closed_at)
-                            .where(deadline_t.c.case_id.in_(ids))
-                            .order_by(deadline_t.c.case_id, deadline_t.c.id)):
-        out.deadlines.append(DeadlineRow(
-            row.case_id, row.name, row.cycle, row.status, _aware(row.due_at), row.due_day,
-            _aware(row.met_at) if row.met_at else None, row.owner_role,
-            _aware(row.started_at), _aware(row.closed_at) if row.closed_at else None))
+    out.events = event_rows(conn, ids)
     ep_t = MissingEpisode.__table__  # type: ignore[attr-defined]
     for row in conn.execute(select(ep_t.c.case_id, ep_t.c.episode, ep_t.c.returned_at,
                                    ep_t.c.rhi_outcome, ep_t.c.rhi_at)
@@ -246,10 +179,9 @@ def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cer
     act_t = MaceAction.__table__  # type: ignore[attr-defined]
     wanted: ColumnElement[bool] = true()
     if period is not None:
-        # The RAG counts are over every action agreed by the period's end: one aggregate;
-        # the rows read are those of the period's meetings and those due in it.
-        lo, hi, end = period
-        out.mace_rag = _mace_rag(conn, hi, end, amber_days)
+        # The rows read are those of the period's meetings and those due in it (the RAG
+        # counts over every action are one aggregate: review_queries).
+        lo, _, end = period
         wanted = or_(act_t.c.meeting_id.in_(meeting_ids),
                      and_(act_t.c.due_on >= london_date(lo), act_t.c.due_on <= end))
     for row in conn.execute(select(act_t.c.meeting_id, act_t.c.ref, act_t.c.due_on,

@@ -32,7 +32,9 @@ def annual_report(engine: Engine, actor: str, start: dt.date, end: dt.date,
         unit.require()
         unit.note(period=[start.isoformat(), end.isoformat()])
         areas = unit.access.areas()
-        # Each source reads only what its period needs (bounded SQL).
-        loaded = [(src, src.load(unit.conn, start, end), src.load(unit.conn, *before))
+        # Each source reads only what its period needs (bounded SQL); of the year before,
+        # only what its figures need when it can say so (its tables are not shown).
+        loaded = [(src, src.load(unit.conn, start, end),
+                   getattr(src, "load_figures", src.load)(unit.conn, *before))
                   for src in chosen]
     return compose(loaded, start, end, areas, narrative or {})

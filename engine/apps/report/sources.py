@@ -1,14 +1,16 @@
 """The casework sections (rapid reviews, LCSPRs, actions, CERAR, missing episodes, MACE,
 placements) as section sources, and the list of sources the annual report is made of.
 
-The casework sections share one read per period (:func:`engine.apps.report.queries.load`,
-only the cases alive in it) and one computation per period and area; each source picks its
-own section from them.
+The casework sections share one read per period: the practice reviews' counts and listed rows
+(:func:`engine.apps.report.review_queries.load_reviews`, aggregates in SQL) and the CERAR and
+MACE cases alive in it (:func:`engine.apps.report.queries.load`); and one computation per
+period and area; each source picks its own section from them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -16,6 +18,8 @@ from sqlalchemy import Connection
 from engine.apps.report.document import SectionSource
 from engine.apps.report.figures import AMBER_DAYS, Section, casework_sections
 from engine.apps.report.queries import ReportData, load
+from engine.apps.report.review_figures import review_sections
+from engine.apps.report.review_queries import ReviewData, load_reviews
 from engine.core.clock import end_of_day, start_of_day
 
 CASEWORK = (("rapid_reviews", "Serious incidents and rapid reviews"),
@@ -27,25 +31,35 @@ CASEWORK = (("rapid_reviews", "Serious incidents and rapid reviews"),
             ("placed", "Children placed in the area by other authorities"))
 
 
+@dataclass(frozen=True)
+class CaseworkData:
+    reviews: ReviewData
+    rows: ReportData  # CERAR and MACE
+
+
 class _Casework:
     """One read and one computation per period (and area), shared by the casework sources."""
 
     def __init__(self) -> None:
-        self.reads: dict[tuple[dt.date, dt.date], ReportData] = {}
+        self.reads: dict[tuple[dt.date, dt.date, bool], CaseworkData] = {}
         self.built: dict[tuple[int, dt.date, dt.date, str | None], list[Section]] = {}
 
-    def load(self, conn: Connection, start: dt.date, end: dt.date) -> ReportData:
-        if (start, end) not in self.reads:
-            self.reads[(start, end)] = load(
-                conn, period=(start_of_day(start), end_of_day(end), end),
-                amber_days=AMBER_DAYS)
-        return self.reads[(start, end)]
+    def load(self, conn: Connection, start: dt.date, end: dt.date,
+             listed: bool = True) -> CaseworkData:
+        """``listed`` False: for the figures alone (no rapid reviews listed)."""
+        if (start, end, listed) not in self.reads:
+            lo, hi = start_of_day(start), end_of_day(end)
+            self.reads[(start, end, listed)] = CaseworkData(
+                load_reviews(conn, (lo, hi, start, end), AMBER_DAYS, listed),
+                load(conn, period=(lo, hi, end)))
+        return self.reads[(start, end, listed)]
 
-    def sections(self, data: ReportData, start: dt.date, end: dt.date,
+    def sections(self, data: CaseworkData, start: dt.date, end: dt.date,
                  area: str | None) -> dict[str, Section]:
         key = (id(data), start, end, area)
         if key not in self.built:
-            self.built[key] = casework_sections(data, start, end, area)
+            self.built[key] = [*review_sections(data.reviews, start, end, area),
+                               *casework_sections(data.rows, start, end, area)]
         return {s.key: s for s in self.built[key]}
 
 
@@ -55,6 +69,9 @@ class CaseworkSource:
 
     def load(self, conn: Connection, start: dt.date, end: dt.date) -> Any:
         return self._shared.load(conn, start, end)
+
+    def load_figures(self, conn: Connection, start: dt.date, end: dt.date) -> Any:
+        return self._shared.load(conn, start, end, listed=False)
 
     def build(self, loaded: Any, start: dt.date, end: dt.date, area: str | None) -> Section:
         return self._shared.sections(loaded, start, end, area)[self.key]

@@ -48,7 +48,11 @@ class WorkflowVersion(SQLModel, table=True):
 
 class Case(SQLModel, table=True):
     __tablename__ = "case"
-    __table_args__ = (UniqueConstraint("workflow", "ref", name="uq_case_workflow_ref"),)
+    __table_args__ = (
+        UniqueConstraint("workflow", "ref", name="uq_case_workflow_ref"),
+        # A workflow's cases alive in a period (open, or closed since it began): the report.
+        Index("ix_case_workflow_closed", "workflow", "closed_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(index=True, max_length=64)
@@ -105,6 +109,7 @@ class Deadline(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("case_id", "name", "cycle", name="uq_deadline_cycle"),
         Index("ix_deadline_status_due", "status", "due_at"),
+        Index("ix_deadline_name", "name"),  # one clock's deadlines of every case: the report
     )
 
     id: int | None = Field(default=None, primary_key=True)
