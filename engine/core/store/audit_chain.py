@@ -66,8 +66,8 @@ def _sqlite_links(conn: Connection, chunk: int) -> Generator[Link, None, None]:
     batches = _HOT_CHAIN.driver_batches(conn, {}, chunk)
     try:
         for rows in batches:
-            for row in rows:
-                seq, at, actor, action, outcome, ref, flow, command, detail = row[:9]
+            for seq, at, actor, action, outcome, ref, flow, command, detail, prev, digest, \
+                    ident in rows:
                 body = None
                 try:
                     if _STORED_AT(at):
@@ -78,8 +78,11 @@ def _sqlite_links(conn: Connection, chunk: int) -> Generator[Link, None, None]:
                             "{}" if detail == "{}" else hashed_detail(read_detail(detail)))
                 except _UNREADABLE:  # not plain: the general way below
                     pass
-                yield (seq, row[9], row[10], row[11], body) if body is not None \
-                    else _link(row, convert)
+                if body is not None:
+                    yield seq, prev, digest, ident, body
+                else:
+                    yield _link((seq, at, actor, action, outcome, ref, flow, command, detail,
+                                 prev, digest, ident), convert)
     finally:
         batches.close()
 
