@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from engine.app import App, build_app
+from engine.core.auditing import AuditTrail
 from engine.core.calendar import WorkingCalendar
 from engine.core.clock import LONDON, Clock, FixedClock
 from engine.core.loader import WorkflowRegistry
@@ -197,6 +198,19 @@ def app(db: Database, clock: FixedClock, tmp_path: Path) -> App:
 @pytest.fixture
 def engine(app: App) -> Engine:
     return app.engine
+
+
+@pytest.fixture
+def trail(engine: Engine, db: Database) -> AuditTrail:
+    """An audit chain of five records: a case opened, notified, shown, its history, a list."""
+    engine.open_case("practice_review", "PR-1", {"became_aware_on": "2024-06-03",
+                                                 "child_ref": "C-5", "label": "Chain"},
+                     actor="amy")
+    engine.fire("PR-1", "notify", {"notified_on": "2024-06-07"}, actor="amy")
+    engine.case("PR-1", "amy")
+    engine.history("PR-1", "bob")
+    engine.cases("bob")
+    return AuditTrail(db, engine.gate)
 
 
 DEMO_SEED = 2023  # `safeguard demo`'s default

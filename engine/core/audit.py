@@ -48,14 +48,55 @@ def entry_hash(seq: int, at: dt.datetime, actor: str, action: str, outcome: str,
                detail: Mapping[str, Any], prev_hash: str, key: bytes | None = None) -> str:
     """SHA-256 of the record and its link; HMAC-SHA-256 with ``key`` when the partnership
     sets SAFEGUARD_AUDIT_KEY, so that without the key no one can forge a valid record."""
-    body = json.dumps({
-        "seq": seq, "at": at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor": actor, "action": action, "outcome": outcome, "case_ref": case_ref,
-        "workflow": workflow, "command": command, "detail": detail,
+    return chain_hash(prev_hash, entry_body(seq, at, actor, action, outcome, case_ref,
+                                            workflow, command, detail), key)
+
+
+def entry_body(seq: int, at: dt.datetime, actor: str, action: str, outcome: str,
+               case_ref: str | None, workflow: str | None, command: str | None,
+               detail: Mapping[str, Any]) -> str:
+    """The JSON a record's hash covers (after the previous record's hash)."""
+    return json.dumps({
+        "seq": seq, "at": hashed_at(at), "actor": actor, "action": action, "outcome": outcome,
+        "case_ref": case_ref, "workflow": workflow, "command": command, "detail": detail,
     }, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def hashed_at(at: dt.datetime) -> str:
+    """A record's instant as its hash covers it."""
+    return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+# json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str), built once.
+_DETAIL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+_quote = json.encoder.encode_basestring_ascii  # how json.dumps writes a string
+
+
+def hashed_detail(detail: Any) -> str:
+    """A record's detail as its hash covers it (as :func:`entry_body` writes it)."""
+    return _DETAIL_JSON.encode(detail)
+
+
+def plain_body(seq: int, at: str, actor: str, action: str, outcome: str, case_ref: str | None,
+               workflow: str | None, command: str | None, detail: str) -> str:
+    """:func:`entry_body` written out for plain values, ``at`` and ``detail`` given in their
+    hashed forms (:func:`hashed_at`, :func:`hashed_detail`): the same text, without building
+    and sorting a dict (the keys are in sorted order here). ``seq`` must be an ``int`` and the
+    rest ``str`` (a ``TypeError`` otherwise: use :func:`entry_body`)."""
+    if type(seq) is not int:  # json writes an int as int.__repr__, a bool or float otherwise
+        raise TypeError("seq is not an int")
+    return (f'{{"action":{_quote(action)},"actor":{_quote(actor)},"at":{_quote(at)},'
+            f'"case_ref":{"null" if case_ref is None else _quote(case_ref)},'
+            f'"command":{"null" if command is None else _quote(command)},"detail":{detail},'
+            f'"outcome":{_quote(outcome)},"seq":{seq},'
+            f'"workflow":{"null" if workflow is None else _quote(workflow)}}}')
+
+
+def chain_hash(prev_hash: str, body: str, key: bytes | None = None) -> str:
+    """The hash of a record whose :func:`entry_body` is ``body``, after ``prev_hash``."""
     message = f"{prev_hash}\n{body}".encode()
     if key:
-        return hmac.new(key, message, hashlib.sha256).hexdigest()
+        return hmac.digest(key, message, "sha256").hex()
     return hashlib.sha256(message).hexdigest()
 
 
@@ -86,8 +127,13 @@ class Verdict:
 
 PROGRESS_EVERY = 10_000  # records between progress reports
 
+# One record as verification reads it: (seq, prev_hash, hash, key_id, body), ``body`` the text
+# its hash covers (:func:`entry_body`), or None when its stored values are not a record's
+# (they cannot be read as the instant, detail... the application writes): a changed record.
+Link = tuple[int, str, str, str | None, str | None]
 
-def verify_chain(entries: Iterable[AuditEntry], head: tuple[int, str] | None,
+
+def verify_chain(links: Iterable[Link], head: tuple[int, str] | None,
                  file_head: tuple[int, str] | None, key: bytes | None = None,
                  keys: Mapping[str, bytes | None] | None = None,
                  progress: Callable[[int], object] | None = None) -> Verdict:
@@ -95,43 +141,53 @@ def verify_chain(entries: Iterable[AuditEntry], head: tuple[int, str] | None,
 
     Each record is checked with the key its ``key_id`` names (from ``keys``, the current and
     earlier keys); a record from before key ids were kept is checked against every key.
-    ``entries`` may be a stream: nothing is kept but the previous hash and the hash at the
+    ``links`` may be a stream: nothing is kept but the previous hash and the hash at the
     head file's sequence number, so memory stays flat however long the chain. ``progress``
     is told the number of records checked every :data:`PROGRESS_EVERY`."""
     ring = dict(keys) if keys is not None else keyring(key)
-    expected_seq, prev, count, keyed = 1, GENESIS, 0, False
+    # The keys a record may have been made with, by its key id (None: any); once the chain is
+    # kept with a key, a record without one is a forgery (``keyed``).
+    Candidates = dict[str | None, tuple[bytes | None, ...]]
+    unkeyed: Candidates = {k: (c,) for k, c in ring.items()}
+    unkeyed[None] = tuple(ring.values())
+    keyed: Candidates = {ident: tuple(c for c in found if c) for ident, found in unkeyed.items()}
+    candidates, sha256, hmac_digest, every = unkeyed, hashlib.sha256, hmac.digest, PROGRESS_EVERY
+    expected_seq, prev, count = 1, GENESIS, 0
     file_seq = file_head[0] if file_head is not None else None
     at_file_seq: str | None = GENESIS if file_seq == 0 else None
-    for entry in entries:
+    for seq, prev_hash, digest, ident, body in links:
         count += 1
-        if progress is not None and count % PROGRESS_EVERY == 0:
+        if progress is not None and count % every == 0:
             progress(count)
-        if entry.seq != expected_seq:
-            what = "removed" if entry.seq > expected_seq else "inserted or duplicated"
-            return Verdict(False, count, f"record {expected_seq} was {what} (found {entry.seq} "
+        if seq != expected_seq:
+            what = "removed" if seq > expected_seq else "inserted or duplicated"
+            return Verdict(False, count, f"record {expected_seq} was {what} (found {seq} "
                            f"where {expected_seq} should be)", expected_seq)
-        if entry.prev_hash != prev:
-            return Verdict(False, count, f"record {entry.seq} does not follow record "
-                           f"{entry.seq - 1}: a record before it was changed, removed or "
-                           "inserted", entry.seq)
-        if entry.key_id is not None and entry.key_id not in ring:
-            return Verdict(False, count, f"record {entry.seq} was made with audit key "
-                           f"'{entry.key_id}', which is not configured: give earlier keys in "
-                           "SAFEGUARD_AUDIT_OLD_KEYS", entry.seq)
-        candidates = [ring[entry.key_id]] if entry.key_id is not None else list(ring.values())
-        if keyed:  # once the chain is kept with a key, a record without one is a forgery
-            candidates = [c for c in candidates if c]
-        made_with = next((c for c in candidates if entry_hash(
-            entry.seq, entry.at, entry.actor, entry.action, entry.outcome, entry.case_ref,
-            entry.workflow, entry.command, entry.detail, entry.prev_hash, c) == entry.hash),
-            False)
+        if prev_hash != prev:
+            return Verdict(False, count, f"record {seq} does not follow record "
+                           f"{seq - 1}: a record before it was changed, removed or "
+                           "inserted", seq)
+        found = candidates.get(ident)
+        if found is None:
+            return Verdict(False, count, f"record {seq} was made with audit key "
+                           f"'{ident}', which is not configured: give earlier keys in "
+                           "SAFEGUARD_AUDIT_OLD_KEYS", seq)
+        made_with: bytes | bool | None = False
+        if body is not None:
+            message = f"{prev_hash}\n{body}".encode()
+            for c in found:  # chain_hash, inline: a call per record costs a tenth more
+                if (hmac_digest(c, message, "sha256").hex() if c
+                        else sha256(message).hexdigest()) == digest:
+                    made_with = c
+                    break
         if made_with is False:
-            return Verdict(False, count, f"record {entry.seq} was changed after it was written",
-                           entry.seq)
-        keyed = keyed or bool(made_with)
-        prev, expected_seq = entry.hash, expected_seq + 1
-        if entry.seq == file_seq:
-            at_file_seq = entry.hash
+            return Verdict(False, count, f"record {seq} was changed after it was written",
+                           seq)
+        if made_with:
+            candidates = keyed
+        prev, expected_seq = digest, expected_seq + 1
+        if seq == file_seq:
+            at_file_seq = digest
     last = expected_seq - 1
     if head is not None and head != (last, prev):
         return Verdict(False, count, f"the chain ends at record {last} but its head in the "

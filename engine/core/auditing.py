@@ -15,6 +15,7 @@ from engine.core.audit import AuditEntry, Verdict, key_id, verify_chain
 from engine.core.errors import UsageError
 from engine.core.gate import Gate, HeadFileError, read_head_file
 from engine.core.store.access_store import AccessStore
+from engine.core.store.audit_chain import chain_links
 from engine.core.store.database import Database
 from engine.core.unit import Units
 
@@ -92,12 +93,11 @@ class AuditTrail:
         with self.db.begin_read() as conn:
             if self.db.dialect == "postgresql":
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            store = AccessStore(conn)
-            head = store.head()
+            head = AccessStore(conn).head()
             total = head[0] if head else 0
-            with closing(store.stream_audit_entries()) as entries:  # constant memory
+            with closing(chain_links(conn)) as links:  # constant memory
                 verdict = verify_chain(
-                    entries, head, file_head, keys=self.gate.keys,
+                    links, head, file_head, keys=self.gate.keys,
                     progress=None if progress is None else lambda n: progress(n, total))
         if verdict.ok:  # record the verification itself only on an intact chain
             with self.db.begin() as conn:

@@ -14,21 +14,10 @@ from cli import main
 from engine.core.audit import entry_hash
 from engine.core.auditing import AuditTrail
 from engine.core.clock import UTC
-from engine.core.service import Engine
 from engine.core.store.database import Database
 from tests.conftest import make_app
 
 OPEN = {"became_aware_on": "2024-06-03", "child_ref": "C-5", "label": "Chain"}
-
-
-@pytest.fixture
-def trail(engine: Engine, db: Database) -> AuditTrail:
-    engine.open_case("practice_review", "PR-1", OPEN, actor="amy")
-    engine.fire("PR-1", "notify", {"notified_on": "2024-06-07"}, actor="amy")
-    engine.case("PR-1", "amy")
-    engine.history("PR-1", "bob")
-    engine.cases("bob")
-    return AuditTrail(db, engine.gate)
 
 
 def _unprotect(conn: Connection) -> None:
@@ -149,22 +138,24 @@ def test_with_a_key_a_record_forged_without_it_is_caught(
     unkeyed = make_app(db, clock, tmp_path / "k.json")  # type: ignore[arg-type]
     assert not unkeyed.audit.verify("amy").ok  # the same chain checked without the key fails
 
-    def forge_at_the_end(conn: Connection) -> None:
-        seq, prev = conn.execute(text("SELECT seq, hash FROM audit_head")).one()
-        import datetime as dt
-
-        at = dt.datetime(2024, 6, 3, 10, 0, tzinfo=UTC)
-        digest = entry_hash(seq + 1, at, "mallory", "case.show", "ok", "PR-K",
-                            "practice_review", None, {}, str(prev))  # no key: plain SHA-256
-        conn.execute(text(
-            "INSERT INTO audit_record (seq, at, actor, action, outcome, case_ref, workflow, "
-            "command, detail, prev_hash, hash) VALUES (:seq, :at, 'mallory', 'case.show', "
-            "'ok', 'PR-K', 'practice_review', NULL, '{}', :prev, :hash)"),
-            {"seq": seq + 1, "at": at.replace(tzinfo=None), "prev": prev, "hash": digest})
-        conn.execute(text("UPDATE audit_head SET seq = :s, hash = :h"),
-                     {"s": seq + 1, "h": digest})
-
     _tamper(db, forge_at_the_end)
     (tmp_path / "k.json").unlink()  # and the head file is gone too: the key still catches it
     verdict = trail.verify("amy")
     assert not verdict.ok and "was changed" in verdict.message
+
+
+def forge_at_the_end(conn: Connection) -> None:
+    """A record appended with a plain SHA-256 (no key), the head moved to it."""
+    seq, prev = conn.execute(text("SELECT seq, hash FROM audit_head")).one()
+    import datetime as dt
+
+    at = dt.datetime(2024, 6, 3, 10, 0, tzinfo=UTC)
+    digest = entry_hash(seq + 1, at, "mallory", "case.show", "ok", "PR-K",
+                        "practice_review", None, {}, str(prev))  # no key: plain SHA-256
+    conn.execute(text(
+        "INSERT INTO audit_record (seq, at, actor, action, outcome, case_ref, workflow, "
+        "command, detail, prev_hash, hash) VALUES (:seq, :at, 'mallory', 'case.show', "
+        "'ok', 'PR-K', 'practice_review', NULL, '{}', :prev, :hash)"),
+        {"seq": seq + 1, "at": at.replace(tzinfo=None), "prev": prev, "hash": digest})
+    conn.execute(text("UPDATE audit_head SET seq = :s, hash = :h"),
+                 {"s": seq + 1, "h": digest})

@@ -7,7 +7,7 @@ transactions are already serial), so concurrent commands extend one chain, never
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -262,21 +262,6 @@ class AccessStore:
             "seq": seq, "at": now, "actor": actor, "action": action, "outcome": outcome,
             "case_ref": case_ref, "workflow": workflow, "command": command,
             "detail": dict(detail), "prev_hash": prev, "hash": digest, "key_id": ident})
-
-    def stream_audit_entries(self, chunk: int = 2_000) -> Generator[AuditEntry, None, None]:
-        """Every record in sequence order, fetched ``chunk`` rows at a time (a server-side
-        cursor on PostgreSQL): for walking the whole chain in constant memory."""
-        c = AUDIT.c
-        result = self.conn.execution_options(stream_results=True, yield_per=chunk).execute(
-            select(c.seq, c.at, c.actor, c.action, c.outcome, c.case_ref, c.workflow,
-                   c.command, c.detail, c.prev_hash, c.hash, c.key_id).order_by(c.seq))
-        try:  # rows unpacked by position: named access costs more than the hash here
-            for seq, at, actor, action, outcome, ref, flow, command, detail, prev, digest, \
-                    key in result:
-                yield AuditEntry(seq, at, actor, action, outcome, ref, flow, command,
-                                 detail, prev, digest, key)
-        finally:  # a walk that stops early closes its server-side cursor now
-            result.close()
 
     def head_key_id(self) -> str | None:
         """The id of the key the chain is kept with (None: not recorded yet)."""

@@ -14,7 +14,7 @@ explicitly); on other dialects a :class:`Hot` runs the statement through SQLAlch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -96,6 +96,27 @@ class Hot:
         compiled, driver = found
         return [compiled.convert(row)
                 for row in driver.execute(compiled.sql, compiled.bind(params)).fetchall()]
+
+    def driver_batches(self, conn: Connection, params: Mapping[str, Any], size: int
+                       ) -> Generator[list[tuple[Any, ...]], None, None]:
+        """On SQLite, the rows it selects ``size`` at a time as the driver gives them, with
+        no conversion (:meth:`convert` gives SQLAlchemy's values for one): for a walk over
+        many rows that reads most values as stored. Closing the generator closes the cursor."""
+        found = self._on_driver(conn)
+        if found is None:
+            raise ValueError("rows are read off the driver on SQLite only")
+        compiled, driver = found
+        cursor = driver.execute(compiled.sql, compiled.bind(params))
+        try:
+            while rows := cursor.fetchmany(size):
+                yield rows
+        finally:
+            cursor.close()
+
+    def convert(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        """A row from :meth:`driver_batches` with the values SQLAlchemy would give."""
+        assert self._sqlite is not None, "convert() is for rows from driver_batches()"
+        return self._sqlite.convert(row)
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Run it once; the number of rows it changed."""
