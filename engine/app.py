@@ -25,8 +25,8 @@ from engine.core.accounts import WebSettings
 from engine.core.admin import Admin
 from engine.core.calendar import WorkingCalendar
 from engine.core.clock import Clock
-from engine.core.loader import WorkflowRegistry
 from engine.core.notices import CaseEventNotice
+from engine.core.registry import WorkflowRegistry
 from engine.core.service import Engine
 from engine.core.settings import Settings
 from engine.core.store.database import Database
@@ -191,7 +191,8 @@ def build_app(settings: Settings, clock: Clock, *, check_schema: bool = True,
             db.ensure_current()
             with db.begin_read() as conn:  # a configuration that widens power is refused
                 demo_mode = deployment.check(conn, settings)
-        registry = WorkflowRegistry.from_directory(settings.workflows_dir)
+        registry = WorkflowRegistry.from_directory(settings.workflows_dir,
+                                                   settings.workflow_cache)
         web = WebSettings.from_raw(settings.raw)  # a bad [web] is refused by every command
     except BaseException:
         if own_db:  # refused: nothing will close it for us

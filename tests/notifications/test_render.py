@@ -9,7 +9,7 @@ import pytest
 
 from engine.core.calendar import WorkingCalendar
 from engine.core.errors import TemplateError
-from engine.core.loader import WorkflowRegistry
+from engine.core.registry import WorkflowRegistry
 from engine.core.settings import SHIPPED_WORKFLOWS
 from notifications.render import ALLOWED_KEYS, alert_context, render, template_names
 
