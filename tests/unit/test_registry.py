@@ -165,5 +165,5 @@ def test_the_cache_folder_is_a_setting(tmp_path: Path) -> None:
     assert load_settings(environ={}).workflow_cache is not None  # the user's cache folder
     config = tmp_path / "s.toml"
     config.write_text("[workflows]\ncache = 5\n")
-    with pytest.raises(UsageError, match="workflows.cache"):
+    with pytest.raises(UsageError, match=r"workflows\.cache"):
         load_settings(str(config), environ={})
