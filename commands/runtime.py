@@ -69,9 +69,10 @@ class Runtime:
 
     def registry(self) -> Any:
         """The workflow definitions alone (``workflow`` commands need no database)."""
-        from engine.core.loader import WorkflowRegistry
+        from engine.core.registry import WorkflowRegistry
 
-        return WorkflowRegistry.from_directory(self.settings.workflows_dir)
+        return WorkflowRegistry.from_directory(self.settings.workflows_dir,
+                                               self.settings.workflow_cache)
 
     def engine(self) -> Engine:
         return self.app().engine

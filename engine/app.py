@@ -1,64 +1,158 @@
 """The composition root: the one place that wires the application.
 
-:func:`build_app` makes the database handle, the workflow registry, the calendar, the engine
-with its audit gate, the CERAR, MACE, CDOP, business plan and figures services, the notifier
-with its recipients and transport, the mailers the engine and MACE hand their emails to,
-administration, data protection and the audit trail. The CLI, the demonstration year, the
-benchmarks, the tests and the web application all build their application here, so every
-front end and the demo send exactly the emails a real deployment would. Nothing else
-constructs an ``Engine`` or a service with defaults of its own.
+:func:`build_app` makes the database handle, the workflow registry, the calendar and the
+engine with its audit gate, and checks the deployment; the CERAR, MACE, CDOP, business plan
+and figures services, the notifier with its recipients and transport, the mailers the engine
+and MACE hand their emails to, accounts, administration, data protection and the audit trail
+are wired here too, each when a command first asks for it (a command imports and builds only
+what it uses: ``case show`` needs no template engine, no password hasher and no domain). The
+CLI, the demonstration year, the benchmarks, the tests and the web application all build their
+application here, so every front end and the demo send exactly the emails a real deployment
+would. Nothing else constructs an ``Engine`` or a service with defaults of its own.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Connection
+
 from engine.core import deployment
-from engine.core.accounts import Accounts, WebSettings
+from engine.core.accounts import WebSettings
 from engine.core.admin import Admin
-from engine.core.auditing import AuditTrail
 from engine.core.calendar import WorkingCalendar
-from engine.core.casework import CaseWork
 from engine.core.clock import Clock
-from engine.core.dataprotection import DataProtection
-from engine.core.loader import WorkflowRegistry
+from engine.core.notices import CaseEventNotice
+from engine.core.registry import WorkflowRegistry
 from engine.core.service import Engine
 from engine.core.settings import Settings
 from engine.core.store.database import Database
-from engine.domains.cdop.service import CdopService
-from engine.domains.cerar.service import CerarService
-from engine.domains.figures.service import FiguresService
-from engine.domains.mace.service import MaceService
-from engine.domains.plan.service import PlanService
 
 if TYPE_CHECKING:
+    from engine.core.accounts import Accounts
+    from engine.core.auditing import AuditTrail
+    from engine.core.casework import CaseWork
+    from engine.core.dataprotection import DataProtection
+    from engine.domains.cdop.service import CdopService
+    from engine.domains.cerar.service import CerarService
+    from engine.domains.figures.service import FiguresService
+    from engine.domains.mace.service import MaceService
+    from engine.domains.plan.service import PlanService
+    from notifications.events import EventMailer
+    from notifications.recipients import RecipientResolver
     from notifications.service import Notifier
     from notifications.transports import Transport
 
 
-@dataclass
 class App:
-    settings: Settings
-    clock: Clock
-    db: Database
-    engine: Engine
-    admin: Admin
-    cerar: CerarService
-    mace: MaceService
-    cdop: CdopService
-    notifier: Notifier
-    data_protection: DataProtection
-    audit: AuditTrail
-    accounts: Accounts
-    casework: CaseWork
-    plan: PlanService
-    figures: FiguresService
-    # A demonstration database (made by 'safeguard demo'): anyone may act as anyone. Recorded
-    # in the database, never taken from a settings file.
-    demo_mode: bool = False
+    """The wired application. The engine and administration are built with it; every other
+    service on first use (its module is imported then: the imports inside the properties
+    below are deliberate). The services hold no state a second instance would miss, and the
+    engine's event emails go through :meth:`_on_event`, so a command that never fires a
+    notifying transition never loads the notifications package."""
+
+    def __init__(self, settings: Settings, clock: Clock, db: Database, engine: Engine,
+                 web: WebSettings, transport: Callable[[], Transport] | None,
+                 demo_mode: bool) -> None:
+        self.settings, self.clock, self.db, self.engine = settings, clock, db, engine
+        self.admin = Admin(db, clock, engine.gate)
+        self._web, self._transport = web, transport
+        # A demonstration database (made by 'safeguard demo'): anyone may act as anyone.
+        # Recorded in the database, never taken from a settings file.
+        self.demo_mode = demo_mode
+        engine.on_event = self._on_event
+
+    # -- the domains --------------------------------------------------------------------
+    @cached_property
+    def cerar(self) -> CerarService:
+        from engine.domains.cerar.service import CerarService
+
+        return CerarService(self.engine)
+
+    @cached_property
+    def mace(self) -> MaceService:
+        from engine.domains.mace.service import MaceService
+        from notifications.invitations import InvitationMailer
+
+        domain = str(self.settings.raw.get("mace", {}).get("email_domain")
+                     or "safeguard.invalid")
+        return MaceService(self.engine, self.cerar, email_domain=domain, on_invitation=
+                           InvitationMailer(self.engine, self.settings.notifications, domain))
+
+    @cached_property
+    def cdop(self) -> CdopService:
+        from engine.domains.cdop.service import CdopService
+
+        return CdopService(self.engine)
+
+    @cached_property
+    def plan(self) -> PlanService:
+        from engine.domains.plan.service import PlanService
+
+        return PlanService(self.engine)
+
+    @cached_property
+    def figures(self) -> FiguresService:
+        from engine.domains.figures.service import FiguresService
+
+        return FiguresService(self.engine)
+
+    # -- the core's other services --------------------------------------------------------
+    @cached_property
+    def casework(self) -> CaseWork:
+        from engine.core.casework import CaseWork
+
+        return CaseWork(self.engine)
+
+    @cached_property
+    def data_protection(self) -> DataProtection:
+        from engine.core.dataprotection import DataProtection
+
+        return DataProtection(self.engine)
+
+    @cached_property
+    def audit(self) -> AuditTrail:
+        from engine.core.auditing import AuditTrail
+
+        return AuditTrail(self.db, self.engine.gate)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        from engine.core.accounts import Accounts
+
+        return Accounts(self.db, self.clock, self.engine.gate, self._web)
+
+    # -- mail -----------------------------------------------------------------------------
+    @cached_property
+    def recipients(self) -> RecipientResolver:
+        """Role -> addresses, shared by the event emails and the notifier."""
+        from notifications.recipients import DirectoryRecipients, SettingsRecipients
+
+        notes = self.settings.notifications
+        if notes.recipients_from == "directory":
+            return DirectoryRecipients(self.db, notes.recipients)
+        return SettingsRecipients(notes.recipients)
+
+    @cached_property
+    def event_mailer(self) -> EventMailer:
+        from notifications.events import EventMailer
+
+        return EventMailer(self.engine, self.settings.notifications, self.recipients)
+
+    def _on_event(self, conn: Connection, notice: CaseEventNotice) -> object:
+        """The engine's event hook (inside the fire's transaction): the event emails."""
+        return self.event_mailer(conn, notice)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        from notifications.service import Notifier, make_transport
+
+        notes = self.settings.notifications
+        return Notifier(self.engine, notes, self._transport or (lambda: make_transport(notes)),
+                        self.recipients)
 
     def daily_jobs(self) -> list[tuple[str, Callable[[str], object]]]:
         """What the scheduler runs once a day as its user: MACE meetings generated up to
@@ -88,11 +182,6 @@ def build_app(settings: Settings, clock: Clock, *, check_schema: bool = True,
     schema (``safeguard init`` creates or upgrades it). ``transport``: where mail goes
     (default: as the settings say). ``db``: an open handle to reuse (tests, the demo).
     """
-    from notifications.events import EventMailer
-    from notifications.invitations import InvitationMailer
-    from notifications.recipients import DirectoryRecipients, SettingsRecipients
-    from notifications.service import Notifier, make_transport
-
     own_db = db is None
     if db is None:
         db = Database(settings.database_url, settings.sqlite_synchronous)
@@ -102,7 +191,9 @@ def build_app(settings: Settings, clock: Clock, *, check_schema: bool = True,
             db.ensure_current()
             with db.begin_read() as conn:  # a configuration that widens power is refused
                 demo_mode = deployment.check(conn, settings)
-        registry = WorkflowRegistry.from_directory(settings.workflows_dir)
+        registry = WorkflowRegistry.from_directory(settings.workflows_dir,
+                                                   settings.workflow_cache)
+        web = WebSettings.from_raw(settings.raw)  # a bad [web] is refused by every command
     except BaseException:
         if own_db:  # refused: nothing will close it for us
             db.dispose()
@@ -111,23 +202,7 @@ def build_app(settings: Settings, clock: Clock, *, check_schema: bool = True,
     engine = Engine(db, registry, clock, calendar, settings.audit_head_file,
                     settings.audit_key)
     engine.gate.old_keys = settings.audit_old_keys
-    notes = settings.notifications
-    resolver = DirectoryRecipients(db, notes.recipients) \
-        if notes.recipients_from == "directory" else SettingsRecipients(notes.recipients)
-    engine.on_event = EventMailer(engine, notes, resolver)
-    domain = str(settings.raw.get("mace", {}).get("email_domain") or "safeguard.invalid")
-    cerar = CerarService(engine)
-    mace = MaceService(engine, cerar, email_domain=domain,
-                       on_invitation=InvitationMailer(engine, notes, domain))
-    notifier = Notifier(engine, notes, transport or (lambda: make_transport(notes)), resolver)
-    return App(settings=settings, clock=clock, db=db, engine=engine,
-               admin=Admin(db, clock, engine.gate), cerar=cerar, mace=mace,
-               cdop=CdopService(engine),
-               notifier=notifier, data_protection=DataProtection(engine),
-               audit=AuditTrail(db, engine.gate),
-               accounts=Accounts(db, clock, engine.gate, WebSettings.from_raw(settings.raw)),
-               casework=CaseWork(engine), plan=PlanService(engine),
-               figures=FiguresService(engine), demo_mode=demo_mode)
+    return App(settings, clock, db, engine, web, transport, demo_mode)
 
 
 __all__ = ["App", "build_app"]

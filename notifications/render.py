@@ -2,7 +2,8 @@
 
 Templates live in ``notifications/templates/`` as ``NAME.subject.txt``, ``NAME.txt`` and
 ``NAME.html``. They run in Jinja2's sandbox with :class:`StrictUndefined` (a missing variable
-is an error, not an empty string), HTML parts autoescaped.
+is an error, not an empty string), HTML parts autoescaped (:mod:`notifications.jinja`, loaded
+when the first email is rendered: listing the outbox or the alerts needs no template engine).
 
 Privacy: email is not secure. A template never sees case data: :func:`alert_context` is built
 from the definition (workflow, stage, deadline and what to do), the case reference, the due
@@ -13,23 +14,10 @@ case (personal or free text) can reach a subject, body or header.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-from jinja2 import (
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    Template,
-    TemplateNotFound,
-    select_autoescape,
-)
-from jinja2.exceptions import TemplateError as JinjaTemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from engine.core import wording
 from engine.core.calendar import WorkingCalendar
@@ -66,43 +54,6 @@ class Rendered:
     html: str
 
 
-# An include alone on its line (what trim_blocks and lstrip_blocks would strip with it).
-_INCLUDE = re.compile(r'^[ \t]*\{%-?\s*include\s+"([^"]+)"\s*-?%\}\n?', re.MULTILINE)
-
-
-class _InliningLoader(FileSystemLoader):
-    """Loads a template with its ``{% include "..." %}`` lines replaced by the included
-    files' text, so an email renders in one Jinja context instead of one per include (about
-    a quarter of the rendering time). The output is the same: an include passes the whole
-    context, and the partials set no variables of their own."""
-
-    def get_source(self, environment: Environment, template: str,
-                   ) -> tuple[str, str, Callable[[], bool]]:
-        source, filename, uptodate = super().get_source(environment, template)
-        inlined = _INCLUDE.sub(lambda m: self.get_source(environment, m.group(1))[0], source)
-        return inlined, filename, uptodate
-
-
-@lru_cache(maxsize=1)
-def environment() -> SandboxedEnvironment:
-    """One environment per process. Templates are compiled once, includes inlined, and kept:
-    no disk check per render (``auto_reload`` off, a cache for every file; an include's
-    ``stat`` of its file was a sixth of the sweep's rendering time)."""
-    return SandboxedEnvironment(
-        loader=_InliningLoader(str(TEMPLATES)), undefined=StrictUndefined,
-        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        auto_reload=False, cache_size=-1)
-
-
-@lru_cache(maxsize=64)
-def _templates(name: str) -> tuple[Template, Template, Template]:
-    env = environment()
-    subject, text, html = (env.get_template(f"{name}.{suffix}")
-                           for suffix in ("subject.txt", "txt", "html"))
-    return subject, text, html
-
-
 def template_names() -> list[str]:
     return sorted(p.name[: -len(".subject.txt")] for p in TEMPLATES.glob("*.subject.txt"))
 
@@ -112,11 +63,13 @@ def render(name: str, context: Mapping[str, Any]) -> Rendered:
     extra = set(context) - ALLOWED_KEYS
     if extra:
         raise TemplateError(name, f"context keys not allowed in email: {sorted(extra)}")
+    from notifications import jinja  # the template engine, when an email is rendered
+
     try:
-        parts = [template.render(**context) for template in _templates(name)]
-    except TemplateNotFound as exc:
+        parts = [template.render(**context) for template in jinja.templates(name)]
+    except jinja.TemplateNotFound as exc:
         raise TemplateError(name, f"no template file {exc.name}", template_names()) from None
-    except JinjaTemplateError as exc:
+    except jinja.JinjaTemplateError as exc:
         raise TemplateError(name, str(exc)) from None
     subject = " ".join(parts[0].split())
     return Rendered(subject[:300], parts[1], parts[2])

@@ -27,7 +27,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -58,7 +58,9 @@ from notifications.recipients import (
     resolve,
 )
 from notifications.render import Rendered, alert_context, render, show_day
-from notifications.transports import Transport
+
+if TYPE_CHECKING:  # SMTP and TLS are loaded by make_transport, when mail is delivered
+    from notifications.transports import Transport
 
 log = logging.getLogger("safeguard.notifications")
 

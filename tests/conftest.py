@@ -24,7 +24,7 @@ from engine.app import App, build_app
 from engine.core.auditing import AuditTrail
 from engine.core.calendar import WorkingCalendar
 from engine.core.clock import LONDON, Clock, FixedClock
-from engine.core.loader import WorkflowRegistry
+from engine.core.registry import WorkflowRegistry
 from engine.core.service import Engine
 from engine.core.settings import SHIPPED_WORKFLOWS, NotificationSettings, Settings
 from engine.core.store.database import Database
@@ -70,6 +70,16 @@ def _pg_admin() -> object:
     from sqlalchemy import create_engine
 
     return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def workflow_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Parsed definitions are cached in the session's own folder (commands run in this
+    process and in subprocesses alike), never in the user's cache directory."""
+    folder = tmp_path_factory.mktemp("workflow-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SAFEGUARD_CACHE_DIR", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

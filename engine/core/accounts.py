@@ -24,10 +24,8 @@ import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.core.access import ADMINISTRATOR
 from engine.core.clock import Clock
@@ -39,6 +37,9 @@ from engine.core.store.access_store import AccessStore, recorded_deployment
 from engine.core.store.account_store import AccountStore, SessionRecord, TokenRecord
 from engine.core.store.database import Database
 from engine.core.unit import Units
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 MIN_PASSWORD = 12
 TOKEN_PREFIX = "sgt_"  # recognisable in a leaked file or a secret scanner
@@ -135,7 +136,14 @@ class Accounts:
     def __init__(self, db: Database, clock: Clock, gate: Gate, settings: WebSettings) -> None:
         self.db, self.clock, self.gate, self.settings = db, clock, gate, settings
         self.units = Units(db, gate)
-        self.hasher = PasswordHasher()
+
+    @cached_property
+    def hasher(self) -> PasswordHasher:
+        """Argon2, loaded when a password is first hashed or checked: the sessions, tokens
+        and administration that import this module never need it."""
+        from argon2 import PasswordHasher
+
+        return PasswordHasher()
 
     # -- administrators ----------------------------------------------------------------
     def set_password(self, actor: str, login: str) -> str:
@@ -259,6 +267,8 @@ class Accounts:
         return SignedIn(token, csrf, login, must_change)
 
     def _verify(self, password_hash: str, password: str) -> bool:
+        from argon2.exceptions import InvalidHashError, VerificationError  # with the hasher
+
         try:
             return bool(self.hasher.verify(password_hash, password))
         except (VerificationError, InvalidHashError):

@@ -1,13 +1,13 @@
 """Load workflow YAML into checked :class:`WorkflowDef` objects.
 
 Every problem in a file is collected (not just the first) with the file, the YAML path, the
-line and a hint, and raised together as one :class:`DefinitionError`. Reads files; writes
-nothing; knows nothing of the database.
+line and a hint, and raised together as one :class:`DefinitionError`. Writes nothing; knows
+nothing of the database. Reading a folder of files, and keeping what was parsed, is
+:mod:`engine.core.registry`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -43,6 +43,7 @@ from engine.core.definition import (
     WorkflowDef,
 )
 from engine.core.errors import DefinitionError, Problem, did_you_mean, one_of
+from engine.core.registry import MAX_FILE_BYTES, digest_of, parse, read_definition
 from engine.core.roles import ROLES
 from engine.core.rules import RULE_FORMS, parse_rule, rule_parameter
 
@@ -79,8 +80,7 @@ _OPEN_KEYS = {"requires", "accepts", "roles"}
 
 
 # Bounds on a definition file, checked before anything is built from it: a real workflow is
-# a few hundred lines, a few levels deep, and uses anchors sparingly if at all.
-MAX_FILE_BYTES = 256 * 1024
+# a few hundred lines (MAX_FILE_BYTES), a few levels deep, and uses anchors sparingly if at all.
 MAX_DEPTH = 32
 MAX_ALIASES = 100
 MAX_NODES = 50_000
@@ -227,28 +227,9 @@ def load_text(text: str, source: str = "<text>") -> WorkflowDef:
     return definition
 
 
-# Parsed definitions by (source, content digest): a process loads each file's text once,
-# however many commands or engines ask (definitions are frozen, so sharing them is safe).
-_PARSED: dict[tuple[str, str], WorkflowDef] = {}
-
-
 def load_file(path: str | Path) -> WorkflowDef:
-    path = Path(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise DefinitionError([Problem(str(path), "(file)",
-                                           f"larger than {MAX_FILE_BYTES} bytes")])
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DefinitionError([Problem(str(path), "(file)", f"cannot read: {exc.strerror}")]) \
-            from None
-    except UnicodeDecodeError as exc:
-        raise DefinitionError([Problem(str(path), "(file)", "not UTF-8 text (byte "
-                                       f"{exc.start})")]) from None
-    key = (str(path), hashlib.sha256(text.encode("utf-8")).hexdigest())
-    if key not in _PARSED:
-        _PARSED[key] = load_text(text, str(path))
-    return _PARSED[key]
+    """A definition file, parsed once per process (see :mod:`engine.core.registry`)."""
+    return parse(read_definition(Path(path)), str(path))
 
 
 def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | None:
@@ -307,7 +288,7 @@ def _build(raw: dict[str, Any], check: _Checker, text: str) -> WorkflowDef | Non
         reference_field=reference_field, guards=guards, clocks=clocks, access=access,
         retention=retention, parameters=parameters,
         partnership_wide=raw.get("partnership_wide") is True,
-        source=check.source, digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        source=check.source, digest=digest_of(text),
     )
 
 
@@ -840,38 +821,3 @@ def _check_anchors(check: _Checker, clocks: Mapping[str, ClockDef],
                           f"no step requires field '{anchor}', so clock '{clock.name}' "
                           "may never be able to start",
                           "require the field on open or on a transition")
-
-
-class WorkflowRegistry:
-    """The definitions found in a folder of YAML files, by name (the current version)."""
-
-    def __init__(self, definitions: Iterable[WorkflowDef]) -> None:
-        self._by_name = {d.name: d for d in definitions}
-
-    @classmethod
-    def from_directory(cls, folder: str | Path) -> WorkflowRegistry:
-        folder = Path(folder)
-        problems: list[Problem] = []
-        found: list[WorkflowDef] = []
-        for path in sorted(folder.glob("*.yaml")):
-            try:
-                found.append(load_file(path))
-            except DefinitionError as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise DefinitionError(problems)
-        return cls(found)
-
-    def names(self) -> list[str]:
-        return sorted(self._by_name)
-
-    def get(self, name: str) -> WorkflowDef:
-        from engine.core.errors import UnknownWorkflowError
-
-        try:
-            return self._by_name[name]
-        except KeyError:
-            raise UnknownWorkflowError(name, self._by_name) from None
-
-    def __iter__(self) -> Any:
-        return iter(self._by_name.values())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from engine.core.definition import WorkflowDef
 from engine.core.errors import DomainOwnedError
-from engine.core.loader import WorkflowRegistry
+from engine.core.registry import WorkflowRegistry
 
 
 def owning_command(registry: WorkflowRegistry, definition: WorkflowDef,

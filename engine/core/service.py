@@ -59,10 +59,10 @@ from engine.core.errors import (
 )
 from engine.core.fields import check_note, parse_values
 from engine.core.gate import PERSONAL_MARK, RESTRICTED_MARK, Gate
-from engine.core.loader import WorkflowRegistry, load_text
 from engine.core.machine import CaseAdapter, MachineError, WorkflowMachine, guard_passes
 from engine.core.notices import CaseEventNotice, EventHook
 from engine.core.people import registered
+from engine.core.registry import WorkflowRegistry
 from engine.core.routes import check_generic_route, owning_command
 from engine.core.store.cases import CASES, DEADLINES, CaseRecord, CaseStore, DeadlineRecord
 from engine.core.store.database import Database
@@ -120,8 +120,8 @@ class Engine:
                     stored is None or stored[0] == current.digest):
                 self._definitions[key] = current
             elif stored is not None:
-                self._definitions[key] = load_text(stored[1], f"{name} version {version} "
-                                                   "(stored)")
+                self._definitions[key] = self.registry.parse(
+                    stored[1], f"{name} version {version} (stored)")
             else:
                 raise UnknownWorkflowError(name, self.registry.names(), version)
         return self._definitions[key]

@@ -26,6 +26,21 @@ def default_database_url() -> str:
     return f"sqlite:///{user_data_path('safeguard') / 'safeguard.db'}"
 
 
+def _workflow_cache(value: Any) -> Path | None:
+    """``[workflows] cache`` or SAFEGUARD_CACHE_DIR: a folder, "off", or empty for the
+    user's cache directory."""
+    if not isinstance(value, str):
+        raise UsageError('workflows.cache must be a folder, "off", or empty for your cache '
+                         "directory")
+    if value.strip().lower() == "off":
+        return None
+    if value.strip():
+        return Path(value).expanduser()
+    from platformdirs import user_cache_path
+
+    return user_cache_path("safeguard") / "workflows"
+
+
 def default_head_file(url: str) -> Path:
     """Beside a SQLite database file; otherwise in the user's data directory, per database."""
     import hashlib
@@ -71,6 +86,8 @@ class Settings:
     subdivision: str = "ENG"
     closure_days: tuple[dt.date, ...] = ()
     workflows_dir: Path = SHIPPED_WORKFLOWS
+    # Where parsed workflow definitions are kept between commands (None: not kept).
+    workflow_cache: Path | None = None
     demo_mode: bool = False
     audit_head_file: Path | None = None
     audit_key: bytes | None = field(default=None, repr=False)  # only from the environment
@@ -172,6 +189,8 @@ def load_settings(config_file: str | None = None, database_url: str | None = Non
         subdivision=str(calendar.get("subdivision", "ENG")),
         closure_days=closures,
         workflows_dir=Path(folder).expanduser() if folder else SHIPPED_WORKFLOWS,
+        workflow_cache=_workflow_cache(env.get("SAFEGUARD_CACHE_DIR",
+                                               workflows.get("cache", ""))),
         demo_mode=_flag(raw.get("access", {}).get("demo_mode", False), "access.demo_mode"),
         audit_head_file=Path(head).expanduser() if head else default_head_file(url),
         audit_key=env["SAFEGUARD_AUDIT_KEY"].encode() if env.get("SAFEGUARD_AUDIT_KEY")

@@ -317,7 +317,7 @@ def test_case_show_lists_a_domain_owned_step_with_its_command(run: Any) -> None:
 def test_every_via_names_a_command_that_exists() -> None:
     import click
 
-    from engine.core.loader import WorkflowRegistry
+    from engine.core.registry import WorkflowRegistry
     from engine.core.settings import SHIPPED_WORKFLOWS
 
     found = []

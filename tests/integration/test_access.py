@@ -26,7 +26,7 @@ from engine.core.errors import (
     UnknownUserError,
 )
 from engine.core.gate import PERSONAL_MARK, RESTRICTED_MARK
-from engine.core.loader import WorkflowRegistry
+from engine.core.registry import WorkflowRegistry
 from engine.core.roles import ROLES
 from engine.core.service import Engine
 from engine.core.store.database import Database

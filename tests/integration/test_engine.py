@@ -16,7 +16,7 @@ from engine.core.errors import (
     TransitionNotAllowedError,
     UsageError,
 )
-from engine.core.loader import WorkflowRegistry
+from engine.core.registry import WorkflowRegistry
 from engine.core.service import Engine
 from engine.core.settings import SHIPPED_WORKFLOWS
 from engine.core.store.database import Database

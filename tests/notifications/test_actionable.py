@@ -18,7 +18,7 @@ import pytest
 
 from engine.core.calendar import WorkingCalendar
 from engine.core.definition import WorkflowDef
-from engine.core.loader import WorkflowRegistry
+from engine.core.registry import WorkflowRegistry
 from engine.core.settings import SHIPPED_WORKFLOWS
 from engine.core.wording import rule_words, timing_words
 from notifications.render import alert_context, render

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from engine.core.calendar import WorkingCalendar
 from engine.core.clock import LONDON, FixedClock
 from engine.core.ladder import plan_rungs
-from engine.core.loader import WorkflowRegistry
+from engine.core.registry import WorkflowRegistry
 from engine.core.service import Engine
 from engine.core.settings import SHIPPED_WORKFLOWS
 from engine.core.store.database import Database

@@ -11,7 +11,8 @@ from engine.core.clock import LONDON, end_of_day
 from engine.core.definition import DEFAULT_ALERTS, OWNER, AlertRungDef
 from engine.core.errors import DefinitionError
 from engine.core.ladder import due_day_of, due_now, next_alert_at, plan_rungs, roles_for
-from engine.core.loader import WorkflowRegistry, load_text
+from engine.core.loader import load_text
+from engine.core.registry import WorkflowRegistry
 from engine.core.settings import SHIPPED_WORKFLOWS
 
 CAL = WorkingCalendar()

@@ -9,7 +9,7 @@ import pytest
 
 from engine.core.calendar import WorkingCalendar
 from engine.core.errors import TemplateError
-from engine.core.loader import WorkflowRegistry
+from engine.core.registry import WorkflowRegistry
 from engine.core.settings import SHIPPED_WORKFLOWS
 from notifications.render import ALLOWED_KEYS, alert_context, render, template_names
 
@@ -73,7 +73,7 @@ def test_html_is_escaped_text_is_not() -> None:
 
 
 def test_templates_cannot_reach_python_internals() -> None:
-    from notifications.render import environment
+    from notifications.jinja import environment
 
     template = environment().from_string("{{ case_ref.__class__.__mro__ }}")
     with pytest.raises(Exception, match=r"unsafe|not safely"):
@@ -85,7 +85,8 @@ def test_inlined_includes_render_as_jinja_includes_them() -> None:
     include): every part of every template renders exactly as Jinja's own include does."""
     from jinja2 import FileSystemLoader
 
-    from notifications.render import TEMPLATES, environment
+    from notifications.jinja import environment
+    from notifications.render import TEMPLATES
 
     inlined = environment()
     plain = inlined.overlay(loader=FileSystemLoader(str(TEMPLATES)), cache_size=0)

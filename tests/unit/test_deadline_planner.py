@@ -22,7 +22,7 @@ from engine.core.deadlines import (
 )
 from engine.core.definition import WorkflowDef
 from engine.core.errors import FieldError
-from engine.core.loader import WorkflowRegistry
+from engine.core.registry import WorkflowRegistry
 from engine.core.rules import Due
 from tests.conftest import london
 

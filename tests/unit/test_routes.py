@@ -7,7 +7,8 @@ import re
 import pytest
 
 from engine.core.errors import DomainOwnedError, UsageError
-from engine.core.loader import WorkflowRegistry, load_file, load_text
+from engine.core.loader import load_file, load_text
+from engine.core.registry import WorkflowRegistry
 from engine.core.routes import check_generic_route, owning_command
 from engine.core.settings import SHIPPED_WORKFLOWS
 

@@ -8,7 +8,7 @@ import datetime as dt
 
 from engine.app import App
 from engine.core.clock import FixedClock
-from engine.core.loader import WorkflowRegistry
+from engine.core.registry import WorkflowRegistry
 from engine.core.views import CaseView
 from tests.conftest import london
 

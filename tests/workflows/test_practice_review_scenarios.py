@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from engine.core.clock import FixedClock
-from engine.core.loader import WorkflowRegistry
+from engine.core.registry import WorkflowRegistry
 from engine.core.service import Engine
 from engine.core.store.database import Database
 from engine.core.views import CaseView

@@ -15,15 +15,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import col
+from sqlalchemy import Table, select
 
 from engine.core.clock import end_of_day, london_date, show_instant
 from engine.core.policy import MAIL_READERS, areas_for
 from engine.core.service import Engine
+from engine.core.store.cases import CASES, DEADLINES
 from engine.core.store.directory import Directory
-from engine.core.store.models import Case, Deadline, MaceMeeting, OutboxMessage
+from engine.core.store.models import MaceMeeting, OutboxMessage
 from engine.core.unit import Unit
+
+# Read with Core on the unit's connection, as the engine's own listings are: rows, not ORM
+# objects (a command that loads no ORM entity never configures the mappers).
+MEETINGS: Table = MaceMeeting.__table__  # type: ignore[attr-defined]
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 WIDTH = 80
 
@@ -60,8 +65,8 @@ def _grouped(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"workflow": w, "owner": o, "count": n} for (w, o), n in sorted(counts.items())]
 
 
-def _due_text(d: Deadline) -> str:
-    return d.due_day.isoformat() if d.due_day else show_instant(d.due_at)
+def _due_text(due_day: dt.date | None, due_at: dt.datetime) -> str:
+    return due_day.isoformat() if due_day else show_instant(due_at)
 
 
 def dashboard(engine: Engine, actor: str) -> Dashboard:
@@ -79,52 +84,52 @@ def _dashboard(engine: Engine, unit: Unit) -> Dashboard:
     today = london_date(now)
     week_end = today + dt.timedelta(days=6 - today.weekday())
     board = Dashboard(now, week_end)
-    session = unit.session
+    conn = unit.conn
     principal = unit.principal
     board.sees_outbox = any(r in principal.grants for r in MAIL_READERS)
     mail_areas = areas_for(principal, MAIL_READERS)
-    rows = session.execute(
-        select(Deadline, Case.ref, Case.workflow)  # type: ignore[call-overload]
-        .join(Case, Case.id == Deadline.case_id)
-        .where(Deadline.status == "open", Deadline.due_at < end_of_day(week_end), visible)
-        .order_by(Deadline.due_at, Deadline.id))
+    d, c = DEADLINES.c, CASES.c
+    rows = conn.execute(
+        select(d.name, d.key, d.owner_role, d.due_at, d.due_day, c.ref, c.workflow)
+        .join_from(DEADLINES, CASES, c.id == d.case_id)
+        .where(d.status == "open", d.due_at < end_of_day(week_end), visible)
+        .order_by(d.due_at, d.id))
     listed: set[str] = set()
-    for d, ref, workflow in rows:
-        listed.add(f"{workflow}:{ref}")
-        item = {"workflow": workflow, "owner": d.owner_role, "ref": ref,
-                "deadline": d.name + (f" {d.key}" if d.key else ""),
-                "due": _due_text(d)}
-        (board.overdue if d.due_at <= now else board.due_this_week).append(item)
-    late = session.execute(
-        select(Deadline, Case.ref)  # type: ignore[call-overload]
-        .join(Case, Case.id == Deadline.case_id)
-        .where(Case.workflow == "practice_review", Deadline.name == "publication",
-               Deadline.met_at.is_(None),  # type: ignore[union-attr]
-               Deadline.status.in_(["open", "breached"]),  # type: ignore[attr-defined]
-               Deadline.due_at <= now, visible)
-        .order_by(Deadline.due_at))
-    for d, ref in late:
-        listed.add(f"practice_review:{ref}")
-        board.past_target.append({"ref": ref, "due": _due_text(d),
-                                  "days_past": (today - (d.due_day or today)).days})
-    meetings = session.execute(
-        select(MaceMeeting, Case)
-        .join(Case, Case.id == MaceMeeting.case_id)  # type: ignore[arg-type]
-        .where(Case.state.in_(["scheduled", "rescheduled",  # type: ignore[attr-defined]
-                               "agenda_published"]), col(Case.workflow) == "mace_meeting",
-               visible))
-    upcoming = sorted(((case.data["starts_at"], meeting, case) for meeting, case in meetings
-                       if case.data.get("meeting_on", "") >= today.isoformat()),
+    for row in rows:
+        listed.add(f"{row.workflow}:{row.ref}")
+        item = {"workflow": row.workflow, "owner": row.owner_role, "ref": row.ref,
+                "deadline": row.name + (f" {row.key}" if row.key else ""),
+                "due": _due_text(row.due_day, row.due_at)}
+        (board.overdue if row.due_at <= now else board.due_this_week).append(item)
+    late = conn.execute(
+        select(d.due_at, d.due_day, c.ref)
+        .join_from(DEADLINES, CASES, c.id == d.case_id)
+        .where(c.workflow == "practice_review", d.name == "publication",
+               d.met_at.is_(None), d.status.in_(["open", "breached"]), d.due_at <= now,
+               visible)
+        .order_by(d.due_at))
+    for past in late:
+        listed.add(f"practice_review:{past.ref}")
+        board.past_target.append({"ref": past.ref, "due": _due_text(past.due_day, past.due_at),
+                                  "days_past": (today - (past.due_day or today)).days})
+    meetings = conn.execute(
+        select(MEETINGS.c.agenda, c.id, c.ref, c.state, c.data)
+        .join_from(MEETINGS, CASES, c.id == MEETINGS.c.case_id)
+        .where(c.state.in_(["scheduled", "rescheduled", "agenda_published"]),
+               c.workflow == "mace_meeting", visible))
+    upcoming = sorted(((m.data["starts_at"], m) for m in meetings
+                       if m.data.get("meeting_on", "") >= today.isoformat()),
                       key=lambda t: t[0])
     if upcoming:
-        _, meeting, case = upcoming[0]
-        agenda_due = session.scalar(select(Deadline).where(
-            Deadline.case_id == case.id, Deadline.name == "agenda"))  # type: ignore[arg-type]
-        published = case.state == "agenda_published"
+        _, meeting = upcoming[0]
+        agenda_due = conn.execute(select(d.status, d.due_at, d.due_day).where(
+            d.case_id == meeting.id, d.name == "agenda")).first()
+        published = meeting.state == "agenda_published"
         board.next_meeting = {
-            "ref": case.ref, "meeting_on": case.data["meeting_on"],
-            "starts_at": case.data["starts_at"], "agenda_out": published,
-            "agenda_due": _due_text(agenda_due) if agenda_due else None,
+            "ref": meeting.ref, "meeting_on": meeting.data["meeting_on"],
+            "starts_at": meeting.data["starts_at"], "agenda_out": published,
+            "agenda_due": _due_text(agenda_due.due_day, agenda_due.due_at) if agenda_due
+            else None,
             "agenda_overdue": bool(not published and agenda_due is not None
                                    and agenda_due.status == "open"
                                    and agenda_due.due_at <= now),
@@ -134,21 +139,23 @@ def _dashboard(engine: Engine, unit: Unit) -> Dashboard:
     if board.sees_outbox:
         # Only mail about cases in the reader's areas (none about no case unless they
         # read mail for every area), as 'notifications list' shows it.
-        messages = session.execute(
-            select(OutboxMessage, Case.ref, Case.area)  # type: ignore[call-overload]
-            .outerjoin(Case, Case.id == OutboxMessage.case_id)
-            .where(col(OutboxMessage.status).in_(["pending", "sending", "failed"]))
-            .order_by(OutboxMessage.id))
-        for m, ref, area in messages:
-            if mail_areas is not None and (ref is None or area not in mail_areas):
+        o = OUTBOX.c
+        messages = conn.execute(
+            select(o.id, o.template, o.to_address, o.attempts, o.status, o.last_error, c.ref,
+                   c.area)
+            .outerjoin_from(OUTBOX, CASES, c.id == o.case_id)
+            .where(o.status.in_(["pending", "sending", "failed"]))
+            .order_by(o.id))
+        for m in messages:
+            if mail_areas is not None and (m.ref is None or m.area not in mail_areas):
                 continue
-            item = {"id": m.id, "ref": ref, "template": m.template, "to": m.to_address,
+            item = {"id": m.id, "ref": m.ref, "template": m.template, "to": m.to_address,
                     "attempts": m.attempts, "status": m.status,
                     "last_error": m.last_error}
             (board.dead_letters if m.status == "failed" else board.undelivered).append(
                 item)
     board.unaddressed = [{"login": login, "as": why} for login, why
-                         in Directory(session.connection()).unaddressed()]
+                         in Directory(conn).unaddressed()]
     return board
 
 

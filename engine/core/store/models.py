@@ -1,10 +1,16 @@
-"""The tables. Stored rows are plain nouns; instants are UTC, stored naive and read aware."""
+"""The tables. Stored rows are plain nouns; instants are UTC, stored naive and read aware.
 
-from __future__ import annotations
+Declaring them is most of a command's start-up beyond importing SQLAlchemy and SQLModel, so
+two things keep it cheap: annotations are evaluated as the class is made (no
+``from __future__ import annotations``, whose strings pydantic would parse back, one by one),
+and each table's pydantic validator is built when a row is first validated, not at import
+(:class:`_Row`): the engine reads and writes rows through SQLAlchemy and never validates one.
+"""
 
 import datetime as dt
 from typing import Any
 
+from pydantic import ConfigDict
 from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -34,7 +40,14 @@ def _utc(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
 
 
-class WorkflowVersion(SQLModel, table=True):
+class _Row(SQLModel):
+    """The tables' base: each one's pydantic schema is built on first validation."""
+
+    # (SQLModel's own config type is not exported; pydantic's carries the same key.)
+    model_config = ConfigDict(defer_build=True)  # type: ignore[assignment]
+
+
+class WorkflowVersion(_Row, table=True):
     """The exact definition text a case runs on; written once per (name, version)."""
 
     __tablename__ = "workflow_version"
@@ -46,7 +59,7 @@ class WorkflowVersion(SQLModel, table=True):
     registered_at: dt.datetime = _utc()
 
 
-class Case(SQLModel, table=True):
+class Case(_Row, table=True):
     __tablename__ = "case"
     __table_args__ = (
         UniqueConstraint("workflow", "ref", name="uq_case_workflow_ref"),
@@ -69,7 +82,7 @@ class Case(SQLModel, table=True):
     erased_at: dt.datetime | None = _utc(default=None, nullable=True)
 
 
-class CaseLink(SQLModel, table=True):
+class CaseLink(_Row, table=True):
     """Two cases that run in parallel about one child (a child's death and the practice
     review of it): shown on both case pages, each only as far as the reader may see."""
 
@@ -83,7 +96,7 @@ class CaseLink(SQLModel, table=True):
     created_by: str = Field(max_length=64)
 
 
-class CaseEvent(SQLModel, table=True):
+class CaseEvent(_Row, table=True):
     """Append-only history of a case: one row per open, fire and correction."""
 
     __tablename__ = "case_event"
@@ -102,7 +115,7 @@ class CaseEvent(SQLModel, table=True):
     command: str | None = Field(default=None, max_length=200)
 
 
-class Deadline(SQLModel, table=True):
+class Deadline(_Row, table=True):
     """One cycle of one clock of one case, with the rule that produced its due point."""
 
     __tablename__ = "deadline"
@@ -133,7 +146,7 @@ class Deadline(SQLModel, table=True):
 
 
 # -- access control and audit (see engine/access.py, engine/audit.py) ---------------------------
-class User(SQLModel, table=True):
+class User(_Row, table=True):
     __tablename__ = "app_user"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -145,7 +158,7 @@ class User(SQLModel, table=True):
     disabled_at: dt.datetime | None = _utc(default=None, nullable=True)
 
 
-class Area(SQLModel, table=True):
+class Area(_Row, table=True):
     """A partnership area (e.g. one council's footprint); every case belongs to one."""
 
     __tablename__ = "area"
@@ -154,7 +167,7 @@ class Area(SQLModel, table=True):
     name: str = Field(max_length=120)
 
 
-class RoleGrant(SQLModel, table=True):
+class RoleGrant(_Row, table=True):
     """A role held by a user for one area, or for all areas (area is NULL)."""
 
     __tablename__ = "role_grant"
@@ -169,7 +182,7 @@ class RoleGrant(SQLModel, table=True):
     revoked_by: str | None = Field(default=None, max_length=64)
 
 
-class CaseInvolvement(SQLModel, table=True):
+class CaseInvolvement(_Row, table=True):
     """A user's involvement in a case (an appointed reviewer, a MACE invitee)."""
 
     __tablename__ = "case_involvement"
@@ -182,7 +195,7 @@ class CaseInvolvement(SQLModel, table=True):
     since: dt.datetime = _utc()
 
 
-class AuditRecord(SQLModel, table=True):
+class AuditRecord(_Row, table=True):
     """One link of the hash-chained audit trail. Append-only (database triggers)."""
 
     __tablename__ = "audit_record"
@@ -202,7 +215,7 @@ class AuditRecord(SQLModel, table=True):
     key_id: str | None = Field(default=None, max_length=16)  # '' unkeyed; None before 0006
 
 
-class AuditHead(SQLModel, table=True):
+class AuditHead(_Row, table=True):
     """The chain's head (one row), also mirrored to a file outside the database."""
 
     __tablename__ = "audit_head"
@@ -215,7 +228,7 @@ class AuditHead(SQLModel, table=True):
     key_id: str | None = Field(default=None, max_length=16)
 
 
-class DeploymentSetting(SQLModel, table=True):
+class DeploymentSetting(_Row, table=True):
     """A setting that grants power (demo mode, the workflows folder, ...), recorded at
     ``init`` from the deployment's configuration; a command configured otherwise is refused."""
 
@@ -225,7 +238,7 @@ class DeploymentSetting(SQLModel, table=True):
     value: str = Field(sa_column=Column(Text, nullable=False))
 
 
-class Alert(SQLModel, table=True):
+class Alert(_Row, table=True):
     """One rung of one deadline's alert ladder, raised (or skipped) at most once ever."""
 
     __tablename__ = "alert"
@@ -244,7 +257,7 @@ class Alert(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
-class OutboxMessage(SQLModel, table=True):
+class OutboxMessage(_Row, table=True):
     """An email, rendered and stored in the transaction that caused it; delivered later."""
 
     __tablename__ = "outbox"
@@ -271,7 +284,7 @@ class OutboxMessage(SQLModel, table=True):
 
 
 # -- CERAR ---------------------------------------------------------------------------------
-class MissingEpisode(SQLModel, table=True):
+class MissingEpisode(_Row, table=True):
     """One missing episode of a child on a CERAR case, and its return home interview."""
 
     __tablename__ = "missing_episode"
@@ -289,7 +302,7 @@ class MissingEpisode(SQLModel, table=True):
 
 
 # -- MACE ----------------------------------------------------------------------------------
-class MaceSeries(SQLModel, table=True):
+class MaceSeries(_Row, table=True):
     """A recurring MACE meeting: its rule (from ``anchor_on``), chair, members and horizon."""
 
     __tablename__ = "mace_series"
@@ -317,7 +330,7 @@ class MaceSeries(SQLModel, table=True):
     updated_at: dt.datetime = _utc()
 
 
-class MaceMeeting(SQLModel, table=True):
+class MaceMeeting(_Row, table=True):
     """The MACE side of a ``mace_meeting`` case: its series slot, invitation and agenda."""
 
     __tablename__ = "mace_meeting"
@@ -334,7 +347,7 @@ class MaceMeeting(SQLModel, table=True):
     agenda_published_at: dt.datetime | None = _utc(default=None, nullable=True)
 
 
-class MaceAgendaItem(SQLModel, table=True):
+class MaceAgendaItem(_Row, table=True):
     """A place, person of concern or theme the coordinator adds to a meeting's agenda."""
 
     __tablename__ = "mace_agenda_item"
@@ -347,7 +360,7 @@ class MaceAgendaItem(SQLModel, table=True):
     added_at: dt.datetime = _utc()
 
 
-class MaceAttendance(SQLModel, table=True):
+class MaceAttendance(_Row, table=True):
     __tablename__ = "mace_attendance"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -357,7 +370,7 @@ class MaceAttendance(SQLModel, table=True):
     status: str = Field(max_length=16)  # present, apologies
 
 
-class MaceDecision(SQLModel, table=True):
+class MaceDecision(_Row, table=True):
     """What a meeting decided for one child (whose CERAR case was updated with it)."""
 
     __tablename__ = "mace_decision"
@@ -372,7 +385,7 @@ class MaceDecision(SQLModel, table=True):
     recorded_at: dt.datetime = _utc()
 
 
-class MaceAction(SQLModel, table=True):
+class MaceAction(_Row, table=True):
     """An action agreed at a meeting: owner, agency and due date (a keyed deadline too)."""
 
     __tablename__ = "mace_action"
@@ -392,7 +405,7 @@ class MaceAction(SQLModel, table=True):
 
 
 # -- web sign-in (see engine/core/accounts.py) ------------------------------------------------
-class WebCredential(SQLModel, table=True):
+class WebCredential(_Row, table=True):
     """A user's local password (an Argon2 hash, never the password) and their lockout."""
 
     __tablename__ = "web_credential"
@@ -404,7 +417,7 @@ class WebCredential(SQLModel, table=True):
     locked_until: dt.datetime | None = _utc(default=None, nullable=True)
 
 
-class WebSession(SQLModel, table=True):
+class WebSession(_Row, table=True):
     """A signed-in browser: the cookie holds a random token, this row its SHA-256 hash."""
 
     __tablename__ = "web_session"
@@ -420,7 +433,7 @@ class WebSession(SQLModel, table=True):
     ended_at: dt.datetime | None = _utc(default=None, nullable=True)
 
 
-class SignInFailure(SQLModel, table=True):
+class SignInFailure(_Row, table=True):
     """A failed sign-in, counted per account and per address for the lockout."""
 
     __tablename__ = "web_sign_in_failure"
@@ -431,7 +444,7 @@ class SignInFailure(SQLModel, table=True):
     at: dt.datetime = _utc(index=True)
 
 
-class ApiToken(SQLModel, table=True):
+class ApiToken(_Row, table=True):
     """A user's token for the JSON API: the caller holds a random token, this row its
     SHA-256 hash (a copy of the database authenticates nobody). Revoked, never deleted."""
 
@@ -449,7 +462,7 @@ class ApiToken(SQLModel, table=True):
 
 
 # -- figures from other systems -------------------------------------------------------------
-class ImportedFigure(SQLModel, table=True):
+class ImportedFigure(_Row, table=True):
     """A figure another system holds (MASH contacts, children looked after, ...) for one
     measure, area (None: the whole partnership) and period, with its source and who imported
     it when. Re-importing the same figure marks this row replaced (``replaced_at``) and adds
