@@ -865,6 +865,10 @@ class WorkflowRegistry:
     def names(self) -> list[str]:
         return sorted(self._by_name)
 
+    def current(self, name: str) -> WorkflowDef | None:
+        """The current version of workflow ``name``; None if there is no such workflow."""
+        return self._by_name.get(name)
+
     def get(self, name: str) -> WorkflowDef:
         from engine.core.errors import UnknownWorkflowError
 
