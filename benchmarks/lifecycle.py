@@ -4,11 +4,26 @@
     python benchmarks/lifecycle.py --cases 1000 --preload 100000 --json
 
 Opens N practice reviews and fires each through to `published` (open + 7 fires, one
-transaction each) on a SQLite file in WAL mode. The baseline writes the same rows (case
-update with a version check, event, deadlines) with plain ``sqlite3`` and hand-written SQL on
-an identical schema with identical pragmas. ``--preload M`` first fills both databases with M
-other cases (with their events and deadlines) to show that the per-fire cost does not grow
-with the size of the database.
+transaction each) on a SQLite file in WAL mode, through the application as ``build_app``
+makes it (no audit head file: neither side mirrors the head outside the database).
+
+The baseline is the floor for that work: the same statements, hand-written on plain
+``sqlite3`` on an identical schema with identical pragmas, one ``BEGIN IMMEDIATE`` ...
+``COMMIT`` per command. Each command reads the actor's live grants (one join) and checks a
+role; an open reads the areas, records the workflow version's text the first time, inserts the
+case, its deadlines and its event; a fire reads the case with its deadlines (one join), moves
+it with a version check, meets or starts deadlines, inserts the event, and for the reviewer's
+appointment checks the user exists and involves them. Every command appends one audit record
+as the engine does: detail, command and key id included, its hash over the same JSON body
+(so the baseline's chain verifies), in two statements from the head it last wrote. What the
+engine computes (deadline dates, met times) the baseline has as constants, and it skips what
+writes nothing (the transition machine, the view returned, notifications with no recipient).
+After the run every table of the two databases is compared, ids included: the run stops if
+the baseline wrote other rows than the engine.
+
+``--preload M`` first fills both databases with M other cases (with their events and
+deadlines) to show that the per-fire cost does not grow with the size of the database.
+CPU time (``cpu_ratio_engine_to_baseline``) is the figure a busy machine does not distort.
 """
 
 from __future__ import annotations
@@ -31,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.app import build_app  # noqa: E402
 from engine.core.clock import LONDON, FixedClock  # noqa: E402
+from engine.core.loader import WorkflowRegistry  # noqa: E402
 from engine.core.settings import NotificationSettings, Settings  # noqa: E402
 from engine.core.store.database import Database  # noqa: E402
 
@@ -109,93 +125,220 @@ def run_engine(path: str, cases: int, sync: str) -> tuple[float, float]:
     return elapsed, cpu
 
 
-# The baseline: the same rows, hand-written SQL, one transaction per step.
-_DEADLINES_STARTED = {  # trigger -> [(name, rule, anchor_field, due_day)]
-    "open": [("notification", "5 working days after became_aware_on", "became_aware_on",
-              "2024-06-10"),
-             ("rapid_review", "15 working days after became_aware_on", "became_aware_on",
-              "2024-06-24")],
-    "commission_lcspr": [("publication", "6 calendar months after decision_on", "decision_on",
-                          "2025-01-01")],
-    "approve_final": [("send_to_panel", "7 working days before planned_publication_on",
-                       "planned_publication_on", "2024-11-21")],
+# The baseline: the engine's statements, hand-written on plain sqlite3 (see the docstring).
+_TS = "2024-12-02 09:00:00.000000"  # NOW in UTC, as the engine's columns store it
+_DUE = {  # deadline -> (rule, anchor field, anchor value, due_at, due_day, owner, met_at)
+    "notification": ("5 working days after became_aware_on", "became_aware_on", "2024-06-03",
+                     "2024-06-10 23:00:00.000000", "2024-06-10", "business_support",
+                     "2024-06-06 23:00:00.000000"),
+    "rapid_review": ("15 working days after became_aware_on", "became_aware_on", "2024-06-03",
+                     "2024-06-24 23:00:00.000000", "2024-06-24", "case_review_chair",
+                     "2024-06-19 23:00:00.000000"),
+    "publication": ("6 calendar months after decision_on", "decision_on", "2024-07-01",
+                    "2025-01-02 00:00:00.000000", "2025-01-01", "case_review_chair",
+                    "2024-12-02 00:00:00.000000"),
+    "send_to_panel": ("7 working days before planned_publication_on", "planned_publication_on",
+                      "2024-12-02", "2024-11-22 00:00:00.000000", "2024-11-21",
+                      "business_support", "2024-11-20 00:00:00.000000"),
 }
-_DEADLINES_MET = {"notify": "notification", "submit_rapid_review": "rapid_review",
-                  "send_to_panel": "send_to_panel", "publish": "publication"}
+_STARTS = {"open": ["notification", "rapid_review"], "commission_lcspr": ["publication"],
+           "approve_final": ["send_to_panel"]}
+_MEETS = {"notify": "notification", "submit_rapid_review": "rapid_review",
+          "send_to_panel": "send_to_panel", "publish": "publication"}
 _STATES = ["awaiting_notification", "rapid_review", "awaiting_decision", "lcspr_commissioned",
            "in_review", "final_approved", "sent_to_panel", "published"]
+_CHAIR, _SUPPORT, _MANAGER = "case_review_chair", "business_support", "partnership_manager"
+_ROLES = {  # the roles that may open the case or fire the trigger (any one of them)
+    "open": (_SUPPORT, _CHAIR, _MANAGER), "notify": (_SUPPORT, _CHAIR),
+    "submit_rapid_review": (_CHAIR,), "commission_lcspr": (_CHAIR, _MANAGER),
+    "appoint_reviewer": (_CHAIR, _MANAGER), "approve_final": (_CHAIR,),
+    "send_to_panel": (_SUPPORT, _CHAIR), "publish": (_SUPPORT, _CHAIR)}
+_INVOLVES = {"appoint_reviewer": ("reviewer", "reviewer")}  # trigger -> (field, kind)
+_GRANTS = ("SELECT app_user.disabled_at, role_grant.role, role_grant.area FROM app_user "
+           "LEFT OUTER JOIN role_grant ON role_grant.user_id = app_user.id AND "
+           "role_grant.revoked_at IS NULL WHERE app_user.login = ?")
+_CASE_WITH_DEADLINES = (
+    "SELECT c.id, c.ref, c.workflow, c.workflow_version, c.state, c.data, c.version, "
+    "c.opened_at, c.updated_at, c.area, c.closed_at, c.legal_hold, c.erased_at, d.id, "
+    "d.case_id, d.name, d.cycle, d.rule, d.anchor_value, d.due_at, d.due_day, d.status, "
+    "d.owner_role, d.started_at, d.met_at, d.\"key\" FROM \"case\" AS c LEFT OUTER JOIN "
+    "deadline AS d ON d.case_id = c.id WHERE c.ref = ? ORDER BY c.id, d.started_at, d.id")
+_INSERT_DEADLINE = (
+    "INSERT INTO deadline (case_id, name, cycle, rule, anchor_field, anchor_value, due_at, "
+    "due_day, status, owner_role, started_at, met_at, closed_at, next_alert_at, \"key\") "
+    "VALUES (?, ?, 1, ?, ?, ?, ?, ?, 'open', ?, ?, NULL, NULL, NULL, NULL)")
+_MEET_DEADLINE = ("UPDATE deadline SET rule = ?, anchor_value = ?, due_at = ?, due_day = ?, "
+                  "status = 'met', met_at = ?, closed_at = ?, next_alert_at = NULL "
+                  "WHERE id = ?")
+_INSERT_EVENT = ("INSERT INTO case_event (case_id, seq, at, actor, \"trigger\", from_state, "
+                 "to_state, changes, note, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)")
+_MOVE_HEAD = ("UPDATE audit_head SET seq = ?, hash = ?, key_id = '' WHERE id = 1 AND seq = ? "
+              "AND hash = ? AND key_id = ''")
+_INSERT_AUDIT = ("INSERT INTO audit_record (seq, at, actor, action, outcome, case_ref, "
+                 "workflow, command, detail, prev_hash, hash, key_id) VALUES "
+                 "(?, ?, ?, ?, 'ok', ?, 'practice_review', ?, ?, ?, ?, '')")
 
 
-def run_baseline(path: str, cases: int, sync: str) -> tuple[float, float]:
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute(f"PRAGMA synchronous={sync}")
-    con.execute("PRAGMA foreign_keys=ON")
-    ts = "2024-12-02 09:00:00.000000"
+class _Baseline:
+    """One connection, the head of the audit chain it last wrote, and the commands."""
+
+    def __init__(self, path: str, sync: str, workflow: tuple[int, str, str]) -> None:
+        self.con = sqlite3.connect(path, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000",
+                       f"synchronous={sync}"):
+            self.con.execute(f"PRAGMA {pragma}")
+        self.version, self.digest, self.text = workflow
+        self.registered = False  # the workflow version's text, recorded by the first open
+        self.head: tuple[int, str] | None = None
+
+    @staticmethod
+    def allow(rows: list[Any], roles: tuple[str, ...], area: str) -> None:
+        """The actor (their grants, read once per command) holds one of ``roles`` in the
+        case's area or in all areas."""
+        if not rows or rows[0][0] is not None or not any(
+                role in roles and where in (None, area) for _, role, where in rows):
+            raise PermissionError(roles)
+
+    def audit(self, actor: str, action: str, ref: str, detail: dict[str, Any]) -> None:
+        """Append to the chain: from the head this connection last wrote, moved only if it
+        still is that (two statements); the first time, the head row is read."""
+        cached = self.head is not None
+        if self.head is None:
+            self.head = self.con.execute("SELECT seq, hash, key_id FROM audit_head "
+                                         "WHERE id = 1").fetchone()[:2]
+        seq, prev = self.head[0] + 1, self.head[1]
+        body = json.dumps({"seq": seq, "at": NOW.astimezone(dt.UTC).isoformat(
+            timespec="microseconds"), "actor": actor, "action": action, "outcome": "ok",
+            "case_ref": ref, "workflow": "practice_review", "command": action.replace(".", " "),
+            "detail": detail}, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(f"{prev}\n{body}".encode()).hexdigest()
+        if cached and self.con.execute(_MOVE_HEAD, (seq, digest, seq - 1, prev)).rowcount != 1:
+            raise RuntimeError("the audit head moved")  # one writer here: it never does
+        self.con.execute(_INSERT_AUDIT, (seq, _TS, actor, action, ref,
+                                         action.replace(".", " "), json.dumps(detail), prev,
+                                         digest))
+        if not cached:
+            self.con.execute("UPDATE audit_head SET seq = ?, hash = ?, key_id = '' "
+                             "WHERE id = 1", (seq, digest))
+        self.head = (seq, digest)
+
+    def start(self, case_id: int, trigger: str) -> None:
+        self.con.executemany(_INSERT_DEADLINE, [
+            (case_id, name, rule, anchor, value, due_at, due_day, owner, _TS)
+            for name in _STARTS.get(trigger, ())
+            for rule, anchor, value, due_at, due_day, owner, _ in (_DUE[name],)])
+
+    def open(self, ref: str, values: dict[str, str], actor: str) -> None:
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        grants = con.execute(_GRANTS, (actor,)).fetchall()
+        areas = [code for code, _ in con.execute("SELECT code, name FROM area ORDER BY code")]
+        self.allow(grants, _ROLES["open"], areas[0])
+        if not self.registered:
+            if con.execute("SELECT digest FROM workflow_version WHERE name = "
+                           "'practice_review' AND version = ?", (self.version,)).fetchone() \
+                    is None:
+                con.execute("INSERT INTO workflow_version (name, version, digest, "
+                            "source_text, registered_at) VALUES ('practice_review', ?, ?, ?, "
+                            "?)", (self.version, self.digest, self.text, _TS))
+            self.registered = True
+        case_id = con.execute(
+            "INSERT INTO \"case\" (ref, workflow, workflow_version, state, data, version, "
+            "opened_at, updated_at, closed_at, area) VALUES (?, 'practice_review', ?, ?, ?, 1, "
+            "?, ?, NULL, ?)", (ref, self.version, _STATES[0], json.dumps(values), _TS, _TS,
+                               areas[0])).lastrowid
+        assert case_id is not None
+        self.start(case_id, "open")
+        con.execute(_INSERT_EVENT, (case_id, 1, _TS, actor, "open", None, _STATES[0],
+                                    json.dumps({k: [None, v] for k, v in values.items()}),
+                                    "case open"))
+        self.audit(actor, "case.open", ref, {"area": areas[0], "fields": sorted(values)})
+        con.execute("COMMIT")
+
+    def fire(self, ref: str, step: int, trigger: str, values: dict[str, str],
+             actor: str) -> None:
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        grants = con.execute(_GRANTS, (actor,)).fetchall()
+        rows = con.execute(_CASE_WITH_DEADLINES, (ref,)).fetchall()
+        self.allow(grants, _ROLES[trigger], rows[0][9])
+        case_id, state, old, version = rows[0][0], rows[0][4], json.loads(rows[0][5]), rows[0][6]
+        deadlines = {row[15]: row[13] for row in rows if row[13] is not None}
+        data = {**old, **values}
+        if con.execute("UPDATE \"case\" SET state = ?, data = ?, version = ?, updated_at = ?, "
+                       "closed_at = NULL WHERE id = ? AND version = ?",
+                       (_STATES[step], json.dumps(data), version + 1, _TS, case_id,
+                        version)).rowcount != 1:
+            raise RuntimeError("the case moved")
+        met = _MEETS.get(trigger)
+        if met:
+            rule, _, value, due_at, due_day, _, met_at = _DUE[met]
+            con.executemany(_MEET_DEADLINE, [(rule, value, due_at, due_day, met_at, _TS,
+                                              deadlines[met])])
+        self.start(case_id, trigger)
+        con.execute(_INSERT_EVENT, (case_id, version + 1, _TS, actor, trigger, state,
+                                    _STATES[step], json.dumps({k: [old.get(k), v] for k, v
+                                                               in values.items()}),
+                                    "case advance"))
+        if trigger in _INVOLVES:
+            field, kind = _INVOLVES[trigger]
+            login = values[field]
+            if con.execute("SELECT login, display_name, email, disabled_at FROM app_user "
+                           "WHERE login = ?", (login,)).fetchone() is None:
+                raise LookupError(login)
+            if con.execute("SELECT id FROM case_involvement WHERE case_id = ? AND login = ? "
+                           "AND kind = ?", (case_id, login, kind)).fetchone() is None:
+                con.execute("INSERT INTO case_involvement (case_id, login, kind, since) "
+                            "VALUES (?, ?, ?, ?)", (case_id, login, kind, _TS))
+        self.audit(actor, "case.advance", ref, {"steps": [{
+            "case": ref, "trigger": trigger, "from": state, "to": _STATES[step],
+            "fields": sorted(values)}]})
+        con.execute("COMMIT")
+
+
+def run_baseline(path: str, cases: int, sync: str,
+                 workflow: tuple[int, str, str]) -> tuple[float, float]:
+    base = _Baseline(path, sync, workflow)
     start, cpu = time.perf_counter(), time.process_time()
     for i in range(cases):
         ref = f"PR-{i}"
-        con.execute("BEGIN IMMEDIATE")
-        cur = con.execute(
-            "INSERT INTO \"case\" (ref, workflow, workflow_version, state, data, version, "
-            "opened_at, updated_at, area) VALUES (?, 'practice_review', 1, ?, ?, 1, ?, ?, "
-            "'north')", (ref, _STATES[0], json.dumps(OPEN), ts, ts))
-        case_id = cur.lastrowid
-        _baseline_deadlines(con, case_id, "open", ts)
-        con.execute("INSERT INTO case_event (case_id, seq, at, actor, \"trigger\", from_state, "
-                    "to_state, changes, note, command) VALUES (?, 1, ?, 'bench', 'open', NULL, "
-                    "?, ?, NULL, NULL)", (case_id, ts, _STATES[0], json.dumps(OPEN)))
-        _baseline_gate(con, "case.open", ref, ts)
-        con.execute("COMMIT")
+        base.open(ref, OPEN, "bench")
         for step, (trigger, values) in enumerate(STEPS, start=1):
-            con.execute("BEGIN IMMEDIATE")
-            row = con.execute("SELECT id, state, data, version FROM \"case\" WHERE ref = ?",
-                              (ref,)).fetchone()
-            data = {**json.loads(row[2]), **values}
-            changed = con.execute(
-                "UPDATE \"case\" SET state = ?, data = ?, version = ?, updated_at = ? "
-                "WHERE id = ? AND version = ?",
-                (_STATES[step], json.dumps(data), row[3] + 1, ts, row[0], row[3])).rowcount
-            assert changed == 1
-            con.execute("SELECT id, name, status FROM deadline WHERE case_id = ?",
-                        (row[0],)).fetchall()
-            met = _DEADLINES_MET.get(trigger)
-            if met:
-                con.execute("UPDATE deadline SET status = 'met', met_at = ?, closed_at = ? "
-                            "WHERE case_id = ? AND name = ? AND status = 'open'",
-                            (ts, ts, row[0], met))
-            _baseline_deadlines(con, row[0], trigger, ts)
-            con.execute("INSERT INTO case_event (case_id, seq, at, actor, \"trigger\", "
-                        "from_state, to_state, changes, note, command) VALUES (?, ?, ?, "
-                        "'bench', ?, ?, ?, ?, NULL, NULL)",
-                        (row[0], row[3] + 1, ts, trigger, row[1], _STATES[step],
-                         json.dumps({k: [None, v] for k, v in values.items()})))
-            _baseline_gate(con, f"case.fire.{trigger}", ref, ts)
-            con.execute("COMMIT")
+            base.fire(ref, step, trigger, values, "bench")
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    con.close()
+    base.con.close()
     return elapsed, cpu
 
 
-def _baseline_gate(con: sqlite3.Connection, action: str, ref: str, ts: str) -> None:
-    """The access check's reads and the audit chain's append, as the engine does them."""
-    user = con.execute("SELECT id, disabled_at FROM app_user WHERE login = 'bench'").fetchone()
-    con.execute("SELECT role, area FROM role_grant WHERE user_id = ? AND revoked_at IS NULL",
-                (user[0],)).fetchall()
-    seq, prev = con.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-    digest = hashlib.sha256(f"{prev}\n{action}{ref}{seq}".encode()).hexdigest()
-    con.execute("INSERT INTO audit_record (seq, at, actor, action, outcome, case_ref, workflow, "
-                "command, detail, prev_hash, hash) VALUES (?, ?, 'bench', ?, 'ok', ?, "
-                "'practice_review', NULL, '{}', ?, ?)", (seq + 1, ts, action, ref, prev, digest))
-    con.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq + 1, digest))
+def _workflow() -> tuple[int, str, str]:
+    """(version, digest, text) of the practice review definition, as the engine records it."""
+    definition = WorkflowRegistry.from_directory(ROOT / "workflows").get("practice_review")
+    return (definition.version, definition.digest,
+            Path(definition.source).read_text(encoding="utf-8"))
 
 
-def _baseline_deadlines(con: sqlite3.Connection, case_id: int, trigger: str, ts: str) -> None:
-    for name, rule, anchor, due in _DEADLINES_STARTED.get(trigger, []):
-        con.execute("INSERT INTO deadline (case_id, name, cycle, rule, anchor_field, "
-                    "anchor_value, due_at, due_day, status, owner_role, started_at) VALUES "
-                    "(?, ?, 1, ?, ?, ?, ?, ?, 'open', NULL, ?)",
-                    (case_id, name, rule, anchor, due, ts, due, ts))
+def same_rows(engine_db: str, baseline_db: str) -> None:
+    """Every table of the two databases holds the same rows (ids included): otherwise the
+    baseline no longer does the engine's work, and the ratio would mean nothing. Compared
+    in SQLite (EXCEPT both ways), so a preloaded database is not read into memory."""
+    con = sqlite3.connect(engine_db)
+    try:
+        con.execute("ATTACH DATABASE ? AS baseline", (baseline_db,))
+        tables = [r[0] for r in con.execute(
+            "SELECT name FROM main.sqlite_master WHERE type = 'table' ORDER BY name")]
+        for table in tables:
+            ours, theirs = f'main."{table}"', f'baseline."{table}"'
+            counts = [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                      for t in (ours, theirs)]
+            differ = con.execute(f"SELECT * FROM (SELECT * FROM {ours} EXCEPT SELECT * FROM "
+                                 f"{theirs}) UNION ALL SELECT * FROM (SELECT * FROM {theirs} "
+                                 f"EXCEPT SELECT * FROM {ours}) LIMIT 2").fetchall()
+            if counts[0] != counts[1] or differ:
+                sys.exit(f"the baseline wrote other rows than the engine in '{table}' "
+                         f"({counts[0]} vs {counts[1]} rows; differing: {differ}): bring the "
+                         "baseline in line with the engine")
+    finally:
+        con.close()
 
 
 def measure(cases: int, preloaded: int, sync: str) -> dict[str, Any]:
@@ -206,8 +349,9 @@ def measure(cases: int, preloaded: int, sync: str) -> dict[str, Any]:
         preload(engine_db, preloaded)
         preload(baseline_db, preloaded)
         steps = cases * (1 + len(STEPS))
-        baseline_s, baseline_cpu = run_baseline(baseline_db, cases, sync)
+        baseline_s, baseline_cpu = run_baseline(baseline_db, cases, sync, _workflow())
         engine_s, engine_cpu = run_engine(engine_db, cases, sync)
+        same_rows(engine_db, baseline_db)
 
     def figures(seconds: float, cpu: float) -> dict[str, float]:
         return {"seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),

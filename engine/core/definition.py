@@ -315,7 +315,15 @@ class WorkflowDef:
 
     def via_for(self, trigger: str) -> str | None:
         """The domain command that owns ``trigger`` (from any state), or None if generic."""
-        return next((t.via for t in self.transitions if t.trigger == trigger and t.via), None)
+        return self._vias.get(trigger)
+
+    @cached_property
+    def _vias(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for t in self.transitions:
+            if t.via and t.trigger not in out:
+                out[t.trigger] = t.via
+        return out
 
     def is_final(self, state: str) -> bool:
         return self.states[state].final

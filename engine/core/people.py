@@ -22,7 +22,9 @@ def registered(conn: Connection, logins: Sequence[str], what: str,
     """The users ``logins`` (as ``what``, e.g. "--member"), each once; an unknown or disabled
     login, or one named twice, is a :class:`UsageError` that names it and what is allowed.
     A name in ``mailboxes`` (a configured agency mailbox) stands for itself."""
-    people = Directory(conn).people()
+    directory = Directory(conn)
+    # One person (a reviewer appointed) is read by login; several, with everyone at once.
+    people = directory.people() if len(logins) > 1 else None
     boxes = set(mailboxes)
     seen: dict[str, Person] = {}
     for raw in logins:
@@ -32,8 +34,9 @@ def registered(conn: Connection, logins: Sequence[str], what: str,
         if login in boxes:
             seen[login] = Person(login, login, None, True)
             continue
-        person = people.get(login)
+        person = directory.person(login) if people is None else people.get(login)
         if person is None:
+            people = directory.people()  # whom to suggest instead
             active = [p.login for p in people.values() if p.active]
             raise UsageError(f"{what} '{login}' is not a registered user"
                              f"{did_you_mean(login, [*active, *boxes])}: name a login from "

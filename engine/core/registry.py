@@ -209,6 +209,10 @@ class WorkflowRegistry:
     def names(self) -> list[str]:
         return sorted(self._by_name)
 
+    def current(self, name: str) -> WorkflowDef | None:
+        """The current version of workflow ``name``; None if there is no such workflow."""
+        return self._by_name.get(name)
+
     def get(self, name: str) -> WorkflowDef:
         try:
             return self._by_name[name]

@@ -22,9 +22,9 @@ def owning_command(registry: WorkflowRegistry, definition: WorkflowDef,
     (written before its domain claimed the trigger) is not a way around the domain.
     """
     via = definition.via_for(trigger)
-    if via is None and definition.name in registry.names():
-        current = registry.get(definition.name)
-        if current.version != definition.version:
+    if via is None:
+        current = registry.current(definition.name)
+        if current is not None and current.version != definition.version:
             via = current.via_for(trigger)
     return via
 

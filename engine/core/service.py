@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,7 +40,7 @@ from engine.core.deadlines import (
     effective_status,
     plan_deadlines,
 )
-from engine.core.definition import CORRECT_TRIGGER, OPEN_TRIGGER, WorkflowDef
+from engine.core.definition import CORRECT_TRIGGER, OPEN_TRIGGER, GuardDef, WorkflowDef
 from engine.core.errors import (
     CaseNotFoundError,
     ConcurrencyError,
@@ -108,6 +108,10 @@ class Engine:
         self._definitions: dict[tuple[str, int], WorkflowDef] = {}
         self._machines: dict[tuple[str, int], WorkflowMachine] = {}
         self._registered: set[tuple[str, int, str]] = set()
+        # (workflow, version, state) -> (the definition, the registry, its steps): _triggers
+        self._step_infos: dict[tuple[str, int, str], tuple[
+            WorkflowDef, WorkflowRegistry,
+            tuple[tuple[tuple[GuardDef, ...], TriggerInfo], ...]]] = {}
 
     # -- definitions -------------------------------------------------------------------
     def definition(self, store: CaseStore, name: str, version: int) -> WorkflowDef:
@@ -154,15 +158,13 @@ class Engine:
         self._registered.add(key)
 
     # -- units of work --------------------------------------------------------------------
-    @contextmanager
     def unit(self, actor: str, action: str, *, case_ref: str | None = None,
              workflow: str | None = None, command: str | None = None,
-             reads: bool = False) -> Iterator[Unit]:
+             reads: bool = False) -> AbstractContextManager[Unit]:
         """One command's transaction as ``actor`` (see :class:`Units`; ``reads``: the
         command writes nothing but its audit record)."""
-        with self.units.begin(actor, action, case_ref=case_ref, workflow=workflow,
-                              command=command, reads=reads) as unit:
-            yield unit
+        return self.units.begin(actor, action, case_ref=case_ref, workflow=workflow,
+                                command=command, reads=reads)
 
     def _within(self, unit: Unit | None, actor: str, action: str, case_ref: str | None,
                 workflow: str | None, command: str | None, work: Callable[[Unit], T],
@@ -635,6 +637,22 @@ class Engine:
                      None if v[1] is None else PERSONAL_MARK] if k in personal else v)
                 for k, v in changes.items()}
 
+    def _triggers(self, definition: WorkflowDef, state: str,
+                  ) -> tuple[tuple[tuple[GuardDef, ...], TriggerInfo], ...]:
+        """The steps out of ``state``, each with the guards it waits for: made once per
+        workflow version and state (made again for another definition or registry object:
+        which command owns a step depends on the registry's current version too)."""
+        key = (definition.name, definition.version, state)
+        found = self._step_infos.get(key)
+        if found is None or found[0] is not definition or found[1] is not self.registry:
+            steps = tuple(
+                (tuple(definition.guards[g] for g in t.guards),
+                 TriggerInfo(t.trigger, t.dest, t.requires, t.accepts, t.description,
+                             owning_command(self.registry, definition, t.trigger)))
+                for t in definition.transitions_from(state))
+            found = self._step_infos[key] = (definition, self.registry, steps)
+        return found[2]
+
     @staticmethod
     def _deadline_view(d: DeadlineRecord, now: dt.datetime) -> DeadlineView:
         return DeadlineView(d.name, d.cycle, d.rule, d.due_at, d.due_day,
@@ -645,11 +663,8 @@ class Engine:
               data: dict[str, str], version: int, updated_at: dt.datetime,
               deadlines: Sequence[DeadlineRecord], now: dt.datetime,
               personal: bool = False) -> CaseView:
-        triggers = tuple(
-            TriggerInfo(t.trigger, t.dest, t.requires, t.accepts, t.description,
-                        owning_command(self.registry, definition, t.trigger))
-            for t in definition.transitions_from(state)
-            if all(guard_passes(definition.guards[g], data) for g in t.guards))
+        triggers = tuple(info for guards, info in self._triggers(definition, state)
+                         if all(guard_passes(g, data) for g in guards))
         state_def = definition.states[state]
         hidden = definition.personal_fields()
         ordered = sorted(deadlines, key=lambda d: (d.started_at, d.id or 1 << 62))

@@ -8,15 +8,17 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from engine.app import App
 from engine.core.auditing import AuditTrail
 from engine.core.clock import FixedClock
 from engine.core.gate import read_head_file
 from engine.core.service import Engine
-from engine.core.store.access_store import AUDIT, AccessStore
-from engine.core.store.cases import _WITH_DEADLINES, CASES, DEADLINES, CaseStore
+from engine.core.store.access_store import _MOVE_HEAD_FROM, AUDIT, AccessStore
+from engine.core.store.cases import _CASE_COLUMNS, _WITH_DEADLINES, CASES, DEADLINES, CaseStore
 from engine.core.store.database import Database
 from engine.core.store.driver import Hot
 from tests.conftest import AREA, make_app
@@ -171,3 +173,66 @@ def test_the_header_count_counts_an_involvement_role_only_where_the_user_is_invo
     assert listed["rob"] == []
     for login, tasks in listed.items():
         assert app.casework.task_count(login) == len(tasks), login
+
+
+def test_a_joined_read_is_the_rows_split_in_two(engine: Engine, db: Database) -> None:
+    """The case's columns, converted once per case, and each deadline's: what the plain rows
+    hold; a case without deadlines has one row whose second part is all NULL."""
+    _review(engine)
+    width = len(_CASE_COLUMNS)
+    with db.begin() as conn:
+        conn.execute(insert(CASES), {"ref": "PR-BARE", "workflow": "practice_review",
+                                     "workflow_version": 1, "state": "awaiting_notification",
+                                     "data": {"label": "b"}, "version": 1,
+                                     "opened_at": dt.datetime(2024, 6, 3, tzinfo=dt.UTC),
+                                     "updated_at": dt.datetime(2024, 6, 3, tzinfo=dt.UTC)})
+    with db.begin_read() as conn:
+        for ref in ("PR-1", "PR-BARE"):
+            rows = Hot(_WITH_DEADLINES).rows(conn, {"ref": ref})
+            joined = Hot(_WITH_DEADLINES).joined(conn, {"ref": ref}, width)
+            assert [head + rest for head, rest in joined] == rows
+    assert len(rows) == 1 and all(v is None for v in joined[0][1])
+
+
+def test_a_hot_insert_gives_the_key_or_none_and_the_transaction_goes_on(
+        db: Database) -> None:
+    """A duplicate reference is refused by itself: what the transaction wrote before it
+    stays (SQLite undoes only the failed statement; elsewhere it ran in a savepoint)."""
+    row = {"ref": "PR-DUP", "workflow": "practice_review", "workflow_version": 1,
+           "state": "awaiting_notification", "data": {}, "version": 1,
+           "opened_at": dt.datetime(2024, 6, 3, tzinfo=dt.UTC),
+           "updated_at": dt.datetime(2024, 6, 3, tzinfo=dt.UTC), "closed_at": None,
+           "area": AREA}
+    keys = tuple(row)
+    with db.begin() as conn:
+        first = Hot(insert(CASES), keys).insert(conn, row)
+        other = Hot(insert(CASES), keys).insert(conn, {**row, "ref": "PR-OTHER"})
+        again = Hot(insert(CASES), keys).insert(conn, row)
+    assert isinstance(first, int) and isinstance(other, int) and first != other
+    assert again is None
+    with db.begin_read() as conn:
+        refs = sorted(conn.scalars(select(CASES.c.ref).where(CASES.c.ref.like("PR-%"))))
+    assert refs == ["PR-DUP", "PR-OTHER"]
+
+
+def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(db: Database) -> None:
+    with pytest.raises(IntegrityError, match=r"NOT NULL|not-null"), db.begin() as conn:
+        Hot(insert(CASES), ("ref", "workflow")).run(conn, {"ref": "X", "workflow": "w"})
+
+
+def test_a_statement_with_a_constant_binds_as_sqlalchemy_does(db: Database) -> None:
+    """The audit head's move compares ``id = 1`` (a constant in the statement): its values
+    go to the driver in SQLAlchemy's order, the constant in its place."""
+    params = {"seq": 2, "hash": "b" * 64, "key_id": "", "prev_seq": 1,
+              "prev_hash": "a" * 64, "prev_key_id": ""}
+    with db.begin_read() as conn:
+        if not db.is_sqlite:
+            pytest.skip("statements run on the driver's cursor on SQLite only")
+        compiled = _MOVE_HEAD_FROM.compile(dialect=conn.dialect)
+        expected = [compiled.construct_params(params)[name]
+                    for name in compiled.positiontup or ()]
+        hot = Hot(_MOVE_HEAD_FROM)
+        hot.run(conn, params)  # compiles it for this dialect
+        assert hot._sqlite is not None
+        assert hot._sqlite.bind(params) == expected == hot._sqlite._bind_each(params)
+        assert 1 in expected  # the head row's id

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from engine.app import App
 from engine.core.clock import FixedClock
 from engine.core.errors import FieldError, UsageError
+from engine.core.store.access_store import AccessStore
+from engine.core.store.cases import CaseStore
 from engine.core.store.database import Database
 from engine.core.store.models import Case, MaceSeries, OutboxMessage
 from tests.conftest import london, make_app
@@ -71,6 +73,27 @@ def test_the_reviewer_is_a_registered_user(app: App) -> None:
                                                  "reviewer_appointed_on": "2024-07-02"}, "amy")
     view = engine.case("PR-9", "amy")
     assert "reviewer" not in view.data and view.state == "lcspr_commissioned"
+    # One person named is read by login; a misspelt one still gets a suggestion, and a
+    # disabled one is refused.
+    with pytest.raises(UsageError, match=r"the reviewer 'bbo' is not a registered user "
+                                         r"\(did you mean 'bob'\?\)"):
+        engine.fire("PR-9", "appoint_reviewer", {"reviewer": "bbo",
+                                                 "reviewer_appointed_on": "2024-07-02"}, "amy")
+    with app.db.begin() as conn:
+        store = AccessStore(conn)
+        user_id = store.user_id("bob")
+        assert user_id is not None
+        store.disable(user_id, london("2024-06-03 09:00"))
+    with pytest.raises(UsageError, match="the reviewer 'bob' is disabled"):
+        engine.fire("PR-9", "appoint_reviewer", {"reviewer": "bob",
+                                                 "reviewer_appointed_on": "2024-07-02"}, "amy")
+    engine.fire("PR-9", "appoint_reviewer", {"reviewer": "coord",
+                                             "reviewer_appointed_on": "2024-07-02"}, "amy")
+    assert engine.case("PR-9", "amy").data["reviewer"] == "coord"
+    with app.db.begin_read() as conn:
+        [case] = CaseStore(conn).find("PR-9")
+        involved = AccessStore(conn).involvement_of(case.id)
+    assert [(i["login"], i["kind"]) for i in involved] == [("coord", "reviewer")]
 
 
 def test_a_name_is_not_a_reference(app: App) -> None:

@@ -72,6 +72,12 @@ _HOT_PRINCIPAL = Hot(_PRINCIPAL)
 _HOT_MOVE_HEAD_FROM = Hot(_MOVE_HEAD_FROM)
 _HOT_INSERT_AUDIT = Hot(_INSERT_AUDIT, _AUDIT_KEYS)
 _AREA_NAME = Hot(select(AREAS.c.name).where(AREAS.c.code == bindparam("code")))
+_AREAS = Hot(select(AREAS.c.code, AREAS.c.name).order_by(AREAS.c.code))  # every case opened
+# Involving a user in a case (a field naming the reviewer): once per (case, login, kind).
+_INVOLVED = Hot(select(INVOLVEMENT.c.id).where(
+    INVOLVEMENT.c.case_id == bindparam("case_id"), INVOLVEMENT.c.login == bindparam("login"),
+    INVOLVEMENT.c.kind == bindparam("kind")))
+_INVOLVE = Hot(insert(INVOLVEMENT), ("case_id", "login", "kind", "since"))
 # (seq, hash, key id) of the chain's head, as an appender last saw it.
 AuditHeadRow = tuple[int, str, str]
 
@@ -168,7 +174,7 @@ class AccessStore:
 
     # -- areas -------------------------------------------------------------------------
     def areas(self) -> list[tuple[str, str]]:
-        return [(r.code, r.name) for r in self.conn.execute(select(AREAS).order_by(AREAS.c.code))]
+        return [(str(code), str(name)) for code, name in _AREAS.rows(self.conn, {})]
 
     def area_name(self, code: str) -> str | None:
         rows = _AREA_NAME.rows(self.conn, {"code": code})  # every case page asks
@@ -179,12 +185,9 @@ class AccessStore:
 
     # -- involvement -------------------------------------------------------------------
     def involve(self, case_id: int, login: str, kind: str, now: dt.datetime) -> None:
-        exists = self.conn.scalar(select(INVOLVEMENT.c.id).where(and_(
-            INVOLVEMENT.c.case_id == case_id, INVOLVEMENT.c.login == login,
-            INVOLVEMENT.c.kind == kind)))
-        if exists is None:
-            self.conn.execute(insert(INVOLVEMENT), {"case_id": case_id, "login": login,
-                                                    "kind": kind, "since": now})
+        if not _INVOLVED.rows(self.conn, {"case_id": case_id, "login": login, "kind": kind}):
+            _INVOLVE.run(self.conn, {"case_id": case_id, "login": login, "kind": kind,
+                                     "since": now})
 
     def uninvolve(self, case_id: int, login: str, kind: str) -> None:
         self.conn.execute(delete(INVOLVEMENT).where(and_(

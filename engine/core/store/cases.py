@@ -122,6 +122,9 @@ _HOT_BUMP_CASE = Hot(_BUMP_CASE)
 _HOT_INSERT_DEADLINE = Hot(_INSERT_DEADLINE, _DEADLINE_KEYS)
 _HOT_UPDATE_DEADLINE = Hot(_UPDATE_DEADLINE)
 _HOT_INSERT_EVENT = Hot(_INSERT_EVENT, _EVENT_KEYS)
+_HOT_INSERT_CASE = Hot(_INSERT_CASE, ("ref", "workflow", "workflow_version", "state", "data",
+                                      "version", "opened_at", "updated_at", "closed_at",
+                                      "area"))
 
 
 class CaseStore:
@@ -141,34 +144,29 @@ class CaseStore:
     def find_with_deadlines(self, ref: str, workflow: str | None = None,
                             ) -> list[tuple[CaseRecord, list[DeadlineRecord]]]:
         """Cases with that reference and each one's deadlines, in one round trip."""
-        if workflow is None:
-            rows = _HOT_WITH_DEADLINES.rows(self.conn, {"ref": ref})
-        else:
-            rows = _HOT_WITH_DEADLINES_IN.rows(self.conn, {"ref": ref, "workflow": workflow})
         width = len(_CASE_COLUMNS)
+        if workflow is None:
+            rows = _HOT_WITH_DEADLINES.joined(self.conn, {"ref": ref}, width)
+        else:
+            rows = _HOT_WITH_DEADLINES_IN.joined(self.conn, {"ref": ref, "workflow": workflow},
+                                                 width)
         found: dict[int, tuple[CaseRecord, list[DeadlineRecord]]] = {}
-        for row in rows:
-            case_id = row[0]
+        for case, deadline in rows:
+            case_id = case[0]
             if case_id not in found:
-                found[case_id] = (CaseRecord(*row[:width]), [])
-            if row[width] is not None:
-                found[case_id][1].append(DeadlineRecord(*row[width:]))
+                found[case_id] = (CaseRecord(*case), [])
+            if deadline[0] is not None:
+                found[case_id][1].append(DeadlineRecord(*deadline))
         return list(found.values())
 
     def insert_case(self, ref: str, workflow: str, workflow_version: int, state: str,
                     data: dict[str, str], now: dt.datetime, area: str | None = None,
                     ) -> int | None:
         """The new case's id, or None if the reference is taken in that workflow."""
-        try:
-            with self.conn.begin_nested():
-                result = self.conn.execute(_INSERT_CASE, {
-                    "ref": ref, "workflow": workflow, "workflow_version": workflow_version,
-                    "state": state, "data": data, "version": 1, "opened_at": now,
-                    "updated_at": now, "closed_at": None, "area": area})
-        except IntegrityError:
-            return None
-        key = result.inserted_primary_key
-        return int(key[0]) if key else None
+        return _HOT_INSERT_CASE.insert(self.conn, {
+            "ref": ref, "workflow": workflow, "workflow_version": workflow_version,
+            "state": state, "data": data, "version": 1, "opened_at": now, "updated_at": now,
+            "closed_at": None, "area": area})
 
     def bump_case(self, case_id: int, seen: int, state: str, data: dict[str, str],
                   now: dt.datetime, closed: bool) -> bool:

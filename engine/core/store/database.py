@@ -1,7 +1,10 @@
 """The database handle: engines, transactions and schema upgrades.
 
 * SQLite: WAL, foreign keys on, and write transactions begin IMMEDIATE so two writers queue
-  instead of failing half-way (a reader never blocks a writer).
+  instead of failing half-way (a reader never blocks a writer). The commands' transactions
+  (:meth:`Database.begin`) run on one write connection held open, taken in turn by the
+  process's threads: SQLite has one writer at a time anyway, and a held connection saves the
+  pool's checkout and return on every command.
 * PostgreSQL: READ COMMITTED; a write re-checks the case version in its UPDATE, so a
   concurrent fire loses cleanly.
 """
@@ -10,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +29,7 @@ from engine.core.errors import DatabaseNotReadyError, UsageError
 from engine.core.store import SCHEMA_REVISION
 
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+BUSY_TIMEOUT_S = 30  # how long a SQLite writer waits for another before giving up
 
 
 class Database:
@@ -38,6 +44,10 @@ class Database:
         self._synchronous = sqlite_synchronous.upper()
         self._read_engine: Engine | None = None
         self._write_engine: Engine | None = None
+        # SQLite: the write connection the commands' transactions share, one at a time.
+        self._writer: Connection | None = None
+        self._writer_lock = threading.Lock()
+        self._in_write = threading.local()  # this thread's transaction is on the writer
 
     # -- engines -------------------------------------------------------------------------
     def _make_engine(self, immediate: bool) -> Engine:
@@ -53,7 +63,7 @@ class Database:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
             cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.close()
 
@@ -89,6 +99,9 @@ class Database:
         return self._write_engine
 
     def dispose(self) -> None:
+        if not getattr(self._in_write, "active", False):  # else its transaction has it
+            with self._writer_lock:
+                self._drop_writer()
         for engine in (self._read_engine, self._write_engine):
             if engine is not None:
                 engine.dispose()
@@ -108,14 +121,50 @@ class Database:
         NORMAL for this transaction: in WAL mode it survives a crash of the process, and a
         power cut loses it only until the WAL is next synced: by the next durable commit,
         a checkpoint or :meth:`sync_wal`). For a read's audit record, whose head is not
-        mirrored to the head file before :meth:`sync_wal` (see ``Gate``)."""
-        if durable or not self.is_sqlite or self._synchronous in ("OFF", "NORMAL"):
+        mirrored to the head file before :meth:`sync_wal` (see ``Gate``).
+
+        SQLite: on the held write connection (a thread waits here for another's transaction
+        to end, as it would wait for SQLite's lock); a second transaction opened by a thread
+        already in one is refused, since SQLite would make it wait for itself."""
+        if not self.is_sqlite:
             with self.write_engine.begin() as connection:
                 yield connection
             return
-        with self.write_engine.connect().execution_options(synchronous="NORMAL") as \
-                connection, connection.begin():
-            yield connection
+        if getattr(self._in_write, "active", False):
+            raise RuntimeError("this thread is already in a write transaction")
+        relaxed = not durable and self._synchronous not in ("OFF", "NORMAL")
+        wanted = "NORMAL" if relaxed else self._synchronous
+        # As long as SQLite would wait for another process's writer, and the same error.
+        if not self._writer_lock.acquire(timeout=BUSY_TIMEOUT_S):
+            raise OperationalError("BEGIN IMMEDIATE", None,
+                                   sqlite3.OperationalError("database is locked"))
+        self._in_write.active = True
+        try:
+            connection = self._writer_connection()
+            try:
+                if connection.get_execution_options().get("synchronous") != wanted:
+                    connection.execution_options(synchronous=wanted)  # see _begin
+                transaction = connection.begin()
+            except BaseException:  # BEGIN failed (busy): start afresh next time
+                self._drop_writer()
+                raise
+            with transaction:
+                yield connection
+        finally:
+            self._in_write.active = False
+            self._writer_lock.release()
+
+    def _writer_connection(self) -> Connection:
+        if self._writer is None or self._writer.closed or self._writer.invalidated:
+            self._drop_writer()
+            self._writer = self.write_engine.connect()
+        return self._writer
+
+    def _drop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(Exception):  # a broken connection is closed regardless
+                writer.close()
 
     def sync_wal(self) -> None:
         """Make every commit so far durable (SQLite: fsync the write-ahead log; what a

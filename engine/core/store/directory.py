@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Select, and_, bindparam, select
 
 from engine.core.store.access_store import GRANTS, INVOLVEMENT, USERS
 from engine.core.store.cases import CASES
+from engine.core.store.driver import Hot
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ _INVOLVED = (select(INVOLVEMENT.c.login, USERS.c.email)
                     INVOLVEMENT.c.kind == bindparam("kind"), USERS.c.disabled_at.is_(None))
              .order_by(INVOLVEMENT.c.login))
 _PEOPLE = select(USERS.c.login, USERS.c.display_name, USERS.c.email, USERS.c.disabled_at)
+_PERSON = Hot(_PEOPLE.where(USERS.c.login == bindparam("login")))  # a reviewer appointed
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,12 @@ class Directory:
         return {str(login): Person(str(login), str(name), usable_email(email),
                                    disabled is None)
                 for login, name, email, disabled in self.conn.execute(_PEOPLE)}
+
+    def person(self, login: str) -> Person | None:
+        """The registered user ``login`` (None: no such user), as :meth:`people` has them."""
+        for login_, name, email, disabled in _PERSON.rows(self.conn, {"login": login}):
+            return Person(str(login_), str(name), usable_email(email), disabled is None)
+        return None
 
     def involved_emails(self, case_id: int, kind: str) -> list[tuple[str, str | None]]:
         """(login, usable email or None) of the active users involved in the case as
