@@ -252,7 +252,7 @@ def casework_sections(data: ReportData, start: dt.date, end: dt.date,
         _actions(data, reviews, replay, lo, hi, end, area),
         _cerar(children, replay, lo, hi, start, end),
         _missing(data, children, replay, lo, hi, start, end),
-        _mace(data, meetings, children, replay, in_period, lo, hi, area),
+        _mace(data, meetings, children, replay, in_period, lo, hi, end, area),
         _placed(children, replay, lo, hi),
     )]
 
@@ -362,7 +362,7 @@ def _actions(data: ReportData, reviews: list[CaseRow], replay: _Replay, lo: dt.d
         rag.update(data.mace_rag)  # counted in SQL
     else:
         for a in data.actions:
-            if a.created_at < hi:
+            if a.created_at < hi and not a.dropped_by(end):
                 rag[rag_status(a.due_on, a.done_on, end)] += 1
     for key in RAG:
         s.add(f"rag_{key}", f"MACE actions: {RAG_WORDS[key].lower()}",
@@ -511,7 +511,7 @@ def _missing(data: ReportData, children: list[CaseRow], replay: _Replay, lo: dt.
 
 
 def _mace(data: ReportData, meetings: list[CaseRow], children: list[CaseRow],
-          replay: _Replay, in_period: Any, lo: dt.datetime, hi: dt.datetime,
+          replay: _Replay, in_period: Any, lo: dt.datetime, hi: dt.datetime, end: dt.date,
           area: str | None) -> Section:
     """MACE meetings serve the whole partnership: for one area, the children discussed and
     the decisions are that area's; meetings and actions are not counted by area."""
@@ -541,8 +541,9 @@ def _mace(data: ReportData, meetings: list[CaseRow], children: list[CaseRow],
         s.add(f"decision_{key}", f"Decisions: {DECISION_WORDS[key].lower()}", decisions[key])
     actions = [a for a in data.actions if a.meeting_id in meeting_ids]
     s.add("actions_agreed", "Actions agreed", len(actions) if whole else None)
+    # One dropped (no longer needed) by the period's end is not due; as the end saw it.
     due = [a for a in data.actions if start_of_day(a.due_on) < hi
-           and lo <= start_of_day(a.due_on)]
+           and lo <= start_of_day(a.due_on) and not a.dropped_by(end)]
     s.add("actions_due", "Actions due in the period", len(due) if whole else None)
     s.add("actions_on_time", "Actions due in the period completed on time",
           sum(1 for a in due if a.done_on is not None and a.done_on <= a.due_on)

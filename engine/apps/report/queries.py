@@ -112,6 +112,11 @@ class ActionRow:
     status: str
     done_on: dt.date | None
     created_at: dt.datetime
+    dropped_on: dt.date | None = None  # dropped (no longer needed) that day
+
+    def dropped_by(self, end: dt.date) -> bool:
+        """Dropped by ``end``: left out of the RAG and due counts of a period ending then."""
+        return self.dropped_on is not None and self.dropped_on <= end
 
 
 @dataclass
@@ -164,15 +169,17 @@ def _earlier_plan(conn: Connection, earlier: ColumnElement[bool], hi: dt.datetim
 
 def _mace_rag(conn: Connection, hi: dt.datetime, end: dt.date,
               amber_days: int) -> Counter[str]:
-    """MACE actions agreed before ``hi`` by RAG status at ``end``, as
-    :func:`engine.apps.report.figures.rag_status` gives them, in one aggregate."""
+    """MACE actions agreed before ``hi`` and not dropped by ``end``, by RAG status at
+    ``end``, as :func:`engine.apps.report.figures.rag_status` gives them, in one aggregate."""
     a = MaceAction.__table__  # type: ignore[attr-defined]
     rag = case((and_(a.c.done_on.is_not(None), a.c.done_on <= end), "blue"),
                (a.c.due_on < end, "red"),
                (a.c.due_on <= end + dt.timedelta(days=amber_days), "amber"),
                else_="green")
     rows = conn.execute(select(rag.label("rag"), func.count())
-                        .where(a.c.created_at < hi).group_by(rag))
+                        .where(a.c.created_at < hi,
+                               or_(a.c.dropped_on.is_(None), a.c.dropped_on > end))
+                        .group_by(rag))
     return Counter({str(k): int(n) for k, n in rows})
 
 
@@ -253,8 +260,9 @@ def load(conn: Connection, workflows: tuple[str, ...] = ("practice_review", "cer
         wanted = or_(act_t.c.meeting_id.in_(meeting_ids),
                      and_(act_t.c.due_on >= london_date(lo), act_t.c.due_on <= end))
     for row in conn.execute(select(act_t.c.meeting_id, act_t.c.ref, act_t.c.due_on,
-                                   act_t.c.status, act_t.c.done_on, act_t.c.created_at)
+                                   act_t.c.status, act_t.c.done_on, act_t.c.created_at,
+                                   act_t.c.dropped_on)
                             .where(wanted).order_by(act_t.c.id)):
         out.actions.append(ActionRow(row.meeting_id, row.ref, row.due_on, row.status,
-                                     row.done_on, _aware(row.created_at)))
+                                     row.done_on, _aware(row.created_at), row.dropped_on))
     return out
