@@ -258,7 +258,7 @@ def mace_decide(meeting: str, case_ref: str, decision: str, level: str | None,
 
 @mace.group("action")
 def mace_action() -> None:
-    """Actions agreed at meetings: add, done, list."""
+    """Actions agreed at meetings: add, done, drop, list."""
 
 
 @mace_action.command("add")
@@ -291,6 +291,20 @@ def mace_action_done(meeting: str, action: str, on: str | None, as_json: bool) -
           f"{view.done_on.isoformat() if view.done_on else ''}")
 
 
+@mace_action.command("drop")
+@click.argument("meeting")
+@click.argument("action")
+@click.option("--reason", required=True, help="Why it is no longer needed (no names).")
+@day_option
+@json_option
+def mace_action_drop(meeting: str, action: str, reason: str, on: str | None,
+                     as_json: bool) -> None:
+    """Drop ACTION of MEETING, no longer needed, with the reason (its reminders stop)."""
+    view = _mace().drop_action(meeting, action, reason, _actor(), _day(on) if on else None)
+    _emit(as_json, view.to_json(), lambda: f"{view.meeting} {view.ref}: dropped "
+          f"{view.dropped_on.isoformat() if view.dropped_on else ''}: {view.drop_reason}")
+
+
 @mace_action.command("list")
 @click.option("--open", "open_only", is_flag=True, help="Only open actions.")
 @click.option("--meeting", help="Only this meeting's actions.")
@@ -319,7 +333,7 @@ def mace_minutes(meeting: str, on: str | None, as_json: bool) -> None:
 @click.argument("meeting")
 @json_option
 def mace_close(meeting: str, as_json: bool) -> None:
-    """Close a meeting record (every action must be done)."""
+    """Close a meeting record (every action must be done or dropped)."""
     from engine.domains.mace.present import meeting_text
 
     view = _mace().close(meeting, _runtime().actor_name)

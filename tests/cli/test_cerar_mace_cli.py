@@ -102,6 +102,57 @@ def test_a_meeting_from_the_command_line(run: Any, tmp_path: Path) -> None:
     assert uid == str(invited.walk("VEVENT")[0]["UID"]) != str(event["UID"])
 
 
+def test_an_action_dropped_from_the_command_line(run: Any, db_url: str) -> None:
+    from tests.cli.dbstate import dump
+
+    _setup(run)
+    meeting = "MACE-North-2024-06-05"
+    run("2024-06-03T13:00", "mace", "publish", meeting)
+    run("2024-06-05T12:00", "mace", "hold", meeting, "--present", "police=bob")
+    for summary in ("Refer to youth service", "Disruption visit to the park"):
+        run("2024-06-05T12:10", "mace", "action", "add", meeting, "--summary", summary,
+            "--owner", "amy", "--agency", "police", "--due", "2024-06-19")
+    now = "2024-06-10T09:00"
+    # Bad input: one line, exit 2, nothing written.
+    before = dump(db_url)
+    for args, message in [
+            (("A9", "--reason", "not needed"),
+             f"Error: meeting '{meeting}' has no action 'A9'; open actions: A1, A2"),
+            (("A1", "--reason", "Jo Bloggs moved away"), "Error: that text names a child"),
+            (("A1", "--reason", "no"), "Error: the reason an action is dropped is 3 to 300"),
+            (("A1", "--reason", "not needed", "--on", "2024-06-11"),
+             "Error: the day 2024-06-11 is still to come"),
+            (("A1", "--reason", "not needed", "--on", "10 June"),
+             "Error: '10 June' is not a date")]:
+        err = run(now, "mace", "action", "drop", meeting, *args, code=2).output
+        assert err.startswith(message) and err.count("\n") == 1, err
+    assert "Missing option '--reason'" in run(now, "mace", "action", "drop", meeting, "A1",
+                                              code=2).output
+    assert dump(db_url) == before
+
+    out = run(now, "mace", "action", "drop", meeting, "A1", "--reason",
+              "child moved out of the area", "--on", "2024-06-07").output
+    assert out.strip() == f"{meeting} A1: dropped 2024-06-07: child moved out of the area"
+    err = run(now, "mace", "action", "drop", meeting, "A1", "--reason", "again", code=2).output
+    assert err.strip() == f"Error: action A1 of '{meeting}' is already dropped on 2024-06-07"
+    listed = run(now, "mace", "action", "list").output
+    assert "dropped 2024-06-07" in listed
+    assert "Refer to youth service (Dropped: child moved out of the area)" in listed
+    assert [(a["ref"], a["status"], a["drop_reason"]) for a in json.loads(run(
+        now, "mace", "action", "list", "--json").output)] == [
+        ("A1", "dropped", "child moved out of the area"), ("A2", "open", None)]
+    shown = run(now, "mace", "show", meeting).output
+    assert "dropped 2024-06-07" in shown and "(Dropped: child moved out of the area)" in shown
+    case = json.loads(run(now, "case", "show", meeting, "--json").output)
+    assert [(i["ref"], i["status"], i["reason"]) for i in case["plan"]] == [
+        ("A1", "dropped", "child moved out of the area"), ("A2", "open", None)]
+    assert {(d["key"], d["status"]) for d in case["deadlines"] if d["name"] == "action"} == {
+        ("A1", "cancelled"), ("A2", "open")}
+    run(now, "mace", "minutes", meeting)
+    run(now, "mace", "action", "drop", meeting, "A2", "--reason", "taken over")
+    assert json.loads(run(now, "mace", "close", meeting, "--json").output)["state"] == "closed"
+
+
 def test_missing_episodes_from_the_command_line(run: Any) -> None:
     _setup(run)
     out = run("2024-06-03T12:00", "cerar", "missing", "CE-C-1", "--from", "2024-06-01T22:00",
@@ -252,6 +303,8 @@ GENERIC = [
      "safeguard mace action add"),
     (("MACE-North-2024-06-05", "complete_action", "action_ref=A1",
       "action_done_on=2024-06-05"), "safeguard mace action done"),
+    (("MACE-North-2024-06-05", "drop_action", "action_ref=A1",
+      "action_drop_reason=taken over"), "safeguard mace action drop"),
     (("MACE-North-2024-06-19", "publish_agenda", "agenda_published_on=2024-06-05"),
      "safeguard mace publish"),
     (("MACE-North-2024-06-19", "cancel", "cancel_reason=room"), "safeguard mace cancel"),
@@ -335,7 +388,7 @@ def test_every_via_names_a_command_that_exists() -> None:
                 command = found_command
             assert not isinstance(command, click.Group), t.via
             found.append(t.via)
-    assert len(found) == 22  # CERAR 3, MACE 8, child death review 4, CDOP meeting 5, plan 2
+    assert len(found) == 23  # CERAR 3, MACE 9, child death review 4, CDOP meeting 5, plan 2
 
 
 @pytest.mark.parametrize("args", [

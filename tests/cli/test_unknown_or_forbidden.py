@@ -128,6 +128,8 @@ COMMANDS: dict[str, tuple[tuple[str, str, str], tuple[str, ...]]] = {
     "mace action add": (MEETING, ("mace", "action", "add", "{ref}", "--summary", "s",
                                   "--owner", USER, "--agency", "a", "--due", "2024-06-20")),
     "mace action done": (MEETING, ("mace", "action", "done", "{ref}", "A1")),
+    "mace action drop": (MEETING, ("mace", "action", "drop", "{ref}", "A1", "--reason",
+                                   "taken over")),
     "mace action list": (MEETING, ("mace", "action", "list", "--meeting", "{ref}")),
     "mace minutes": (MEETING, ("mace", "minutes", "{ref}")),
     "mace close": (MEETING, ("mace", "close", "{ref}")),

@@ -75,6 +75,8 @@ GENERIC_ATTEMPTS = [
      "safeguard mace action add"),
     (A, "complete_action", {"action_ref": "A1", "action_done_on": "2024-06-05"},
      "safeguard mace action done"),
+    (A, "drop_action", {"action_ref": "A1", "action_drop_reason": "taken over"},
+     "safeguard mace action drop"),
     (A, "close", {"closed_on": "2024-06-05"}, "safeguard mace close"),
     (B, "hold", {"held_on": "2024-06-05"}, "safeguard mace hold"),
     (B, "reschedule", {"meeting_on": "2024-06-20", "starts_at": "2024-06-20T09:00:00+00:00",

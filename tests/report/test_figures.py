@@ -123,6 +123,23 @@ def test_a_past_year_does_not_change_when_its_open_actions_end_after_it(
     assert (later["actions.review_rag_blue"], later["actions.review_rag_red"]) == (2, 0)
 
 
+def test_a_mace_action_dropped_by_the_period_s_end_is_neither_due_nor_rated(
+        app: App, known: tuple[Engine, object]) -> None:
+    """A3 (due 2024-10-11, still open) is dropped on 2025-03-20: the year leaves it out of
+    the MACE RAG counts and the actions due; a period ended before the drop still counts it
+    as it stood then (open, past due)."""
+    engine, built = known
+    earlier = annual_report(engine, "mgr", START, D("2025-03-10")).flat()
+    app.mace.drop_action(built.meeting, "A3", "taken over by the next meeting", "coord",  # type: ignore[attr-defined]
+                         on=D("2025-03-20"))
+    year = annual_report(engine, "mgr", START, END).flat()
+    assert (year["actions.rag_red"], year["actions.rag_blue"]) == (0, 2)
+    assert (year["mace.actions_agreed"], year["mace.actions_due"], year["mace.actions_on_time"],
+            year["mace.actions_late"]) == (3, 2, 1, 1)
+    assert annual_report(engine, "mgr", START, D("2025-03-10")).flat() == earlier
+    assert (earlier["actions.rag_red"], earlier["mace.actions_late"]) == (1, 2)
+
+
 def test_a_period_before_most_of_it(known: tuple[Engine, object]) -> None:
     engine, _ = known
     report = annual_report(engine, "mgr", D("2024-03-01"), D("2024-03-10"))

@@ -210,6 +210,7 @@ DOMAIN_OWNED = {
         "record_decision": "safeguard mace decide",
         "add_action": "safeguard mace action add",
         "complete_action": "safeguard mace action done",
+        "drop_action": "safeguard mace action drop",
         "close": "safeguard mace close",
     },
     "cerar": {

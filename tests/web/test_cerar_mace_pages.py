@@ -206,6 +206,51 @@ def test_a_meeting_from_series_to_decision_and_action(app: App, coordinator: Tes
     assert done.status_code == 303 and _audit(app, "mace.action.done") == 1
 
 
+def test_an_action_dropped_with_its_reason(app: App, coordinator: TestClient,
+                                          client_for: Client) -> None:
+    add_user(app.db, "member", [("mace_member", "cumberland")])
+    _register(coordinator)
+    _series(coordinator, members="member, amy")
+    page = coordinator.get(f"/mace/{MEETING}")
+    coordinator.post(f"/mace/{MEETING}/publish", data={"csrf_token": csrf_of(page.text)})
+    assert isinstance(app.clock, FixedClock)
+    app.clock.set(dt.datetime(2024, 6, 5, 11, 0, tzinfo=dt.UTC))  # the meeting's day
+    app.mace.hold(MEETING, "coordinator", [("police", "chair")])
+    app.mace.add_action(MEETING, "Disruption visit to the park", "amy", "police",
+                        dt.date(2024, 6, 19), "coordinator")
+    coordinator, member = client_for("coordinator"), client_for("member")
+    drop = f"/mace/{MEETING}/actions/A1/drop"
+    assert f'href="{drop}"' in coordinator.get(f"/mace/{MEETING}").text
+    # Bad input: the error summary, the reason's field marked, nothing written.
+    empty = _post(coordinator, drop, {"reason": ""})
+    assert empty.status_code == 400 and "There is a problem" in empty.text  # type: ignore[attr-defined]
+    assert 'href="#reason"' in empty.text  # type: ignore[attr-defined]
+    for token in (None, "wrong"):
+        data = {"reason": "no longer needed", **({"csrf_token": token} if token else {})}
+        assert coordinator.post(drop, data=data).status_code == 403
+    assert _audit(app, "mace.action.drop") == 0
+    assert [a.status for a in app.mace.actions("coordinator")] == ["open"]
+    # A member (who may mark it done) is offered no drop, and a forged one is refused.
+    shown = member.get(f"/mace/{MEETING}")
+    assert "A1: Disruption visit to the park" in shown.text and "Mark done" in shown.text
+    assert "/drop" not in shown.text and member.get(drop).status_code == 404
+    forged = member.post(drop, data={"csrf_token": csrf_of(shown.text),
+                                     "reason": "no longer needed"}, follow_redirects=False)
+    assert forged.status_code == 403 and _audit(app, "mace.action.drop", "refused") == 1
+    assert [a.status for a in app.mace.actions("coordinator")] == ["open"]
+
+    dropped = _post(coordinator, drop, {"reason": MARKER})
+    assert dropped.status_code == 303 and _audit(app, "mace.action.drop") == 1  # type: ignore[attr-defined]
+    assert dropped.headers["location"] == f"/mace/{MEETING}?done=action_dropped"  # type: ignore[attr-defined]
+    after = coordinator.get(dropped.headers["location"])  # type: ignore[attr-defined]
+    assert "The action has been dropped" in after.text and f'href="{drop}"' not in after.text
+    assert "Dropped: &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in after.text
+    assert MARKER not in after.text
+    case = coordinator.get(f"/cases/{MEETING}")
+    assert "Dropped: &lt;script&gt;" in case.text and MARKER not in case.text
+    assert coordinator.get(drop).status_code == 404  # no longer open
+
+
 def test_pages_for_their_roles_and_not_found_for_others(app: App, coordinator: TestClient,
                                                         client_for: Client) -> None:
     add_user(app.db, "pm", [("partnership_manager", "cumberland")])

@@ -1,7 +1,8 @@
 """MACE: the month's meetings as a calendar, a meeting's page (agenda by risk, references
 only; attendance; decisions; actions), the forms that publish the agenda, record the meeting
-held, a decision per child and an action, the invitation (.ics) and a new series. Every read
-and write goes through the MACE service as the signed-in user, which checks and audits it.
+held, a decision per child and an action (done, or dropped with the reason), the invitation
+(.ics) and a new series. Every read and write goes through the MACE service as the signed-in
+user, which checks and audits it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ DONE = {"series": "The series has been created and its meetings generated.",
         "hold": "The meeting has been recorded as held, with its attendance.",
         "decide": "The decision has been recorded and the child's CERAR case updated.",
         "action": "The action has been recorded; its owner is reminded before it is due.",
-        "action_done": "The action has been recorded as done."}
+        "action_done": "The action has been recorded as done.",
+        "action_dropped": "The action has been dropped; its owner gets no more reminders "
+                          "about it."}
 REASONS = {"listed": "listed for MACE", "review_due": "review due", "new_referral": "new referral",
            "level_changed": "level changed", "missing": "missing since the last meeting",
            "rhi_outstanding": "return home interview due",
@@ -310,6 +313,55 @@ async def action_done(ref: str, action: str, request: Request, ctx: SignedInUser
         return deps.redirect(f"/mace/{ref}?done=action_done")
 
     return await run_in_threadpool(work)
+
+
+def _action(m: MeetingView, action: str, open_only: bool = False) -> dict[str, Any]:
+    """The meeting's action ``action`` (``open_only``: still open); else no such page."""
+    found = next((a for a in m.actions if a["ref"] == action
+                  and (a["status"] == "open" or not open_only)), None)
+    if found is None:
+        raise HTTPException(404)
+    return found
+
+
+def _drop_form(m: MeetingView, a: dict[str, Any]) -> Form:
+    return Form(
+        title=f"Drop action {a['ref']}", action=f"/mace/{m.ref}/actions/{a['ref']}/drop",
+        submit="Drop the action", cancel=f"/mace/{m.ref}",
+        breadcrumbs=_crumbs(m, f"Drop {a['ref']}"), caption=f"MACE meeting {m.ref}",
+        lead=f"{a['ref']}: {a['summary']} ({a['owner']}, {a['agency']}), due "
+             f"{words.day_text(dt.date.fromisoformat(a['due_on']))}. Once dropped, its owner "
+             "gets no more reminders and it no longer holds up closing the meeting.",
+        fields=(Field("reason", "Why is the action no longer needed?", "textarea",
+                      max_length=300,
+                      hint="3 to 300 characters. For example, the child moved out of the "
+                           "area, or another meeting took the action over. References only, "
+                           "never a child's name."),),
+        about={"reason": "reason"})
+
+
+@router.get("/mace/{ref}/actions/{action}/drop")
+def drop_page(ref: str, action: str, ctx: SignedInUser) -> Response:
+    try:
+        m, _agenda, case_page = ctx.app.mace.meeting_page(ref, ctx.login)
+    except MeetingNotFoundError:
+        raise HTTPException(404) from None
+    if not any(s.trigger.name == "drop_action" and s.allowed for s in case_page.steps):
+        raise HTTPException(404)  # offered to those who may drop, on a meeting that can
+    return page(ctx, _drop_form(m, _action(m, action, open_only=True)))
+
+
+@router.post("/mace/{ref}/actions/{action}/drop")
+async def drop_action(ref: str, action: str, request: Request, ctx: SignedInUser) -> Response:
+    def act(v: dict[str, str]) -> str:
+        ctx.app.mace.drop_action(ref, action, v.get("reason", ""), ctx.login)
+        return f"/mace/{ref}?done=action_dropped"
+
+    def again() -> Form:  # the form with the service's message (an action done meanwhile)
+        m = _meeting(ctx, ref)
+        return _drop_form(m, _action(m, action))
+
+    return await submit(request, ctx, again, act)
 
 
 # -- a new series ---------------------------------------------------------------------------

@@ -214,7 +214,7 @@ def casework_sections(data: ReportData, start: dt.date, end: dt.date,
     return [or_empty(s) for s in (
         _cerar(children, replay, lo, hi, start, end),
         _missing(data, children, replay, lo, hi, start, end),
-        _mace(data, meetings, children, replay, in_period, lo, hi, area),
+        _mace(data, meetings, children, replay, in_period, lo, hi, end, area),
         _placed(children, replay, lo, hi),
     )]
 
@@ -327,7 +327,7 @@ def _missing(data: ReportData, children: list[CaseRow], replay: Replay, lo: dt.d
 
 
 def _mace(data: ReportData, meetings: list[CaseRow], children: list[CaseRow],
-          replay: Replay, in_period: Any, lo: dt.datetime, hi: dt.datetime,
+          replay: Replay, in_period: Any, lo: dt.datetime, hi: dt.datetime, end: dt.date,
           area: str | None) -> Section:
     """MACE meetings serve the whole partnership: for one area, the children discussed and
     the decisions are that area's; meetings and actions are not counted by area."""
@@ -357,8 +357,9 @@ def _mace(data: ReportData, meetings: list[CaseRow], children: list[CaseRow],
         s.add(f"decision_{key}", f"Decisions: {DECISION_WORDS[key].lower()}", decisions[key])
     actions = [a for a in data.actions if a.meeting_id in meeting_ids]
     s.add("actions_agreed", "Actions agreed", len(actions) if whole else None)
+    # One dropped (no longer needed) by the period's end is not due; as the end saw it.
     due = [a for a in data.actions if start_of_day(a.due_on) < hi
-           and lo <= start_of_day(a.due_on)]
+           and lo <= start_of_day(a.due_on) and not a.dropped_by(end)]
     s.add("actions_due", "Actions due in the period", len(due) if whole else None)
     s.add("actions_on_time", "Actions due in the period completed on time",
           sum(1 for a in due if a.done_on is not None and a.done_on <= a.due_on)

@@ -86,6 +86,11 @@ class ActionRow:
     status: str
     done_on: dt.date | None
     created_at: dt.datetime
+    dropped_on: dt.date | None = None  # dropped (no longer needed) that day
+
+    def dropped_by(self, end: dt.date) -> bool:
+        """Dropped by ``end``: left out of the RAG and due counts of a period ending then."""
+        return self.dropped_on is not None and self.dropped_on <= end
 
 
 @dataclass
@@ -185,8 +190,9 @@ def load(conn: Connection, workflows: tuple[str, ...] = ("cerar", "mace_meeting"
         wanted = or_(act_t.c.meeting_id.in_(meeting_ids),
                      and_(act_t.c.due_on >= london_date(lo), act_t.c.due_on <= end))
     for row in conn.execute(select(act_t.c.meeting_id, act_t.c.ref, act_t.c.due_on,
-                                   act_t.c.status, act_t.c.done_on, act_t.c.created_at)
+                                   act_t.c.status, act_t.c.done_on, act_t.c.created_at,
+                                   act_t.c.dropped_on)
                             .where(wanted).order_by(act_t.c.id)):
         out.actions.append(ActionRow(row.meeting_id, row.ref, row.due_on, row.status,
-                                     row.done_on, _aware(row.created_at)))
+                                     row.done_on, _aware(row.created_at), row.dropped_on))
     return out

@@ -23,7 +23,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, ScalarSelect, and_, case, exists, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    ScalarSelect,
+    and_,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+)
 
 from engine.apps.report.queries import CASE_T, EVENT_T, EventRow, alive, event_rows
 from engine.core.store.models import Deadline, MaceAction
@@ -221,14 +231,16 @@ def _plan_counts(conn: Connection, lo: dt.datetime, hi: dt.datetime, end: dt.dat
 
 def _mace_rag(conn: Connection, hi: dt.datetime, end: dt.date,
               amber_days: int) -> Counter[str]:
-    """MACE actions agreed before ``hi`` by RAG status at ``end``, as
-    :func:`engine.apps.report.figures.rag_status` gives them, in one aggregate."""
+    """MACE actions agreed before ``hi`` and not dropped by ``end``, by RAG status at
+    ``end``, as :func:`engine.apps.report.figures.rag_status` gives them, in one aggregate."""
     a = MaceAction.__table__.c  # type: ignore[attr-defined]
     rag = case((and_(a.done_on.is_not(None), a.done_on <= end), "blue"),
                (a.due_on < end, "red"),
                (a.due_on <= end + dt.timedelta(days=amber_days), "amber"),
                else_="green")
-    rows = conn.execute(select(rag, func.count()).where(a.created_at < hi).group_by(rag))
+    rows = conn.execute(select(rag, func.count())
+                        .where(a.created_at < hi, or_(a.dropped_on.is_(None), a.dropped_on > end))
+                        .group_by(rag))
     return Counter({str(k): int(n) for k, n in rows})
 
 

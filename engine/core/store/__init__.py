@@ -5,4 +5,4 @@ whoever needs one (the CLI, a test) from a URL.
 """
 
 # The Alembic revision the code expects; a test keeps it equal to the migrations' head.
-SCHEMA_REVISION = "0011_report_indexes"
+SCHEMA_REVISION = "0012_mace_action_drop"

@@ -427,9 +427,12 @@ class MaceAction(_Row, table=True):
     owner: str = Field(max_length=64)
     agency: str = Field(max_length=80)
     due_on: dt.date
-    status: str = Field(default="open", max_length=16)  # open, done
+    status: str = Field(default="open", max_length=16)  # open, done, dropped
     done_on: dt.date | None = Field(default=None, nullable=True)
     created_at: dt.datetime = _utc()
+    # A dropped action (no longer needed): why, never a child's name, and the day.
+    drop_reason: str | None = Field(default=None, max_length=300, nullable=True)
+    dropped_on: dt.date | None = Field(default=None, nullable=True)
 
 
 # -- web sign-in (see engine/core/accounts.py) ------------------------------------------------

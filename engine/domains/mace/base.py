@@ -61,9 +61,13 @@ class MeetingNotFoundError(EngineError):
 
 
 class OpenActionsError(UsageError):  # raised by MaceService.close (exit 2, nothing written)
-    def __init__(self, ref: str, actions: Sequence[str]) -> None:
+    def __init__(self, ref: str, actions: Sequence[str], droppable: bool = True) -> None:
+        # A meeting on a workflow version from before dropping has only the one way.
+        how = ("record each done ('safeguard mace action done') or drop it with a reason "
+               "('safeguard mace action drop')") if droppable else \
+            "record them done with 'safeguard mace action done'"
         super().__init__(f"meeting '{ref}' still has open actions ({', '.join(actions)}): "
-                         "record them done with 'safeguard mace action done' first")
+                         f"{how} first")
 
 
 def series_slug(name: str) -> str:
@@ -158,7 +162,7 @@ class MaceBase:
     def _action_view(self, meeting_ref: str, row: MaceAction, child_ref: str | None,
                      ) -> ActionView:
         return ActionView(meeting_ref, row.ref, child_ref, row.summary, row.owner, row.agency,
-                          row.due_on, row.status, row.done_on)
+                          row.due_on, row.status, row.done_on, row.dropped_on, row.drop_reason)
 
     def _description(self, series: MaceSeries, ref: str | None) -> str:
         kind = use_label(series)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from engine.core.clock import show_instant
@@ -76,8 +77,19 @@ def meeting_text(m: MeetingView) -> str:
         lines += ["", "Actions:", table(
             ("ACTION", "CHILD", "OWNER", "AGENCY", "DUE", "STATUS", "SUMMARY"),
             [(a["ref"], a["child_ref"] or "", a["owner"], a["agency"], a["due_on"],
-              a["status"], a["summary"]) for a in m.actions], "  ")]
+              _status(a["status"], a.get("dropped_on")),
+              _summary(a["summary"], a.get("drop_reason"))) for a in m.actions], "  ")]
     return "\n".join(lines)
+
+
+def _status(status: str, on: dt.date | str | None) -> str:
+    """'done 2024-06-11', 'dropped 2024-06-10' or 'open' (a date's text is ISO)."""
+    return f"{status} {on}" if on else status
+
+
+def _summary(summary: str, drop_reason: str | None) -> str:
+    """The summary, and why it was dropped (as the case page's plan says it)."""
+    return f"{summary} (Dropped: {drop_reason})" if drop_reason else summary
 
 
 def series_text(s: SeriesView) -> str:
@@ -98,5 +110,5 @@ def actions_text(actions: Sequence[ActionView]) -> str:
         return "No actions."
     return table(("MEETING", "ACTION", "CHILD", "OWNER", "AGENCY", "DUE", "STATUS", "SUMMARY"),
                  [(a.meeting, a.ref, a.child_ref or "", a.owner, a.agency, a.due_on.isoformat(),
-                   a.status + (f" {a.done_on.isoformat()}" if a.done_on else ""), a.summary)
-                  for a in actions])
+                   _status(a.status, a.done_on or a.dropped_on),
+                   _summary(a.summary, a.drop_reason)) for a in actions])

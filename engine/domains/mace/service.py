@@ -21,7 +21,7 @@ from sqlmodel import col
 from engine.core.calendar import add_months
 from engine.core.casework import CasePage, CaseWork
 from engine.core.clock import as_utc, show_instant
-from engine.core.definition import assignee_kind
+from engine.core.definition import TransitionDef, assignee_kind
 from engine.core.errors import FieldError, UsageError
 from engine.core.people import registered
 from engine.core.policy import permitted
@@ -343,16 +343,7 @@ class MaceService(SeriesService):
         with self.engine.unit(actor, "mace.action.done") as unit:
             session = unit.session
             meeting, case, _series = self._meeting(unit, ref)
-            row = session.scalar(select(MaceAction).where(
-                MaceAction.meeting_id == meeting.id,  # type: ignore[arg-type]
-                MaceAction.ref == action_ref))  # type: ignore[arg-type]
-            if row is None:
-                still = list(session.scalars(select(MaceAction.ref).where(  # type: ignore[call-overload]
-                    MaceAction.meeting_id == meeting.id, MaceAction.status == "open")))
-                raise UsageError(f"meeting '{ref}' has no action '{action_ref}'; open "
-                                 f"actions: {', '.join(still) or '(none)'}")
-            if row.status == "done":
-                raise UsageError(f"action {action_ref} of '{ref}' is already done")
+            row = self._open_action(unit, meeting, ref, action_ref)
             day = done_on or self._today()
             self.engine.fire(ref, "complete_action", {
                 "action_ref": action_ref, "action_done_on": day.isoformat()}, actor, None,
@@ -360,6 +351,71 @@ class MaceService(SeriesService):
             row.status, row.done_on = "done", day
             session.add(row)
             return self._action_view(case.ref, row, facts.child_ref(session, row.case_id))
+
+    def drop_action(self, ref: str, action_ref: str, reason: str, actor: str,
+                    on: dt.date | None = None) -> ActionView:
+        """Drop an action no longer needed (the child moved away, another meeting took it
+        over), with the reason and the day (default today): its deadline is cancelled, so
+        no more reminders, and it no longer holds up closing the meeting."""
+        reason = " ".join(reason.split())
+        with self.engine.unit(actor, "mace.action.drop", case_ref=ref, workflow=WORKFLOW) as unit:
+            session = unit.session
+            meeting, case, series = self._meeting(unit, ref)
+            self._mace_only(series, ref)
+            step = self._drop_step(unit, case)
+            if step is None:
+                raise UsageError(
+                    f"meeting '{ref}' runs version {case.workflow_version} of the MACE "
+                    "meeting workflow, from before actions could be dropped: its actions "
+                    "are closed by recording them done ('safeguard mace action done')")
+            # Who may, before what they sent is looked at (the fire checks it again).
+            self.engine.require_on_case(unit, step.roles,
+                                        self.engine.find(unit, ref, WORKFLOW),
+                                        f"drop an action of MACE meeting {ref}")
+            row = self._open_action(unit, meeting, ref, action_ref)
+            if not 3 <= len(reason) <= 300:
+                raise FieldError("reason", "the reason an action is dropped is 3 to 300 "
+                                 "characters", cli="add --reason TEXT")
+            self._check_no_names(unit, reason)
+            day = on or self._today()
+            held = dt.date.fromisoformat(case.data["held_on"])  # where it was agreed
+            if day > self._today():
+                raise FieldError("on", f"the day {day.isoformat()} is still to come: an "
+                                 "action is dropped on or before today")
+            if day < held:
+                raise FieldError("on", f"the day {day.isoformat()} is before meeting '{ref}' "
+                                 f"was held ({held.isoformat()}): use a day from then to today")
+            self.engine.fire(ref, "drop_action", {
+                "action_ref": action_ref, "action_drop_reason": reason}, actor, None,
+                WORKFLOW, unit=unit, via_domain=True)
+            row.status, row.drop_reason, row.dropped_on = "dropped", reason, day
+            session.add(row)
+            return self._action_view(case.ref, row, facts.child_ref(session, row.case_id))
+
+    def _drop_step(self, unit: Unit, case: Case) -> TransitionDef | None:
+        """The meeting's drop_action step, or None on a version from before it."""
+        definition = self.engine.definition(unit.cases, case.workflow, case.workflow_version)
+        return next((t for t in definition.transitions if t.trigger == "drop_action"), None)
+
+    def _open_action(self, unit: Unit, meeting: MaceMeeting, ref: str,
+                     action_ref: str) -> MaceAction:
+        """The meeting's action ``action_ref``, still open; else one line naming the open
+        ones (an unknown action) or saying how it ended."""
+        session = unit.session
+        row: MaceAction | None = session.scalar(select(MaceAction).where(
+            MaceAction.meeting_id == meeting.id,  # type: ignore[arg-type]
+            MaceAction.ref == action_ref))  # type: ignore[arg-type]
+        if row is None:
+            still = list(session.scalars(select(MaceAction.ref).where(  # type: ignore[call-overload]
+                MaceAction.meeting_id == meeting.id, MaceAction.status == "open")))
+            raise UsageError(f"meeting '{ref}' has no action '{action_ref}'; open "
+                             f"actions: {', '.join(still) or '(none)'}")
+        if row.status == "done":
+            raise UsageError(f"action {action_ref} of '{ref}' is already done")
+        if row.status == "dropped":
+            on = f" on {row.dropped_on.isoformat()}" if row.dropped_on else ""
+            raise UsageError(f"action {action_ref} of '{ref}' is already dropped{on}")
+        return row
 
     def actions(self, actor: str, open_only: bool = False,
                 meeting: str | None = None) -> list[ActionView]:
@@ -398,7 +454,7 @@ class MaceService(SeriesService):
             still = list(session.scalars(select(MaceAction.ref).where(  # type: ignore[call-overload]
                 MaceAction.meeting_id == meeting.id, MaceAction.status == "open")))
             if still:
-                raise OpenActionsError(ref, still)
+                raise OpenActionsError(ref, still, self._drop_step(unit, case) is not None)
             self.engine.fire(ref, "close", {"closed_on": self._today().isoformat()},
                              actor, None, case.workflow, unit=unit, via_domain=True)
             return self._meeting_view(unit, series, meeting, case)

@@ -81,14 +81,18 @@ class ActionView:
     owner: str
     agency: str
     due_on: dt.date
-    status: str
+    status: str  # open, done or dropped
     done_on: dt.date | None
+    dropped_on: dt.date | None = None
+    drop_reason: str | None = None  # why it was dropped (no names)
 
     def to_json(self) -> dict[str, Any]:
         return {"meeting": self.meeting, "ref": self.ref, "child_ref": self.child_ref,
                 "summary": self.summary, "owner": self.owner, "agency": self.agency,
                 "due_on": self.due_on.isoformat(), "status": self.status,
-                "done_on": self.done_on.isoformat() if self.done_on else None}
+                "done_on": self.done_on.isoformat() if self.done_on else None,
+                "dropped_on": self.dropped_on.isoformat() if self.dropped_on else None,
+                "drop_reason": self.drop_reason}
 
 
 __all__ = ["ActionView", "MeetingView", "SeriesView"]
