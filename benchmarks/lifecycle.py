@@ -21,6 +21,8 @@ writes nothing (the transition machine, the view returned, notifications with no
 After the run every table of the two databases is compared, ids included: the run stops if
 the baseline wrote other rows than the engine.
 
+The two sides take turns of ``--chunk`` cases (50; which goes first alternates), so that on
+a shared machine a burst of other work weighs on both alike.
 ``--preload M`` first fills both databases with M other cases (with their events and
 deadlines) to show that the per-fire cost does not grow with the size of the database.
 CPU time (``cpu_ratio_engine_to_baseline``) is the figure a busy machine does not distort.
@@ -106,23 +108,28 @@ def preload(path: str, count: int) -> None:
     con.close()
 
 
-def run_engine(path: str, cases: int, sync: str) -> tuple[float, float]:
-    db = Database(f"sqlite:///{path}", sync)
-    # The application as a deployment builds it; workflow-event emails go to no one here
-    # (recipients from settings, none configured), since the baseline writes no outbox rows.
-    settings = Settings(database_url=db.url, sqlite_synchronous=sync,
-                        notifications=NotificationSettings(transport="memory",
-                                                           recipients_from="settings"))
-    engine = build_app(settings, FixedClock(NOW), db=db).engine
-    start, cpu = time.perf_counter(), time.process_time()
-    for i in range(cases):
-        ref = f"PR-{i}"
-        engine.open_case("practice_review", ref, OPEN, actor="bench")
-        for trigger, values in STEPS:
-            engine.fire(ref, trigger, values, actor="bench")
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    db.dispose()
-    return elapsed, cpu
+class _EngineSide:
+    """The application as a deployment builds it, on its own database."""
+
+    def __init__(self, path: str, sync: str) -> None:
+        self.db = Database(f"sqlite:///{path}", sync)
+        # Workflow-event emails go to no one here (recipients from settings, none
+        # configured), since the baseline writes no outbox rows.
+        settings = Settings(database_url=self.db.url, sqlite_synchronous=sync,
+                            notifications=NotificationSettings(transport="memory",
+                                                               recipients_from="settings"))
+        self.engine = build_app(settings, FixedClock(NOW), db=self.db).engine
+
+    def run(self, cases: range) -> None:
+        engine = self.engine
+        for i in cases:
+            ref = f"PR-{i}"
+            engine.open_case("practice_review", ref, OPEN, actor="bench")
+            for trigger, values in STEPS:
+                engine.fire(ref, trigger, values, actor="bench")
+
+    def close(self) -> None:
+        self.db.dispose()
 
 
 # The baseline: the engine's statements, hand-written on plain sqlite3 (see the docstring).
@@ -222,6 +229,16 @@ class _Baseline:
                              "WHERE id = 1", (seq, digest))
         self.head = (seq, digest)
 
+    def run(self, cases: range) -> None:
+        for i in cases:
+            ref = f"PR-{i}"
+            self.open(ref, OPEN, "bench")
+            for step, (trigger, values) in enumerate(STEPS, start=1):
+                self.fire(ref, step, trigger, values, "bench")
+
+    def close(self) -> None:
+        self.con.close()
+
     def start(self, case_id: int, trigger: str) -> None:
         self.con.executemany(_INSERT_DEADLINE, [
             (case_id, name, rule, anchor, value, due_at, due_day, owner, _TS)
@@ -296,20 +313,6 @@ class _Baseline:
         con.execute("COMMIT")
 
 
-def run_baseline(path: str, cases: int, sync: str,
-                 workflow: tuple[int, str, str]) -> tuple[float, float]:
-    base = _Baseline(path, sync, workflow)
-    start, cpu = time.perf_counter(), time.process_time()
-    for i in range(cases):
-        ref = f"PR-{i}"
-        base.open(ref, OPEN, "bench")
-        for step, (trigger, values) in enumerate(STEPS, start=1):
-            base.fire(ref, step, trigger, values, "bench")
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    base.con.close()
-    return elapsed, cpu
-
-
 def _workflow() -> tuple[int, str, str]:
     """(version, digest, text) of the practice review definition, as the engine records it."""
     definition = WorkflowRegistry.from_directory(ROOT / "workflows").get("practice_review")
@@ -341,7 +344,24 @@ def same_rows(engine_db: str, baseline_db: str) -> None:
         con.close()
 
 
-def measure(cases: int, preloaded: int, sync: str) -> dict[str, Any]:
+def timed(sides: dict[str, _EngineSide | _Baseline], cases: int, chunk: int,
+          ) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) seconds of each side over ``cases`` cases, run in turns of ``chunk``
+    cases (the first side first, then the other first, ...): a busy shared machine's changes
+    fall on both sides alike, not on whichever ran while they lasted."""
+    totals = {name: [0.0, 0.0] for name in sides}
+    chunk = chunk or cases
+    for turn, low in enumerate(range(0, cases, chunk)):
+        names = list(sides) if turn % 2 == 0 else list(reversed(sides))
+        for name in names:
+            start, cpu = time.perf_counter(), time.process_time()
+            sides[name].run(range(low, min(low + chunk, cases)))
+            totals[name][0] += time.perf_counter() - start
+            totals[name][1] += time.process_time() - cpu
+    return {name: (wall, cpu) for name, (wall, cpu) in totals.items()}
+
+
+def measure(cases: int, preloaded: int, sync: str, chunk: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="sg-bench-") as tmp:
         folder = Path(tmp)
         engine_db = _fresh(folder, "engine.db", sync)
@@ -349,8 +369,15 @@ def measure(cases: int, preloaded: int, sync: str) -> dict[str, Any]:
         preload(engine_db, preloaded)
         preload(baseline_db, preloaded)
         steps = cases * (1 + len(STEPS))
-        baseline_s, baseline_cpu = run_baseline(baseline_db, cases, sync, _workflow())
-        engine_s, engine_cpu = run_engine(engine_db, cases, sync)
+        sides: dict[str, _EngineSide | _Baseline] = {
+            "baseline": _Baseline(baseline_db, sync, _workflow()),
+            "engine": _EngineSide(engine_db, sync)}
+        try:
+            times = timed(sides, cases, chunk)
+        finally:
+            for side in sides.values():
+                side.close()
+        (baseline_s, baseline_cpu), (engine_s, engine_cpu) = times["baseline"], times["engine"]
         same_rows(engine_db, baseline_db)
 
     def figures(seconds: float, cpu: float) -> dict[str, float]:
@@ -360,7 +387,7 @@ def measure(cases: int, preloaded: int, sync: str) -> dict[str, Any]:
                 "cpu_ms_per_step": round(1000 * cpu / steps, 3)}
 
     return {
-        "cases": cases, "preloaded_cases": preloaded, "steps": steps,
+        "cases": cases, "preloaded_cases": preloaded, "steps": steps, "chunk": chunk,
         "engine": figures(engine_s, engine_cpu), "baseline": figures(baseline_s, baseline_cpu),
         "ratio_engine_to_baseline": round(baseline_s / engine_s, 3),
         # CPU time: what a busy machine does not distort (wall time waits for other work)
@@ -375,9 +402,11 @@ def main() -> None:
                         help="other cases already in the database (several values: one run each)")
     parser.add_argument("--synchronous", default="NORMAL", choices=["NORMAL", "FULL"],
                         help="SQLite durability for both sides (the shipped default is FULL)")
+    parser.add_argument("--chunk", type=int, default=50,
+                        help="cases each side runs in its turn (0: each side all at once)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    runs = [measure(args.cases, m, args.synchronous) for m in args.preload]
+    runs = [measure(args.cases, m, args.synchronous, args.chunk) for m in args.preload]
     result: dict[str, Any] = runs[0] if len(runs) == 1 else {"runs": runs}
     result["steps_per_s"] = runs[0]["engine"]["steps_per_s"]
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

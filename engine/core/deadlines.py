@@ -93,8 +93,10 @@ def effective_status(status: str, due_at: dt.datetime, now: dt.datetime,
     """An open deadline past its due point shows as breached; stored status otherwise. An
     hour rule's due instant is still in time ("within 72 hours" includes the 72nd hour's
     end); a day rule's due point is the start of the day after its due day."""
+    if status != OPEN:
+        return status
     late = as_utc(now) > as_utc(due_at) if hourly else as_utc(now) >= as_utc(due_at)
-    return BREACHED if status == OPEN and late else status
+    return BREACHED if late else status
 
 
 def _met_at(definition: WorkflowDef, clock: ClockDef, data: Mapping[str, str],
