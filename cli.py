@@ -120,6 +120,7 @@ def main(ctx: click.Context, db_url: str | None, actor: str | None, now: str | N
 
         parse_instant(now)  # a bad --now is a usage error before anything runs
     ctx.obj = Runtime(db_url, actor, now, config)
+    ctx.obj.pause_collector()  # until the application is built (see Runtime)
     ctx.call_on_close(ctx.obj.close)
 
 

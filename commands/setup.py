@@ -42,6 +42,7 @@ def init() -> None:
 def demo(folder: str | None, seed: int, serve: bool, host: str, port: int) -> None:
     """Build a fresh demo database holding a partnership year, then show the dashboard
     (and with --serve, serve it on the web)."""
+    _runtime().resume_collector()  # a long command that builds its own applications
     from engine.apps.demo.year import demo_app, demo_sign_ins, run_demo
 
     you = _runtime().os_login

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import importlib.util
 import os
 import pickle
 import sys
@@ -63,8 +64,6 @@ def digest_of(text: str) -> str:
 @cache
 def _parsing_code() -> bytes:
     """A digest of the code that turns a text into a definition (once per process)."""
-    import importlib.util
-
     digest = hashlib.sha256(f"{sys.version_info[:2]}".encode())
     here = Path(__file__).parent
     spec = importlib.util.find_spec("yaml")
@@ -99,11 +98,13 @@ class DefinitionCache:
         self._usable: bool | None = None
 
     def usable(self) -> bool:
-        """The folder exists (or was made) and only its owner can write it."""
+        """The folder exists (or was made) and only its owner can write it, and the parsing
+        code can be read to key the entries."""
         if self._usable is None:
             self._usable = False
             if hasattr(os, "getuid"):  # POSIX ownership; elsewhere no cache
                 with contextlib.suppress(OSError):
+                    _parsing_code()
                     self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
                     self._usable = _owned_privately(self.folder.stat())
         return self._usable
@@ -140,7 +141,7 @@ class DefinitionCache:
             with os.fdopen(fd, "wb") as handle:
                 pickle.dump(definition, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(partial, path)
-        except OSError:
+        except (OSError, pickle.PicklingError):
             with contextlib.suppress(OSError):
                 partial.unlink()
             return

@@ -4,6 +4,7 @@ the time itself is measured by benchmarks/startup.py, not here)."""
 
 from __future__ import annotations
 
+import gc
 import getpass
 import json
 import os
@@ -92,3 +93,43 @@ def test_the_guard_sees_a_heavy_import(world: tuple[str, dict[str, str]]) -> Non
     loaded = _modules_after(env, "--db", url, "--now", NOW, "notifications", "preview",
                             "reminder", "--case", "PR-1")
     assert "jinja2" in {name.split(".")[0] for name in loaded}
+
+
+_COLLECTOR_AFTER = """
+import gc, sys
+import cli
+try:
+    cli.main(sys.argv[1:], prog_name="safeguard", standalone_mode=False)
+finally:
+    print(gc.isenabled(), gc.get_freeze_count() > 0)
+"""
+
+
+@pytest.mark.parametrize(("args", "frozen"), [(("case", "show", "PR-1"), True),
+                                              (("case", "show", "PR-404"), True),
+                                              (("workflow", "list"), False)])
+def test_the_collector_is_paused_only_while_a_command_starts(
+        world: tuple[str, dict[str, str]], args: tuple[str, ...], frozen: bool) -> None:
+    """Collection resumes once the application is built (its start-up objects frozen out
+    of later collections) or, for a command that builds none, when the command ends."""
+    url, env = world
+    done = subprocess.run([sys.executable, "-c", _COLLECTOR_AFTER, "--db", url, "--now", NOW,
+                           *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == f"True {frozen}", done.stderr
+
+
+def test_a_caller_that_turned_the_collector_off_keeps_it_off(
+        world: tuple[str, dict[str, str]]) -> None:
+    url, env = world
+    runner = CliRunner(env={"SAFEGUARD_CACHE_DIR": env["SAFEGUARD_CACHE_DIR"]})
+    gc.disable()
+    try:
+        result = runner.invoke(main, ["--db", url, "--now", NOW, "case", "show", "PR-1"])
+        assert result.exit_code == 0, result.output
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert runner.invoke(main, ["--db", url, "--now", NOW, "case", "show", "PR-1"]).exit_code \
+        == 0
+    assert gc.isenabled()
