@@ -41,7 +41,7 @@ _STORED_AT = re.compile(
 _UNREADABLE = (TypeError, ValueError, AttributeError, OverflowError, RecursionError)
 
 
-def chain_links(conn: Connection, chunk: int = 2_000) -> Generator[Link, None, None]:
+def chain_links(conn: Connection, chunk: int = 1_000) -> Generator[Link, None, None]:
     """Every record in sequence order, ``chunk`` rows at a time (a server-side cursor on
     PostgreSQL); closing the generator closes the cursor."""
     if conn.dialect.name == "sqlite":
