@@ -98,14 +98,14 @@ def measure(url: str, head_file: Path | None, rounds: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True, help="the database URL")
-    parser.add_argument("--head-file", help="the audit head file (default: beside a SQLite "
-                                            "file, as the application keeps it)")
+    parser.add_argument("--head-file", help="the audit head file (default: where the "
+                                            "application keeps it for --db)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    head_file = Path(args.head_file) if args.head_file else None
-    if head_file is None and args.db.startswith("sqlite:///"):
-        head_file = Path(args.db.removeprefix("sqlite:///") + ".audit-head.json")
+    from engine.core.settings import default_head_file
+
+    head_file = Path(args.head_file) if args.head_file else default_head_file(args.db)
     result = measure(args.db, head_file, args.rounds)
     if args.json:
         print(json.dumps(result, indent=2))
