@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.app import build_app  # noqa: E402
 from engine.core.clock import LONDON, FixedClock  # noqa: E402
-from engine.core.loader import WorkflowRegistry  # noqa: E402
+from engine.core.registry import WorkflowRegistry  # noqa: E402
 from engine.core.settings import NotificationSettings, Settings  # noqa: E402
 from engine.core.store.database import Database  # noqa: E402
 
