@@ -99,9 +99,14 @@ class Database:
         return self._write_engine
 
     def dispose(self) -> None:
-        if not getattr(self._in_write, "active", False):  # else its transaction has it
-            with self._writer_lock:
+        # Closing waits for a transaction another thread has on the writer, but not for
+        # ever: a process that is exiting must exit (its connection then closes with it).
+        if not getattr(self._in_write, "active", False) and \
+                self._writer_lock.acquire(timeout=BUSY_TIMEOUT_S):
+            try:
                 self._drop_writer()
+            finally:
+                self._writer_lock.release()
         for engine in (self._read_engine, self._write_engine):
             if engine is not None:
                 engine.dispose()
@@ -135,11 +140,15 @@ class Database:
         relaxed = not durable and self._synchronous not in ("OFF", "NORMAL")
         wanted = "NORMAL" if relaxed else self._synchronous
         # As long as SQLite would wait for another process's writer, and the same error.
-        if not self._writer_lock.acquire(timeout=BUSY_TIMEOUT_S):
-            raise OperationalError("BEGIN IMMEDIATE", None,
-                                   sqlite3.OperationalError("database is locked"))
-        self._in_write.active = True
+        # Taken inside the try, so that an interrupt (Ctrl-C) arriving just as the lock is
+        # granted still releases it: a lock left held would hang the process's exit.
+        held = False
         try:
+            held = self._writer_lock.acquire(timeout=BUSY_TIMEOUT_S)
+            if not held:
+                raise OperationalError("BEGIN IMMEDIATE", None,
+                                       sqlite3.OperationalError("database is locked"))
+            self._in_write.active = True
             connection = self._writer_connection()
             try:
                 if connection.get_execution_options().get("synchronous") != wanted:
@@ -151,8 +160,9 @@ class Database:
             with transaction:
                 yield connection
         finally:
-            self._in_write.active = False
-            self._writer_lock.release()
+            if held:
+                self._in_write.active = False
+                self._writer_lock.release()
 
     def _writer_connection(self) -> Connection:
         if self._writer is None or self._writer.closed or self._writer.invalidated:
