@@ -16,6 +16,8 @@ The notifier's engine must carry a wall clock here: this is the one place that u
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -71,6 +73,7 @@ def run_forever(notifier: Notifier, actor: str, echo: Callable[[str], None],
     jobs are commands run as ``actor`` (each checked and audited by its service: ``mace
     generate`` needs the CERAR coordinator role, or its refusal is logged every day)."""
     notifier.engine.authorize(actor, "scheduler.run")
+    _stop_on_signals()
     scheduler = build_scheduler(notifier, echo, daily, actor)
     echo("scheduler: running (Ctrl-C to stop)")
     for name, job in daily:  # idempotent: a restart generates nothing twice
@@ -80,3 +83,19 @@ def run_forever(notifier: Notifier, actor: str, echo: Callable[[str], None],
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         echo("scheduler: stopped")
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C (SIGINT) and a service manager's SIGTERM stop the scheduler cleanly, between
+    or inside passes (each pass is one transaction, rolled back if cut short). Installed
+    here because a process started in the background by a shell, or by a parent that
+    ignores SIGINT, inherits SIGINT ignored, and SIGTERM would otherwise end the process
+    without closing it down."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set handlers (a test running it in a thread)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop)

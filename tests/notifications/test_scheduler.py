@@ -29,6 +29,21 @@ def test_jobs_sweep_deliver_and_digest_on_working_days(notifier: Notifier) -> No
 
 
 @pytest.mark.slow
+def _wait_for(proc: subprocess.Popen[bytes], marker: bytes) -> bytes:
+    """What the process writes until ``marker`` (at most a minute: a loaded machine)."""
+    out = b""
+    deadline = time.monotonic() + 60
+    stdout = proc.stdout.fileno()  # type: ignore[union-attr]
+    while marker not in out and time.monotonic() < deadline:
+        readable, _, _ = select.select([stdout], [], [], 0.05)  # wait for output, not a nap
+        chunk = os.read(stdout, 65536) if readable else b""
+        if readable and not chunk:
+            break  # the process closed its output: it has stopped
+        out += chunk
+    assert marker in out, out
+    return out
+
+
 def test_scheduler_runs_in_the_foreground(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'sg.db'}"
     env = {**os.environ, "SAFEGUARD_DATABASE_URL": url, "SAFEGUARD_EML_DIR": str(tmp_path)}
@@ -36,18 +51,14 @@ def test_scheduler_runs_in_the_foreground(tmp_path: Path) -> None:
     cli = [sys.executable, "-c", "import cli; cli.main()"]
     subprocess.run([*cli, "init"], env=env, cwd=root, check=True, capture_output=True,
                    timeout=60)
+    # Started as a shell starts a background job: with SIGINT ignored, which the child
+    # inherits; the scheduler still stops on Ctrl-C.
     proc = subprocess.Popen([*cli, "scheduler", "run"], env=env, cwd=root,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     out = b""
     try:
-        deadline = time.monotonic() + 60  # a shared machine under load starts slowly
-        stdout = proc.stdout.fileno()  # type: ignore[union-attr]
-        while b"sweep:" not in out and time.monotonic() < deadline:
-            readable, _, _ = select.select([stdout], [], [], 0.05)  # wait for output, not a nap
-            chunk = os.read(stdout, 65536) if readable else b""
-            if readable and not chunk:
-                break  # the scheduler closed its output: it has stopped
-            out += chunk
+        out = _wait_for(proc, b"sweep:")
         assert b"scheduler: running" in out and b"sweep: 0 deadlines" in out, out
     finally:
         proc.send_signal(signal.SIGINT)
@@ -58,6 +69,14 @@ def test_scheduler_runs_in_the_foreground(tmp_path: Path) -> None:
             rest, err = proc.communicate()
             raise AssertionError(f"the scheduler did not stop on Ctrl-C; it wrote "
                                  f"{out + rest!r} and {err[-2000:]!r}") from None
+    assert proc.returncode == 0
+    # A service manager's SIGTERM stops it cleanly too.
+    proc = subprocess.Popen([*cli, "scheduler", "run"], env=env, cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for(proc, b"sweep:")
+    proc.send_signal(signal.SIGTERM)
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and b"scheduler: stopped" in rest, rest
     refused = subprocess.run([*cli, "--now", "2024-06-03", "scheduler", "run"], env=env,
                              cwd=root, capture_output=True, timeout=60)
     assert refused.returncode != 0 and b"--now needs --once" in refused.stderr
