@@ -76,10 +76,10 @@ def run_forever(notifier: Notifier, actor: str, echo: Callable[[str], None],
     _stop_on_signals()
     scheduler = build_scheduler(notifier, echo, daily, actor)
     echo("scheduler: running (Ctrl-C to stop)")
-    for name, job in daily:  # idempotent: a restart generates nothing twice
-        _guarded(name, _as(job, actor), echo)()
-    _guarded("sweep", notifier.sweep, echo)()
-    try:
+    try:  # a stop at any point from here on is a clean stop, the first passes included
+        for name, job in daily:  # idempotent: a restart generates nothing twice
+            _guarded(name, _as(job, actor), echo)()
+        _guarded("sweep", notifier.sweep, echo)()
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         echo("scheduler: stopped")
