@@ -148,20 +148,10 @@ async def change_status(request: Request, login: str, ctx: SignedInUser) -> Resp
     assert ctx.session is not None
     values = await deps.form(request, ctx.session.csrf)
 
-    def work() -> Response:  # off the event loop: the service may wait for a lock
-        enable = values.get("change") == "enable"
-        try:
-            if enable:
-                _as_admin(lambda: ctx.app.admin.enable(ctx.login, login))
-            else:
-                _as_admin(lambda: ctx.app.admin.disable(ctx.login, login))
-        except Refused:
-            return deps.not_found(ctx)
-        except UsageError as exc:
-            return _user_page(ctx, login, 400, errors={"status": str(exc)})
-        return deps.redirect(f"/admin/users/{login}?done={'enabled' if enable else 'disabled'}")
-
-    return await run_in_threadpool(work)
+    enable = values.get("change") == "enable"
+    change = ctx.app.admin.enable if enable else ctx.app.admin.disable
+    return await _change_user(ctx, login, lambda: change(ctx.login, login), "status",
+                              "enabled" if enable else "disabled")
 
 
 def _user_page(ctx: Ctx, login: str, status: int = 200, **values: object) -> Response:
@@ -240,14 +230,24 @@ async def revoke_token(request: Request, login: str, token_id: int,
     assert ctx.session is not None
     await deps.form(request, ctx.session.csrf)
 
-    def work() -> Response:  # off the event loop: the service may wait for a lock
+    return await _change_user(
+        ctx, login, lambda: ctx.app.accounts.revoke_token(ctx.login, login, token_id),
+        "tokens", "token")
+
+
+async def _change_user(ctx: Ctx, login: str, change: Callable[[], object], field: str,
+                       done: str) -> Response:
+    """Make an administrator's change to a user, off the event loop (the service may wait
+    for a lock): a refusal is the not-found page, bad input the user's page with the error
+    beside ``field``, success back to that page saying ``done``."""
+    def work() -> Response:
         try:
-            _as_admin(lambda: ctx.app.accounts.revoke_token(ctx.login, login, token_id))
+            _as_admin(change)
         except Refused:
             return deps.not_found(ctx)
         except UsageError as exc:
-            return _user_page(ctx, login, 400, errors={"tokens": str(exc)})
-        return deps.redirect(f"/admin/users/{login}?done=token")
+            return _user_page(ctx, login, 400, errors={field: str(exc)})
+        return deps.redirect(f"/admin/users/{login}?done={done}")
 
     return await run_in_threadpool(work)
 

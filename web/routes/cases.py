@@ -180,14 +180,14 @@ def case_page(ref: str, request: Request, done: str = "", opened: int = 0) -> Re
     banner = (f"Done: {words.humanise(done)}." if done else
               "The case has been opened." if opened else None)
     # A domain's steps lead to its own forms (the CDOP's, for a child death).
-    step_links = cdop.step_links(page.view.ref) if page.view.workflow == cdop.WORKFLOW else {}
-    unavailable = cdop.unavailable(page.view.deadlines) if page.view.workflow == cdop.WORKFLOW \
-        else {}
+    step_links: dict[str, tuple[str, str]] = {}
+    unavailable: dict[str, str] = {}
     if page.view.workflow == cdop.WORKFLOW:
+        step_links = cdop.step_links(page.view.ref)
+        unavailable = cdop.unavailable(page.view.deadlines)
         details = cdop.details([(key, label, str(page.view.data[key]), shown) for key, (
             label, shown) in zip(page.view.data, details, strict=True)], page.area)
-    if page.view.workflow == cdop.WORKFLOW and done in cdop.DONE:
-        banner = cdop.DONE[done]
+        banner = cdop.DONE.get(done, banner)
     return deps.render(ctx, "case.html", title=f"Case {page.view.ref}", page=page,
                        view=page.view, deadlines=deadlines, details=details, plan=plan,
                        banner=banner, task_count=page.task_count, step_links=step_links,
