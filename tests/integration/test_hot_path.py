@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.app import App
+from engine.core import casework as casework_module
 from engine.core.auditing import AuditTrail
 from engine.core.clock import FixedClock
 from engine.core.gate import read_head_file
@@ -173,6 +174,61 @@ def test_the_header_count_counts_an_involvement_role_only_where_the_user_is_invo
     assert listed["rob"] == []
     for login, tasks in listed.items():
         assert app.casework.task_count(login) == len(tasks), login
+
+
+def test_a_task_list_past_its_limit_still_holds_the_users_own_tasks(
+        app: App, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The involvement rule is applied in the database before the list's limit: a reviewer's
+    one task is listed even when more than the limit of the role's deadlines on cases they
+    are not involved in fall due first (filtering after the limit listed none)."""
+    monkeypatch.setattr(casework_module, "TASK_LIMIT", 2)
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    engine = app.engine
+    for ref in ("PR-A", "PR-B", "PR-C", "PR-D"):  # due alike: listed in ref order
+        engine.open_case("practice_review", ref, OPEN, actor="amy", area=AREA)
+    with db.begin() as conn:
+        store = AccessStore(conn)
+        store.add_user("rita", "Rita", "rita@example.org", "LA", now)
+        rita = store.user_id("rita")
+        assert rita is not None
+        store.grant(rita, "independent_reviewer", None, "tests", now)
+        conn.execute(update(DEADLINES).values(owner_role="independent_reviewer"))
+        ids = dict(conn.execute(select(CASES.c.ref, CASES.c.id)).all())
+        store.involve(ids["PR-D"], "rita", "reviewer", now)
+        on_d = {name for (name,) in conn.execute(select(DEADLINES.c.name).where(
+            DEADLINES.c.case_id == ids["PR-D"], DEADLINES.c.status == "open"))}
+    assert len(on_d) == 2  # what the limit of 2 can hold: all of rita's tasks
+    tasks = app.casework.tasks("rita")
+    assert {(task.ref, task.name) for task in tasks} == {("PR-D", name) for name in on_d}
+    assert app.casework.task_count("rita") == 2
+
+
+def test_a_role_held_in_one_area_lists_no_task_of_another_roles_area(
+        app: App, db: Database) -> None:
+    """Grants pair a role with its areas: a chair in one area who is business support in
+    another sees the chair's deadlines of the first area only, in the list and its count."""
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    engine = app.engine
+    with db.begin() as conn:
+        store = AccessStore(conn)
+        store.add_area("westmorland_furness", "Westmorland and Furness")
+        store.add_user("mixed", "Mixed", "mixed@example.org", "LA", now)
+        mixed = store.user_id("mixed")
+        assert mixed is not None
+        store.grant(mixed, "case_review_chair", "westmorland_furness", "tests", now)
+        store.grant(mixed, "business_support", AREA, "tests", now)
+    for ref, area in (("PR-E", AREA), ("PR-W", "westmorland_furness")):
+        # open: the notification's deadline is support's, the rapid review's the chair's
+        engine.open_case("practice_review", ref, OPEN, actor="amy", area=area)
+    with db.begin_read() as conn:
+        owners = set(conn.execute(select(CASES.c.ref, DEADLINES.c.owner_role).join(
+            DEADLINES, DEADLINES.c.case_id == CASES.c.id).where(
+            DEADLINES.c.status == "open")).all())
+    assert ("PR-E", "case_review_chair") in owners  # the role is held, but not in PR-E's area
+    listed = {(task.ref, task.owner) for task in app.casework.tasks("mixed")}
+    assert {("PR-E", "business_support"), ("PR-W", "business_support")} <= owners
+    assert listed == {("PR-W", "case_review_chair"), ("PR-E", "business_support")}
+    assert app.casework.task_count("mixed") == len(listed)
 
 
 def test_a_joined_read_is_the_rows_split_in_two(engine: Engine, db: Database) -> None:
