@@ -1,7 +1,9 @@
-"""Practice-review lifecycle throughput: the engine against plain sqlite3, in one run.
+"""Practice-review lifecycle throughput: the engine against plain sqlite3 (and, with
+``--spiff``, SpiffWorkflow), in one run.
 
     python benchmarks/lifecycle.py --cases 1000 --json
     python benchmarks/lifecycle.py --cases 1000 --preload 100000 --json
+    python benchmarks/lifecycle.py --cases 1000 --spiff --json
 
 Opens N practice reviews and fires each through to `published` (open + 7 fires, one
 transaction each) on a SQLite file in WAL mode, through the application as ``build_app``
@@ -21,11 +23,22 @@ writes nothing (the transition machine, the view returned, notifications with no
 After the run every table of the two databases is compared, ids included: the run stops if
 the baseline wrote other rows than the engine.
 
-The two sides take turns of ``--chunk`` cases (50; which goes first alternates), so that on
-a shared machine a burst of other work weighs on both alike.
-``--preload M`` first fills both databases with M other cases (with their events and
-deadlines) to show that the per-fire cost does not grow with the size of the database.
-CPU time (``cpu_ratio_engine_to_baseline``) is the figure a busy machine does not distort.
+``--spiff`` adds a third side: the same lifecycle on SpiffWorkflow (SpiffArena's parser and
+serializer configuration), the BPMN process of ``practice_review.bpmn`` (parsed once), each
+instance serialized to JSON in one row of its own WAL database between commands, one
+transaction per command (``_SpiffSide`` says what it does). It does less than the engine (no
+access check, deadlines, events, audit chain, involvement or value checks), though its JSON
+also carries the process definition (SpiffArena stores that apart: about 12% of Spiff's
+step). ``cpu_ratio_engine_to_spiff`` is Spiff's CPU time over the engine's (above 1, the
+engine is faster); ``ratio_engine_to_spiff`` is the same in wall time. After the run every
+stored instance must be finished with every value, else the run stops.
+
+The sides take turns of ``--chunk`` cases (50; which goes first rotates), so that on a
+shared machine a burst of other work weighs on all alike.
+``--preload M`` first fills the engine's and the baseline's databases with M other cases
+(with their events and deadlines) to show that the per-fire cost does not grow with the size
+of the database. CPU time (``cpu_ratio_engine_to_baseline``) is the figure a busy machine
+does not distort.
 """
 
 from __future__ import annotations
@@ -186,14 +199,20 @@ _INSERT_AUDIT = ("INSERT INTO audit_record (seq, at, actor, action, outcome, cas
                  "(?, ?, ?, ?, 'ok', ?, 'practice_review', ?, ?, ?, ?, '')")
 
 
+def _connect(path: str, sync: str) -> sqlite3.Connection:
+    """A connection that leaves transactions to its caller, with the engine's pragmas."""
+    con = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000",
+                   f"synchronous={sync}"):
+        con.execute(f"PRAGMA {pragma}")
+    return con
+
+
 class _Baseline:
     """One connection, the head of the audit chain it last wrote, and the commands."""
 
     def __init__(self, path: str, sync: str, workflow: tuple[int, str, str]) -> None:
-        self.con = sqlite3.connect(path, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000",
-                       f"synchronous={sync}"):
-            self.con.execute(f"PRAGMA {pragma}")
+        self.con = _connect(path, sync)
         self.version, self.digest, self.text = workflow
         self.registered = False  # the workflow version's text, recorded by the first open
         self.head: tuple[int, str] | None = None
@@ -320,6 +339,132 @@ def _workflow() -> tuple[int, str, str]:
             Path(definition.source).read_text(encoding="utf-8"))
 
 
+# SpiffWorkflow with SpiffArena's parser and serializer configuration: a BPMN process parsed
+# once, each instance serialized to JSON between commands (one row; SpiffArena spreads it over
+# task rows). Imported only with --spiff (a dev dependency).
+BPMN = Path(__file__).with_name("practice_review.bpmn")
+
+
+class SpiffProcess:
+    """The practice-review BPMN process parsed (once per run), and the serializer."""
+
+    def __init__(self, bpmn: Path = BPMN) -> None:
+        from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+        from SpiffWorkflow.bpmn.specs.mixins import EndEventMixin
+        from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+        from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
+
+        parser = SpiffBpmnParser(validator=VALIDATOR)
+        parser.add_bpmn_file(str(bpmn))
+        self.spec = parser.get_spec("practice_review")
+        self.subprocess_specs = parser.get_subprocess_specs("practice_review")
+        # the state of a finished instance: its end event's name (the engine's last state)
+        self.end: str = next(spec.bpmn_name for spec in self.spec.task_specs.values()
+                             if isinstance(spec, EndEventMixin))
+        self.serializer = BpmnWorkflowSerializer(
+            BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
+
+
+class _SpiffSide:
+    """The lifecycle on SpiffWorkflow: one row per case (ref, state, the instance as
+    ``BpmnWorkflowSerializer`` JSON) in its own WAL database with the baseline's pragmas, one
+    ``BEGIN IMMEDIATE`` ... ``COMMIT`` per command. Open creates the ``BpmnWorkflow`` with the
+    values as its data, runs the engine steps and inserts the row; a fire reads the row,
+    deserializes it, completes the ready user task named after the trigger with the step's
+    values (none ready by that name: an error), runs the engine steps, serializes and
+    updates the row. The state stored is the name of the ready user task (the engine's
+    state: see practice_review.bpmn), or of the end event once finished.
+
+    That is less work than the engine's: no access check, deadlines, events, audit chain or
+    involvement, no values parsed or checked (and no --preload rows). The JSON holds the
+    process definition too (SpiffArena keeps it apart), about 12% of a step's CPU here."""
+
+    def __init__(self, path: str, sync: str, process: SpiffProcess) -> None:
+        from SpiffWorkflow import TaskState
+        from SpiffWorkflow.bpmn import BpmnWorkflow
+
+        self.workflow, self.ready = BpmnWorkflow, TaskState.READY
+        self.process = process
+        self.con = _connect(path, sync)
+        self.con.execute("CREATE TABLE IF NOT EXISTS process_instance (id INTEGER PRIMARY KEY,"
+                         " ref TEXT NOT NULL UNIQUE, state TEXT NOT NULL, "
+                         "serialization TEXT NOT NULL)")
+
+    def run(self, cases: range) -> None:
+        for i in cases:
+            ref = f"PR-{i}"
+            self.open(ref, OPEN)
+            for trigger, values in STEPS:
+                self.fire(ref, trigger, values)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def state(self, workflow: Any) -> str:
+        task = workflow.get_next_task(state=self.ready, manual=True)
+        if task is not None:
+            return str(task.task_spec.bpmn_name)
+        if not workflow.is_completed():
+            raise RuntimeError("the instance waits for nothing yet is not finished")
+        return self.process.end
+
+    def open(self, ref: str, values: dict[str, str]) -> None:
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            workflow = self.workflow(self.process.spec, self.process.subprocess_specs)
+            workflow.task_tree.set_data(**values)  # the root's data flows to every task
+            workflow.do_engine_steps()
+            con.execute("INSERT INTO process_instance (ref, state, serialization) VALUES "
+                        "(?, ?, ?)", (ref, self.state(workflow),
+                                      self.process.serializer.serialize_json(workflow)))
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    def fire(self, ref: str, trigger: str, values: dict[str, str]) -> None:
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            row = con.execute("SELECT id, serialization FROM process_instance WHERE ref = ?",
+                              (ref,)).fetchone()
+            if row is None:
+                raise LookupError(f"no case {ref}")
+            workflow = self.process.serializer.deserialize_json(row[1])
+            task = workflow.get_next_task(state=self.ready, manual=True, spec_name=trigger)
+            if task is None:
+                raise LookupError(f"case {ref} has no ready task '{trigger}'")
+            task.set_data(**values)
+            task.run()
+            workflow.do_engine_steps()
+            con.execute("UPDATE process_instance SET state = ?, serialization = ? WHERE id = ?",
+                        (self.state(workflow), self.process.serializer.serialize_json(workflow),
+                         row[0]))
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+
+def spiff_done(path: str, cases: int, process: SpiffProcess) -> None:
+    """Every case's stored instance is finished, in the last state, with every value: else
+    the Spiff side skipped work and its figures would mean nothing."""
+    con = sqlite3.connect(path)
+    try:
+        rows = con.execute("SELECT ref, state, serialization FROM process_instance").fetchall()
+    finally:
+        con.close()
+    expected = {**OPEN, **{k: v for _, values in STEPS for k, v in values.items()}}
+    if len(rows) != cases:
+        sys.exit(f"the Spiff side stored {len(rows)} cases, not {cases}")
+    for ref, state, serialization in rows:
+        workflow = process.serializer.deserialize_json(serialization)
+        if state != _STATES[-1] or not workflow.is_completed() or workflow.data != expected:
+            sys.exit(f"the Spiff side did not finish case {ref} (state {state}): bring it in "
+                     "line with the engine")
+
+
 def same_rows(engine_db: str, baseline_db: str) -> None:
     """Every table of the two databases holds the same rows (ids included): otherwise the
     baseline no longer does the engine's work, and the ratio would mean nothing. Compared
@@ -344,15 +489,16 @@ def same_rows(engine_db: str, baseline_db: str) -> None:
         con.close()
 
 
-def timed(sides: dict[str, _EngineSide | _Baseline], cases: int, chunk: int,
+def timed(sides: dict[str, _EngineSide | _Baseline | _SpiffSide], cases: int, chunk: int,
           ) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds of each side over ``cases`` cases, run in turns of ``chunk``
-    cases (the first side first, then the other first, ...): a busy shared machine's changes
-    fall on both sides alike, not on whichever ran while they lasted."""
+    cases (the first side first, then the next first, ...): a busy shared machine's changes
+    fall on all sides alike, not on whichever ran while they lasted."""
     totals = {name: [0.0, 0.0] for name in sides}
     chunk = chunk or cases
+    order = list(sides)
     for turn, low in enumerate(range(0, cases, chunk)):
-        names = list(sides) if turn % 2 == 0 else list(reversed(sides))
+        names = order[turn % len(order):] + order[:turn % len(order)]
         for name in names:
             start, cpu = time.perf_counter(), time.process_time()
             sides[name].run(range(low, min(low + chunk, cases)))
@@ -361,7 +507,8 @@ def timed(sides: dict[str, _EngineSide | _Baseline], cases: int, chunk: int,
     return {name: (wall, cpu) for name, (wall, cpu) in totals.items()}
 
 
-def measure(cases: int, preloaded: int, sync: str, chunk: int) -> dict[str, Any]:
+def measure(cases: int, preloaded: int, sync: str, chunk: int,
+            spiff: SpiffProcess | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="sg-bench-") as tmp:
         folder = Path(tmp)
         engine_db = _fresh(folder, "engine.db", sync)
@@ -369,9 +516,12 @@ def measure(cases: int, preloaded: int, sync: str, chunk: int) -> dict[str, Any]
         preload(engine_db, preloaded)
         preload(baseline_db, preloaded)
         steps = cases * (1 + len(STEPS))
-        sides: dict[str, _EngineSide | _Baseline] = {
+        sides: dict[str, _EngineSide | _Baseline | _SpiffSide] = {
             "baseline": _Baseline(baseline_db, sync, _workflow()),
             "engine": _EngineSide(engine_db, sync)}
+        spiff_db = str(folder / "spiff.db")
+        if spiff is not None:
+            sides["spiff"] = _SpiffSide(spiff_db, sync, spiff)
         try:
             times = timed(sides, cases, chunk)
         finally:
@@ -379,6 +529,8 @@ def measure(cases: int, preloaded: int, sync: str, chunk: int) -> dict[str, Any]
                 side.close()
         (baseline_s, baseline_cpu), (engine_s, engine_cpu) = times["baseline"], times["engine"]
         same_rows(engine_db, baseline_db)
+        if spiff is not None:
+            spiff_done(spiff_db, cases, spiff)
 
     def figures(seconds: float, cpu: float) -> dict[str, float]:
         return {"seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
@@ -386,13 +538,19 @@ def measure(cases: int, preloaded: int, sync: str, chunk: int) -> dict[str, Any]
                 "ms_per_step": round(1000 * seconds / steps, 3),
                 "cpu_ms_per_step": round(1000 * cpu / steps, 3)}
 
-    return {
+    result = {
         "cases": cases, "preloaded_cases": preloaded, "steps": steps, "chunk": chunk,
         "engine": figures(engine_s, engine_cpu), "baseline": figures(baseline_s, baseline_cpu),
         "ratio_engine_to_baseline": round(baseline_s / engine_s, 3),
         # CPU time: what a busy machine does not distort (wall time waits for other work)
         "cpu_ratio_engine_to_baseline": round(baseline_cpu / engine_cpu, 3),
     }
+    if "spiff" in times:  # above 1: the engine is faster than SpiffWorkflow
+        spiff_s, spiff_cpu = times["spiff"]
+        result.update({"spiff": figures(spiff_s, spiff_cpu),
+                       "ratio_engine_to_spiff": round(spiff_s / engine_s, 3),
+                       "cpu_ratio_engine_to_spiff": round(spiff_cpu / engine_cpu, 3)})
+    return result
 
 
 def main() -> None:
@@ -404,9 +562,18 @@ def main() -> None:
                         help="SQLite durability for both sides (the shipped default is FULL)")
     parser.add_argument("--chunk", type=int, default=50,
                         help="cases each side runs in its turn (0: each side all at once)")
+    parser.add_argument("--spiff", action="store_true",
+                        help="also time the lifecycle on SpiffWorkflow (a dev dependency)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    runs = [measure(args.cases, m, args.synchronous, args.chunk) for m in args.preload]
+    spiff = None
+    if args.spiff:
+        try:
+            spiff = SpiffProcess()
+        except ImportError:
+            sys.exit("--spiff needs SpiffWorkflow: pip install 'spiffworkflow>=3.1,<4' "
+                     "(in the dev extra)")
+    runs = [measure(args.cases, m, args.synchronous, args.chunk, spiff) for m in args.preload]
     result: dict[str, Any] = runs[0] if len(runs) == 1 else {"runs": runs}
     result["steps_per_s"] = runs[0]["engine"]["steps_per_s"]
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -419,6 +586,10 @@ def main() -> None:
             print(f"{run['cases']} cases ({run['preloaded_cases']} preloaded): engine "
                   f"{run['engine']['steps_per_s']}/s, baseline {run['baseline']['steps_per_s']}"
                   f"/s, ratio {run['ratio_engine_to_baseline']}")
+            if "spiff" in run:
+                print(f"  SpiffWorkflow {run['spiff']['steps_per_s']}/s: the engine "
+                      f"{run['ratio_engine_to_spiff']}x in wall time, "
+                      f"{run['cpu_ratio_engine_to_spiff']}x in CPU time")
         print(f"peak RSS {result['peak_rss_mb']} MB")
 
 
