@@ -75,14 +75,7 @@ def build(url: str | None, out: Path, cases: int, you: str) -> dict[str, Any]:
     else:
         reset_postgres(url)
         emails.mkdir(parents=True, exist_ok=True)
-        year = demo.Year(url, emails, you, 2023)
-        try:
-            year.people()
-            year.reviews()
-            year.cerar_children()
-            year.run()
-        finally:
-            year.db.dispose()
+        demo.fill_year(url, emails, you)  # the same year as on SQLite, every part of it
     app = build_app(demo.demo_settings(url, emails), FixedClock(now))
     try:
         if cases:

@@ -383,6 +383,12 @@ def build_year(folder: Path, you: str, seed: int = 2023) -> DemoResult:
         for old in emails.glob("*.eml"):
             old.unlink()
     url = f"sqlite:///{path}"
+    return DemoResult(path, url, emails, fill_year(url, emails, you, seed))
+
+
+def fill_year(url: str, emails: Path, you: str, seed: int = 2023) -> dict[str, int]:
+    """Drive the whole year into the empty database at ``url`` (SQLite or PostgreSQL), its
+    emails into ``emails``; returns what was made, by kind."""
     year = Year(url, emails, you, seed)
     try:
         year.people()
@@ -395,7 +401,7 @@ def build_year(folder: Path, you: str, seed: int = 2023) -> DemoResult:
         year.run()
     finally:
         year.db.dispose()
-    return DemoResult(path, url, emails, dict(year.counts))
+    return dict(year.counts)
 
 
 def run_demo(folder: str | None, echo: Callable[[str], None], you: str = "demo",
