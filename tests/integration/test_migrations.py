@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -49,23 +48,3 @@ def test_downgrade_to_the_engine_schema_and_back(sqlite_url: str) -> None:
     assert database.schema_revision() == "0001_initial"
     assert database.upgrade() == SCHEMA_REVISION
     database.dispose()
-
-
-@pytest.mark.postgres
-def test_postgresql_sessions_run_without_jit_unless_the_url_says(pg_url: str) -> None:
-    """The report's aggregates are estimated costly and run short: PostgreSQL's JIT spent
-    longer compiling them than running them, so our sessions turn it off; a deployment that
-    sets its own server options in the URL keeps them."""
-    plain = Database(pg_url)
-    own = Database(pg_url + "?options=-c%20jit%3Don%20-c%20work_mem%3D8MB")
-    try:
-        with plain.begin_read() as conn:
-            assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
-        with plain.begin() as conn:  # the write engine too
-            assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
-        with own.begin_read() as conn:
-            assert conn.exec_driver_sql("SHOW jit").scalar() == "on"
-            assert conn.exec_driver_sql("SHOW work_mem").scalar() == "8MB"
-    finally:
-        plain.dispose()
-        own.dispose()

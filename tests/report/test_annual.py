@@ -461,3 +461,39 @@ def test_matplotlib_and_python_docx_load_only_when_a_chart_or_document_is_made()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"
+
+
+class _JitProbe:
+    """A real source that also notes whether PostgreSQL's JIT is on as it reads."""
+
+    def __init__(self, source: Any) -> None:
+        self.source, self.key, self.title = source, source.key, source.title
+        self.seen: list[str] = []
+
+    def load(self, conn: Any, start: dt.date, end: dt.date) -> Any:
+        self.seen.append(conn.exec_driver_sql("SHOW jit").scalar())
+        return self.source.load(conn, start, end)
+
+    def build(self, loaded: Any, start: dt.date, end: dt.date, area: str | None) -> Section:
+        return self.source.build(loaded, start, end, area)
+
+
+@pytest.mark.postgres
+def test_the_report_reads_postgresql_without_jit_in_its_own_transaction_only(
+        pg_url: str, tmp_path: Path) -> None:
+    """JIT compiled the practice reviews' aggregate for longer than it ran: the report turns
+    it off for its transaction, and every other session keeps the server's setting (here
+    on, as the URL asks, whatever the server's default)."""
+    database = Database(pg_url + "?options=-c%20jit%3Don")
+    seed_access(database)
+    app = make_app(database, FixedClock(london("2025-04-07 09:00")), tmp_path / "head.json")
+    try:
+        probe = _JitProbe(default_sources()[0])
+        annual_report(app.engine, "mgr", START, END,
+                      sources=[probe, *default_sources()[1:]])
+        assert probe.seen == ["off", "off"]  # the period, and the year before
+        with database.begin_read() as conn:
+            assert conn.exec_driver_sql("SHOW jit").scalar() == "on"
+    finally:
+        app.close()
+        database.dispose()

@@ -30,6 +30,11 @@ def annual_report(engine: Engine, actor: str, start: dt.date, end: dt.date,
     chosen = list(sources) if sources is not None else default_sources()
     with engine.unit(actor, "report.annual") as unit:
         unit.require()
+        if unit.conn.dialect.name == "postgresql":
+            # The aggregates' correlated subqueries are estimated costly and run short:
+            # PostgreSQL's JIT compiled them for longer than they ran (2.3 s against 1.1 s
+            # over a year of 10,000 reviews). For this transaction only.
+            unit.conn.exec_driver_sql("SET LOCAL jit = off")
         unit.note(period=[start.isoformat(), end.isoformat()])
         areas = unit.access.areas()
         # Each source reads only what its period needs (bounded SQL); of the year before,

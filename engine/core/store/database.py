@@ -52,12 +52,7 @@ class Database:
     # -- engines -------------------------------------------------------------------------
     def _make_engine(self, immediate: bool) -> Engine:
         if not self.is_sqlite:
-            # PostgreSQL's JIT compiles a query whose estimated cost is high. The report's
-            # aggregates over correlated subqueries are estimated high and run short, and
-            # compiling them took longer than running them (2.3 s against 1.1 s over a
-            # year of 10,000 reviews): off, unless the URL sets its own server options.
-            args = {} if "options" in self._url.query else {"options": "-c jit=off"}
-            return create_engine(self.url, pool_pre_ping=True, connect_args=args)
+            return create_engine(self.url, pool_pre_ping=True)
         self._create_private()
         engine = create_engine(self.url, connect_args={"check_same_thread": False})
         synchronous = self._synchronous
