@@ -53,6 +53,8 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -408,25 +410,29 @@ class _SpiffSide:
             raise RuntimeError("the instance waits for nothing yet is not finished")
         return self.process.end
 
-    def open(self, ref: str, values: dict[str, str]) -> None:
+    @contextmanager
+    def _command(self) -> Iterator[sqlite3.Connection]:
+        """One command's transaction (as the baseline's): rolled back if the command fails."""
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    def open(self, ref: str, values: dict[str, str]) -> None:
+        with self._command() as con:
             workflow = self.workflow(self.process.spec, self.process.subprocess_specs)
             workflow.task_tree.set_data(**values)  # the root's data flows to every task
             workflow.do_engine_steps()
             con.execute("INSERT INTO process_instance (ref, state, serialization) VALUES "
                         "(?, ?, ?)", (ref, self.state(workflow),
                                       self.process.serializer.serialize_json(workflow)))
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
 
     def fire(self, ref: str, trigger: str, values: dict[str, str]) -> None:
-        con = self.con
-        con.execute("BEGIN IMMEDIATE")
-        try:
+        with self._command() as con:
             row = con.execute("SELECT id, serialization FROM process_instance WHERE ref = ?",
                               (ref,)).fetchone()
             if row is None:
@@ -441,10 +447,6 @@ class _SpiffSide:
             con.execute("UPDATE process_instance SET state = ?, serialization = ? WHERE id = ?",
                         (self.state(workflow), self.process.serializer.serialize_json(workflow),
                          row[0]))
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
 
 
 def spiff_done(path: str, cases: int, process: SpiffProcess) -> None:

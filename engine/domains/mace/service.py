@@ -397,6 +397,12 @@ class MaceService(SeriesService):
         definition = self.engine.definition(unit.cases, case.workflow, case.workflow_version)
         return next((t for t in definition.transitions if t.trigger == "drop_action"), None)
 
+    @staticmethod
+    def _open_refs(unit: Unit, meeting: MaceMeeting) -> list[str]:
+        """The references of the meeting's actions still open."""
+        return list(unit.session.scalars(select(MaceAction.ref).where(  # type: ignore[call-overload]
+            MaceAction.meeting_id == meeting.id, MaceAction.status == "open")))
+
     def _open_action(self, unit: Unit, meeting: MaceMeeting, ref: str,
                      action_ref: str) -> MaceAction:
         """The meeting's action ``action_ref``, still open; else one line naming the open
@@ -406,8 +412,7 @@ class MaceService(SeriesService):
             MaceAction.meeting_id == meeting.id,  # type: ignore[arg-type]
             MaceAction.ref == action_ref))  # type: ignore[arg-type]
         if row is None:
-            still = list(session.scalars(select(MaceAction.ref).where(  # type: ignore[call-overload]
-                MaceAction.meeting_id == meeting.id, MaceAction.status == "open")))
+            still = self._open_refs(unit, meeting)
             raise UsageError(f"meeting '{ref}' has no action '{action_ref}'; open "
                              f"actions: {', '.join(still) or '(none)'}")
         if row.status == "done":
@@ -449,10 +454,8 @@ class MaceService(SeriesService):
 
     def close(self, ref: str, actor: str) -> MeetingView:
         with self.engine.unit(actor, "mace.close") as unit:
-            session = unit.session
             meeting, case, series = self._meeting(unit, ref)
-            still = list(session.scalars(select(MaceAction.ref).where(  # type: ignore[call-overload]
-                MaceAction.meeting_id == meeting.id, MaceAction.status == "open")))
+            still = self._open_refs(unit, meeting)
             if still:
                 raise OpenActionsError(ref, still, self._drop_step(unit, case) is not None)
             self.engine.fire(ref, "close", {"closed_on": self._today().isoformat()},
